@@ -1,0 +1,42 @@
+"""Command line: ``python -m gongkai html|check`` (what the Makefile runs)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import errors, lifecycle
+from .build import build, check
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="gongkai", description="Build or check 政府信息公开 column sites.")
+    ap.add_argument("command", choices=("html", "check"))
+    ap.add_argument("--content", default="content", type=Path)
+    ap.add_argument("--output", default="output", type=Path)
+    ap.add_argument("--settings", default="pelicanconf.py", type=Path)
+    ap.add_argument("--catalogs", default="catalogs", type=Path)
+    ap.add_argument("--jobs", type=int, default=None, help="parallel unit builds (default: all cores)")
+    args = ap.parse_args(argv)
+    try:
+        as_of = lifecycle.as_of().isoformat()
+    except lifecycle.BuildDateError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    try:
+        if args.command == "check":
+            site = check(args.content, args.catalogs)
+            if not site.ok:
+                print(errors.summary(site.problems), file=sys.stderr)
+                return 1
+            print(f"ok: {len(site.units)} units, {len(site.items)} items, no problems (as of {as_of})")
+            return 0
+        return build(args.content, args.output, args.settings, args.catalogs, as_of, args.jobs)
+    except errors.ContentError as exc:
+        print(exc, file=sys.stderr)
+        print(errors.summary(exc.problems), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

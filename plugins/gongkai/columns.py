@@ -1,0 +1,136 @@
+"""Render the column tree of a unit: home, group pages, paginated leaf listings,
+the 公开指南 page, and the attachments of public items.
+
+The tree comes from catalogs/columns.yaml pruned to the unit's level; templates
+receive it through the ``GK`` context object and never hard-code a column.
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pelican import signals
+from pelican.generators import Generator
+
+from . import catalogs as catalogs_mod
+from .catalogs import Column
+
+HOME = "zfxxgk"
+
+
+def column_save_as(column_id: str) -> str:
+    return "index.html" if column_id == HOME else f"{column_id}/index.html"
+
+
+def listing_order(article) -> tuple:
+    """Newest first; ties broken by 索引号 then path so the order never depends on the disk."""
+    item = article.gk
+    return (-item.published.timestamp(), item.index_no or "", item.slug)
+
+
+@dataclass
+class GK:
+    """Everything our templates need about the unit, its tree and the catalogs."""
+
+    unit: dict
+    units: dict[str, dict]
+    tree: Column
+    columns: dict[str, Column]
+    lists: dict[str, list]
+    labels: dict[str, str]
+    level_names: dict[str, str]
+    vocab: dict[str, Any]
+    as_of: str
+    registry: dict[str, dict] = field(default_factory=dict)
+
+    def column_url(self, column_id: str) -> str:
+        return column_save_as(column_id)
+
+    def path_to(self, column_id: str) -> list[Column]:
+        out, col = [], self.columns.get(column_id)
+        while col is not None:
+            out.append(col)
+            col = self.columns.get(col.parent) if col.parent else None
+        return list(reversed(out))
+
+    def column_type(self, column_id: str) -> str:
+        """ColumnType meta value: the nearest column up the tree that declares one."""
+        for col in reversed(self.path_to(column_id)):
+            if col.column_type:
+                return col.column_type
+        return ""
+
+    def latest(self, column: Column, n: int = 5) -> list:
+        """Newest items of a column and its sub-columns (for home and group pages)."""
+        found = []
+        for col in column.walk():
+            if col.is_leaf:
+                found.extend(self.lists.get(col.id, []))
+        return sorted(found, key=listing_order)[:n]
+
+    def count(self, column: Column) -> int:
+        return sum(len(self.lists.get(c.id, [])) for c in column.walk() if c.is_leaf)
+
+    def ancestors(self) -> list[dict]:
+        out, parent = [], self.unit.get("parent")
+        while parent and parent in self.units and len(out) < 10:
+            out.append(self.units[parent])
+            parent = self.units[parent].get("parent")
+        return list(reversed(out))
+
+
+class ColumnsGenerator(Generator):
+    """Adds ``GK`` to the context and writes every column page of the unit."""
+
+    def generate_context(self):
+        cats = catalogs_mod.load(self.settings["GK_CATALOGS"])
+        unit = self.settings["GK_UNIT"]
+        tree = cats.tree_for(unit["level"])
+        columns = {c.id: c for c in tree.walk()}
+        lists: dict[str, list] = {c.id: [] for c in columns.values() if c.is_leaf}
+        for article in self.context.get("articles", []):
+            lists.setdefault(article.gk.column, []).append(article)
+        for items in lists.values():
+            items.sort(key=listing_order)
+        self.gk = GK(unit=unit, units=self.settings["GK_UNITS"], tree=tree, columns=columns, lists=lists,
+                     labels=cats.item_labels, level_names=cats.level_names, vocab=cats.vocab,
+                     as_of=self.settings["GK_AS_OF"], registry=self.settings.get("GK_REGISTRY", {}))
+        self.context["GK"] = self.gk
+
+    def generate_output(self, writer):
+        relative = self.settings["RELATIVE_URLS"]
+        for col in self.gk.tree.walk():
+            if col.id == HOME:
+                continue  # the unit home is Pelican's 'index' direct template
+            save_as = column_save_as(col.id)
+            common = dict(column=col, page_name=save_as[: -len(".html")], url=save_as)
+            if col.generated == "guide":
+                writer.write_file(save_as, self.get_template("guide"), self.context, relative,
+                                  template_name="guide", articles=self.gk.lists.get(col.id, []), **common)
+            elif col.is_leaf:
+                writer.write_file(save_as, self.get_template("column"), self.context, relative,
+                                  paginated={"articles": self.gk.lists.get(col.id, [])},
+                                  template_name="column", **common)
+            else:
+                writer.write_file(save_as, self.get_template("group"), self.context, relative,
+                                  template_name="group", **common)
+        self._copy_attachments()
+
+    def _copy_attachments(self):
+        out = Path(self.output_path)
+        for items in self.gk.lists.values():
+            for article in items:
+                folder = out / Path(article.gk.save_as).parent
+                for att in article.gk.attachments:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(att.source, folder / att.name)
+
+
+def _generators(pelican):
+    return ColumnsGenerator
+
+
+def register():
+    signals.get_generators.connect(_generators)

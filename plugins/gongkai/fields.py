@@ -1,0 +1,313 @@
+"""One validator per kind of field value.
+
+Each validator takes the raw value as the YAML loader gave it (text, list, mapping
+or None) and returns the typed value, or raises FieldError saying what it expected
+and what it got. Callers add the file, line and field name.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import FieldError
+
+
+@dataclass
+class Ctx:
+    """What a validator may need to know: catalogs, the unit, the item's folder."""
+
+    catalogs: Any
+    unit: Any = None
+    folder: Path | None = None
+
+
+def _got(raw: Any) -> str:
+    if isinstance(raw, list):
+        return "a list"
+    if isinstance(raw, dict):
+        return "a mapping"
+    return repr(raw)
+
+
+def _text(raw: Any, expected: str) -> str:
+    if not isinstance(raw, str):
+        raise FieldError(f"expected {expected}, got {_got(raw)}")
+    return raw.strip()
+
+
+class Kind:
+    expected = "a value"
+
+    def __call__(self, raw: Any, ctx: Ctx) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class Text(Kind):
+    expected = "text"
+
+    def __init__(self, max_len: int | None = None, one_line: bool = False):
+        self.max_len = max_len
+        self.one_line = one_line
+
+    def __call__(self, raw, ctx):
+        value = _text(raw, self.expected)
+        if not value:
+            raise FieldError("expected text, got an empty value")
+        if self.one_line and "\n" in value:
+            raise FieldError("expected one line of text, got several lines")
+        if self.max_len and len(value) > self.max_len:
+            raise FieldError(f"expected at most {self.max_len} characters, got {len(value)}")
+        return value
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$")
+
+
+class Date(Kind):
+    """A calendar date YYYY-MM-DD; with ``allow_time`` also 'YYYY-MM-DD HH:MM[:SS]'."""
+
+    def __init__(self, allow_time: bool = False):
+        self.allow_time = allow_time
+        self.expected = "a date YYYY-MM-DD" + (" or 'YYYY-MM-DD HH:MM'" if allow_time else "")
+
+    def __call__(self, raw, ctx):
+        value = _text(raw, self.expected)
+        try:
+            if _DATE.match(value):
+                day = dt.date.fromisoformat(value)
+                return dt.datetime.combine(day, dt.time()) if self.allow_time else day
+            m = _DATETIME.match(value)
+            if m and self.allow_time:
+                return dt.datetime.fromisoformat(f"{m[1]}T{m[2]}:{m[3]}:{m[4] or '00'}")
+        except ValueError:
+            pass
+        raise FieldError(f"expected {self.expected}, got {value!r}")
+
+
+class Bool(Kind):
+    expected = "true or false"
+
+    def __call__(self, raw, ctx):
+        value = _text(raw, self.expected).lower()
+        if value in ("true", "false"):
+            return value == "true"
+        raise FieldError(f"expected true or false, got {raw!r}")
+
+
+class Choice(Kind):
+    """A value from a vocabulary in catalogs/vocab/<name>.yaml."""
+
+    def __init__(self, vocab: str):
+        self.vocab = vocab
+
+    def __call__(self, raw, ctx):
+        vocab = ctx.catalogs.vocab[self.vocab]
+        value = _text(raw, f"one of the {vocab.label} values")
+        if value in vocab:
+            return value
+        shown = list(vocab.values)
+        hint = "', '".join(shown[:16]) + ("', …" if len(shown) > 16 else "'")
+        near = _near(value, shown)
+        raise FieldError(f"expected one of '{hint} (catalogs/vocab/{self.vocab}.yaml), got {value!r}"
+                         + (f"; did you mean {near!r}?" if near else ""))
+
+
+def _near(value: str, options) -> str | None:
+    import difflib
+    found = difflib.get_close_matches(value, list(options), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+class Pattern(Kind):
+    def __init__(self, regex: str, expected: str):
+        self.regex = re.compile(regex)
+        self.expected = expected
+
+    def __call__(self, raw, ctx):
+        value = _text(raw, self.expected)
+        if not self.regex.match(value):
+            raise FieldError(f"expected {self.expected}, got {value!r}")
+        return value
+
+
+class ListOf(Kind):
+    """A YAML list; a single scalar is taken as a list of one (or split on commas)."""
+
+    _SPLIT = re.compile(r"\s*[,，、;；]\s*")
+
+    def __init__(self, kind: Kind, split: bool = False):
+        self.kind = kind
+        self.split = split
+        self.expected = f"a list of {kind.expected}"
+
+    def __call__(self, raw, ctx):
+        if isinstance(raw, str):
+            raw = [p for p in self._SPLIT.split(raw.strip())] if self.split else [raw]
+        if not isinstance(raw, list):
+            raise FieldError(f"expected {self.expected}, got {_got(raw)}")
+        out = []
+        for i, item in enumerate(raw):
+            try:
+                out.append(self.kind(item, ctx))
+            except FieldError as exc:
+                raise FieldError(f"item {i + 1}: {exc.message}", (i,) + exc.subpath) from None
+        return out
+
+
+class IndexNo(Kind):
+    """索引号 in the unit's form (default <org_code>/<YYYY>-<serial>)."""
+
+    expected = "an index number <org_code>/<YYYY>-<serial>"
+
+    def __call__(self, raw, ctx):
+        value = _text(raw, self.expected)
+        unit = ctx.unit
+        if unit is not None and not unit.index_re.match(value):
+            raise FieldError(f"expected {unit.index_expected}, got {value!r}")
+        return value
+
+
+class IndexRef(Kind):
+    """A reference to another item by 索引号 (checked against all units later)."""
+
+    expected = "an index number of another item"
+
+    def __call__(self, raw, ctx):
+        value = _text(raw, self.expected)
+        if not re.match(r"^\S+/\S+$", value):
+            raise FieldError(f"expected {self.expected} (like 11320282014046317X/2024-00012), got {value!r}")
+        return value
+
+
+_DOC_NUMBER = re.compile(r"^(?P<org>\S+?)〔(?P<year>\d{4})〕(?P<n>[1-9]\d*)号$")
+
+
+class DocNumber(Kind):
+    """文号 X〔YYYY〕N号 as GB/T 9704: 六角括号, no 第, no leading zero."""
+
+    expected = "a document number like 示政发〔2024〕3号"
+
+    def __call__(self, raw, ctx):
+        value = _text(raw, self.expected)
+        if _DOC_NUMBER.match(value):
+            return value
+        if "第" in value:
+            why = "no '第' before the number"
+        elif re.search(r"[\[\]【】()（）{}［］]", value):
+            why = "the year in 六角括号 〔〕, not [] 【】 or ()"
+        elif re.search(r"〔\d{4}〕0\d*号$", value):
+            why = "no leading zero in the number"
+        elif not value.endswith("号"):
+            why = "ending in 号"
+        else:
+            why = "the form 机关代字〔年份〕序号号"
+        raise FieldError(f"expected {self.expected} ({why}), got {value!r}")
+
+
+class ColumnId(Kind):
+    expected = "a column id"
+
+    def __call__(self, raw, ctx):
+        value = _text(raw, self.expected)
+        cats = ctx.catalogs
+        level = ctx.unit.level if ctx.unit is not None else None
+        col = cats.by_id.get(value)
+        leaves = cats.leaf_ids(level) if level else [c.id for c in cats.root.walk() if c.is_leaf]
+        if col is None:
+            near = _near(value, cats.by_id)
+            raise FieldError(f"expected a column id from catalogs/columns.yaml, got {value!r}"
+                             + (f"; did you mean {near!r}?" if near else ""))
+        if not col.is_leaf:
+            raise FieldError(f"expected a leaf column, got {value!r} ({col.name}), which has sub-columns: "
+                             + ", ".join(c.id for c in col.children))
+        if col.generated == "retired":
+            raise FieldError(f"column {value!r} ({col.name}) is built from the lifecycle: file the item in "
+                             "its own column and set validity / valid_until / repealed_by")
+        if value not in leaves:
+            raise FieldError(f"column {value!r} ({col.name}) does not apply to {level} units; "
+                             f"expected one of {', '.join(leaves)}")
+        return value
+
+
+class DomainItemId(Kind):
+    expected = "an id of a 事项 in catalogs/domains/"
+
+    def __call__(self, raw, ctx):
+        value = _text(raw, self.expected)
+        if value not in ctx.catalogs.domain_items:
+            near = _near(value, ctx.catalogs.domain_items)
+            raise FieldError(f"expected {self.expected}, got {value!r}" + (f"; did you mean {near!r}?" if near else ""))
+        return value
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    source: Path
+    size: int
+    ext: str
+    kind: str
+
+    @property
+    def size_text(self) -> str:
+        if self.size < 1024:
+            return f"{self.size} B"
+        if self.size < 1024 * 1024:
+            return f"{self.size / 1024:.1f} KB"
+        return f"{self.size / 1024 / 1024:.1f} MB"
+
+
+class Attachments(Kind):
+    expected = "a list of file names beside the item"
+
+    def __call__(self, raw, ctx):
+        names = ListOf(Text())(raw, ctx)
+        vocab = ctx.catalogs.vocab["attachments"]
+        out = []
+        for i, name in enumerate(names):
+            if name.startswith(("/", "\\")) or ".." in Path(name).parts:
+                raise FieldError(f"item {i + 1}: expected a file name beside the item, got {name!r}", (i,))
+            ext = Path(name).suffix.lower().lstrip(".")
+            if ext not in vocab:
+                raise FieldError(f"item {i + 1}: expected a file of type {', '.join(vocab.values)}, got {name!r}", (i,))
+            path = (ctx.folder / name) if ctx.folder else Path(name)
+            if not path.is_file():
+                raise FieldError(f"item {i + 1}: file {name!r} not found beside the item", (i,))
+            out.append(Attachment(name, path, path.stat().st_size, ext, vocab.name(ext)))
+        return out
+
+
+@dataclass(frozen=True)
+class QA:
+    q: str
+    a: str
+
+
+class QAList(Kind):
+    expected = "a list of {q: question, a: answer}"
+
+    def __call__(self, raw, ctx):
+        if not isinstance(raw, list):
+            raise FieldError(f"expected {self.expected}, got {_got(raw)}")
+        out = []
+        for i, entry in enumerate(raw):
+            if not isinstance(entry, dict) or set(entry) != {"q", "a"}:
+                raise FieldError(f"item {i + 1}: expected {{q: …, a: …}}, got {_got(entry) if not isinstance(entry, dict) else 'keys ' + ', '.join(entry)}", (i,))
+            try:
+                out.append(QA(Text()(entry["q"], ctx), Text()(entry["a"], ctx)))
+            except FieldError as exc:
+                raise FieldError(f"item {i + 1}: {exc.message}", (i,)) from None
+        return out
+
+
+class Raw(Kind):
+    """Structured data kept as loaded (validated by the type's own plugin)."""
+
+    expected = "data"
+
+    def __call__(self, raw, ctx):
+        return raw

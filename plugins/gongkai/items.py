@@ -1,0 +1,64 @@
+"""The declared type of one disclosure item, as validated from its file."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from .fields import QA, Attachment
+
+
+@dataclass
+class Item:
+    unit: str
+    source: str                 # path as shown in messages
+    path: Path
+    slug: str                   # path inside the unit folder, without extension
+    type: str
+    title: str
+    column: str
+    published: dt.datetime
+    issuer: str
+    index_no: str | None = None
+    doc_number: str | None = None
+    written: dt.date | None = None
+    formed: dt.date | None = None
+    topic: str | None = None
+    genre: str | None = None
+    keywords: list[str] = field(default_factory=list)
+    summary: str = ""
+    validity: str = "有效"
+    valid_until: dt.date | None = None
+    repealed_by: str | None = None
+    replaced_by: str | None = None
+    publicity_until: dt.date | None = None
+    disclosure: str = "主动公开"
+    draft: bool = False
+    catalog_item: str | None = None
+    approved: dt.date | None = None
+    interprets: list[str] = field(default_factory=list)
+    form: str | None = None
+    qa: list[QA] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)   # structured-type fields, raw
+    body: str = ""
+    body_line: int = 1
+    lines: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def save_as(self) -> str:
+        return f"art/{self.slug}.html"
+
+    @property
+    def url(self) -> str:
+        # Editors may name files in Chinese; the file keeps its name, the link is encoded.
+        return quote(self.save_as)
+
+    @property
+    def published_date(self) -> dt.date:
+        return self.published.date()
+
+    def line(self, key: str) -> int | None:
+        return self.lines.get((key,))

@@ -1,0 +1,88 @@
+"""Pelican readers for disclosure items: Markdown with YAML front matter, and YAML.
+
+The read → validate stage inside Pelican: each file goes through the same
+``schema.read_item`` as ``make check``; the validated Item rides on the Pelican
+article as ``article.gk`` and the Markdown body is rendered and sanitized here.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from markupsafe import escape
+from pelican import signals
+from pelican.readers import BaseReader
+
+from . import catalogs as catalogs_mod
+from .errors import ContentError
+from .render import Renderer, first_paragraph
+from .schema import read_item
+from .units import Unit
+
+logger = logging.getLogger(__name__)
+
+
+class _ItemReader(BaseReader):
+    enabled = True
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self._catalogs = None
+        self._unit = None
+        self._render = Renderer()
+
+    def read(self, source_path):
+        # Pelican logs a failed read as "Could not process <file>" without the cause;
+        # say the cause first so the editor sees it.
+        try:
+            return self._read(Path(source_path))
+        except ContentError as exc:
+            for problem in exc.problems:
+                logger.error("%s", problem)
+            raise
+        except Exception:
+            logger.exception("unexpected failure reading %s", source_path)
+            raise
+
+    def _read(self, path: Path):
+        if self._catalogs is None:
+            self._catalogs = catalogs_mod.load(self.settings["GK_CATALOGS"])
+            self._unit = Unit.from_settings(self.settings["GK_UNIT"])
+        item, problems = read_item(path, self._unit, self._catalogs)
+        if item is None:
+            raise ContentError(problems)
+        content = self._render(item.body) if item.body.strip() else ""
+        if not item.summary:
+            item.summary = first_paragraph(content)
+        metadata = {
+            "title": item.title,
+            "date": item.published,
+            "slug": item.slug,
+            "url": item.url,
+            "save_as": item.save_as,
+            "summary": str(escape(item.summary)),
+            "status": "published",
+            "template": "article",
+            "gk": item,
+        }
+        return content, metadata
+
+
+class MarkdownItemReader(_ItemReader):
+    file_extensions = ["md"]
+
+
+class YamlItemReader(_ItemReader):
+    file_extensions = ["yaml"]
+
+
+def _add_readers(readers):
+    # Replace Pelican's own Markdown reader: our files carry YAML front matter.
+    for ext in ("md", "markdown", "mkd", "mdown", "htm", "html", "rst"):
+        readers.reader_classes.pop(ext, None)
+    readers.reader_classes["md"] = MarkdownItemReader
+    readers.reader_classes["yaml"] = YamlItemReader
+
+
+def register():
+    signals.readers_init.connect(_add_readers)

@@ -1,0 +1,53 @@
+"""Markdown to safe HTML: render with python-markdown, then sanitize with nh3.
+
+Raw HTML is allowed in Markdown (editors paste tables from Word), so everything
+that leaves here has passed nh3: no script, no event handlers, no javascript: URLs.
+"""
+from __future__ import annotations
+
+import html
+import re
+
+import markdown
+import nh3
+
+EXTENSIONS = ["markdown.extensions.extra", "markdown.extensions.sane_lists", "markdown.extensions.toc"]
+EXTENSION_CONFIGS = {"markdown.extensions.toc": {"slugify": lambda value, sep: _heading_id(value)}}
+
+TAGS = set(nh3.ALLOWED_TAGS) | {"figure", "figcaption", "caption", "colgroup", "col"}
+ATTRIBUTES = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
+ATTRIBUTES.setdefault("*", set()).update({"id", "title", "lang"})
+for cell in ("td", "th"):
+    ATTRIBUTES.setdefault(cell, set()).update({"colspan", "rowspan", "scope"})
+URL_SCHEMES = {"http", "https", "mailto", "tel"}
+
+
+def _heading_id(value: str) -> str:
+    # Chinese headings keep their characters: ids are for permalinks, not ASCII slugs.
+    text = re.sub(r"[^\w\u4e00-\u9fff-]+", "-", value.strip()).strip("-").lower()
+    return f"h-{text}" if text else "h"
+
+
+class Renderer:
+    def __init__(self):
+        self._md = markdown.Markdown(extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS,
+                                     output_format="html")
+
+    def __call__(self, text: str) -> str:
+        self._md.reset()
+        return sanitize(self._md.convert(text))
+
+
+def sanitize(fragment: str) -> str:
+    return nh3.clean(fragment, tags=TAGS, attributes=ATTRIBUTES, url_schemes=URL_SCHEMES,
+                     link_rel="noopener noreferrer", strip_comments=True)
+
+
+def first_paragraph(html_fragment: str, limit: int = 200) -> str:
+    """Plain text of the first paragraph (the default 内容概述)."""
+    m = re.search(r"<p>(.*?)</p>", html_fragment, re.S)
+    if not m:
+        return ""
+    text = html.unescape(nh3.clean(m.group(1), tags=set())).strip()
+    text = re.sub(r"\s+", " ", text)
+    return text if len(text) <= limit else text[:limit].rstrip() + "…"

@@ -1,0 +1,166 @@
+"""Validate one item file against the field schema of DESIGN §4.
+
+``read_item`` is the whole "read → validate" stage for one file: it decodes the
+bytes, splits front matter, runs one validator per field, then the cross-field
+rules, and returns an Item or the full list of problems.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import yamlsrc
+from .catalogs import Catalogs
+from .errors import FieldError, Problem
+from .fields import (Attachments, Bool, Choice, ColumnId, Ctx, Date, DocNumber, DomainItemId, IndexNo,
+                     IndexRef, Kind, ListOf, QAList, Raw, Text, _near)
+from .items import Item
+from .source import SourceError, read_text, split_front_matter
+from .units import Unit
+
+# Field kinds; required/conditional rules live in _cross_checks.
+FIELDS: dict[str, Kind] = {
+    "title": Text(max_len=200, one_line=True),
+    "column": ColumnId(),
+    "type": Choice("types"),
+    "index_no": IndexNo(),
+    "doc_number": DocNumber(),
+    "issuer": Text(max_len=100, one_line=True),
+    "written": Date(),
+    "published": Date(allow_time=True),
+    "formed": Date(),
+    "topic": Choice("topics"),
+    "genre": Choice("genres"),
+    "keywords": ListOf(Text(max_len=40, one_line=True), split=True),
+    "summary": Text(max_len=1000),
+    "validity": Choice("validity"),
+    "valid_until": Date(),
+    "repealed_by": IndexRef(),
+    "replaced_by": IndexRef(),
+    "publicity_until": Date(),
+    "disclosure": Choice("disclosure"),
+    "draft": Bool(),
+    "catalog_item": DomainItemId(),
+    "approved": Date(),
+    "interprets": ListOf(IndexRef()),
+    "form": Choice("forms"),
+    "qa": QAList(),
+    "attachments": Attachments(),
+}
+# Fields of the structured types, kept raw here and checked by their own plugin.
+DATA_FIELDS = ("department", "year", "stage", "unit", "amounts", "total", "explanation", "counts",
+               "scope", "tables", "sections")
+DATA_TYPES = ("sangong", "fiscal", "annual-report")
+REQUIRED = ("title", "column", "published")
+REQUIRED_BY_TYPE = {"document": ("index_no",), "interpretation": ("interprets",)}
+ONLY_FOR_TYPE = {"interprets": "interpretation", "form": "interpretation", "publicity_until": "notice"}
+
+
+def shown_path(path: Path) -> str:
+    """The path as an editor sees it: relative to the working folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def read_item(path: Path, unit: Unit, catalogs: Catalogs) -> tuple[Item | None, list[Problem]]:
+    path = Path(path).resolve()
+    shown = shown_path(path)
+    labels = catalogs.item_labels
+    problems: list[Problem] = []
+
+    def problem(line, key, message, rule):
+        problems.append(Problem(shown, line, key, message, labels.get(key) if key else None, rule=rule))
+
+    try:
+        text = read_text(path)
+        if path.suffix == ".md":
+            split = split_front_matter(text)
+            doc = yamlsrc.load(split.front, first_line=split.front_line)
+            body, body_line = split.body, split.body_line
+        else:
+            doc = yamlsrc.load(text)
+            body, body_line = "", 1
+    except (SourceError, yamlsrc.YamlError) as exc:
+        problem(exc.line, None, exc.message, "item.syntax")
+        return None, problems
+    if not isinstance(doc.data, dict):
+        problem(doc.line() or 1, None, "expected a mapping of fields (title, column, published …)", "item.syntax")
+        return None, problems
+
+    raw = dict(doc.data)
+    if path.suffix == ".yaml" and "body" in raw:
+        body, body_line = raw.pop("body") or "", doc.line("body") or 1
+        if not isinstance(body, str):
+            problem(doc.line("body"), "body", "expected Markdown text", "item.field")
+            body = ""
+    ctx = Ctx(catalogs, unit, path.parent)
+    values: dict = {}
+    item_type = raw.get("type") or "document"
+    for key, value in raw.items():
+        kind = FIELDS.get(key)
+        if kind is None:
+            if key in DATA_FIELDS and item_type in DATA_TYPES:
+                values[key] = value
+                continue
+            if key in DATA_FIELDS:
+                problem(doc.line(key), key, f"applies only to types {', '.join(DATA_TYPES)}, "
+                        f"this item is type {item_type!r}", "item.unknown")
+                continue
+            near = _near(key, list(FIELDS) + list(DATA_FIELDS))
+            problem(doc.line(key), key, "unknown field" + (f"; did you mean {near!r}?" if near else
+                    "; see docs/content.md for the fields"), "item.unknown")
+            continue
+        if value is None:
+            continue
+        try:
+            values[key] = kind(value, ctx)
+        except FieldError as exc:
+            problem(doc.line(key, *exc.subpath), key, exc.message, "item.field")
+    failed = {p.field for p in problems}
+    _cross_checks(values, raw, doc, unit, catalogs, failed, problem)
+    if problems:
+        return None, problems
+
+    folder = unit.folder
+    slug = path.relative_to(folder).with_suffix("").as_posix()
+    data = {k: values.pop(k) for k in DATA_FIELDS if k in values}
+    item = Item(unit=unit.id, source=shown, path=path, slug=slug, type=values.pop("type", "document"),
+                title=values.pop("title"), column=values.pop("column"), published=values.pop("published"),
+                issuer=values.pop("issuer", unit.name), data=data, body=body, body_line=body_line,
+                lines=dict(doc.lines), **values)
+    return item, problems
+
+
+def _cross_checks(values, raw, doc, unit, catalogs, failed, problem):
+    for key in REQUIRED:
+        if raw.get(key) is None and key not in failed:
+            problem(doc.line() or 1, key, f"required field is missing (expected {FIELDS[key].expected})", "item.required")
+    item_type = values.get("type", "document")
+    for key in REQUIRED_BY_TYPE.get(item_type, ()):
+        if raw.get(key) is None and key not in failed:
+            problem(doc.line() or 1, key, f"required for type {item_type!r} (expected {FIELDS[key].expected})",
+                    "item.required")
+    for key, only in ONLY_FOR_TYPE.items():
+        if key in values and item_type != only:
+            problem(doc.line(key), key, f"applies only to type {only!r}, this item is type {item_type!r}",
+                    "item.type")
+    column = catalogs.by_id.get(values.get("column", ""))
+    if column is not None:
+        for key in column.requires:
+            if raw.get(key) is None and key not in failed:
+                problem(doc.line("column"), key, f"required in column {column.id} ({column.name}) "
+                        f"(expected {FIELDS[key].expected})", "item.required")
+    published = values.get("published")
+    if published is not None:
+        day = published.date()
+        for key in ("written", "formed"):
+            if key in values and values[key] > day:
+                problem(doc.line(key), key, f"{values[key].isoformat()} is after published "
+                        f"{day.isoformat()} (expected a date on or before the publication date)", "item.dates")
+    if "valid_until" in values and "written" in values and values["valid_until"] < values["written"]:
+        problem(doc.line("valid_until"), "valid_until", f"{values['valid_until'].isoformat()} is before written "
+                f"{values['written'].isoformat()}", "item.dates")
+    for key in ("repealed_by", "replaced_by"):
+        if key in values and values[key] == values.get("index_no"):
+            problem(doc.line(key), key, "points to the item itself", "item.reference")

@@ -1,0 +1,87 @@
+"""Cross-unit facts, read once before the per-unit builds.
+
+The unit tree and the 索引号 registry are what one unit's build needs to know about
+the others: links to parent and child units, links to items of other units, and
+the rule that a 索引号 is unique across all units.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import catalogs as catalogs_mod
+from .errors import ContentError, Problem
+from .items import Item
+from .schema import read_item
+from .units import Unit, load_units
+
+ITEM_SUFFIXES = (".md", ".yaml")
+
+
+@dataclass
+class Site:
+    catalogs: catalogs_mod.Catalogs
+    units: dict[str, Unit]
+    items: list[Item] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems)
+
+    def by_index(self) -> dict[str, Item]:
+        return {i.index_no: i for i in self.items if i.index_no}
+
+    def registry(self) -> dict[str, dict]:
+        """索引号 -> what another unit needs to link to the item."""
+        return {i.index_no: {"unit": i.unit, "url": i.url, "title": i.title, "doc_number": i.doc_number,
+                             "published": i.published_date.isoformat()}
+                for i in self.items if i.index_no}
+
+
+def item_files(unit: Unit) -> list[Path]:
+    return sorted(p for p in unit.folder.rglob("*")
+                  if p.suffix in ITEM_SUFFIXES and p.name != "_unit.yaml" and p.is_file()
+                  and not any(part.startswith(".") for part in p.relative_to(unit.folder).parts))
+
+
+def scan(content: Path, catalog_dir: Path) -> Site:
+    """Read and validate every unit and item; collect every problem."""
+    try:
+        cats = catalogs_mod.load(str(catalog_dir.resolve()))
+    except ContentError as exc:
+        raise exc
+    units, problems = load_units(content, cats)
+    site = Site(cats, units, problems=problems)
+    for unit in units.values():
+        for path in item_files(unit):
+            item, item_problems = read_item(path, unit, cats)
+            site.problems.extend(item_problems)
+            if item is not None:
+                site.items.append(item)
+    _check_across(site)
+    return site
+
+
+def _check_across(site: Site) -> None:
+    labels = site.catalogs.item_labels
+    seen: dict[str, Item] = {}
+    for item in site.items:
+        if not item.index_no:
+            continue
+        first = seen.get(item.index_no)
+        if first is not None:
+            site.problems.append(Problem(item.source, item.line("index_no"), "index_no",
+                                         f"{item.index_no!r} is already used by {first.source}:"
+                                         f"{first.line('index_no')} (expected a unique index number)",
+                                         labels.get("index_no"), rule="item.duplicate"))
+        else:
+            seen[item.index_no] = item
+    for item in site.items:
+        for key in ("repealed_by", "replaced_by", "interprets"):
+            value = getattr(item, key)
+            for ref in value if isinstance(value, list) else [value] if value else []:
+                if ref not in seen:
+                    site.problems.append(Problem(item.source, item.line(key), key,
+                                                 f"no item has index number {ref!r} (expected the 索引号 of an "
+                                                 "item in any unit)", labels.get(key), rule="item.reference"))

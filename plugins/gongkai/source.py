@@ -1,0 +1,63 @@
+"""Read a content file's bytes into text and split Markdown front matter.
+
+Editors on Windows often save GBK; that is reported with the encoding found and
+the line of the first byte that is not UTF-8, instead of a UnicodeDecodeError.
+"""
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class SourceError(Exception):
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+def read_text(path: Path) -> str:
+    data = path.read_bytes()
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise SourceError("file is encoded as UTF-16, expected UTF-8 (save it as UTF-8)", 1)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SourceError(f"file is not UTF-8: it looks like {_guess(data)}; "
+                          "convert it, e.g. iconv -f GB18030 -t UTF-8", line) from None
+    if "\x00" in text:
+        raise SourceError("file contains NUL bytes; expected UTF-8 text", data.count(b"\n", 0, data.index(b"\x00")) + 1)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _guess(data: bytes) -> str:
+    for name, label in (("gb18030", "GBK/GB18030 (Chinese Windows encoding)"), ("big5", "Big5")):
+        try:
+            data.decode(name)
+            return label
+        except UnicodeDecodeError:
+            continue
+    return "an unknown encoding"
+
+
+@dataclass
+class Split:
+    front: str
+    body: str
+    front_line: int   # file line where the YAML starts
+    body_line: int    # file line where the body starts
+
+
+def split_front_matter(text: str) -> Split:
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        raise SourceError("missing front matter: the file must start with a '---' line, "
+                          "then YAML fields, then a closing '---' line", 1)
+    for i in range(1, len(lines)):
+        if lines[i].strip() in ("---", "..."):
+            return Split("\n".join(lines[1:i]), "\n".join(lines[i + 1:]), 2, i + 2)
+    raise SourceError("front matter is not closed: expected a '---' line after the fields", 1)

@@ -1,0 +1,218 @@
+"""Units (one site each): read ``_unit.yaml`` and check the unit tree."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import yamlsrc
+from .catalogs import LEVELS, Catalogs
+from .errors import FieldError, Problem
+from .fields import Choice, Ctx, Kind, Pattern, Text
+from .source import SourceError, read_text
+
+UNIT_ID = re.compile(r"^[a-z0-9-]+$")
+# 统一社会信用代码 (GB 32100, 18 chars) or 组织机构代码 (GB 11714, 9 chars).
+ORG_CODE = r"^(?:[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}|[0-9A-Z]{8}[0-9X])$"
+GUIDE_KEYS = ("office", "address", "hours", "phone", "email", "postcode", "fax", "website")
+GUIDE_REQUIRED = ("office", "address", "hours", "phone")
+
+
+@dataclass
+class Unit:
+    id: str
+    name: str
+    level: str
+    org_code: str
+    folder: Path
+    source: str
+    short_name: str = ""
+    parent: str | None = None
+    site_code: str = ""
+    index_pattern: str = ""
+    guide: dict[str, str] = field(default_factory=dict)
+    children: list[str] = field(default_factory=list)
+
+    @property
+    def index_re(self) -> re.Pattern:
+        if self.index_pattern:
+            return re.compile(self.index_pattern.replace("{org_code}", re.escape(self.org_code)))
+        return re.compile(rf"^{re.escape(self.org_code)}/\d{{4}}-\d{{1,8}}$")
+
+    @property
+    def index_expected(self) -> str:
+        if self.index_pattern:
+            return f"an index number matching {self.index_pattern} (_unit.yaml index_pattern)"
+        return f"an index number {self.org_code}/<YYYY>-<serial> (this unit's org_code)"
+
+    def as_settings(self) -> dict:
+        """Plain data handed to Pelican settings and templates."""
+        return {"id": self.id, "name": self.name, "short_name": self.short_name or self.name,
+                "level": self.level, "parent": self.parent, "org_code": self.org_code,
+                "site_code": self.site_code, "guide": dict(self.guide), "children": list(self.children),
+                "folder": str(self.folder), "source": self.source, "index_pattern": self.index_pattern}
+
+    @classmethod
+    def from_settings(cls, data: dict) -> "Unit":
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**{**fields, "folder": Path(data["folder"])})
+
+
+class UnitFields:
+    """Validators of the _unit.yaml fields (English key -> kind, required)."""
+
+    def __init__(self):
+        self.kinds: dict[str, tuple[Kind, bool]] = {
+            "name": (Text(max_len=100, one_line=True), True),
+            "short_name": (Text(max_len=40, one_line=True), False),
+            "level": (_Level(), True),
+            "parent": (Pattern(r"^[a-z0-9-]+$", "a unit id [a-z0-9-]+"), False),
+            "org_code": (Pattern(ORG_CODE, "a 统一社会信用代码 of 18 characters or a 组织机构代码 of 9"), True),
+            "site_code": (Pattern(r"^[0-9A-Za-z]{10}$", "a 网站标识码 of 10 letters or digits"), False),
+            "index_pattern": (_Regex(), False),
+        }
+
+
+class _Level(Kind):
+    expected = f"one of {', '.join(LEVELS)}"
+
+    def __call__(self, raw, ctx):
+        value = Text()(raw, ctx)
+        if value not in LEVELS:
+            raise FieldError(f"expected {self.expected}, got {value!r}")
+        return value
+
+
+class _Regex(Kind):
+    expected = "a regular expression"
+
+    def __call__(self, raw, ctx):
+        value = Text()(raw, ctx)
+        try:
+            re.compile(value.replace("{org_code}", "X"))
+        except re.error as exc:
+            raise FieldError(f"expected a regular expression, got {value!r} ({exc})") from None
+        return value
+
+
+def load_units(content: Path, catalogs: Catalogs, root: Path | None = None) -> tuple[dict[str, Unit], list[Problem]]:
+    """Read every ``content/<unit-id>/_unit.yaml``, then check parents and cycles."""
+    problems: list[Problem] = []
+    units: dict[str, Unit] = {}
+    shown = root or content.parent
+    if not content.is_dir():
+        return {}, [Problem(str(content), None, None, "content folder not found", rule="unit.missing")]
+    for folder in sorted(p for p in content.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        path = folder / "_unit.yaml"
+        rel = _rel(path, shown)
+        if not path.is_file():
+            problems.append(Problem(rel, None, None, "missing _unit.yaml: every unit folder needs one "
+                                    "(name, level, org_code)", rule="unit.missing"))
+            continue
+        if not UNIT_ID.match(folder.name):
+            problems.append(Problem(_rel(folder, shown), None, None,
+                                    f"unit folder name {folder.name!r} is not a unit id (expected [a-z0-9-]+)",
+                                    rule="unit.id"))
+            continue
+        unit = _read_unit(path, rel, folder.resolve(), catalogs, problems)
+        if unit:
+            units[unit.id] = unit
+    _check_tree(units, problems)
+    return units, problems
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _read_unit(path: Path, rel: str, folder: Path, catalogs: Catalogs, problems: list[Problem]) -> Unit | None:
+    labels = catalogs.unit_labels
+    try:
+        doc = yamlsrc.load(read_text(path))
+    except (SourceError, yamlsrc.YamlError) as exc:
+        problems.append(Problem(rel, exc.line, None, exc.message, rule="unit.syntax"))
+        return None
+    if not isinstance(doc.data, dict):
+        problems.append(Problem(rel, 1, None, "expected a mapping of fields (name, level, org_code …)", rule="unit.syntax"))
+        return None
+    ctx = Ctx(catalogs)
+    values: dict = {}
+    ok = True
+    kinds = UnitFields().kinds
+    for key in doc.data:
+        if key not in kinds and key != "guide":
+            problems.append(Problem(rel, doc.line(key), key, f"unknown field; expected one of "
+                                    f"{', '.join(list(kinds) + ['guide'])}", rule="unit.unknown"))
+            ok = False
+    for key, (kind, required) in kinds.items():
+        raw = doc.data.get(key)
+        if raw is None:
+            if required:
+                problems.append(Problem(rel, doc.line(key) or 1, key, f"required field is missing (expected {kind.expected})",
+                                        labels.get(key), rule="unit.required"))
+                ok = False
+            continue
+        try:
+            values[key] = kind(raw, ctx)
+        except FieldError as exc:
+            problems.append(Problem(rel, doc.line(key), key, exc.message, labels.get(key), rule="unit.field"))
+            ok = False
+    guide = {}
+    raw_guide = doc.data.get("guide")
+    if raw_guide is None:
+        problems.append(Problem(rel, 1, "guide", "required field is missing (expected office, address, hours, phone, email)",
+                                labels.get("guide"), rule="unit.required"))
+        ok = False
+    elif not isinstance(raw_guide, dict):
+        problems.append(Problem(rel, doc.line("guide"), "guide", "expected a mapping (office, address, hours, phone, email)",
+                                labels.get("guide"), rule="unit.field"))
+        ok = False
+    else:
+        for key, raw in raw_guide.items():
+            name = f"guide.{key}"
+            if key not in GUIDE_KEYS:
+                problems.append(Problem(rel, doc.line("guide", key), name, f"unknown field; expected one of {', '.join(GUIDE_KEYS)}",
+                                        rule="unit.unknown"))
+                ok = False
+                continue
+            try:
+                guide[key] = Text()(raw, ctx)
+            except FieldError as exc:
+                problems.append(Problem(rel, doc.line("guide", key), name, exc.message, labels.get(name), rule="unit.field"))
+                ok = False
+        for key in GUIDE_REQUIRED:
+            if key not in raw_guide:
+                problems.append(Problem(rel, doc.line("guide"), f"guide.{key}", "required field is missing",
+                                        labels.get(f"guide.{key}"), rule="unit.required"))
+                ok = False
+    if not ok:
+        return None
+    return Unit(id=folder.name, name=values["name"], level=values["level"], org_code=values["org_code"],
+                folder=folder, source=rel, short_name=values.get("short_name", ""), parent=values.get("parent"),
+                site_code=values.get("site_code", ""), index_pattern=values.get("index_pattern", ""), guide=guide)
+
+
+def _check_tree(units: dict[str, Unit], problems: list[Problem]) -> None:
+    for unit in units.values():
+        if unit.parent and unit.parent not in units:
+            problems.append(Problem(unit.source, None, "parent", f"unknown unit {unit.parent!r}; expected one of "
+                                    f"{', '.join(sorted(units))}", "上级单位", rule="unit.parent"))
+    reported: set[str] = set()
+    for start in sorted(units):
+        seen: list[str] = []
+        uid: str | None = start
+        while uid in units and uid not in seen:
+            seen.append(uid)
+            uid = units[uid].parent
+        if uid in seen and uid not in reported:
+            cycle = seen[seen.index(uid):]
+            reported.update(cycle)
+            problems.append(Problem(units[uid].source, None, "parent", "the unit tree has a cycle: "
+                                    + " -> ".join(cycle + [uid]), "上级单位", rule="unit.cycle"))
+    for uid in sorted(units):
+        parent = units[uid].parent
+        if parent in units and uid not in reported:
+            units[parent].children.append(uid)
