@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import yamlsrc
+from .fields import q
 from .errors import ContentError, Problem
 from .source import SourceError, read_text
 
@@ -217,9 +218,9 @@ class _Loader:
             return None
         cid = raw.get("id") or ""
         if not _ID.match(cid):
-            self.err(path, line, f"expected an ASCII id [a-z0-9]+, got {cid!r}", "id")
+            self.err(path, line, f"expected an ASCII id [a-z0-9]+, got {q(cid)}", "id")
         if cid in by_id:
-            self.err(path, line, f"duplicate column id {cid!r}", "id")
+            self.err(path, line, f"duplicate column id {q(cid)}", "id")
         levels = self._levels(path, doc, raw.get("levels", "all"), at + ("levels",))
         req = raw.get("required", "false")
         if req in ("true", "false"):
@@ -234,10 +235,10 @@ class _Loader:
             try:
                 months = int(fresh["months"])
             except (TypeError, KeyError, ValueError):
-                self.err(path, doc.line(*at, "freshness"), f"expected {{months: N}}, got {fresh!r}", "freshness")
+                self.err(path, doc.line(*at, "freshness"), f"expected {{months: N}}, got {q(fresh)}", "freshness")
         generated = raw.get("generated")
         if generated not in (None, "guide", "retired"):
-            self.err(path, doc.line(*at, "generated"), f"expected guide or retired, got {generated!r}", "generated")
+            self.err(path, doc.line(*at, "generated"), f"expected guide or retired, got {q(generated)}", "generated")
         requires = raw.get("requires") or []
         col = Column(cid, raw.get("name") or cid, levels, required, raw.get("basis") or "", months, generated,
                      raw.get("column_type") or "", raw.get("description") or "",
@@ -284,7 +285,7 @@ class _Loader:
             levels = self._levels(path, doc, raw["levels"], at + ("levels",))
             col = by_id.get(raw["column"])
             if col is None or not col.is_leaf:
-                self.err(path, doc.line(*at, "column"), f"unknown leaf column {raw['column']!r}", "column")
+                self.err(path, doc.line(*at, "column"), f"unknown leaf column {q(raw['column'])}", "column")
             elif not levels <= col.levels:
                 self.err(path, doc.line(*at, "column"),
                          f"column {col.id} does not apply to levels {sorted(levels - col.levels)}", "column")
@@ -292,11 +293,11 @@ class _Loader:
             if channels is not None:
                 for ch in chans:
                     if ch not in channels:
-                        self.err(path, doc.line(*at, "channels"), f"unknown channel {ch!r} (see vocab/channels.yaml)", "channels")
+                        self.err(path, doc.line(*at, "channels"), f"unknown channel {q(ch)} (see vocab/channels.yaml)", "channels")
             if raw["frequency"] not in _FREQUENCIES:
                 self.err(path, doc.line(*at, "frequency"), f"expected one of {', '.join(_FREQUENCIES)}", "frequency")
             if raw["id"] in domain_items:
-                self.err(path, doc.line(*at, "id"), f"duplicate 事项 id {raw['id']!r}", "id")
+                self.err(path, doc.line(*at, "id"), f"duplicate 事项 id {q(raw['id'])}", "id")
             item = DomainItem(raw["id"], cid, raw["level1"], raw["level2"], raw["content"], raw["basis"],
                               deadline or {}, raw.get("deadline_text") or "", raw["subject"], chans,
                               raw["audience"], raw["mode"], levels, raw["column"], raw["frequency"])
@@ -310,15 +311,15 @@ class _Loader:
             return None
         if "by" in raw:
             if not re.match(r"^\d\d-\d\d$", raw.get("by") or "") or raw.get("from", "year_end") != "year_end":
-                self.err(path, line, f"expected {shape}, got {raw!r}", "deadline")
+                self.err(path, line, f"expected {shape}, got {q(raw)}", "deadline")
                 return None
             return {"by": raw["by"], "from": "year_end"}
         try:
             within = int(raw["within"])
         except (KeyError, TypeError, ValueError):
-            self.err(path, line, f"expected {shape}, got {raw!r}", "deadline")
+            self.err(path, line, f"expected {shape}, got {q(raw)}", "deadline")
             return None
         if raw.get("unit") not in _DEADLINE_UNITS or raw.get("from") not in _DEADLINE_FROM:
-            self.err(path, line, f"expected {shape}, got {raw!r}", "deadline")
+            self.err(path, line, f"expected {shape}, got {q(raw)}", "deadline")
             return None
         return {"within": within, "unit": raw["unit"], "from": raw["from"]}

@@ -24,12 +24,17 @@ class Ctx:
     folder: Path | None = None
 
 
+def q(value: Any) -> str:
+    """Quote a value for a message as the editor wrote it (repr would double backslashes)."""
+    return f"'{value}'"
+
+
 def _got(raw: Any) -> str:
     if isinstance(raw, list):
         return "a list"
     if isinstance(raw, dict):
         return "a mapping"
-    return repr(raw)
+    return q(raw)
 
 
 def _text(raw: Any, expected: str) -> str:
@@ -85,7 +90,7 @@ class Date(Kind):
                 return dt.datetime.fromisoformat(f"{m[1]}T{m[2]}:{m[3]}:{m[4] or '00'}")
         except ValueError:
             pass
-        raise FieldError(f"expected {self.expected}, got {value!r}")
+        raise FieldError(f"expected {self.expected}, got {q(value)}")
 
 
 class Bool(Kind):
@@ -95,7 +100,7 @@ class Bool(Kind):
         value = _text(raw, self.expected).lower()
         if value in ("true", "false"):
             return value == "true"
-        raise FieldError(f"expected true or false, got {raw!r}")
+        raise FieldError(f"expected true or false, got {q(raw)}")
 
 
 class Choice(Kind):
@@ -109,11 +114,13 @@ class Choice(Kind):
         value = _text(raw, f"one of the {vocab.label} values")
         if value in vocab:
             return value
-        shown = list(vocab.values)
-        hint = "', '".join(shown[:16]) + ("', …" if len(shown) > 16 else "'")
-        near = _near(value, shown)
-        raise FieldError(f"expected one of '{hint} (catalogs/vocab/{self.vocab}.yaml), got {value!r}"
-                         + (f"; did you mean {near!r}?" if near else ""))
+        near = _near(value, vocab.values)
+        if len(vocab.values) <= 20:
+            wanted = "one of " + ", ".join(f"'{v}'" for v in vocab.values)
+        else:
+            wanted = f"a {vocab.label} value"
+        raise FieldError(f"expected {wanted} (catalogs/vocab/{self.vocab}.yaml), got {q(value)}"
+                         + (f"; did you mean {q(near)}?" if near else ""))
 
 
 def _near(value: str, options) -> str | None:
@@ -130,7 +137,7 @@ class Pattern(Kind):
     def __call__(self, raw, ctx):
         value = _text(raw, self.expected)
         if not self.regex.match(value):
-            raise FieldError(f"expected {self.expected}, got {value!r}")
+            raise FieldError(f"expected {self.expected}, got {q(value)}")
         return value
 
 
@@ -167,7 +174,7 @@ class IndexNo(Kind):
         value = _text(raw, self.expected)
         unit = ctx.unit
         if unit is not None and not unit.index_re.match(value):
-            raise FieldError(f"expected {unit.index_expected}, got {value!r}")
+            raise FieldError(f"expected {unit.index_expected}, got {q(value)}")
         return value
 
 
@@ -179,7 +186,7 @@ class IndexRef(Kind):
     def __call__(self, raw, ctx):
         value = _text(raw, self.expected)
         if not re.match(r"^\S+/\S+$", value):
-            raise FieldError(f"expected {self.expected} (like 11320282014046317X/2024-00012), got {value!r}")
+            raise FieldError(f"expected {self.expected} (like 11320282014046317X/2024-00012), got {q(value)}")
         return value
 
 
@@ -195,17 +202,18 @@ class DocNumber(Kind):
         value = _text(raw, self.expected)
         if _DOC_NUMBER.match(value):
             return value
+        why = []
+        if re.search(r"[\[\]【】()（）{}［］]", value):
+            why.append("the year in 六角括号 〔〕, not [] 【】 or ()")
         if "第" in value:
-            why = "no '第' before the number"
-        elif re.search(r"[\[\]【】()（）{}［］]", value):
-            why = "the year in 六角括号 〔〕, not [] 【】 or ()"
-        elif re.search(r"〔\d{4}〕0\d*号$", value):
-            why = "no leading zero in the number"
-        elif not value.endswith("号"):
-            why = "ending in 号"
-        else:
-            why = "the form 机关代字〔年份〕序号号"
-        raise FieldError(f"expected {self.expected} ({why}), got {value!r}")
+            why.append("no '第' before the number")
+        if re.search(r"[〕\]】)）]第?0\d*号$", value):
+            why.append("no leading zero in the number")
+        if not value.endswith("号"):
+            why.append("ending in 号")
+        if not why:
+            why.append("the form 机关代字〔年份〕序号号")
+        raise FieldError(f"expected {self.expected} ({'; '.join(why)}), got {q(value)}")
 
 
 class ColumnId(Kind):
@@ -219,16 +227,16 @@ class ColumnId(Kind):
         leaves = cats.leaf_ids(level) if level else [c.id for c in cats.root.walk() if c.is_leaf]
         if col is None:
             near = _near(value, cats.by_id)
-            raise FieldError(f"expected a column id from catalogs/columns.yaml, got {value!r}"
-                             + (f"; did you mean {near!r}?" if near else ""))
+            raise FieldError(f"expected a column id from catalogs/columns.yaml, got {q(value)}"
+                             + (f"; did you mean {q(near)}?" if near else ""))
         if not col.is_leaf:
-            raise FieldError(f"expected a leaf column, got {value!r} ({col.name}), which has sub-columns: "
+            raise FieldError(f"expected a leaf column, got {q(value)} ({col.name}), which has sub-columns: "
                              + ", ".join(c.id for c in col.children))
         if col.generated == "retired":
-            raise FieldError(f"column {value!r} ({col.name}) is built from the lifecycle: file the item in "
+            raise FieldError(f"column {q(value)} ({col.name}) is built from the lifecycle: file the item in "
                              "its own column and set validity / valid_until / repealed_by")
         if value not in leaves:
-            raise FieldError(f"column {value!r} ({col.name}) does not apply to {level} units; "
+            raise FieldError(f"column {q(value)} ({col.name}) does not apply to {level} units; "
                              f"expected one of {', '.join(leaves)}")
         return value
 
@@ -240,7 +248,7 @@ class DomainItemId(Kind):
         value = _text(raw, self.expected)
         if value not in ctx.catalogs.domain_items:
             near = _near(value, ctx.catalogs.domain_items)
-            raise FieldError(f"expected {self.expected}, got {value!r}" + (f"; did you mean {near!r}?" if near else ""))
+            raise FieldError(f"expected {self.expected}, got {q(value)}" + (f"; did you mean {q(near)}?" if near else ""))
         return value
 
 
@@ -270,13 +278,13 @@ class Attachments(Kind):
         out = []
         for i, name in enumerate(names):
             if name.startswith(("/", "\\")) or ".." in Path(name).parts:
-                raise FieldError(f"item {i + 1}: expected a file name beside the item, got {name!r}", (i,))
+                raise FieldError(f"item {i + 1}: expected a file name beside the item, got {q(name)}", (i,))
             ext = Path(name).suffix.lower().lstrip(".")
             if ext not in vocab:
-                raise FieldError(f"item {i + 1}: expected a file of type {', '.join(vocab.values)}, got {name!r}", (i,))
+                raise FieldError(f"item {i + 1}: expected a file of type {', '.join(vocab.values)}, got {q(name)}", (i,))
             path = (ctx.folder / name) if ctx.folder else Path(name)
             if not path.is_file():
-                raise FieldError(f"item {i + 1}: file {name!r} not found beside the item", (i,))
+                raise FieldError(f"item {i + 1}: file {q(name)} not found beside the item", (i,))
             out.append(Attachment(name, path, path.stat().st_size, ext, vocab.name(ext)))
         return out
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from . import yamlsrc
 from .catalogs import Catalogs
 from .errors import FieldError, Problem
-from .fields import (Attachments, Bool, Choice, ColumnId, Ctx, Date, DocNumber, DomainItemId, IndexNo,
+from .fields import (q, Attachments, Bool, Choice, ColumnId, Ctx, Date, DocNumber, DomainItemId, IndexNo,
                      IndexRef, Kind, ListOf, QAList, Raw, Text, _near)
 from .items import Item
-from .source import SourceError, read_text, split_front_matter
+from .source import SourceError, read_text, shown_path, split_front_matter
 from .units import Unit
 
 # Field kinds; required/conditional rules live in _cross_checks.
@@ -53,14 +53,6 @@ DATA_TYPES = ("sangong", "fiscal", "annual-report")
 REQUIRED = ("title", "column", "published")
 REQUIRED_BY_TYPE = {"document": ("index_no",), "interpretation": ("interprets",)}
 ONLY_FOR_TYPE = {"interprets": "interpretation", "form": "interpretation", "publicity_until": "notice"}
-
-
-def shown_path(path: Path) -> str:
-    """The path as an editor sees it: relative to the working folder when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def read_item(path: Path, unit: Unit, catalogs: Catalogs) -> tuple[Item | None, list[Problem]]:
@@ -105,10 +97,10 @@ def read_item(path: Path, unit: Unit, catalogs: Catalogs) -> tuple[Item | None, 
                 continue
             if key in DATA_FIELDS:
                 problem(doc.line(key), key, f"applies only to types {', '.join(DATA_TYPES)}, "
-                        f"this item is type {item_type!r}", "item.unknown")
+                        f"this item is type {q(item_type)}", "item.unknown")
                 continue
             near = _near(key, list(FIELDS) + list(DATA_FIELDS))
-            problem(doc.line(key), key, "unknown field" + (f"; did you mean {near!r}?" if near else
+            problem(doc.line(key), key, "unknown field" + (f"; did you mean {q(near)}?" if near else
                     "; see docs/content.md for the fields"), "item.unknown")
             continue
         if value is None:
@@ -139,11 +131,11 @@ def _cross_checks(values, raw, doc, unit, catalogs, failed, problem):
     item_type = values.get("type", "document")
     for key in REQUIRED_BY_TYPE.get(item_type, ()):
         if raw.get(key) is None and key not in failed:
-            problem(doc.line() or 1, key, f"required for type {item_type!r} (expected {FIELDS[key].expected})",
+            problem(doc.line() or 1, key, f"required for type {q(item_type)} (expected {FIELDS[key].expected})",
                     "item.required")
     for key, only in ONLY_FOR_TYPE.items():
         if key in values and item_type != only:
-            problem(doc.line(key), key, f"applies only to type {only!r}, this item is type {item_type!r}",
+            problem(doc.line(key), key, f"applies only to type {q(only)}, this item is type {q(item_type)}",
                     "item.type")
     column = catalogs.by_id.get(values.get("column", ""))
     if column is not None:

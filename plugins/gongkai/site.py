@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import catalogs as catalogs_mod
+from .fields import q
 from .errors import ContentError, Problem
 from .items import Item
 from .schema import read_item
@@ -72,7 +73,7 @@ def _check_across(site: Site) -> None:
         first = seen.get(item.index_no)
         if first is not None:
             site.problems.append(Problem(item.source, item.line("index_no"), "index_no",
-                                         f"{item.index_no!r} is already used by {first.source}:"
+                                         f"{q(item.index_no)} is already used by {first.source}:"
                                          f"{first.line('index_no')} (expected a unique index number)",
                                          labels.get("index_no"), rule="item.duplicate"))
         else:
@@ -83,5 +84,5 @@ def _check_across(site: Site) -> None:
             for ref in value if isinstance(value, list) else [value] if value else []:
                 if ref not in seen:
                     site.problems.append(Problem(item.source, item.line(key), key,
-                                                 f"no item has index number {ref!r} (expected the 索引号 of an "
+                                                 f"no item has index number {q(ref)} (expected the 索引号 of an "
                                                  "item in any unit)", labels.get(key), rule="item.reference"))

@@ -29,9 +29,34 @@ def read_text(path: Path) -> str:
         line = data.count(b"\n", 0, exc.start) + 1
         raise SourceError(f"file is not UTF-8: it looks like {_guess(data)}; "
                           "convert it, e.g. iconv -f GB18030 -t UTF-8", line) from None
+    if _looks_like_gbk(text, data):
+        line = next(i for i, ln in enumerate(text.split("\n"), 1) if any("\x80" <= ch < "\u0800" for ch in ln))
+        raise SourceError("file is not UTF-8: it looks like GBK/GB18030 (Chinese Windows encoding) that "
+                          "happens to decode as UTF-8 garbage; convert it, e.g. iconv -f GB18030 -t UTF-8", line)
     if "\x00" in text:
         raise SourceError("file contains NUL bytes; expected UTF-8 text", data.count(b"\n", 0, data.index(b"\x00")) + 1)
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def shown_path(path: Path) -> str:
+    """A path as an editor sees it: relative to the working folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _looks_like_gbk(text: str, data: bytes) -> bool:
+    """Short GBK text can be valid UTF-8 by accident (通知 is CD A8 D6 AA). Real Chinese
+    content in UTF-8 has CJK characters (3 bytes each); GBK read as UTF-8 has only
+    2-byte Latin/Greek/Cyrillic-range characters. Decide by both readings."""
+    if not any("\x80" <= ch < "\u0800" for ch in text) or any(ch >= "\u0800" for ch in text):
+        return False
+    try:
+        other = data.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    return any("\u4e00" <= ch <= "\u9fff" for ch in other)
 
 
 def _guess(data: bytes) -> str:

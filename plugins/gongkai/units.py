@@ -8,8 +8,8 @@ from pathlib import Path
 from . import yamlsrc
 from .catalogs import LEVELS, Catalogs
 from .errors import FieldError, Problem
-from .fields import Choice, Ctx, Kind, Pattern, Text
-from .source import SourceError, read_text
+from .fields import q, Choice, Ctx, Kind, Pattern, Text
+from .source import SourceError, read_text, shown_path
 
 UNIT_ID = re.compile(r"^[a-z0-9-]+$")
 # 统一社会信用代码 (GB 32100, 18 chars) or 组织机构代码 (GB 11714, 9 chars).
@@ -32,6 +32,7 @@ class Unit:
     index_pattern: str = ""
     guide: dict[str, str] = field(default_factory=dict)
     children: list[str] = field(default_factory=list)
+    parent_line: int | None = None
 
     @property
     def index_re(self) -> re.Pattern:
@@ -79,7 +80,7 @@ class _Level(Kind):
     def __call__(self, raw, ctx):
         value = Text()(raw, ctx)
         if value not in LEVELS:
-            raise FieldError(f"expected {self.expected}, got {value!r}")
+            raise FieldError(f"expected {self.expected}, got {q(value)}")
         return value
 
 
@@ -91,27 +92,26 @@ class _Regex(Kind):
         try:
             re.compile(value.replace("{org_code}", "X"))
         except re.error as exc:
-            raise FieldError(f"expected a regular expression, got {value!r} ({exc})") from None
+            raise FieldError(f"expected a regular expression, got {q(value)} ({exc})") from None
         return value
 
 
-def load_units(content: Path, catalogs: Catalogs, root: Path | None = None) -> tuple[dict[str, Unit], list[Problem]]:
+def load_units(content: Path, catalogs: Catalogs) -> tuple[dict[str, Unit], list[Problem]]:
     """Read every ``content/<unit-id>/_unit.yaml``, then check parents and cycles."""
     problems: list[Problem] = []
     units: dict[str, Unit] = {}
-    shown = root or content.parent
     if not content.is_dir():
         return {}, [Problem(str(content), None, None, "content folder not found", rule="unit.missing")]
     for folder in sorted(p for p in content.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
         path = folder / "_unit.yaml"
-        rel = _rel(path, shown)
+        rel = shown_path(path)
         if not path.is_file():
             problems.append(Problem(rel, None, None, "missing _unit.yaml: every unit folder needs one "
                                     "(name, level, org_code)", rule="unit.missing"))
             continue
         if not UNIT_ID.match(folder.name):
-            problems.append(Problem(_rel(folder, shown), None, None,
-                                    f"unit folder name {folder.name!r} is not a unit id (expected [a-z0-9-]+)",
+            problems.append(Problem(shown_path(folder), None, None,
+                                    f"unit folder name {q(folder.name)} is not a unit id (expected [a-z0-9-]+)",
                                     rule="unit.id"))
             continue
         unit = _read_unit(path, rel, folder.resolve(), catalogs, problems)
@@ -119,13 +119,6 @@ def load_units(content: Path, catalogs: Catalogs, root: Path | None = None) -> t
             units[unit.id] = unit
     _check_tree(units, problems)
     return units, problems
-
-
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
 
 
 def _read_unit(path: Path, rel: str, folder: Path, catalogs: Catalogs, problems: list[Problem]) -> Unit | None:
@@ -192,13 +185,14 @@ def _read_unit(path: Path, rel: str, folder: Path, catalogs: Catalogs, problems:
         return None
     return Unit(id=folder.name, name=values["name"], level=values["level"], org_code=values["org_code"],
                 folder=folder, source=rel, short_name=values.get("short_name", ""), parent=values.get("parent"),
-                site_code=values.get("site_code", ""), index_pattern=values.get("index_pattern", ""), guide=guide)
+                site_code=values.get("site_code", ""), index_pattern=values.get("index_pattern", ""), guide=guide,
+                parent_line=doc.line("parent") if "parent" in doc.data else None)
 
 
 def _check_tree(units: dict[str, Unit], problems: list[Problem]) -> None:
     for unit in units.values():
         if unit.parent and unit.parent not in units:
-            problems.append(Problem(unit.source, None, "parent", f"unknown unit {unit.parent!r}; expected one of "
+            problems.append(Problem(unit.source, unit.parent_line, "parent", f"unknown unit {q(unit.parent)}; expected one of "
                                     f"{', '.join(sorted(units))}", "上级单位", rule="unit.parent"))
     reported: set[str] = set()
     for start in sorted(units):
@@ -210,7 +204,7 @@ def _check_tree(units: dict[str, Unit], problems: list[Problem]) -> None:
         if uid in seen and uid not in reported:
             cycle = seen[seen.index(uid):]
             reported.update(cycle)
-            problems.append(Problem(units[uid].source, None, "parent", "the unit tree has a cycle: "
+            problems.append(Problem(units[uid].source, units[uid].parent_line, "parent", "the unit tree has a cycle: "
                                     + " -> ".join(cycle + [uid]), "上级单位", rule="unit.cycle"))
     for uid in sorted(units):
         parent = units[uid].parent

@@ -87,7 +87,8 @@ def _convert(node: yaml.Node, path: Path, doc: Doc, offset: int) -> Any:
             doc.lines[path + (i,)] = child.start_mark.line + offset
             items.append(_convert(child, path + (i,), doc, offset))
         return items
-    # A quoted '' or 'null' is text; only plain empties are null.
-    if node.style is None and node.value in NULLS:
+    # A quoted '' or 'null' is text; only plain empties are null. (libyaml marks a
+    # plain scalar with style '', the pure-Python composer with None.)
+    if not node.style and node.value in NULLS:
         return None
     return node.value

@@ -1,0 +1,172 @@
+"""Whole builds of small fixture trees through the command line."""
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, ROOT, UNIT_YAML, build, gongkai
+
+NOT_PUBLIC = ("SECRET-DRAFT-BODY", "草稿公示不应出现", "EMBARGOED-BODY-TEXT", "尚未到发布日期的公告",
+              "ON-REQUEST-BODY-TEXT", "依申请公开的内部文件", "2026-draft", "2027-embargo", "2026-apply")
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def all_text(folder: Path):
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.suffix in (".html", ".xml", ".json", ".txt", ".csv"):
+            yield path, path.read_text(encoding="utf-8")
+
+
+def test_good_fixture_builds_every_column_of_each_level(good_site, cats):
+    for unit, level in (("demo-county", "county"), ("demo-town", "township")):
+        for col in cats.tree_for(level).walk():
+            page = "index.html" if col.id == "zfxxgk" else f"{col.id}/index.html"
+            assert (good_site / unit / page).is_file(), (unit, col.id)
+    assert (good_site / "demo-county/art/gfxwj/2025-kaohe.html").is_file()
+    assert (good_site / "index.html").is_file()
+
+
+def test_nothing_that_is_not_public_reaches_any_file(good_site):
+    for path, text in all_text(good_site):
+        for marker in NOT_PUBLIC:
+            assert marker not in text, f"{marker} in {path}"
+    names = [str(p) for p in good_site.rglob("*")]
+    assert not [n for n in names if "draft" in n or "embargo" in n or "apply" in n]
+
+
+def test_embargoed_item_appears_once_its_day_comes(tmp_path):
+    out = tmp_path / "out"
+    assert build(FIXTURES / "good", out, env={"BUILD_DATE": "2027-01-05"}).returncode == 0
+    page = out / "demo-county/art/gsgg/2027-embargo.html"
+    assert "EMBARGOED-BODY-TEXT" in page.read_text(encoding="utf-8")
+
+
+def test_raw_html_is_sanitized_in_pages_and_feeds(good_site):
+    for path, text in all_text(good_site):
+        lowered = text.lower()
+        assert "<script" not in lowered and "javascript:" not in lowered, path
+        assert not re.search(r"<[^>]+\son[a-z]+\s*=", lowered), path
+    feed = (good_site / "demo-county/feed.xml").read_text(encoding="utf-8")
+    assert "alert(" not in feed
+
+
+def test_attachments_are_copied_byte_for_byte_with_type_and_size(good_site):
+    src = FIXTURES / "good/demo-county/gfxwj/kaohe.csv"
+    out = good_site / "demo-county/art/gfxwj/kaohe.csv"
+    assert out.read_bytes() == src.read_bytes()
+    page = (good_site / "demo-county/art/gfxwj/2025-kaohe.html").read_text(encoding="utf-8")
+    assert f'<a href="kaohe.csv" download>kaohe.csv</a> <span class="att-meta">（CSV，{src.stat().st_size} B）</span>' in page
+
+
+def test_same_input_and_date_give_identical_bytes(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert build(FIXTURES / "good", one).returncode == 0
+    assert build(FIXTURES / "good", two, "--jobs", "1").returncode == 0
+    assert tree_digest(one) == tree_digest(two)
+
+
+def test_build_never_touches_content(tmp_path):
+    before = tree_digest(FIXTURES / "good")
+    assert build(FIXTURES / "good", tmp_path / "out").returncode == 0
+    assert tree_digest(FIXTURES / "good") == before
+
+
+BAD_LINES = [
+    "tests/fixtures/bad/bad-county/gfxwj/bad-date.md:6: published (发布日期): expected a date YYYY-MM-DD or "
+    "'YYYY-MM-DD HH:MM', got '2024-13-01'",
+    "tests/fixtures/bad/bad-county/gfxwj/bad-docno.md:5: doc_number (文号): expected a document number like "
+    "示政发〔2024〕3号 (the year in 六角括号 〔〕, not [] 【】 or (); no '第' before the number; no leading zero "
+    "in the number), got '错政发[2024]第01号'",
+    "tests/fixtures/bad/bad-county/qtwj/broken-yaml.md:5: invalid YAML: while parsing a flow sequence, did not "
+    "find expected ',' or ']'",
+    "tests/fixtures/bad/bad-county/qtwj/gbk.md:2: file is not UTF-8: it looks like GBK/GB18030 (Chinese Windows "
+    "encoding); convert it, e.g. iconv -f GB18030 -t UTF-8",
+    "tests/fixtures/bad/bad-county/qtwj/good.md:4: index_no (索引号): '014046317/2024-00010' is already used by "
+    "tests/fixtures/bad/bad-county/gfxwj/duplicate.md:4 (expected a unique index number)",
+    "tests/fixtures/bad/bad-county/qtwj/missing-attachment.md:6: attachments (附件): item 1: file '附件1.pdf' not "
+    "found beside the item",
+    "tests/fixtures/bad/bad-county/qtwj/types.md:6: written (成文日期): 2024-03-09 is after published 2024-03-04 "
+    "(expected a date on or before the publication date)",
+    "tests/fixtures/bad/bad-county/qtwj/types.md:7: draft (草稿): expected true or false, got 'yes'",
+    "tests/fixtures/bad/bad-county/qtwj/types.md:8: topic (主题分类): expected a 主题分类 value "
+    "(catalogs/vocab/topics.yaml), got '政务公开'; did you mean '综合政务\\政务公开'?",
+    "tests/fixtures/bad/bad-county/qtwj/unknown-column.md:3: column (栏目): expected a column id from "
+    "catalogs/columns.yaml, got 'zcwj'; did you mean 'zcjd'?",
+    "tests/fixtures/bad/bad-town/_unit.yaml:3: parent (上级单位): unknown unit 'no-such-county'; expected one of "
+    "bad-county, bad-town, cycle-a, cycle-b",
+    "tests/fixtures/bad/cycle-a/_unit.yaml:3: parent (上级单位): the unit tree has a cycle: cycle-a -> cycle-b -> cycle-a",
+    "tests/fixtures/bad/lost-unit/_unit.yaml:2: level (层级): expected one of province, city, county, township, "
+    "department, got 'village'",
+    "tests/fixtures/bad/lost-unit/_unit.yaml:3: org_code (统一社会信用代码): expected a 统一社会信用代码 of 18 "
+    "characters or a 组织机构代码 of 9, got 'ABC'",
+    "14 error(s) in 11 file(s)",
+]
+
+
+def test_check_prints_one_precise_line_per_problem():
+    result = gongkai("check", "--content", "tests/fixtures/bad")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == BAD_LINES
+
+
+def test_check_of_the_sample_passes():
+    result = gongkai("check")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ok: 5 units, ")
+
+
+def test_failed_build_leaves_previous_output_untouched(tmp_path):
+    out = tmp_path / "output"
+    assert build(FIXTURES / "good", out).returncode == 0
+    before = tree_digest(out)
+    result = build(FIXTURES / "bad", out)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == f"14 error(s) in 11 file(s); nothing was built, {out} is unchanged"
+    assert tree_digest(out) == before
+    assert not (tmp_path / ".output.partial").exists()
+
+
+def test_failure_inside_pelican_also_keeps_output(tmp_path):
+    """A unit whose render fails (here: a broken theme) fails the whole build."""
+    out = tmp_path / "output"
+    assert build(FIXTURES / "good", out).returncode == 0
+    before = tree_digest(out)
+    theme = tmp_path / "theme"
+    import shutil
+    shutil.copytree(ROOT / "theme", theme)
+    (theme / "templates/column.html").write_text("{% extends 'base.html' %}{% block main %}{{ nope.x.y }}{% endblock %}")
+    settings = tmp_path / "conf.py"
+    settings.write_text(f"from pelicanconf import *\nTHEME = {str(theme)!r}\n")
+    result = gongkai("html", "--content", str(FIXTURES / "good"), "--output", str(out), "--settings", str(settings),
+                     env={"PYTHONPATH": f"{ROOT / 'plugins'}:{ROOT}"})
+    assert result.returncode == 1
+    assert "unit(s) failed to build" in result.stderr
+    assert tree_digest(out) == before
+
+
+def test_bad_build_date_is_refused():
+    result = gongkai("check", env={"BUILD_DATE": "22/11/2026"})
+    assert result.returncode == 2
+    assert result.stderr.strip() == "BUILD_DATE: expected a date YYYY-MM-DD, got '22/11/2026'"
+
+
+def test_listing_is_paginated_newest_first(make_tree, tmp_path):
+    files = {"demo/_unit.yaml": UNIT_YAML}
+    for n in range(1, 26):
+        files[f"demo/qtwj/{n:02d}.md"] = (f"---\ntitle: 第{n}号文件\ncolumn: qtwj\n"
+                                         f"index_no: 11990102MB0000003X/2024-{n:05d}\npublished: 2024-01-{n:02d}\n---\n正文\n")
+    out = tmp_path / "out"
+    assert build(make_tree(files), out).returncode == 0
+    first = (out / "demo/qtwj/index.html").read_text(encoding="utf-8")
+    second = (out / "demo/qtwj/index2.html").read_text(encoding="utf-8")
+    titles = re.findall(r"第(\d+)号文件</a>", first)
+    assert titles == [str(n) for n in range(25, 5, -1)]
+    assert re.findall(r"第(\d+)号文件</a>", second) == ["5", "4", "3", "2", "1"]
+    assert 'rel="next" href="../qtwj/index2.html"' in first
+    assert 'rel="prev" href="../qtwj/index.html"' in second
+    assert "第 2 / 2 页，共 25 条" in second

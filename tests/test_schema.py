@@ -1,0 +1,121 @@
+"""read_item: one file in, an Item or every problem out, each naming file, line and field."""
+import textwrap
+
+import pytest
+
+from gongkai.schema import read_item
+
+GOOD = """\
+---
+title: 关于印发考核办法的通知
+column: gfxwj
+index_no: 11990102MB0000003X/2025-00012
+doc_number: 测政办发〔2025〕12号
+written: 2025-03-10
+published: 2025-03-12
+---
+
+正文第一段。
+"""
+
+
+def write(county, text, name="gfxwj/a.md"):
+    path = county.folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def lines(county, cats, text, name="gfxwj/a.md"):
+    """Problems as 'line: field (label): message' without the path prefix."""
+    item, found = read_item(write(county, text, name), county, cats)
+    assert item is None, "expected problems"
+    out = []
+    for p in found:
+        name = f"{p.field} ({p.label})" if p.label else p.field
+        out.append(f"{p.line}: {name}: {p.message}" if p.field else f"{p.line}: {p.message}")
+    return out
+
+
+def test_good_item_has_defaults(county, cats):
+    item, found = read_item(write(county, GOOD), county, cats)
+    assert found == []
+    assert (item.type, item.validity, item.disclosure, item.issuer) == ("document", "有效", "主动公开", "测试县人民政府")
+    assert item.slug == "gfxwj/a" and item.save_as == "art/gfxwj/a.html"
+    assert item.body_line == 9
+
+
+def test_message_names_file_line_field_label(county, cats):
+    path = write(county, GOOD.replace("published: 2025-03-12", "published: '2024-13-01'"))
+    item, [problem] = read_item(path, county, cats)
+    assert str(problem).endswith("gfxwj/a.md:7: published (发布日期): expected a date YYYY-MM-DD or "
+                                 "'YYYY-MM-DD HH:MM', got '2024-13-01'")
+
+
+def test_every_problem_is_reported_at_once(county, cats):
+    text = GOOD.replace("written: 2025-03-10", "written: 2025-04-01").replace(
+        "doc_number: 测政办发〔2025〕12号\n", "").replace("column: gfxwj", "column: gfxwj\ngenre: 办法\nauthor: x")
+    assert lines(county, cats, text) == [
+        "4: genre (体裁): expected one of '决议', '决定', '命令', '公报', '公告', '通告', '意见', '通知', '通报', "
+        "'报告', '请示', '批复', '议案', '函', '纪要', '其他' (catalogs/vocab/genres.yaml), got '办法'",
+        "5: author: unknown field; see docs/content.md for the fields",
+        "3: doc_number (文号): required in column gfxwj (行政规范性文件) (expected a document number like 示政发〔2024〕3号)",
+        "7: written (成文日期): 2025-04-01 is after published 2025-03-12 (expected a date on or before the publication date)",
+    ]
+
+
+def test_missing_required_fields(county, cats):
+    assert lines(county, cats, "---\ncolumn: qtwj\n---\n") == [
+        "2: title (标题): required field is missing (expected text)",
+        "2: published (发布日期): required field is missing (expected a date YYYY-MM-DD or 'YYYY-MM-DD HH:MM')",
+        "2: index_no (索引号): required for type 'document' (expected an index number <org_code>/<YYYY>-<serial>)",
+    ]
+
+
+def test_unknown_field_gets_a_suggestion(county, cats):
+    assert lines(county, cats, GOOD.replace("published:", "publised:")) == [
+        "7: publised: unknown field; did you mean 'published'?",
+        "2: published (发布日期): required field is missing (expected a date YYYY-MM-DD or 'YYYY-MM-DD HH:MM')",
+    ]
+
+
+def test_type_specific_fields(county, cats):
+    text = GOOD.replace("column: gfxwj", "column: gfxwj\nform: 问答\npublicity_until: 2026-01-01\nyear: 2024")
+    assert lines(county, cats, text) == [
+        "6: year (年度): applies only to types sangong, fiscal, annual-report, this item is type 'document'",
+        "4: form (解读形式): applies only to type 'interpretation', this item is type 'document'",
+        "5: publicity_until (公示截止): applies only to type 'notice', this item is type 'document'",
+    ]
+
+
+def test_page_needs_no_index_no(county, cats):
+    item, found = read_item(write(county, "---\ntitle: 制度\ncolumn: xxgkzd\ntype: page\npublished: 2024-01-01\n---\n"),
+                            county, cats)
+    assert found == [] and item.index_no is None
+
+
+def test_interpretation_needs_interprets(county, cats):
+    text = "---\ntitle: 解读\ncolumn: zcjd\ntype: interpretation\npublished: 2024-01-01\n---\n"
+    assert lines(county, cats, text, "zcjd/a.md") == [
+        "2: interprets (解读对象): required for type 'interpretation' (expected a list of an index number of another item)"]
+
+
+def test_yaml_item_with_structured_fields(county, cats):
+    text = ("title: 2024年三公经费预算\ncolumn: sgjf\ntype: sangong\nindex_no: 11990102MB0000003X/2024-00001\n"
+            "published: 2024-02-01\nyear: 2024\namounts:\n  公务接待费: 1.5\n")
+    item, found = read_item(write(county, text, "sgjf/a.yaml"), county, cats)
+    assert found == []
+    assert item.data == {"year": "2024", "amounts": {"公务接待费": "1.5"}}
+
+
+def test_syntax_and_encoding_errors_have_lines(county, cats):
+    assert lines(county, cats, "---\ntitle: [a\n---\n") [0].startswith("3: invalid YAML")
+    path = county.folder / "gbk.md"
+    path.write_bytes("---\ntitle: 通知\n---\n".encode("gbk"))
+    _, [problem] = read_item(path, county, cats)
+    assert problem.line == 2 and "GBK/GB18030" in problem.message
+
+
+def test_front_matter_must_be_a_mapping(county, cats):
+    assert lines(county, cats, "---\n- a\n---\n") == [
+        "2: expected a mapping of fields (title, column, published …)"]

@@ -1,0 +1,40 @@
+"""Cross-unit facts: 索引号 unique across units, references resolve."""
+from conftest import ROOT, UNIT_YAML
+from gongkai.site import scan
+
+ITEM = "---\ntitle: 文件\ncolumn: qtwj\nindex_no: {no}\npublished: 2024-01-01\n{extra}---\n正文\n"
+
+
+def test_duplicate_index_no_across_units_names_both_files(make_tree):
+    town = UNIT_YAML.replace("level: county", "level: township")
+    content = make_tree({
+        "a/_unit.yaml": UNIT_YAML, "b/_unit.yaml": town,
+        "a/qtwj/one.md": ITEM.format(no="11990102MB0000003X/2024-00001", extra=""),
+        "b/qtwj/two.md": ITEM.format(no="11990102MB0000003X/2024-00001", extra=""),
+    })
+    site = scan(content, ROOT / "catalogs")
+    [problem] = site.problems
+    assert problem.path.endswith("b/qtwj/two.md") and problem.line == 4 and problem.field == "index_no"
+    assert problem.message.startswith("'11990102MB0000003X/2024-00001' is already used by ")
+    assert "a/qtwj/one.md:4" in problem.message
+
+
+def test_references_must_exist(make_tree):
+    content = make_tree({
+        "a/_unit.yaml": UNIT_YAML,
+        "a/qtwj/one.md": ITEM.format(no="11990102MB0000003X/2024-00001",
+                                     extra="repealed_by: 11990102MB0000003X/2024-00009\n"),
+    })
+    site = scan(content, ROOT / "catalogs")
+    assert [(p.line, p.field, p.message) for p in site.problems] == [
+        (6, "repealed_by", "no item has index number '11990102MB0000003X/2024-00009' (expected the 索引号 of an item in any unit)")]
+
+
+def test_shipped_sample_is_valid_and_rich(cats):
+    site = scan(ROOT / "content", ROOT / "catalogs")
+    assert site.problems == []
+    assert sorted(site.units) == ["shili-city", "shili-county", "shili-county-czj", "shili-province", "shili-town"]
+    assert len(site.items) >= 60
+    columns = {i.column for i in site.items}
+    assert len(columns) >= 20
+    assert all(i.doc_number for i in site.items if i.column in ("gz", "gfxwj"))
