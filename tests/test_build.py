@@ -170,3 +170,24 @@ def test_listing_is_paginated_newest_first(make_tree, tmp_path):
     assert 'rel="next" href="../qtwj/index2.html"' in first
     assert 'rel="prev" href="../qtwj/index.html"' in second
     assert "第 2 / 2 页，共 25 条" in second
+
+
+def test_shipped_sample_builds_identically_twice(sample_site, tmp_path):
+    again = tmp_path / "again"
+    assert build(ROOT / "content", again).returncode == 0
+    assert tree_digest(again) == tree_digest(sample_site)
+
+
+def test_publish_uses_absolute_urls_and_minified_css(tmp_path):
+    out = tmp_path / "out"
+    result = gongkai("html", "--content", str(FIXTURES / "good"), "--output", str(out),
+                     "--settings", str(ROOT / "publishconf.py"), env={"SITE_ROOT": "https://gk.example.gov.cn"})
+    assert result.returncode == 0, result.stderr
+    page = (out / "demo-county/gfxwj/index.html").read_text(encoding="utf-8")
+    assert 'href="https://gk.example.gov.cn/demo-county/art/gfxwj/2025-kaohe.html"' in page
+    assert 'href="https://gk.example.gov.cn/demo-county/theme/css/main.css"' in page
+    assert '<a href="https://gk.example.gov.cn/index.html">' in page  # portal, not …/demo-county/..
+    css = (out / "demo-county/theme/css/main.css").read_text(encoding="utf-8")
+    assert "/*" not in css and len(css.splitlines()) <= 3
+    sitemap = (out / "demo-county/sitemap.xml").read_text(encoding="utf-8")
+    assert "<loc>https://gk.example.gov.cn/demo-county/index.html</loc>" in sitemap

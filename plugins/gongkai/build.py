@@ -92,11 +92,20 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
         print(f"{len(failures)} unit(s) failed to build; {output} is unchanged", file=sys.stderr)
         return 1
     render_portal(partial, base, units, as_of, site.catalogs.level_names)
+    if base.get("GK_MINIFY"):
+        minify_css(partial)
     _swap(partial, output)
     public = sum(1 for i in site.items if lifecycle.is_public(i, _date(as_of)))
     print(f"built {len(site.units)} units, {public} public items of {len(site.items)} "
           f"(as of {as_of}) in {time.monotonic() - started:.1f}s -> {output}")
     return 0
+
+
+def minify_css(folder: Path) -> None:
+    """Production builds ship minified stylesheets (rcssmin: comments and spaces only)."""
+    import rcssmin
+    for css in sorted(folder.rglob("*.css")):
+        css.write_text(rcssmin.cssmin(css.read_text(encoding="utf-8")), encoding="utf-8")
 
 
 def _date(value: str):
