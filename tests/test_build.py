@@ -3,8 +3,6 @@ import hashlib
 import re
 from pathlib import Path
 
-import pytest
-
 from conftest import FIXTURES, ROOT, UNIT_YAML, build, gongkai
 
 NOT_PUBLIC = ("SECRET-DRAFT-BODY", "草稿公示不应出现", "EMBARGOED-BODY-TEXT", "尚未到发布日期的公告",

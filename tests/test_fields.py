@@ -4,8 +4,20 @@ import datetime as dt
 import pytest
 
 from gongkai.errors import FieldError
-from gongkai.fields import (Attachments, Bool, Choice, ColumnId, Ctx, Date, DocNumber, IndexNo, IndexRef,
-                            ListOf, QAList, Text)
+from gongkai.fields import (
+    Attachments,
+    Bool,
+    Choice,
+    ColumnId,
+    Ctx,
+    Date,
+    DocNumber,
+    IndexNo,
+    IndexRef,
+    ListOf,
+    QAList,
+    Text,
+)
 
 
 @pytest.fixture

@@ -1,8 +1,6 @@
 """read_item: one file in, an Item or every problem out, each naming file, line and field."""
 import textwrap
 
-import pytest
-
 from gongkai.schema import read_item
 
 GOOD = """\

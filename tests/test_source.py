@@ -8,7 +8,7 @@ from gongkai.source import SourceError, read_text, split_front_matter
 
 def test_gbk_file_is_named_with_line(tmp_path):
     path = tmp_path / "a.md"
-    path.write_bytes("---\ntitle: ok\n".encode() + "标题: 关于印发\n".encode("gbk"))
+    path.write_bytes(b"---\ntitle: ok\n" + "标题: 关于印发\n".encode("gbk"))
     with pytest.raises(SourceError) as err:
         read_text(path)
     assert err.value.line == 3

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from . import yamlsrc
-from .fields import q
 from .errors import ContentError, Problem
+from .fields import q
 from .source import SourceError, read_text
 
 LEVELS = ("province", "city", "county", "township", "department")
@@ -36,7 +36,7 @@ class Column:
     description: str = ""
     requires: tuple[str, ...] = ()
     parent: str | None = None
-    children: tuple["Column", ...] = ()
+    children: tuple[Column, ...] = ()
 
     @property
     def is_leaf(self) -> bool:

@@ -11,8 +11,24 @@ from pathlib import Path
 from . import yamlsrc
 from .catalogs import Catalogs
 from .errors import FieldError, Problem
-from .fields import (q, Attachments, Bool, Choice, ColumnId, Ctx, Date, DocNumber, DomainItemId, IndexNo,
-                     IndexRef, Kind, ListOf, QAList, Raw, Text, _near)
+from .fields import (
+    Attachments,
+    Bool,
+    Choice,
+    ColumnId,
+    Ctx,
+    Date,
+    DocNumber,
+    DomainItemId,
+    IndexNo,
+    IndexRef,
+    Kind,
+    ListOf,
+    QAList,
+    Text,
+    _near,
+    q,
+)
 from .items import Item
 from .source import SourceError, read_text, shown_path, split_front_matter
 from .units import Unit

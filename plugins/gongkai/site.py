@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import catalogs as catalogs_mod
+from .errors import Problem
 from .fields import q
-from .errors import ContentError, Problem
 from .items import Item
 from .schema import read_item
 from .units import Unit, load_units
@@ -48,10 +48,7 @@ def item_files(unit: Unit) -> list[Path]:
 
 def scan(content: Path, catalog_dir: Path) -> Site:
     """Read and validate every unit and item; collect every problem."""
-    try:
-        cats = catalogs_mod.load(str(catalog_dir.resolve()))
-    except ContentError as exc:
-        raise exc
+    cats = catalogs_mod.load(str(catalog_dir.resolve()))
     units, problems = load_units(content, cats)
     site = Site(cats, units, problems=problems)
     for unit in units.values():

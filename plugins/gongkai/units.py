@@ -8,7 +8,7 @@ from pathlib import Path
 from . import yamlsrc
 from .catalogs import LEVELS, Catalogs
 from .errors import FieldError, Problem
-from .fields import q, Choice, Ctx, Kind, Pattern, Text
+from .fields import Ctx, Kind, Pattern, Text, q
 from .source import SourceError, read_text, shown_path
 
 UNIT_ID = re.compile(r"^[a-z0-9-]+$")
@@ -54,7 +54,7 @@ class Unit:
                 "folder": str(self.folder), "source": self.source, "index_pattern": self.index_pattern}
 
     @classmethod
-    def from_settings(cls, data: dict) -> "Unit":
+    def from_settings(cls, data: dict) -> Unit:
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**{**fields, "folder": Path(data["folder"])})
 
