@@ -7,7 +7,10 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from conftest import ROOT
+from datetime import date
+
+from conftest import AS_OF, ROOT
+from gongkai import lifecycle
 from gongkai.site import scan
 
 UNITS = {"shili-province": "province", "shili-city": "city", "shili-county": "county",
@@ -60,7 +63,8 @@ def sample(sample_site):
 
 @pytest.fixture(scope="module")
 def items():
-    return scan(ROOT / "content", ROOT / "catalogs").items
+    """The sample items that are public on the as-of date of the built sample."""
+    return [i for i in scan(ROOT / "content", ROOT / "catalogs").items if lifecycle.is_public(i, date.fromisoformat(AS_OF))]
 
 
 def test_portal_lists_the_five_units_in_their_tree(sample):

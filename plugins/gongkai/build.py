@@ -6,6 +6,7 @@ a sibling folder first and renamed into place only when every unit succeeded.
 """
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import os
@@ -52,7 +53,7 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
     units = unit_summaries(site, root_url)
-    registry = site.registry()
+    registry = site.registry(_date(as_of))
     counts = {uid: 0 for uid in site.units}
     for item in site.items:
         counts[item.unit] += 1
@@ -91,6 +92,7 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
         shutil.rmtree(partial, ignore_errors=True)
         print(f"{len(failures)} unit(s) failed to build; {output} is unchanged", file=sys.stderr)
         return 1
+    report_changes(partial, output, sorted(site.units))
     render_portal(partial, base, units, as_of, site.catalogs.level_names)
     if base.get("GK_MINIFY"):
         minify_css(partial)
@@ -99,6 +101,28 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
     print(f"built {len(site.units)} units, {public} public items of {len(site.items)} "
           f"(as of {as_of}) in {time.monotonic() - started:.1f}s -> {output}")
     return 0
+
+
+def report_changes(partial: Path, output: Path, unit_ids: list[str]) -> None:
+    """Print what changed state today (and since the previous build in ``output``)."""
+    lines, since_build = [], 0
+    for uid in unit_ids:
+        report = json.loads((partial / uid / "lifecycle.json").read_text(encoding="utf-8"))
+        for change in report["changes"]:
+            lines.append(f"  {uid}: {change['from']} -> {change['to']}: {change['title']} "
+                         f"({change['index_no'] or change['url']}){' ' + change['reason'] if change['reason'] else ''}")
+        previous = output / uid / "lifecycle.json"
+        if previous.is_file():
+            old = json.loads(previous.read_text(encoding="utf-8")).get("states", {})
+            since_build += sum(1 for url, code in report["states"].items() if old.get(url) != code)
+            since_build += sum(1 for url in old if url not in report["states"])
+    if lines:
+        print(f"lifecycle: {len(lines)} item(s) changed state on {report['as_of']} (since {report['changes_since']}):")
+        print("\n".join(lines))
+    else:
+        print(f"lifecycle: no item changed state on {report['as_of']}" if unit_ids else "lifecycle: no units")
+    if since_build:
+        print(f"lifecycle: {since_build} item(s) differ in state from the previous build in {output}")
 
 
 def minify_css(folder: Path) -> None:

@@ -20,6 +20,19 @@ from .catalogs import Column
 HOME = "zfxxgk"
 
 
+def reverse_refs(registry: dict[str, dict]) -> dict[tuple[str, str], list[dict]]:
+    """(key, 索引号) -> public items whose ``key`` points at that 索引号, by 索引号."""
+    out: dict[tuple[str, str], list[dict]] = {}
+    for number, entry in sorted(registry.items()):
+        if "title" not in entry:
+            continue
+        for key in ("repealed_by", "replaced_by", "interprets"):
+            value = entry.get(key)
+            for target in value if isinstance(value, list) else [value] if value else []:
+                out.setdefault((key, target), []).append({**entry, "index_no": number})
+    return out
+
+
 def column_save_as(column_id: str) -> str:
     return "index.html" if column_id == HOME else f"{column_id}/index.html"
 
@@ -28,6 +41,12 @@ def listing_order(article) -> tuple:
     """Newest first; ties broken by 索引号 then path so the order never depends on the disk."""
     item = article.gk
     return (-item.published.timestamp(), item.index_no or "", item.slug)
+
+
+def retired_order(article) -> tuple:
+    """废止和失效文件: most recently retired first, undated ones after, then by listing order."""
+    since = article.lifecycle.since
+    return (since is None, -(since.toordinal() if since else 0), *listing_order(article))
 
 
 @dataclass
@@ -44,6 +63,20 @@ class GK:
     vocab: dict[str, Any]
     as_of: str
     registry: dict[str, dict] = field(default_factory=dict)
+    reverse: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
+
+    def ref(self, index_no: str | None) -> dict | None:
+        """Registry entry of a public item (any unit), or None: unpublished items are never linked."""
+        entry = self.registry.get(index_no or "")
+        return entry if entry and "title" in entry else None
+
+    def referring(self, index_no: str | None, key: str) -> list[dict]:
+        """Public items whose ``key`` (repealed_by, replaced_by, interprets) names ``index_no``."""
+        return self.reverse.get((key, index_no), []) if index_no else []
+
+    @property
+    def retired_column(self) -> Column | None:
+        return next((c for c in self.columns.values() if c.generated == "retired"), None)
 
     def column_url(self, column_id: str) -> str:
         return column_save_as(column_id)
@@ -86,17 +119,21 @@ class ColumnsGenerator(Generator):
 
     def generate_context(self):
         cats = catalogs_mod.load(self.settings["GK_CATALOGS"])
+        registry = self.settings.get("GK_REGISTRY", {})
         unit = self.settings["GK_UNIT"]
         tree = cats.tree_for(unit["level"])
         columns = {c.id: c for c in tree.walk()}
         lists: dict[str, list] = {c.id: [] for c in columns.values() if c.is_leaf}
+        retired_id = next((c.id for c in columns.values() if c.generated == "retired"), None)
         for article in self.context.get("articles", []):
-            lists.setdefault(article.gk.column, []).append(article)
-        for items in lists.values():
-            items.sort(key=listing_order)
+            # Retired documents leave their column for 废止和失效文件; their URL stays.
+            target = retired_id if article.lifecycle.retired and retired_id else article.gk.column
+            lists.setdefault(target, []).append(article)
+        for cid, items in lists.items():
+            items.sort(key=retired_order if cid == retired_id else listing_order)
         self.gk = GK(unit=unit, units=self.settings["GK_UNITS"], tree=tree, columns=columns, lists=lists,
                      labels=cats.item_labels, level_names=cats.level_names, vocab=cats.vocab,
-                     as_of=self.settings["GK_AS_OF"], registry=self.settings.get("GK_REGISTRY", {}))
+                     as_of=self.settings["GK_AS_OF"], registry=registry, reverse=reverse_refs(registry))
         self.context["GK"] = self.gk
 
     def generate_output(self, writer):

@@ -1,14 +1,20 @@
 """Lifecycle: what each item is on the build's as-of date (DESIGN §6).
 
-``as_of`` and ``is_public`` are pure functions; ``register`` hooks them into Pelican
-so that an item that is not public is skipped before anything renders it.
+``state`` is a pure function of an item, the as-of date, and when other items
+(the repealing or replacing ones) become public. Everything else reads its
+result: the Pelican hooks below skip what is not public and strip withdrawn
+notices; listings, banners, the search index and the report read ``State``.
 """
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pelican import signals
@@ -17,6 +23,18 @@ from .items import Item
 
 logger = logging.getLogger(__name__)
 TZ = ZoneInfo("Asia/Shanghai")
+ONE_DAY = dt.timedelta(days=1)
+
+LABELS = {
+    "current": "现行有效",
+    "open": "公示中",
+    "closed": "公示期满",
+    "expired": "失效",
+    "repealed": "已废止",
+    "revised": "已修订",
+    "hidden": "未公开",
+}
+RETIRED = frozenset({"expired", "repealed", "revised"})
 
 
 class BuildDateError(ValueError):
@@ -28,12 +46,49 @@ def as_of(value: str | None = None, now: dt.datetime | None = None) -> dt.date:
     value = (value if value is not None else os.environ.get("BUILD_DATE", "")).strip()
     if value:
         if not re.match(r"^\d{4}-\d{2}-\d{2}$", value):
-            raise BuildDateError(f"BUILD_DATE: expected a date YYYY-MM-DD, got {value!r}")
+            raise BuildDateError(f"BUILD_DATE: expected a date YYYY-MM-DD, got '{value}'")
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
-            raise BuildDateError(f"BUILD_DATE: expected a date YYYY-MM-DD, got {value!r}") from None
+            raise BuildDateError(f"BUILD_DATE: expected a date YYYY-MM-DD, got '{value}'") from None
     return (now or dt.datetime.now(TZ)).astimezone(TZ).date()
+
+
+@dataclass(frozen=True)
+class State:
+    code: str
+    since: dt.date | None = None   # first day of this state, when known
+    by: str | None = None          # 索引号 of the repealing / replacing item
+    reason: str = ""               # why, in Chinese, for banners and the report
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.code]
+
+    @property
+    def public(self) -> bool:
+        return self.code != "hidden"
+
+    @property
+    def retired(self) -> bool:
+        """Leaves current listings; listed under 废止和失效文件."""
+        return self.code in RETIRED
+
+    @property
+    def withdrawn(self) -> bool:
+        """Only title, dates and 索引号 stay; the body leaves the output."""
+        return self.code == "closed"
+
+    def as_dict(self) -> dict:
+        return {"state": self.code, "label": self.label, "since": self.since.isoformat() if self.since else None,
+                "by": self.by, "reason": self.reason}
+
+
+def public_on(item: Item) -> dt.date | None:
+    """The first day the item may be public, or None if it never may."""
+    if item.draft or item.disclosure != "主动公开":
+        return None
+    return item.published_date
 
 
 def not_public_reason(item: Item, day: dt.date) -> str | None:
@@ -51,17 +106,120 @@ def is_public(item: Item, day: dt.date) -> bool:
     return not_public_reason(item, day) is None
 
 
-def _skip_not_public(generator, metadata):
+def state(item: Item, day: dt.date, public_on_of: Callable[[str], dt.date | None]) -> State:
+    """The item's state on ``day``. ``public_on_of(索引号)`` gives when another item is public."""
+    reason = not_public_reason(item, day)
+    if reason:
+        return State("hidden", reason=reason)
+    if item.type == "notice" and item.publicity_until and item.publicity_until < day:
+        return State("closed", item.publicity_until + ONE_DAY, reason=f"公示期至{item.publicity_until.isoformat()}")
+    if item.repealed_by:
+        target = public_on_of(item.repealed_by)
+        if target is not None and target <= day:
+            return State("repealed", target, item.repealed_by, "已被另行发布的文件废止")
+    if item.validity == "废止":
+        return State("repealed", by=item.repealed_by, reason="文件已废止")
+    if item.validity == "失效":
+        since = item.valid_until + ONE_DAY if item.valid_until and item.valid_until < day else None
+        return State("expired", since, reason="文件已失效")
+    if item.valid_until and item.valid_until < day:
+        return State("expired", item.valid_until + ONE_DAY, reason=f"有效期至{item.valid_until.isoformat()}届满")
+    if item.replaced_by:
+        target = public_on_of(item.replaced_by)
+        if target is not None and target <= day:
+            return State("revised", target, item.replaced_by, "已被修订后的文件替代")
+    if item.validity == "修订":
+        return State("revised", by=item.replaced_by, reason="文件已修订")
+    if item.type == "notice" and item.publicity_until:
+        return State("open", reason=f"公示期至{item.publicity_until.isoformat()}")
+    return State("current")
+
+
+def changes(items: list[Item], day: dt.date, public_on_of) -> list[dict]:
+    """Items whose state on ``day`` differs from the day before (public ones only)."""
+    out = []
+    for item in items:
+        now, before = state(item, day, public_on_of), state(item, day - ONE_DAY, public_on_of)
+        if now.code != before.code and now.public:
+            out.append({"url": item.url, "index_no": item.index_no, "title": item.title,
+                        "from": before.label, "to": now.label, "reason": now.reason})
+    return sorted(out, key=lambda c: (c["to"], c["url"]))
+
+
+def withdraw(item: Item) -> Item:
+    """What a 公示 keeps after its period: title, dates, 索引号 — nothing of its content."""
+    return replace(item, body="", summary="", keywords=[], attachments=[], qa=[], data={})
+
+
+def lookup(registry: dict[str, dict]) -> Callable[[str], dt.date | None]:
+    def public_on_of(index_no: str) -> dt.date | None:
+        entry = registry.get(index_no)
+        return dt.date.fromisoformat(entry["public_on"]) if entry and entry.get("public_on") else None
+    return public_on_of
+
+
+# --- Pelican hooks -------------------------------------------------------------
+
+def _day(settings) -> dt.date:
+    return dt.date.fromisoformat(settings["GK_AS_OF"])
+
+
+def _apply_state(generator, metadata):
     item = metadata.get("gk")
     if item is None:
         return
-    day = dt.date.fromisoformat(generator.settings["GK_AS_OF"])
-    reason = not_public_reason(item, day)
-    if reason:
+    registry = generator.settings.get("GK_REGISTRY", {})
+    st = state(item, _day(generator.settings), lookup(registry))
+    # Every item of the unit, public or not, for the state-change report.
+    if not hasattr(generator, "gk_all_items"):
+        generator.gk_all_items = []
+    generator.gk_all_items.append(item)
+    if not st.public:
         # Pelican drops 'skip' content before any generator, feed or template sees it.
         metadata["status"] = "skip"
-        logger.debug("not built (%s): %s", reason, item.source)
+        logger.debug("not built (%s): %s", st.reason, item.source)
+        return
+    metadata["lifecycle"] = st
+    if st.withdrawn:
+        metadata["gk"] = withdraw(item)
+        metadata["summary"] = ""
+    for key in ("interprets", "repealed_by", "replaced_by"):
+        value = getattr(item, key)
+        for ref in value if isinstance(value, list) else [value] if value else []:
+            entry = registry.get(ref, {})
+            if "title" not in entry:
+                logger.warning("%s: %s: %s is not public on %s; shown as plain text",
+                               item.source, key, ref, _day(generator.settings))
+
+
+def _strip_withdrawn(instance):
+    st = getattr(instance, "lifecycle", None)
+    if isinstance(st, State) and st.withdrawn:
+        instance._content = ""
+
+
+def _write_report(generator, writer=None):
+    items = getattr(generator, "gk_all_items", [])
+    day = _day(generator.settings)
+    public_on_of = lookup(generator.settings.get("GK_REGISTRY", {}))
+    states = {}
+    for item in items:
+        st = state(item, day, public_on_of)
+        if st.public:
+            states[item.url] = st.code
+    report = {
+        "unit": generator.settings["GK_UNIT"]["id"],
+        "as_of": day.isoformat(),
+        "changes_since": (day - ONE_DAY).isoformat(),
+        "changes": changes(items, day, public_on_of),
+        "states": dict(sorted(states.items())),
+    }
+    path = Path(generator.output_path) / "lifecycle.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, ensure_ascii=False, sort_keys=True, indent=1) + "\n", encoding="utf-8")
 
 
 def register():
-    signals.article_generator_context.connect(_skip_not_public)
+    signals.article_generator_context.connect(_apply_state)
+    signals.content_object_init.connect(_strip_withdrawn)
+    signals.article_writer_finalized.connect(_write_report)

@@ -6,10 +6,12 @@ the rule that a 索引号 is unique across all units.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import catalogs as catalogs_mod
+from . import lifecycle
 from .errors import Problem
 from .fields import q
 from .items import Item
@@ -33,11 +35,32 @@ class Site:
     def by_index(self) -> dict[str, Item]:
         return {i.index_no: i for i in self.items if i.index_no}
 
-    def registry(self) -> dict[str, dict]:
-        """索引号 -> what another unit needs to link to the item."""
-        return {i.index_no: {"unit": i.unit, "url": i.url, "title": i.title, "doc_number": i.doc_number,
-                             "published": i.published_date.isoformat()}
-                for i in self.items if i.index_no}
+    def registry(self, day: dt.date) -> dict[str, dict]:
+        """索引号 -> what any unit's build needs to know about the item on ``day``.
+
+        Every entry says when the item becomes public (a repeal takes effect then);
+        only items public on ``day`` carry a title, URL and state, so nothing of an
+        unpublished item can reach another unit's pages.
+        """
+        public_on: dict[str, str | None] = {}
+        for item in self.items:
+            if item.index_no:
+                when = lifecycle.public_on(item)
+                public_on[item.index_no] = when.isoformat() if when else None
+        public_on_of = lifecycle.lookup({k: {"public_on": v} for k, v in public_on.items()})
+        out: dict[str, dict] = {}
+        for item in self.items:
+            if not item.index_no:
+                continue
+            entry: dict = {"public_on": public_on[item.index_no]}
+            st = lifecycle.state(item, day, public_on_of)
+            if st.public:
+                entry.update({"unit": item.unit, "url": item.url, "title": item.title,
+                              "doc_number": item.doc_number, "published": item.published_date.isoformat(),
+                              "repealed_by": item.repealed_by, "replaced_by": item.replaced_by,
+                              "interprets": list(item.interprets), **st.as_dict()})
+            out[item.index_no] = entry
+        return out
 
 
 def item_files(unit: Unit) -> list[Path]:
