@@ -5,6 +5,7 @@ server thread that the fixture stops (and that stops itself after 10 minutes).
 """
 import functools
 import http.server
+import re
 import threading
 from pathlib import Path
 
@@ -103,3 +104,16 @@ def test_base_text_is_large_and_contrasty(page, server):
     size, color = page.evaluate("() => { const s = getComputedStyle(document.body); return [s.fontSize, s.color]; }")
     assert float(size.rstrip("px")) >= 18
     assert color == "rgb(31, 31, 31)"
+
+
+def test_question_on_a_policy_lands_on_its_answer(page, server):
+    page.goto(f"{server}/shili-county/art/gfxwj/2026-linshi-jiuzhu-shishi-xize.html")
+    readings = page.get_by_role("region", name="相关解读")
+    readings.get_by_role("link", name="我不是本县户籍，能不能申请？").click()
+    expect(page).to_have_url(re.compile(r"/shili-county/art/zcjd/2026-linshi-jiuzhu-shishi-xize-wenda\.html#q-[0-9a-f]{8}$"))
+    answer = page.locator(":target")
+    expect(answer).to_contain_text("我不是本县户籍，能不能申请？")
+    expect(answer.locator("dd")).to_contain_text("在本县经常居住、持有居住证的非本县户籍人员")
+    expect(answer).to_be_in_viewport()
+    # the highlighted answer is visibly marked
+    assert answer.evaluate("el => getComputedStyle(el).borderLeftColor") == "rgb(168, 22, 28)"

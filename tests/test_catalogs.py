@@ -18,6 +18,7 @@ CORE = {
     "tfsj": LEVELS, "jdjc": LEVELS, "gwyzk": LEVELS, "gsgg": LEVELS, "shjz": ("city", "county", "township"),
     "tdzs": ("city", "county", "township"), "fwzs": ("city", "county"), "nync": ("township",),
     "fzhsx": LEVELS, "xxgknb": LEVELS,
+    "zcwd": LEVELS,  # added by gongkai: 政策问答, built from interpretations
 }
 
 

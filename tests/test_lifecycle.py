@@ -31,7 +31,7 @@ def code(it, day, lookup=never):
 def test_as_of_from_build_date_or_shanghai_today():
     assert lifecycle.as_of("2026-11-22") == D(2026, 11, 22)
     # 2026-11-21 17:00 UTC is already the 22nd in Shanghai
-    now = dt.datetime(2026, 11, 21, 17, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 21, 17, 0, tzinfo=dt.UTC)
     assert lifecycle.as_of("", now=now) == D(2026, 11, 22)
     with pytest.raises(lifecycle.BuildDateError, match="BUILD_DATE: expected a date YYYY-MM-DD, got '2026-02-30'"):
         lifecycle.as_of("2026-02-30")

@@ -1,13 +1,12 @@
 """The shipped sample content, built: what the public and evaluators see."""
 import re
 import xml.etree.ElementTree as ET
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-
-from datetime import date
 
 from conftest import AS_OF, ROOT
 from gongkai import lifecycle

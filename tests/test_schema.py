@@ -117,3 +117,44 @@ def test_syntax_and_encoding_errors_have_lines(county, cats):
 def test_front_matter_must_be_a_mapping(county, cats):
     assert lines(county, cats, "---\n- a\n---\n") == [
         "2: expected a mapping of fields (title, column, published …)"]
+
+
+INTERP = """\
+---
+title: 解读
+column: zcjd
+type: interpretation
+interprets: 11990102MB0000003X/2025-00012
+form: {form}
+published: 2025-03-13
+{extra}---
+
+正文。
+{body}
+"""
+
+
+def test_illustrated_interpretation_needs_an_image(county, cats):
+    assert lines(county, cats, INTERP.format(form="图解", extra="", body=""), "zcjd/a.md") == [
+        "6: form (解读形式): 图解 needs at least one image in the body: ![说明](file.png) beside the item"]
+
+
+def test_body_images_need_alt_text_and_a_local_file(county, cats):
+    from PIL import Image
+    (county.folder / "zcjd").mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (20, 20)).save(county.folder / "zcjd" / "t.png")
+    body = "![](t.png)\n\n![图](https://cdn.example/t.png)"
+    assert lines(county, cats, INTERP.format(form="图解", extra="", body=body), "zcjd/a.md") == [
+        "11: body (正文): image 't.png' has no alt text: describe it, e.g. ![2026年预算收支结构图解](t.png)",
+        "13: body (正文): image 'https://cdn.example/t.png' is not on this site: put the file beside the item and "
+        "write ![说明](file.png)",
+    ]
+    item, found = read_item(write(county, INTERP.format(form="图解", extra="", body="![结构图](t.png)"), "zcjd/a.md"),
+                            county, cats)
+    assert found == [] and item.images[0].alt == "结构图"
+
+
+def test_each_question_once(county, cats):
+    extra = "qa:\n  - {q: 怎么申请？, a: 到镇里。}\n  - {q: 怎么申请, a: 到县里。}\n"
+    assert lines(county, cats, INTERP.format(form="问答", extra=extra, body=""), "zcjd/a.md") == [
+        "10: qa (问答): item 2: the same question as item 1 (each question needs its own permalink)"]

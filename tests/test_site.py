@@ -38,3 +38,22 @@ def test_shipped_sample_is_valid_and_rich(cats):
     columns = {i.column for i in site.items}
     assert len(columns) >= 20
     assert all(i.doc_number for i in site.items if i.column in ("gz", "gfxwj"))
+
+
+def test_interpretation_must_explain_a_public_policy_published_no_later(make_tree):
+    interp = ("---\ntitle: 解读\ncolumn: zcjd\ntype: interpretation\ninterprets: {target}\npublished: 2024-01-05\n"
+              "---\n正文\n")
+    content = make_tree({
+        "a/_unit.yaml": UNIT_YAML,
+        "a/qtwj/draft.md": ITEM.format(no="11990102MB0000003X/2024-00001", extra="draft: true\n"),
+        "a/qtwj/later.md": ITEM.format(no="11990102MB0000003X/2024-00002", extra="").replace("2024-01-01", "2024-02-01"),
+        "a/zcjd/one.md": interp.format(target="11990102MB0000003X/2024-00001"),
+        "a/zcjd/two.md": interp.format(target="11990102MB0000003X/2024-00002"),
+    })
+    site = scan(content, ROOT / "catalogs")
+    assert [(p.path.split("content/")[-1], p.line, p.message) for p in site.problems] == [
+        ("a/zcjd/one.md", 5, "'11990102MB0000003X/2024-00001' (" + str(content / "a/qtwj/draft.md") +
+         ") is a draft, never public: an interpretation must explain a 主动公开 item"),
+        ("a/zcjd/two.md", 5, "'11990102MB0000003X/2024-00002' is published 2024-02-01, after this interpretation "
+         "(2024-01-05): an interpretation may not come out before its policy"),
+    ]

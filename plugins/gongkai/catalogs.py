@@ -35,6 +35,8 @@ class Column:
     column_type: str = ""
     description: str = ""
     requires: tuple[str, ...] = ()
+    interpretation_workdays: int | None = None
+    interpretation_basis: str = ""
     parent: str | None = None
     children: tuple[Column, ...] = ()
 
@@ -237,12 +239,21 @@ class _Loader:
             except (TypeError, KeyError, ValueError):
                 self.err(path, doc.line(*at, "freshness"), f"expected {{months: N}}, got {q(fresh)}", "freshness")
         generated = raw.get("generated")
-        if generated not in (None, "guide", "retired"):
-            self.err(path, doc.line(*at, "generated"), f"expected guide or retired, got {q(generated)}", "generated")
+        if generated not in (None, "guide", "retired", "qa"):
+            self.err(path, doc.line(*at, "generated"), f"expected guide, retired or qa, got {q(generated)}", "generated")
+        interp = raw.get("interpretation")
+        within, interp_basis = None, ""
+        if interp is not None:
+            interp_basis = interp.get("basis", "") if isinstance(interp, dict) else ""
+            try:
+                within = int(interp["within_workdays"])
+            except (TypeError, KeyError, ValueError):
+                self.err(path, doc.line(*at, "interpretation"), f"expected {{within_workdays: N}}, got {q(interp)}",
+                         "interpretation")
         requires = raw.get("requires") or []
         col = Column(cid, raw.get("name") or cid, levels, required, raw.get("basis") or "", months, generated,
                      raw.get("column_type") or "", raw.get("description") or "",
-                     tuple(requires if isinstance(requires, list) else [requires]), parent)
+                     tuple(requires if isinstance(requires, list) else [requires]), within, interp_basis, parent)
         by_id[cid] = col
         kids = []
         for i, child in enumerate(raw.get("children") or []):

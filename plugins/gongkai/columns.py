@@ -15,6 +15,7 @@ from pelican import signals
 from pelican.generators import Generator
 
 from . import catalogs as catalogs_mod
+from . import images
 from .catalogs import Column
 
 HOME = "zfxxgk"
@@ -74,6 +75,18 @@ class GK:
         """Public items whose ``key`` (repealed_by, replaced_by, interprets) names ``index_no``."""
         return self.reverse.get((key, index_no), []) if index_no else []
 
+    def qa_groups(self, articles: list) -> list[dict]:
+        """政策问答: the questions of these interpretations, grouped by the policy they explain."""
+        groups: dict[str, dict] = {}
+        for article in articles:
+            for target in article.gk.interprets:
+                group = groups.setdefault(target, {"index_no": target, "policy": self.ref(target), "entries": []})
+                group["entries"].append(article)
+        def order(group):
+            policy = group["policy"] or {}
+            return (policy.get("published", ""), group["index_no"])
+        return sorted((g for g in groups.values() if g["policy"]), key=order, reverse=True)
+
     @property
     def retired_column(self) -> Column | None:
         return next((c for c in self.columns.values() if c.generated == "retired"), None)
@@ -125,7 +138,10 @@ class ColumnsGenerator(Generator):
         columns = {c.id: c for c in tree.walk()}
         lists: dict[str, list] = {c.id: [] for c in columns.values() if c.is_leaf}
         retired_id = next((c.id for c in columns.values() if c.generated == "retired"), None)
+        qa_id = next((c.id for c in columns.values() if c.generated == "qa"), None)
         for article in self.context.get("articles", []):
+            if qa_id and article.gk.qa and article.gk.type == "interpretation":
+                lists.setdefault(qa_id, []).append(article)
             # Retired documents leave their column for 废止和失效文件; their URL stays.
             target = retired_id if article.lifecycle.retired and retired_id else article.gk.column
             lists.setdefault(target, []).append(article)
@@ -143,9 +159,9 @@ class ColumnsGenerator(Generator):
                 continue  # the unit home is Pelican's 'index' direct template
             save_as = column_save_as(col.id)
             common = dict(column=col, page_name=save_as[: -len(".html")], url=save_as)
-            if col.generated == "guide":
-                writer.write_file(save_as, self.get_template("guide"), self.context, relative,
-                                  template_name="guide", articles=self.gk.lists.get(col.id, []), **common)
+            if col.generated in ("guide", "qa"):
+                writer.write_file(save_as, self.get_template(col.generated), self.context, relative,
+                                  template_name=col.generated, articles=self.gk.lists.get(col.id, []), **common)
             elif col.is_leaf:
                 writer.write_file(save_as, self.get_template("column"), self.context, relative,
                                   paginated={"articles": self.gk.lists.get(col.id, [])},
@@ -156,13 +172,26 @@ class ColumnsGenerator(Generator):
         self._copy_attachments()
 
     def _copy_attachments(self):
+        """Files of public items only. Images are re-encoded, never copied: no EXIF leaves."""
         out = Path(self.output_path)
+        done: set[Path] = set()
         for items in self.gk.lists.values():
             for article in items:
                 folder = out / Path(article.gk.save_as).parent
                 for att in article.gk.attachments:
-                    folder.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(att.source, folder / att.name)
+                    dest = folder / att.name
+                    if dest in done:
+                        continue
+                    done.add(dest)
+                    if att.ext in images.IMAGE_EXTS:
+                        images.strip_copy(att.source, dest)
+                    else:
+                        dest.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(att.source, dest)
+                for img in article.gk.images:
+                    if (folder, img.src) not in done:
+                        done.add((folder, img.src))
+                        img.write(folder)
 
 
 def _generators(pelican):

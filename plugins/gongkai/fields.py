@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .anchors import qa_anchor
 from .errors import FieldError
 
 
@@ -226,7 +227,7 @@ class ColumnId(Kind):
         col = cats.by_id.get(value)
         leaves = cats.leaf_ids(level) if level else [c.id for c in cats.root.walk() if c.is_leaf]
         if col is None:
-            near = _near(value, cats.by_id)
+            near = _near(value, [c for c in leaves if not cats.by_id[c].generated])
             raise FieldError(f"expected a column id from catalogs/columns.yaml, got {q(value)}"
                              + (f"; did you mean {q(near)}?" if near else ""))
         if not col.is_leaf:
@@ -235,6 +236,9 @@ class ColumnId(Kind):
         if col.generated == "retired":
             raise FieldError(f"column {q(value)} ({col.name}) is built from the lifecycle: file the item in "
                              "its own column and set validity / valid_until / repealed_by")
+        if col.generated == "qa":
+            raise FieldError(f"column {q(value)} ({col.name}) is built from the qa of interpretations: file "
+                             "the interpretation in its own column (e.g. zcjd) with qa")
         if value not in leaves:
             raise FieldError(f"column {q(value)} ({col.name}) does not apply to {level} units; "
                              f"expected one of {', '.join(leaves)}")
@@ -293,6 +297,11 @@ class Attachments(Kind):
 class QA:
     q: str
     a: str
+    a_html: str = ""   # the answer rendered from Markdown (set by the reader)
+
+    @property
+    def anchor(self) -> str:
+        return qa_anchor(self.q)
 
 
 class QAList(Kind):
@@ -306,9 +315,14 @@ class QAList(Kind):
             if not isinstance(entry, dict) or set(entry) != {"q", "a"}:
                 raise FieldError(f"item {i + 1}: expected {{q: …, a: …}}, got {_got(entry) if not isinstance(entry, dict) else 'keys ' + ', '.join(entry)}", (i,))
             try:
-                out.append(QA(Text()(entry["q"], ctx), Text()(entry["a"], ctx)))
+                pair = QA(Text()(entry["q"], ctx), Text()(entry["a"], ctx))
             except FieldError as exc:
                 raise FieldError(f"item {i + 1}: {exc.message}", (i,)) from None
+            same = next((n for n, other in enumerate(out, 1) if other.anchor == pair.anchor), None)
+            if same:
+                raise FieldError(f"item {i + 1}: the same question as item {same} (each question needs its own "
+                                 "permalink)", (i,))
+            out.append(pair)
         return out
 
 

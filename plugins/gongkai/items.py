@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .fields import QA, Attachment
+from .images import BodyImage
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Item:
     form: str | None = None
     qa: list[QA] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
+    images: list[BodyImage] = field(default_factory=list)  # local images of the body
     data: dict[str, Any] = field(default_factory=dict)   # structured-type fields, raw
     body: str = ""
     body_line: int = 1

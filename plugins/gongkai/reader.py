@@ -7,6 +7,7 @@ article as ``article.gk`` and the Markdown body is rendered and sanitized here.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from markupsafe import escape
@@ -14,6 +15,7 @@ from pelican import signals
 from pelican.readers import BaseReader
 
 from . import catalogs as catalogs_mod
+from . import images
 from .errors import ContentError
 from .render import Renderer, first_paragraph
 from .schema import read_item
@@ -52,6 +54,8 @@ class _ItemReader(BaseReader):
         if item is None:
             raise ContentError(problems)
         content = self._render(item.body) if item.body.strip() else ""
+        content = images.rewrite(content, item.images)
+        item.qa = [replace(pair, a_html=self._render(pair.a)) for pair in item.qa]
         if not item.summary:
             item.summary = first_paragraph(content)
         metadata = {

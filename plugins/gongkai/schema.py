@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import yamlsrc
+from . import images, yamlsrc
 from .catalogs import Catalogs
 from .errors import FieldError, Problem
 from .fields import (
@@ -127,6 +127,16 @@ def read_item(path: Path, unit: Unit, catalogs: Catalogs) -> tuple[Item | None, 
             problem(doc.line(key, *exc.subpath), key, exc.message, "item.field")
     failed = {p.field for p in problems}
     _cross_checks(values, raw, doc, unit, catalogs, failed, problem)
+    body_images = []
+    for ref in images.find(body, body_line):
+        why = images.problem(ref, path.parent)
+        if why:
+            problem(ref.line, "body", why, "item.image")
+        else:
+            body_images.append(images.BodyImage.open(ref, path.parent))
+    if values.get("form") == "图解" and not body_images and not any(p.rule == "item.image" for p in problems):
+        problem(doc.line("form"), "form", "图解 needs at least one image in the body: ![说明](file.png) beside the item",
+                "item.image")
     if problems:
         return None, problems
 
@@ -135,7 +145,7 @@ def read_item(path: Path, unit: Unit, catalogs: Catalogs) -> tuple[Item | None, 
     data = {k: values.pop(k) for k in DATA_FIELDS if k in values}
     item = Item(unit=unit.id, source=shown, path=path, slug=slug, type=values.pop("type", "document"),
                 title=values.pop("title"), column=values.pop("column"), published=values.pop("published"),
-                issuer=values.pop("issuer", unit.name), data=data, body=body, body_line=body_line,
+                issuer=values.pop("issuer", unit.name), data=data, body=body, body_line=body_line, images=body_images,
                 lines=dict(doc.lines), **values)
     return item, problems
 

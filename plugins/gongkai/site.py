@@ -58,7 +58,9 @@ class Site:
                 entry.update({"unit": item.unit, "url": item.url, "title": item.title,
                               "doc_number": item.doc_number, "published": item.published_date.isoformat(),
                               "repealed_by": item.repealed_by, "replaced_by": item.replaced_by,
-                              "interprets": list(item.interprets), **st.as_dict()})
+                              "interprets": list(item.interprets), "type": item.type, "form": item.form,
+                              "questions": [{"q": pair.q, "anchor": pair.anchor} for pair in item.qa],
+                              **st.as_dict()})
             out[item.index_no] = entry
         return out
 
@@ -106,3 +108,22 @@ def _check_across(site: Site) -> None:
                     site.problems.append(Problem(item.source, item.line(key), key,
                                                  f"no item has index number {q(ref)} (expected the 索引号 of an "
                                                  "item in any unit)", labels.get(key), rule="item.reference"))
+                elif key == "interprets":
+                    _check_interpreted(item, seen[ref], site.problems, labels)
+
+
+def _check_interpreted(item: Item, policy: Item, problems: list[Problem], labels: dict) -> None:
+    """An interpretation may not be public before (or without) the policy it explains."""
+    mine, theirs = lifecycle.public_on(item), lifecycle.public_on(policy)
+    if mine is None:
+        return
+    if theirs is None:
+        why = "a draft" if policy.draft else f"{policy.disclosure}"
+        problems.append(Problem(item.source, item.line("interprets"), "interprets",
+                                f"{q(policy.index_no)} ({policy.source}) is {why}, never public: an interpretation "
+                                "must explain a 主动公开 item", labels.get("interprets"), rule="item.reference"))
+    elif theirs > mine:
+        problems.append(Problem(item.source, item.line("interprets"), "interprets",
+                                f"{q(policy.index_no)} is published {theirs.isoformat()}, after this interpretation "
+                                f"({mine.isoformat()}): an interpretation may not come out before its policy",
+                                labels.get("interprets"), rule="item.reference"))

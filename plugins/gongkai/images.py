@@ -1,0 +1,157 @@
+"""Images of items: found in the Markdown body, checked, and re-encoded with Pillow.
+
+Originals are never copied to the output: every image is re-encoded, which drops
+EXIF (camera GPS positions!) and other metadata, after applying the EXIF rotation.
+Body images get a few widths for ``srcset``; image attachments keep their size.
+"""
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+from PIL import Image, ImageOps
+
+IMAGE_EXTS = frozenset({"jpg", "jpeg", "png", "gif", "webp"})
+WIDTHS = (480, 960, 1600)
+DEFAULT_WIDTH = 960
+SIZES = "(max-width: 760px) 100vw, 860px"
+
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)")
+_HTML_IMG = re.compile(r"<img\b[^>]*>", re.I)
+_ATTR = re.compile(r"([a-zA-Z-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))")
+
+
+@dataclass(frozen=True)
+class Ref:
+    src: str
+    alt: str
+    line: int
+
+
+def find(body: str, first_line: int) -> list[Ref]:
+    """Image references in a Markdown body (Markdown syntax and raw <img>), with file lines."""
+    refs = []
+    for offset, text in enumerate(body.split("\n")):
+        for m in _MD_IMAGE.finditer(text):
+            refs.append(Ref(m.group(2), m.group(1).strip(), first_line + offset))
+        for m in _HTML_IMG.finditer(text):
+            attrs = _attrs(m.group(0))
+            if "src" in attrs:
+                refs.append(Ref(html.unescape(attrs["src"]), html.unescape(attrs.get("alt", "")).strip(),
+                                first_line + offset))
+    return refs
+
+
+def _attrs(tag: str) -> dict[str, str]:
+    # findall gives '' for the quoting styles that did not match; take the one that did.
+    return {name.lower(): "".join(values) for name, *values in _ATTR.findall(tag)}
+
+
+def problem(ref: Ref, folder: Path) -> str | None:
+    """Why a referenced image cannot be used, or None."""
+    parts = urlsplit(ref.src)
+    if parts.scheme or ref.src.startswith("//"):
+        return f"image {ref.src!r} is not on this site: put the file beside the item and write ![说明](file.png)"
+    rel = unquote(parts.path)
+    if rel.startswith("/") or ".." in Path(rel).parts:
+        return f"image {ref.src!r}: expected a file name beside the item"
+    ext = Path(rel).suffix.lower().lstrip(".")
+    if ext not in IMAGE_EXTS:
+        return f"image {ref.src!r}: expected one of {', '.join(sorted(IMAGE_EXTS))}"
+    if not (folder / rel).is_file():
+        return f"image {ref.src!r} not found beside the item"
+    if not ref.alt:
+        return f"image {ref.src!r} has no alt text: describe it, e.g. ![2026年预算收支结构图解]({ref.src})"
+    return None
+
+
+@dataclass(frozen=True)
+class BodyImage:
+    src: str        # as written in the body, relative to the item
+    path: Path
+    alt: str
+    width: int      # after EXIF rotation
+    height: int
+    ext: str        # output extension: jpg for JPEG sources, png for the rest
+
+    @classmethod
+    def open(cls, ref: Ref, folder: Path) -> BodyImage:
+        rel = unquote(urlsplit(ref.src).path)
+        path = folder / rel
+        with Image.open(path) as im:
+            w, h = im.size
+            if (im.getexif().get(0x0112) or 1) in (5, 6, 7, 8):  # rotated 90°: width and height swap
+                w, h = h, w
+            ext = "jpg" if im.format == "JPEG" else "png"
+        return cls(rel, path, ref.alt, w, h, ext)
+
+    def widths(self) -> list[int]:
+        return [w for w in WIDTHS if w < self.width] + [min(self.width, WIDTHS[-1])]
+
+    def name(self, width: int) -> str:
+        stem = str(Path(self.src).with_suffix(""))
+        return f"{stem}-{width}.{self.ext}"
+
+    def tag(self) -> str:
+        widths = self.widths()
+        default = max([w for w in widths if w <= DEFAULT_WIDTH] or widths[:1])
+        height = round(self.height * default / self.width)
+        srcset = ", ".join(f"{quote(self.name(w))} {w}w" for w in widths)
+        return (f'<img src="{quote(self.name(default))}" srcset="{srcset}" sizes="{SIZES}" width="{default}" '
+                f'height="{height}" alt="{html.escape(self.alt)}" loading="lazy" decoding="async">')
+
+    def write(self, folder: Path) -> list[Path]:
+        """Write every width into ``folder`` (the item's output folder)."""
+        written = []
+        with Image.open(self.path) as im:
+            im = _flatten(ImageOps.exif_transpose(im), self.ext)
+            for width in self.widths():
+                out = folder / self.name(width)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                size = (width, max(1, round(im.height * width / im.width)))
+                _save(im if size == im.size else im.resize(size, Image.Resampling.LANCZOS), out, self.ext)
+                written.append(out)
+        return written
+
+
+def rewrite(fragment: str, images: list[BodyImage]) -> str:
+    """Replace each sanitized <img> of a local image with its responsive markup."""
+    by_src = {img.src: img for img in images}
+
+    def swap(m: re.Match) -> str:
+        attrs = _attrs(m.group(0))
+        img = by_src.get(unquote(html.unescape(attrs.get("src", ""))))
+        return img.tag() if img else m.group(0)
+
+    return _HTML_IMG.sub(swap, fragment)
+
+
+def strip_copy(source: Path, dest: Path) -> None:
+    """Copy an image attachment re-encoded at full size, without EXIF or other metadata."""
+    ext = source.suffix.lower().lstrip(".")
+    with Image.open(source) as im:
+        fmt = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP"}[ext]
+        im = ImageOps.exif_transpose(im)
+        if fmt == "JPEG" and im.mode not in ("RGB", "L"):
+            im = im.convert("RGB")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _save(im, dest, {"JPEG": "jpg", "PNG": "png"}.get(fmt, ext), fmt)
+
+
+def _flatten(im: Image.Image, ext: str) -> Image.Image:
+    if ext == "jpg":
+        return im.convert("RGB") if im.mode not in ("RGB", "L") else im
+    return im.convert("RGBA") if im.mode not in ("RGB", "RGBA", "L", "LA") else im
+
+
+def _save(im: Image.Image, out: Path, ext: str, fmt: str | None = None) -> None:
+    # No exif=, icc_profile= or pnginfo= arguments: Pillow then writes none of them.
+    if ext == "jpg":
+        im.save(out, "JPEG", quality=85, optimize=True, progressive=True)
+    elif ext == "png":
+        im.save(out, "PNG", optimize=True)
+    else:
+        im.save(out, fmt)
