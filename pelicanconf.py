@@ -21,8 +21,8 @@ DEFAULT_DATE_FORMAT = "%Y-%m-%d"
 THEME = os.path.join(ROOT, "theme")
 THEME_STATIC_DIR = "theme"
 PLUGIN_PATHS = [os.path.join(ROOT, "plugins")]
-# read & validate → lifecycle → render (columns)
-PLUGINS = ["gongkai.reader", "gongkai.lifecycle", "gongkai.columns"]
+# read & validate → lifecycle → render (columns, fiscal)
+PLUGINS = ["gongkai.reader", "gongkai.lifecycle", "gongkai.columns", "gongkai.fiscal_plugin"]
 
 # Every item is an article whose URL comes from its path (set by our reader).
 ARTICLE_PATHS = [""]

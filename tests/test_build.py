@@ -115,7 +115,7 @@ def test_check_prints_one_precise_line_per_problem():
 def test_check_of_the_sample_passes():
     result = gongkai("check")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("ok: 5 units, ")
+    assert result.stdout.startswith("ok: 5 units, ") and "no errors (as of 2026-11-22)" in result.stdout
 
 
 def test_failed_build_leaves_previous_output_untouched(tmp_path):

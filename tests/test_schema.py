@@ -100,10 +100,12 @@ def test_interpretation_needs_interprets(county, cats):
 
 def test_yaml_item_with_structured_fields(county, cats):
     text = ("title: 2024年三公经费预算\ncolumn: sgjf\ntype: sangong\nindex_no: 11990102MB0000003X/2024-00001\n"
-            "published: 2024-02-01\nyear: 2024\namounts:\n  公务接待费: 1.5\n")
+            "published: 2024-02-01\ndepartment: 测试局\nyear: 2024\nstage: 预算\namounts:\n  因公出国(境)费: 0\n"
+            "  公务接待费: 1.5\n  公务用车购置费: 0\n  公务用车运行维护费: 2\n")
     item, found = read_item(write(county, text, "sgjf/a.yaml"), county, cats)
     assert found == []
-    assert item.data == {"year": "2024", "amounts": {"公务接待费": "1.5"}}
+    assert item.data["amounts"]["公务接待费"] == "1.5"  # raw, for the JSON download
+    assert (item.facts.year, item.facts.unit, str(item.facts.total)) == (2024, "万元", "3.5")
 
 
 def test_syntax_and_encoding_errors_have_lines(county, cats):

@@ -29,7 +29,9 @@ def main(argv: list[str] | None = None) -> int:
             if not site.ok:
                 print(errors.summary(site.problems), file=sys.stderr)
                 return 1
-            print(f"ok: {len(site.units)} units, {len(site.items)} items, no problems (as of {as_of})")
+            warnings = len(site.problems)
+            print(f"ok: {len(site.units)} units, {len(site.items)} items, no errors"
+                  + (f", {warnings} warning(s)" if warnings else "") + f" (as of {as_of})")
             return 0
         return build(args.content, args.output, args.settings, args.catalogs, as_of, args.jobs)
     except errors.ContentError as exc:

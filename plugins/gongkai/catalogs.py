@@ -37,6 +37,7 @@ class Column:
     requires: tuple[str, ...] = ()
     interpretation_workdays: int | None = None
     interpretation_basis: str = ""
+    summary: str = ""
     parent: str | None = None
     children: tuple[Column, ...] = ()
 
@@ -96,6 +97,7 @@ class Catalogs:
     domain_items: dict[str, DomainItem]
     item_labels: dict[str, str]
     unit_labels: dict[str, str]
+    fiscal: dict[str, Any] = field(default_factory=dict)
 
     def tree_for(self, level: str) -> Column:
         """The column tree pruned to the columns that apply to ``level``."""
@@ -149,9 +151,15 @@ def load(directory: str) -> Catalogs:
     for path in sorted((root_dir / "domains").glob("*.yaml")):
         loader.domain(path, by_id, vocab.get("channels"), domains, domain_items)
 
+    fiscal_doc = loader.doc("fiscal.yaml")
+    fiscal = fiscal_doc.data if fiscal_doc and isinstance(fiscal_doc.data, dict) else {}
+    for key in ("tolerance", "money_units", "stages", "scopes", "deadline", "sangong", "standard_tables"):
+        if fiscal_doc and key not in fiscal:
+            problems.append(Problem(str(root_dir / "fiscal.yaml"), None, key, "missing", rule="catalog"))
+
     if problems:
         raise ContentError(problems)
-    return Catalogs(root, level_names, by_id, vocab, domains, domain_items, item_labels, unit_labels)
+    return Catalogs(root, level_names, by_id, vocab, domains, domain_items, item_labels, unit_labels, fiscal)
 
 
 class _Loader:
@@ -253,7 +261,8 @@ class _Loader:
         requires = raw.get("requires") or []
         col = Column(cid, raw.get("name") or cid, levels, required, raw.get("basis") or "", months, generated,
                      raw.get("column_type") or "", raw.get("description") or "",
-                     tuple(requires if isinstance(requires, list) else [requires]), within, interp_basis, parent)
+                     tuple(requires if isinstance(requires, list) else [requires]), within, interp_basis,
+                     raw.get("summary") or "", parent)
         by_id[cid] = col
         kids = []
         for i, child in enumerate(raw.get("children") or []):

@@ -21,6 +21,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
+        if self.severity != "error":
+            where = f"{where}: {self.severity}"
         if self.field:
             name = f"{self.field} ({self.label})" if self.label else self.field
             return f"{where}: {name}: {self.message}"
@@ -52,7 +54,8 @@ def _sort_key(p: Problem):
 def summary(problems: list[Problem]) -> str:
     errors = [p for p in problems if p.severity == "error"]
     files = {p.path for p in errors}
-    return f"{len(errors)} error(s) in {len(files)} file(s)"
+    warnings = len(problems) - len(errors)
+    return f"{len(errors)} error(s) in {len(files)} file(s)" + (f", {warnings} warning(s)" if warnings else "")
 
 
 def sort(problems: list[Problem]) -> list[Problem]:

@@ -45,6 +45,7 @@ class Item:
     attachments: list[Attachment] = field(default_factory=list)
     images: list[BodyImage] = field(default_factory=list)  # local images of the body
     data: dict[str, Any] = field(default_factory=dict)   # structured-type fields, raw
+    facts: Any = None                                     # the typed data (fiscal.Sangong / fiscal.Fiscal)
     body: str = ""
     body_line: int = 1
     lines: dict = field(default_factory=dict, repr=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import images, yamlsrc
+from . import fiscal, images, yamlsrc
 from .catalogs import Catalogs
 from .errors import FieldError, Problem
 from .fields import (
@@ -127,6 +127,10 @@ def read_item(path: Path, unit: Unit, catalogs: Catalogs) -> tuple[Item | None, 
             problem(doc.line(key, *exc.subpath), key, exc.message, "item.field")
     failed = {p.field for p in problems}
     _cross_checks(values, raw, doc, unit, catalogs, failed, problem)
+    facts = None
+    if item_type in DATA_TYPES:
+        facts = fiscal.validate(item_type, {k: raw.get(k) for k in DATA_FIELDS if k in raw}, doc, catalogs.fiscal,
+                                problem)
     body_images = []
     for ref in images.find(body, body_line):
         why = images.problem(ref, path.parent)
@@ -145,7 +149,7 @@ def read_item(path: Path, unit: Unit, catalogs: Catalogs) -> tuple[Item | None, 
     data = {k: values.pop(k) for k in DATA_FIELDS if k in values}
     item = Item(unit=unit.id, source=shown, path=path, slug=slug, type=values.pop("type", "document"),
                 title=values.pop("title"), column=values.pop("column"), published=values.pop("published"),
-                issuer=values.pop("issuer", unit.name), data=data, body=body, body_line=body_line, images=body_images,
+                issuer=values.pop("issuer", unit.name), data=data, body=body, body_line=body_line, images=body_images, facts=facts,
                 lines=dict(doc.lines), **values)
     return item, problems
 

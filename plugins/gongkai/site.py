@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import catalogs as catalogs_mod
-from . import lifecycle
+from . import fiscal, lifecycle
 from .errors import Problem
 from .fields import q
 from .items import Item
@@ -34,6 +34,18 @@ class Site:
 
     def by_index(self) -> dict[str, Item]:
         return {i.index_no: i for i in self.items if i.index_no}
+
+    def sangong_series(self, day: dt.date) -> list[dict]:
+        """Every public 三公 item's figures, for comparisons and overviews in any unit."""
+        out = []
+        for item in self.items:
+            f = item.facts
+            if item.type != "sangong" or f is None or not lifecycle.is_public(item, day):
+                continue
+            out.append({"unit_id": item.unit, "url": item.url, "department": f.department, "year": f.year,
+                        "stage": f.stage, "unit": f.unit, "amounts": {k: str(v) for k, v in f.amounts.items()},
+                        "total": str(f.total), "published": item.published.isoformat()})
+        return sorted(out, key=lambda e: (e["published"], e["url"], e["unit_id"]))
 
     def registry(self, day: dt.date) -> dict[str, dict]:
         """索引号 -> what any unit's build needs to know about the item on ``day``.
@@ -83,6 +95,7 @@ def scan(content: Path, catalog_dir: Path) -> Site:
             if item is not None:
                 site.items.append(item)
     _check_across(site)
+    _check_sangong_series(site)
     return site
 
 
@@ -112,6 +125,37 @@ def _check_across(site: Site) -> None:
                     _check_interpreted(item, seen[ref], site.problems, labels)
 
 
+def _check_sangong_series(site: Site) -> None:
+    """Each 三公 item explains its changes against last year (and, for 决算, this year's 预算)."""
+    rules = site.catalogs.fiscal
+    labels = site.catalogs.item_labels
+    series: dict[tuple, Item] = {}
+    for item in sorted((i for i in site.items if i.type == "sangong" and i.facts and lifecycle.public_on(i)),
+                       key=lambda i: (i.published, i.source)):
+        f = item.facts
+        key = (f.department, f.year, f.stage)
+        if key in series:
+            site.problems.append(Problem(item.source, item.line("year"), "year",
+                                         f"{f.department} {f.year}年{f.stage} is also in {series[key].source}; "
+                                         "the later one is compared and shown in the overview",
+                                         labels.get("year"), rule="fiscal.duplicate", severity="warning"))
+        series[key] = item
+    for (department, year, stage), item in sorted(series.items(), key=lambda kv: kv[1].source):
+        if item.facts.explanation:
+            continue
+        against = [("上年" + stage, series.get((department, year - 1, stage)))]
+        if stage == "决算":
+            against.append(("本年预算", series.get((department, year, "预算"))))
+        for label, other in against:
+            changes = other and fiscal.nonzero_changes(rules, item.facts.amounts, other.facts.amounts)
+            if changes:
+                site.problems.append(Problem(
+                    item.source, item.line("amounts"), "explanation",
+                    f"required: amounts changed against {label} ({other.source}): {'; '.join(changes)} "
+                    "(expected the 增减变化原因)", labels.get("explanation"), rule="fiscal.explanation"))
+                break
+
+
 def _check_interpreted(item: Item, policy: Item, problems: list[Problem], labels: dict) -> None:
     """An interpretation may not be public before (or without) the policy it explains."""
     mine, theirs = lifecycle.public_on(item), lifecycle.public_on(policy)
@@ -125,5 +169,5 @@ def _check_interpreted(item: Item, policy: Item, problems: list[Problem], labels
     elif theirs > mine:
         problems.append(Problem(item.source, item.line("interprets"), "interprets",
                                 f"{q(policy.index_no)} is published {theirs.isoformat()}, after this interpretation "
-                                f"({mine.isoformat()}): an interpretation may not come out before its policy",
-                                labels.get("interprets"), rule="item.reference"))
+                                f"({mine.isoformat()}): until then it is shown without a link",
+                                labels.get("interprets"), rule="item.order", severity="warning"))
