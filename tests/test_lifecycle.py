@@ -104,9 +104,10 @@ def test_publicity_period_last_day_is_open_the_day_after_is_withdrawn():
 
 def test_withdrawn_item_keeps_only_title_dates_and_index_no():
     full = item(type="notice", body="王秀兰 990102198503120236", summary="s", keywords=["k"], qa=["x"],
-                attachments=["a"], data={"a": 1})
+                attachments=["a"], images=["scan"], data={"a": 1}, facts="f")
     kept = lifecycle.withdraw(full)
-    assert (kept.body, kept.summary, kept.keywords, kept.qa, kept.attachments, kept.data) == ("", "", [], [], [], {})
+    assert (kept.body, kept.summary, kept.keywords, kept.qa, kept.attachments, kept.images, kept.data, kept.facts) == (
+        "", "", [], [], [], [], {}, None)
     assert (kept.title, kept.published, kept.index_no) == (full.title, full.published, full.index_no)
 
 

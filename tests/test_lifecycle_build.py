@@ -146,3 +146,22 @@ def test_content_is_never_modified(tmp_path):
     before = digest()
     assert build(ROOT / "content", tmp_path / "out", env={"BUILD_DATE": "2027-06-01"}).returncode == 0
     assert digest() == before
+
+
+def test_withdrawn_notice_loses_its_images_and_attachments(make_tree, tmp_path):
+    from PIL import Image
+
+    from conftest import UNIT_YAML
+    notice = ("---\ntitle: 拟录用人员公示\ncolumn: gsgg\ntype: notice\nindex_no: 11990102MB0000003X/2026-00001\n"
+              "published: 2026-10-01\npublicity_until: 2026-10-08\nattachments: [mingdan.pdf]\n---\n\n"
+              "![拟录用人员名单扫描件](mingdan.png)\n")
+    content = make_tree({"demo/_unit.yaml": UNIT_YAML, "demo/gsgg/n.md": notice, "demo/gsgg/mingdan.pdf": b"%PDF-1.4 names"})
+    Image.new("RGB", (600, 400), "white").save(content / "demo/gsgg/mingdan.png")
+    during, after = tmp_path / "during", tmp_path / "after"
+    assert build(content, during, env={"BUILD_DATE": "2026-10-08"}).returncode == 0
+    assert build(content, after, env={"BUILD_DATE": "2026-10-09"}).returncode == 0
+    assert sorted(p.name for p in (during / "demo/art/gsgg").iterdir()) == [
+        "mingdan-480.png", "mingdan-600.png", "mingdan.pdf", "n.html"]
+    assert sorted(p.name for p in (after / "demo/art/gsgg").iterdir()) == ["n.html"]
+    page = (after / "demo/art/gsgg/n.html").read_text(encoding="utf-8")
+    assert "mingdan" not in page and "拟录用人员名单扫描件" not in page

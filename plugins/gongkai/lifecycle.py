@@ -148,7 +148,7 @@ def changes(items: list[Item], day: dt.date, public_on_of) -> list[dict]:
 
 def withdraw(item: Item) -> Item:
     """What a 公示 keeps after its period: title, dates, 索引号 — nothing of its content."""
-    return replace(item, body="", summary="", keywords=[], attachments=[], qa=[], data={})
+    return replace(item, body="", summary="", keywords=[], attachments=[], images=[], qa=[], data={}, facts=None)
 
 
 def lookup(registry: dict[str, dict]) -> Callable[[str], dt.date | None]:
