@@ -22,7 +22,7 @@ def run_build(content: Path, output: Path) -> float:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "gongkai", "html", "--content", str(content), "--output", str(output),
                     "--settings", str(ROOT / "pelicanconf.py"), "--catalogs", str(ROOT / "catalogs")],
-                   env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+                   env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - started
 
 

@@ -189,3 +189,21 @@ def test_publish_uses_absolute_urls_and_minified_css(tmp_path):
     assert "/*" not in css and len(css.splitlines()) <= 3
     sitemap = (out / "demo-county/sitemap.xml").read_text(encoding="utf-8")
     assert "<loc>https://gk.example.gov.cn/demo-county/index.html</loc>" in sitemap
+
+
+def test_build_shows_twenty_warnings_and_check_shows_all(make_tree, tmp_path):
+    policy = ("---\ntitle: 办法\ncolumn: gfxwj\nindex_no: 11990102MB0000003X/2024-00001\ndoc_number: 测政发〔2024〕1号\n"
+              "published: 2024-06-01\n---\n正文\n")
+    reading = ("---\ntitle: 解读{n}\ncolumn: zcjd\ntype: interpretation\ninterprets: 11990102MB0000003X/2024-00001\n"
+               "published: 2024-01-{n:02d}\n---\n正文\n")
+    files = {"demo/_unit.yaml": UNIT_YAML, "demo/gfxwj/p.md": policy}
+    files.update({f"demo/zcjd/{n:02d}.md": reading.format(n=n) for n in range(1, 26)})
+    content = make_tree(files)
+    result = build(content, tmp_path / "out")
+    assert result.returncode == 0
+    warnings = [line for line in result.stderr.splitlines() if ": warning: " in line]
+    assert len(warnings) == 20
+    assert "… and 5 more warning(s): `make check` lists them all" in result.stderr
+    checked = gongkai("check", "--content", str(content))
+    assert checked.returncode == 0 and checked.stderr.count(": warning: ") == 25
+    assert "no errors, 25 warning(s)" in checked.stdout

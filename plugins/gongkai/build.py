@@ -26,10 +26,18 @@ from .site import Site, scan
 log = logging.getLogger("gongkai")
 
 
-def check(content: Path, catalogs: Path) -> Site:
+def check(content: Path, catalogs: Path, max_warnings: int | None = None) -> Site:
+    """Scan and print the problems: every error, and the warnings up to ``max_warnings``."""
     site = scan(content, catalogs)
+    shown = 0
     for p in errors.sort(site.problems):
+        if p.severity != "error":
+            shown += 1
+            if max_warnings is not None and shown > max_warnings:
+                continue
         print(p, file=sys.stderr)
+    if max_warnings is not None and shown > max_warnings:
+        print(f"… and {shown - max_warnings} more warning(s): `make check` lists them all", file=sys.stderr)
     return site
 
 
@@ -42,7 +50,7 @@ def unit_summaries(site: Site, root_url: str) -> dict[str, dict]:
 def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_of: str,
           jobs: int | None = None) -> int:
     started = time.monotonic()
-    site = check(content, catalogs)
+    site = check(content, catalogs, max_warnings=20)
     if not site.ok:
         print(f"{errors.summary(site.problems)}; nothing was built, {output} is unchanged", file=sys.stderr)
         return 1
