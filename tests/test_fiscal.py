@@ -149,3 +149,8 @@ def test_publication_deadline_is_twenty_calendar_days_after_approval(cats):
     assert (on_time["days_late"], late["days_late"]) == (0, 4)
     assert "第十四条" in late["basis"]
     assert fiscal.deadline_fact(None, dt.date(2026, 2, 9), rule) is None
+
+
+def test_only_one_money_unit(county, cats):
+    _, found = problems(county, cats, sangong().replace("unit: 万元", "unit: 元"))
+    assert found == ["8: unit: expected one of 万元, got '元'"]

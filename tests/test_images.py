@@ -87,9 +87,18 @@ def test_image_attachment_is_reencoded_without_metadata(tmp_path):
         assert im.size == (1200, 800) and dict(im.getexif()) == {}
 
 
-def test_rewrite_swaps_only_local_images(tmp_path):
+def test_rewrite_swaps_checked_images_and_refuses_any_other(tmp_path):
     Image.new("RGB", (500, 250)).save(tmp_path / "a.png")
-    img = BodyImage.open(Ref("a.png", "甲", 1), tmp_path)
-    html = '<p><img src="a.png" alt="甲"> <img src="other.png" alt="乙"></p>'
-    out = images.rewrite(html, [img])
-    assert 'srcset="a-480.png 480w, a-500.png 500w"' in out and '<img src="other.png" alt="乙">' in out
+    first, second = BodyImage.open(Ref("a.png", "甲", 1), tmp_path), BodyImage.open(Ref("a.png", "乙", 2), tmp_path)
+    out = images.rewrite('<p><img src="a.png" alt="甲"> <img alt="乙" src="a.png"></p>', [first, second])
+    assert out.count('srcset="a-480.png 480w, a-500.png 500w"') == 2
+    assert 'alt="甲"' in out and 'alt="乙"' in out  # the same file twice keeps each alt text
+    with pytest.raises(images.UncheckedImage, match="image 'https://t.example/x.png' was not checked"):
+        images.rewrite('<img src="https://t.example/x.png" alt="x">', [first])
+
+
+def test_find_catches_every_way_of_writing_an_image():
+    body = ("![示意图][tu] 和 <img\n  src=\"https://t.example/b.png\" alt=\"b\">\n\n![行内](\nhttps://t.example/c.png)\n\n"
+            "[tu]: https://tracker.example.com/a.png\n")
+    assert [(r.src, r.line) for r in images.find(body, 5)] == [
+        ("https://tracker.example.com/a.png", 5), ("https://t.example/b.png", 5), ("https://t.example/c.png", 8)]

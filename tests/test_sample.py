@@ -1,4 +1,5 @@
 """The shipped sample content, built: what the public and evaluators see."""
+import json
 import re
 import xml.etree.ElementTree as ET
 from datetime import date
@@ -170,3 +171,13 @@ def test_links_to_parent_and_child_units(sample):
 def test_guide_page_is_built_from_the_unit_file(sample):
     text = (sample / "shili-county/xxgkzn/index.html").read_text(encoding="utf-8")
     assert "<dt>受理机构</dt><dd>" in text and "示例县人民路1号" in text
+
+
+def test_home_counts_each_public_item_once(sample):
+    for unit in UNITS:
+        states = json.loads((sample / unit / "lifecycle.json").read_text(encoding="utf-8"))["states"]
+        home = (sample / unit / "index.html").read_text(encoding="utf-8")
+        assert f"共公开信息 {len(states)} 条" in home, unit
+        latest = re.search(r'<section class="latest".*?</section>', home, re.S).group(0)
+        links = re.findall(r'href="([^"]+)"', latest)
+        assert len(links) == len(set(links))

@@ -160,3 +160,41 @@ def test_each_question_once(county, cats):
     extra = "qa:\n  - {q: 怎么申请？, a: 到镇里。}\n  - {q: 怎么申请, a: 到县里。}\n"
     assert lines(county, cats, INTERP.format(form="问答", extra=extra, body=""), "zcjd/a.md") == [
         "10: qa (问答): item 2: the same question as item 1 (each question needs its own permalink)"]
+
+
+def test_pelican_link_syntax_is_refused(county, cats):
+    text = GOOD.replace("正文第一段。", "见[附件]({attach}other.pdf)与[文件]({filename}../qtwj/x.md)。")
+    assert lines(county, cats, text) == [
+        "10: body (正文): {attach} links are not supported: list files in `attachments`, and refer to other items "
+        "by 索引号 (interprets, repealed_by, replaced_by)"]
+
+
+def test_item_reader_is_not_pelicans_static_reader():
+    from pelican.readers import Readers
+
+    from gongkai import reader
+    readers = Readers({**__import__("pelican.settings", fromlist=["DEFAULT_CONFIG"]).DEFAULT_CONFIG,
+                       "READERS": {}})
+    reader._add_readers(readers)
+    assert readers.reader_classes.get("static") is not reader._ItemReader
+    assert readers.reader_classes["md"] is reader.MarkdownItemReader
+
+
+def test_images_in_answers_are_checked_too(county, cats):
+    extra = 'qa:\n  - q: 在哪里？\n    a: "见图 ![地图](https://maps.example/x.png)"\n'
+    assert lines(county, cats, INTERP.format(form="问答", extra=extra, body=""), "zcjd/a.md") == [
+        "10: qa (问答): image 'https://maps.example/x.png' is not on this site: put the file beside the item and "
+        "write ![说明](file.png)"]
+
+
+def test_retirement_dates_before_publication_are_errors(county, cats):
+    text = GOOD.replace("column: gfxwj", "column: gfxwj\nvalid_until: 2025-03-01")
+    assert lines(county, cats, text) == [
+        "4: valid_until (有效期至): 2025-03-01 is before published 2025-03-12 (the item would be retired on its first day)"]
+
+
+def test_yaml_block_body_lines_count_from_its_first_line(county, cats):
+    text = ("title: 页面\ncolumn: xxgkzd\ntype: page\npublished: 2024-01-01\nbody: |\n  第一行\n\n"
+            "  ![](missing.png)\n")
+    assert lines(county, cats, text, "xxgkzd/a.yaml") == [
+        "8: body (正文): image 'missing.png' not found beside the item"]

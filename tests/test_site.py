@@ -57,3 +57,13 @@ def test_interpretation_must_explain_a_public_policy_and_should_follow_it(make_t
         ("a/zcjd/two.md", 5, "warning", "'11990102MB0000003X/2024-00002' is published 2024-02-01, after this "
          "interpretation (2024-01-05): until then it is shown without a link"),
     ]
+
+
+def test_item_files_with_other_endings_are_reported(make_tree):
+    content = make_tree({"a/_unit.yaml": UNIT_YAML, "a/qtwj/one.yml": "title: x\n", "a/qtwj/two.MD": "---\n---\n",
+                         "a/qtwj/three.txt": "附件"})
+    site = scan(content, ROOT / "catalogs")
+    assert sorted((p.path.split("content/")[-1], p.message) for p in site.problems) == [
+        ("a/qtwj/one.yml", "not read: item files end in .md or .yaml (lower case), got '.yml'"),
+        ("a/qtwj/two.MD", "not read: item files end in .md or .yaml (lower case), got '.MD'"),
+    ]

@@ -108,16 +108,18 @@ class GK:
                 return col.column_type
         return ""
 
+    def _filed(self, column: Column):
+        """Leaf lists under ``column`` that hold items once (政策问答 repeats interpretations)."""
+        for col in column.walk():
+            if col.is_leaf and col.generated != "qa":
+                yield self.lists.get(col.id, [])
+
     def latest(self, column: Column, n: int = 5) -> list:
         """Newest items of a column and its sub-columns (for home and group pages)."""
-        found = []
-        for col in column.walk():
-            if col.is_leaf:
-                found.extend(self.lists.get(col.id, []))
-        return sorted(found, key=listing_order)[:n]
+        return sorted((a for items in self._filed(column) for a in items), key=listing_order)[:n]
 
     def count(self, column: Column) -> int:
-        return sum(len(self.lists.get(c.id, [])) for c in column.walk() if c.is_leaf)
+        return sum(len(items) for items in self._filed(column))
 
     def ancestors(self) -> list[dict]:
         out, parent = [], self.unit.get("parent")
@@ -151,6 +153,9 @@ class ColumnsGenerator(Generator):
                      labels=cats.item_labels, level_names=cats.level_names, vocab=cats.vocab,
                      as_of=self.settings["GK_AS_OF"], registry=registry, reverse=reverse_refs(registry))
         self.context["GK"] = self.gk
+        # Pelican copies files named by {static}/{attach} links whatever STATIC_PATHS says;
+        # our files reach the output only through attachments and images of public items.
+        self.context["static_links"] = set()
 
     def generate_output(self, writer):
         relative = self.settings["RELATIVE_URLS"]

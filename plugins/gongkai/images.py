@@ -20,7 +20,9 @@ DEFAULT_WIDTH = 960
 SIZES = "(max-width: 760px) 100vw, 860px"
 
 _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)")
-_HTML_IMG = re.compile(r"<img\b[^>]*>", re.I)
+_MD_REF_IMAGE = re.compile(r"!\[([^\]]*)\]\[([^\]]*)\]")
+_MD_REF_DEF = re.compile(r"^ {0,3}\[([^\]]+)\]:\s*<?(\S+?)>?(?:\s+[\"'(].*)?$", re.M)
+_HTML_IMG = re.compile(r"<img\b[^>]*>", re.I | re.S)
 _ATTR = re.compile(r"([a-zA-Z-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))")
 
 
@@ -32,17 +34,25 @@ class Ref:
 
 
 def find(body: str, first_line: int) -> list[Ref]:
-    """Image references in a Markdown body (Markdown syntax and raw <img>), with file lines."""
-    refs = []
-    for offset, text in enumerate(body.split("\n")):
-        for m in _MD_IMAGE.finditer(text):
-            refs.append(Ref(m.group(2), m.group(1).strip(), first_line + offset))
-        for m in _HTML_IMG.finditer(text):
-            attrs = _attrs(m.group(0))
-            if "src" in attrs:
-                refs.append(Ref(html.unescape(attrs["src"]), html.unescape(attrs.get("alt", "")).strip(),
-                                first_line + offset))
-    return refs
+    """Image references in a Markdown body — inline, reference-style and raw <img>,
+    also spread over several lines — each with the file line where it starts."""
+    def line(pos: int) -> int:
+        return first_line + body.count("\n", 0, pos)
+
+    found: list[tuple[int, Ref]] = []
+    for m in _MD_IMAGE.finditer(body):
+        found.append((m.start(), Ref(m.group(2), m.group(1).strip(), line(m.start()))))
+    definitions = {m.group(1).strip().lower(): m.group(2) for m in _MD_REF_DEF.finditer(body)}
+    for m in _MD_REF_IMAGE.finditer(body):
+        label = (m.group(2) or m.group(1)).strip().lower()
+        if label in definitions:
+            found.append((m.start(), Ref(definitions[label], m.group(1).strip(), line(m.start()))))
+    for m in _HTML_IMG.finditer(body):
+        attrs = _attrs(m.group(0))
+        if "src" in attrs:
+            found.append((m.start(), Ref(html.unescape(attrs["src"]), html.unescape(attrs.get("alt", "")).strip(),
+                                         line(m.start()))))
+    return [ref for _, ref in sorted(found, key=lambda pair: pair[0])]
 
 
 def _attrs(tag: str) -> dict[str, str]:
@@ -117,14 +127,22 @@ class BodyImage:
         return written
 
 
+class UncheckedImage(ValueError):
+    """An <img> reached the rendered HTML without having been checked (a bug to report)."""
+
+
 def rewrite(fragment: str, images: list[BodyImage]) -> str:
-    """Replace each sanitized <img> of a local image with its responsive markup."""
-    by_src = {img.src: img for img in images}
+    """Replace each sanitized <img> of a checked local image with its responsive markup.
+    Any other <img> (one the source scan did not see) is refused, never published."""
+    by_key = {(img.src, img.alt): img for img in images}
 
     def swap(m: re.Match) -> str:
         attrs = _attrs(m.group(0))
-        img = by_src.get(unquote(html.unescape(attrs.get("src", ""))))
-        return img.tag() if img else m.group(0)
+        src = unquote(html.unescape(attrs.get("src", "")))
+        img = by_key.get((src, html.unescape(attrs.get("alt", "")).strip()))
+        if img is None:
+            raise UncheckedImage(f"image {src!r} was not checked; write it as ![说明](file.png) beside the item")
+        return img.tag()
 
     return _HTML_IMG.sub(swap, fragment)
 

@@ -16,7 +16,7 @@ from pelican.readers import BaseReader
 
 from . import catalogs as catalogs_mod
 from . import images
-from .errors import ContentError
+from .errors import ContentError, Problem
 from .render import Renderer, first_paragraph
 from .schema import read_item
 from .units import Unit
@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 
 class _ItemReader(BaseReader):
     enabled = True
+    # Pelican registers every BaseReader subclass by its extensions; the base class
+    # would otherwise inherit ["static"] and read linked files as static content.
+    file_extensions: list[str] = []
 
     def __init__(self, settings):
         super().__init__(settings)
@@ -54,8 +57,11 @@ class _ItemReader(BaseReader):
         if item is None:
             raise ContentError(problems)
         content = self._render(item.body) if item.body.strip() else ""
-        content = images.rewrite(content, item.images)
-        item.qa = [replace(pair, a_html=self._render(pair.a)) for pair in item.qa]
+        try:
+            content = images.rewrite(content, item.images)
+            item.qa = [replace(pair, a_html=images.rewrite(self._render(pair.a), item.images)) for pair in item.qa]
+        except images.UncheckedImage as exc:
+            raise ContentError([Problem(item.source, item.body_line, "body", str(exc), "正文", rule="item.image")]) from None
         if not item.summary:
             item.summary = first_paragraph(content)
         metadata = {

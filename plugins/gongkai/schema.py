@@ -6,6 +6,7 @@ rules, and returns an Item or the full list of problems.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from . import fiscal, images, yamlsrc
@@ -68,6 +69,7 @@ DATA_FIELDS = ("department", "year", "stage", "unit", "amounts", "total", "expla
 DATA_TYPES = ("sangong", "fiscal", "annual-report")
 REQUIRED = ("title", "column", "published")
 REQUIRED_BY_TYPE = {"document": ("index_no",), "interpretation": ("interprets",)}
+PELICAN_LINK = re.compile(r"\{(static|attach|filename|index|tag|category|author)\}")
 ONLY_FOR_TYPE = {"interprets": "interpretation", "form": "interpretation", "publicity_until": "notice"}
 
 
@@ -98,7 +100,7 @@ def read_item(path: Path, unit: Unit, catalogs: Catalogs) -> tuple[Item | None, 
 
     raw = dict(doc.data)
     if path.suffix == ".yaml" and "body" in raw:
-        body, body_line = raw.pop("body") or "", doc.line("body") or 1
+        body, body_line = raw.pop("body") or "", (doc.line("body") or 1) + (("body",) in doc.block_scalars)
         if not isinstance(body, str):
             problem(doc.line("body"), "body", "expected Markdown text", "item.field")
             body = ""
@@ -131,11 +133,20 @@ def read_item(path: Path, unit: Unit, catalogs: Catalogs) -> tuple[Item | None, 
     if item_type in DATA_TYPES:
         facts = fiscal.validate(item_type, {k: raw.get(k) for k in DATA_FIELDS if k in raw}, doc, catalogs.fiscal,
                                 problem)
+    for offset, text in enumerate(body.split("\n")):
+        m = PELICAN_LINK.search(text)
+        if m:
+            problem(body_line + offset, "body", f"{m.group(0)} links are not supported: list files in `attachments`, "
+                    "and refer to other items by 索引号 (interprets, repealed_by, replaced_by)", "item.link")
     body_images = []
-    for ref in images.find(body, body_line):
+    refs = [("body", r) for r in images.find(body, body_line)]
+    for n, pair in enumerate(raw["qa"] if isinstance(raw.get("qa"), list) else []):
+        if isinstance(pair, dict) and isinstance(pair.get("a"), str):
+            refs += [("qa", r) for r in images.find(pair["a"], doc.line("qa", n, "a") or 1)]
+    for key, ref in refs:
         why = images.problem(ref, path.parent)
         if why:
-            problem(ref.line, "body", why, "item.image")
+            problem(ref.line, key, why, "item.image")
         else:
             body_images.append(images.BodyImage.open(ref, path.parent))
     if values.get("form") == "图解" and not body_images and not any(p.rule == "item.image" for p in problems):
@@ -180,9 +191,11 @@ def _cross_checks(values, raw, doc, unit, catalogs, failed, problem):
             if key in values and values[key] > day:
                 problem(doc.line(key), key, f"{values[key].isoformat()} is after published "
                         f"{day.isoformat()} (expected a date on or before the publication date)", "item.dates")
-    if "valid_until" in values and "written" in values and values["valid_until"] < values["written"]:
-        problem(doc.line("valid_until"), "valid_until", f"{values['valid_until'].isoformat()} is before written "
-                f"{values['written'].isoformat()}", "item.dates")
+    if published is not None:
+        for key in ("valid_until", "publicity_until"):
+            if key in values and values[key] < published.date():
+                problem(doc.line(key), key, f"{values[key].isoformat()} is before published "
+                        f"{published.date().isoformat()} (the item would be retired on its first day)", "item.dates")
     for key in ("repealed_by", "replaced_by"):
         if key in values and values[key] == values.get("index_no"):
             problem(doc.line(key), key, "points to the item itself", "item.reference")

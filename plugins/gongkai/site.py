@@ -16,9 +16,12 @@ from .errors import Problem
 from .fields import q
 from .items import Item
 from .schema import read_item
+from .source import shown_path
 from .units import Unit, load_units
 
 ITEM_SUFFIXES = (".md", ".yaml")
+# Spellings of item files that are not read: say so instead of skipping them silently.
+NEAR_SUFFIXES = (".yml", ".markdown", ".mdown", ".mkd")
 
 
 @dataclass
@@ -89,6 +92,12 @@ def scan(content: Path, catalog_dir: Path) -> Site:
     units, problems = load_units(content, cats)
     site = Site(cats, units, problems=problems)
     for unit in units.values():
+        for path in sorted(unit.folder.rglob("*")):
+            if path.is_file() and (path.suffix.lower() in NEAR_SUFFIXES or
+                                   (path.suffix.lower() in ITEM_SUFFIXES and path.suffix not in ITEM_SUFFIXES)) \
+                    and not any(part.startswith(".") for part in path.relative_to(unit.folder).parts):
+                site.problems.append(Problem(shown_path(path), None, None, f"not read: item files end in .md or "
+                                             f".yaml (lower case), got {path.suffix!r}", rule="item.suffix"))
         for path in item_files(unit):
             item, item_problems = read_item(path, unit, cats)
             site.problems.extend(item_problems)

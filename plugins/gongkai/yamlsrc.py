@@ -37,6 +37,7 @@ class Doc:
 
     data: Any
     lines: dict[Path, int] = field(default_factory=dict)
+    block_scalars: set[Path] = field(default_factory=set)   # values written as | or > blocks
 
     def line(self, *path: str | int) -> int | None:
         """Line of the key at ``path``, else of the nearest parent, else None."""
@@ -87,6 +88,8 @@ def _convert(node: yaml.Node, path: Path, doc: Doc, offset: int) -> Any:
             doc.lines[path + (i,)] = child.start_mark.line + offset
             items.append(_convert(child, path + (i,), doc, offset))
         return items
+    if node.style in ("|", ">"):
+        doc.block_scalars.add(path)
     # A quoted '' or 'null' is text; only plain empties are null. (libyaml marks a
     # plain scalar with style '', the pure-Python composer with None.)
     if not node.style and node.value in NULLS:
