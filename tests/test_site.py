@@ -67,3 +67,23 @@ def test_item_files_with_other_endings_are_reported(make_tree):
         ("a/qtwj/one.yml", "not read: item files end in .md or .yaml (lower case), got '.yml'"),
         ("a/qtwj/two.MD", "not read: item files end in .md or .yaml (lower case), got '.MD'"),
     ]
+
+
+def test_registry_holds_only_what_may_be_shown(make_tree):
+    import datetime as dt
+    notice = ("---\ntitle: 公示\ncolumn: gsgg\ntype: notice\nindex_no: 11990102MB0000003X/2024-00004\n"
+              "published: 2024-01-01\npublicity_until: 2024-01-08\nqa:\n  - {q: 名单上有谁？, a: 王某某}\n---\n正文\n")
+    content = make_tree({
+        "a/_unit.yaml": UNIT_YAML,
+        "a/qtwj/public.md": ITEM.format(no="11990102MB0000003X/2024-00001", extra=""),
+        "a/qtwj/draft.md": ITEM.format(no="11990102MB0000003X/2024-00002", extra="draft: true\n"),
+        "a/qtwj/later.md": ITEM.format(no="11990102MB0000003X/2024-00003", extra="").replace("2024-01-01", "2025-01-01"),
+        "a/gsgg/notice.md": notice,
+    })
+    site = scan(content, ROOT / "catalogs")
+    registry = site.registry(dt.date(2024, 6, 1))
+    assert sorted(registry) == ["11990102MB0000003X/2024-00001", "11990102MB0000003X/2024-00004"]
+    closed = registry["11990102MB0000003X/2024-00004"]
+    assert (closed["state"], closed["questions"]) == ("closed", [])
+    assert site.public_on() == {"11990102MB0000003X/2024-00001": "2024-01-01", "11990102MB0000003X/2024-00002": None,
+                                "11990102MB0000003X/2024-00003": "2025-01-01", "11990102MB0000003X/2024-00004": "2024-01-01"}

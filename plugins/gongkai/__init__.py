@@ -4,12 +4,20 @@ The pipeline of one item reads like the package:
 
     source.py / yamlsrc.py   read bytes and YAML (line numbers, no type guessing)
     fields.py / schema.py    validate each field by its declared kind
+    images.py / fiscal.py    check body images and structured fiscal data
     units.py / site.py       the unit tree and cross-unit facts (索引号 registry)
-    lifecycle.py             what is public on the as-of date
-    reader.py                the Pelican readers that tie the above together
-    columns.py               render the column tree, listings, guide and attachments
+    lifecycle.py             the state of each item on the as-of date
+    reader.py / render.py    the Pelican readers; Markdown rendered and sanitized
+    columns.py               render the column tree, listings, guide, 政策问答, attachments
+    fiscal_plugin.py         render 预决算 / 三公 tables, charts (charts.py), downloads
     build.py                 build every unit in parallel, then the portal
+    interpretation.py        pure rules for the checker: interpretation timeliness
 
 Pelican plugins (named in PLUGINS): ``gongkai.reader``, ``gongkai.lifecycle``,
-``gongkai.columns``. Each exposes ``register()``.
+``gongkai.columns``, ``gongkai.fiscal_plugin``. Each exposes ``register()``.
+
+Settings each unit's build receives from build.py (read once for all units):
+GK_UNIT, GK_UNITS (the unit tree), GK_REGISTRY (public items of every unit by
+索引号), GK_PUBLIC_ON (when each 索引号 becomes public), GK_SANGONG (public 三公
+figures), GK_AS_OF, GK_CATALOGS.
 """

@@ -62,6 +62,7 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
     partial.mkdir(parents=True)
     units = unit_summaries(site, root_url)
     registry = site.registry(_date(as_of))
+    public_on = site.public_on()
     sangong = site.sangong_series(_date(as_of))
     counts = {uid: 0 for uid in site.units}
     for item in site.items:
@@ -84,6 +85,7 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
                 "GK_UNIT": unit.as_settings(),
                 "GK_UNITS": units,
                 "GK_REGISTRY": registry,
+                "GK_PUBLIC_ON": public_on,
                 "GK_SANGONG": sangong,
                 "GK_AS_OF": as_of,
             },

@@ -17,6 +17,7 @@ from pelican.generators import Generator
 from . import catalogs as catalogs_mod
 from . import images
 from .catalogs import Column
+from .items import as_list
 
 HOME = "zfxxgk"
 
@@ -25,11 +26,8 @@ def reverse_refs(registry: dict[str, dict]) -> dict[tuple[str, str], list[dict]]
     """(key, 索引号) -> public items whose ``key`` points at that 索引号, by 索引号."""
     out: dict[tuple[str, str], list[dict]] = {}
     for number, entry in sorted(registry.items()):
-        if "title" not in entry:
-            continue
         for key in ("repealed_by", "replaced_by", "interprets"):
-            value = entry.get(key)
-            for target in value if isinstance(value, list) else [value] if value else []:
+            for target in as_list(entry.get(key)):
                 out.setdefault((key, target), []).append({**entry, "index_no": number})
     return out
 
@@ -68,8 +66,7 @@ class GK:
 
     def ref(self, index_no: str | None) -> dict | None:
         """Registry entry of a public item (any unit), or None: unpublished items are never linked."""
-        entry = self.registry.get(index_no or "")
-        return entry if entry and "title" in entry else None
+        return self.registry.get(index_no or "")
 
     def referring(self, index_no: str | None, key: str) -> list[dict]:
         """Public items whose ``key`` (repealed_by, replaced_by, interprets) names ``index_no``."""

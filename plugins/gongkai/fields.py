@@ -324,12 +324,3 @@ class QAList(Kind):
                                  "permalink)", (i,))
             out.append(pair)
         return out
-
-
-class Raw(Kind):
-    """Structured data kept as loaded (validated by the type's own plugin)."""
-
-    expected = "data"
-
-    def __call__(self, raw, ctx):
-        return raw

@@ -11,6 +11,11 @@ from .fields import QA, Attachment
 from .images import BodyImage
 
 
+def as_list(value) -> list:
+    """A field that holds one 索引号, a list of them, or nothing, as a list."""
+    return value if isinstance(value, list) else [value] if value else []
+
+
 @dataclass
 class Item:
     unit: str

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from pelican import signals
 
-from .items import Item
+from .items import Item, as_list
 
 logger = logging.getLogger(__name__)
 TZ = ZoneInfo("Asia/Shanghai")
@@ -151,10 +151,11 @@ def withdraw(item: Item) -> Item:
     return replace(item, body="", summary="", keywords=[], attachments=[], images=[], qa=[], data={}, facts=None)
 
 
-def lookup(registry: dict[str, dict]) -> Callable[[str], dt.date | None]:
+def lookup(dates: dict[str, str | None]) -> Callable[[str], dt.date | None]:
+    """``public_on_of`` over a map 索引号 -> first public day (ISO) or None."""
     def public_on_of(index_no: str) -> dt.date | None:
-        entry = registry.get(index_no)
-        return dt.date.fromisoformat(entry["public_on"]) if entry and entry.get("public_on") else None
+        when = dates.get(index_no)
+        return dt.date.fromisoformat(when) if when else None
     return public_on_of
 
 
@@ -169,7 +170,7 @@ def _apply_state(generator, metadata):
     if item is None:
         return
     registry = generator.settings.get("GK_REGISTRY", {})
-    st = state(item, _day(generator.settings), lookup(registry))
+    st = state(item, _day(generator.settings), lookup(generator.settings.get("GK_PUBLIC_ON", {})))
     # Every item of the unit, public or not, for the state-change report.
     if not hasattr(generator, "gk_all_items"):
         generator.gk_all_items = []
@@ -184,10 +185,8 @@ def _apply_state(generator, metadata):
         metadata["gk"] = withdraw(item)
         metadata["summary"] = ""
     for key in ("interprets", "repealed_by", "replaced_by"):
-        value = getattr(item, key)
-        for ref in value if isinstance(value, list) else [value] if value else []:
-            entry = registry.get(ref, {})
-            if "title" not in entry:
+        for ref in as_list(getattr(item, key)):
+            if ref not in registry:
                 logger.warning("%s: %s: %s is not public on %s; shown as plain text",
                                item.source, key, ref, _day(generator.settings))
 
@@ -201,7 +200,7 @@ def _strip_withdrawn(instance):
 def _write_report(generator, writer=None):
     items = getattr(generator, "gk_all_items", [])
     day = _day(generator.settings)
-    public_on_of = lookup(generator.settings.get("GK_REGISTRY", {}))
+    public_on_of = lookup(generator.settings.get("GK_PUBLIC_ON", {}))
     states = {}
     for item in items:
         st = state(item, day, public_on_of)

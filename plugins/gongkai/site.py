@@ -14,7 +14,7 @@ from . import catalogs as catalogs_mod
 from . import fiscal, lifecycle
 from .errors import Problem
 from .fields import q
-from .items import Item
+from .items import Item, as_list
 from .schema import read_item
 from .source import shown_path
 from .units import Unit, load_units
@@ -35,9 +35,6 @@ class Site:
     def ok(self) -> bool:
         return not any(p.severity == "error" for p in self.problems)
 
-    def by_index(self) -> dict[str, Item]:
-        return {i.index_no: i for i in self.items if i.index_no}
-
     def sangong_series(self, day: dt.date) -> list[dict]:
         """Every public 三公 item's figures, for comparisons and overviews in any unit."""
         out = []
@@ -50,35 +47,38 @@ class Site:
                         "total": str(f.total), "published": item.published.isoformat()})
         return sorted(out, key=lambda e: (e["published"], e["url"], e["unit_id"]))
 
-    def registry(self, day: dt.date) -> dict[str, dict]:
-        """索引号 -> what any unit's build needs to know about the item on ``day``.
+    def public_on(self) -> dict[str, str | None]:
+        """索引号 -> the first day the item may be public (ISO), or None if never.
 
-        Every entry says when the item becomes public (a repeal takes effect then);
-        only items public on ``day`` carry a title, URL and state, so nothing of an
-        unpublished item can reach another unit's pages.
-        """
-        public_on: dict[str, str | None] = {}
+        Repeals and revisions take effect on that day of the repealing item."""
+        out = {}
         for item in self.items:
             if item.index_no:
                 when = lifecycle.public_on(item)
-                public_on[item.index_no] = when.isoformat() if when else None
-        public_on_of = lifecycle.lookup({k: {"public_on": v} for k, v in public_on.items()})
+                out[item.index_no] = when.isoformat() if when else None
+        return out
+
+    def registry(self, day: dt.date) -> dict[str, dict]:
+        """索引号 -> what any unit's pages may show of another item that is public on ``day``.
+
+        Items that are not public are absent, and a withdrawn 公示 is entered as what
+        remains of it, so nothing of either can reach another unit's pages."""
+        public_on_of = lifecycle.lookup(self.public_on())
         out: dict[str, dict] = {}
         for item in self.items:
             if not item.index_no:
                 continue
-            entry: dict = {"public_on": public_on[item.index_no]}
             st = lifecycle.state(item, day, public_on_of)
-            if st.public:
-                entry.update({"unit": item.unit, "url": item.url, "title": item.title,
-                              "doc_number": item.doc_number, "published": item.published_date.isoformat(),
-                              "repealed_by": item.repealed_by, "replaced_by": item.replaced_by,
-                              "interprets": list(item.interprets), "type": item.type, "form": item.form,
-                              "questions": [{"q": pair.q, "anchor": pair.anchor} for pair in item.qa],
-                              **st.as_dict()})
-            out[item.index_no] = entry
+            if not st.public:
+                continue
+            shown = lifecycle.withdraw(item) if st.withdrawn else item
+            out[item.index_no] = {
+                "unit": shown.unit, "url": shown.url, "title": shown.title, "doc_number": shown.doc_number,
+                "published": shown.published_date.isoformat(), "repealed_by": shown.repealed_by,
+                "replaced_by": shown.replaced_by, "interprets": list(shown.interprets), "type": shown.type,
+                "form": shown.form, "questions": [{"q": pair.q, "anchor": pair.anchor} for pair in shown.qa],
+                **st.as_dict()}
         return out
-
 
 def item_files(unit: Unit) -> list[Path]:
     return sorted(p for p in unit.folder.rglob("*")
@@ -124,8 +124,7 @@ def _check_across(site: Site) -> None:
             seen[item.index_no] = item
     for item in site.items:
         for key in ("repealed_by", "replaced_by", "interprets"):
-            value = getattr(item, key)
-            for ref in value if isinstance(value, list) else [value] if value else []:
+            for ref in as_list(getattr(item, key)):
                 if ref not in seen:
                     site.problems.append(Problem(item.source, item.line(key), key,
                                                  f"no item has index number {q(ref)} (expected the 索引号 of an "

@@ -59,19 +59,6 @@ class Unit:
         return cls(**{**fields, "folder": Path(data["folder"])})
 
 
-class UnitFields:
-    """Validators of the _unit.yaml fields (English key -> kind, required)."""
-
-    def __init__(self):
-        self.kinds: dict[str, tuple[Kind, bool]] = {
-            "name": (Text(max_len=100, one_line=True), True),
-            "short_name": (Text(max_len=40, one_line=True), False),
-            "level": (_Level(), True),
-            "parent": (Pattern(r"^[a-z0-9-]+$", "a unit id [a-z0-9-]+"), False),
-            "org_code": (Pattern(ORG_CODE, "a 统一社会信用代码 of 18 characters or a 组织机构代码 of 9"), True),
-            "site_code": (Pattern(r"^[0-9A-Za-z]{10}$", "a 网站标识码 of 10 letters or digits"), False),
-            "index_pattern": (_Regex(), False),
-        }
 
 
 class _Level(Kind):
@@ -94,6 +81,18 @@ class _Regex(Kind):
         except re.error as exc:
             raise FieldError(f"expected a regular expression, got {q(value)} ({exc})") from None
         return value
+
+
+# _unit.yaml fields: key -> (validator, required). The guide mapping is checked apart.
+UNIT_FIELDS: dict[str, tuple[Kind, bool]] = {
+    "name": (Text(max_len=100, one_line=True), True),
+    "short_name": (Text(max_len=40, one_line=True), False),
+    "level": (_Level(), True),
+    "parent": (Pattern(r"^[a-z0-9-]+$", "a unit id [a-z0-9-]+"), False),
+    "org_code": (Pattern(ORG_CODE, "a 统一社会信用代码 of 18 characters or a 组织机构代码 of 9"), True),
+    "site_code": (Pattern(r"^[0-9A-Za-z]{10}$", "a 网站标识码 of 10 letters or digits"), False),
+    "index_pattern": (_Regex(), False),
+}
 
 
 def load_units(content: Path, catalogs: Catalogs) -> tuple[dict[str, Unit], list[Problem]]:
@@ -134,7 +133,7 @@ def _read_unit(path: Path, rel: str, folder: Path, catalogs: Catalogs, problems:
     ctx = Ctx(catalogs)
     values: dict = {}
     ok = True
-    kinds = UnitFields().kinds
+    kinds = UNIT_FIELDS
     for key in doc.data:
         if key not in kinds and key != "guide":
             problems.append(Problem(rel, doc.line(key), key, f"unknown field; expected one of "
