@@ -23,8 +23,6 @@ import jinja2
 from . import errors, lifecycle
 from .site import Site, scan
 
-log = logging.getLogger("gongkai")
-
 
 def check(content: Path, catalogs: Path, max_warnings: int | None = None) -> Site:
     """Scan and print the problems: every error, and the warnings up to ``max_warnings``."""
