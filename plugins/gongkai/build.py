@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from . import errors, lifecycle
+from . import errors, lifecycle, reader
 from .site import Site, scan
 
 
@@ -91,10 +91,14 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
     workers = max(1, min(jobs or os.cpu_count() or 1, len(jobs_list)))
     failures = []
     ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as pool:
-        for result in pool.map(build_unit, jobs_list):
-            if result["errors"]:
-                failures.append(result)
+    reader.PREVALIDATED.update({str(item.path.resolve()): item for item in site.items})
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as pool:
+            for result in pool.map(build_unit, jobs_list):
+                if result["errors"]:
+                    failures.append(result)
+    finally:
+        reader.PREVALIDATED.clear()
     if failures:
         for result in failures:
             for message in result["errors"]:

@@ -19,9 +19,15 @@ from . import images
 from .errors import ContentError, Problem
 from .render import Renderer, first_paragraph
 from .schema import read_item
+from .items import Item
 from .units import Unit
 
 logger = logging.getLogger(__name__)
+
+# Items already read and validated by this build's pre-pass (build.py), by absolute
+# path. Set only around the pool of forked workers, so each worker renders them
+# instead of parsing and validating every file a second time.
+PREVALIDATED: dict[str, Item] = {}
 
 
 class _ItemReader(BaseReader):
@@ -53,9 +59,13 @@ class _ItemReader(BaseReader):
         if self._catalogs is None:
             self._catalogs = catalogs_mod.load(self.settings["GK_CATALOGS"])
             self._unit = Unit.from_settings(self.settings["GK_UNIT"])
-        item, problems = read_item(path, self._unit, self._catalogs)
+        item = PREVALIDATED.get(str(path.resolve()))
         if item is None:
-            raise ContentError(problems)
+            item, problems = read_item(path, self._unit, self._catalogs)
+            if item is None:
+                raise ContentError(problems)
+        else:
+            item = replace(item)  # rendered fields are set below; keep the pre-pass copy as read
         content = self._render(item.body) if item.body.strip() else ""
         try:
             content = images.rewrite(content, item.images)
