@@ -108,15 +108,18 @@ def is_public(item: Item, day: dt.date) -> bool:
 
 def state(item: Item, day: dt.date, public_on_of: Callable[[str], dt.date | None]) -> State:
     """The item's state on ``day``. ``public_on_of(索引号)`` gives when another item is public."""
+    def in_effect(index_no: str | None) -> dt.date | None:
+        """The day the referenced item took effect, if it has by ``day``."""
+        when = public_on_of(index_no) if index_no else None
+        return when if when is not None and when <= day else None
+
     reason = not_public_reason(item, day)
     if reason:
         return State("hidden", reason=reason)
     if item.type == "notice" and item.publicity_until and item.publicity_until < day:
         return State("closed", item.publicity_until + ONE_DAY, reason=f"公示期至{item.publicity_until.isoformat()}")
-    if item.repealed_by:
-        target = public_on_of(item.repealed_by)
-        if target is not None and target <= day:
-            return State("repealed", target, item.repealed_by, "已被另行发布的文件废止")
+    if since := in_effect(item.repealed_by):
+        return State("repealed", since, item.repealed_by, "已被另行发布的文件废止")
     if item.validity == "废止":
         return State("repealed", by=item.repealed_by, reason="文件已废止")
     if item.validity == "失效":
@@ -124,10 +127,8 @@ def state(item: Item, day: dt.date, public_on_of: Callable[[str], dt.date | None
         return State("expired", since, reason="文件已失效")
     if item.valid_until and item.valid_until < day:
         return State("expired", item.valid_until + ONE_DAY, reason=f"有效期至{item.valid_until.isoformat()}届满")
-    if item.replaced_by:
-        target = public_on_of(item.replaced_by)
-        if target is not None and target <= day:
-            return State("revised", target, item.replaced_by, "已被修订后的文件替代")
+    if since := in_effect(item.replaced_by):
+        return State("revised", since, item.replaced_by, "已被修订后的文件替代")
     if item.validity == "修订":
         return State("revised", by=item.replaced_by, reason="文件已修订")
     if item.type == "notice" and item.publicity_until:
