@@ -17,9 +17,9 @@ from pelican.readers import BaseReader
 from . import catalogs as catalogs_mod
 from . import images
 from .errors import ContentError, Problem
+from .items import Item
 from .render import Renderer, first_paragraph
 from .schema import read_item
-from .items import Item
 from .units import Unit
 
 logger = logging.getLogger(__name__)
