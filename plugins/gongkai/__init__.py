@@ -7,6 +7,8 @@ The pipeline of one item reads like the package:
     images.py / fiscal.py    check body images and structured fiscal data
     units.py / site.py       the unit tree and cross-unit facts (索引号 registry)
     lifecycle.py             the state of each item on the as-of date
+    facts.py                 every fact of one build, computed once (states, registry,
+                             reverse links): what render, search, check and annual read
     reader.py / render.py    the Pelican readers; Markdown rendered and sanitized
     columns.py               render the column tree, listings, guide, 政策问答, attachments
     fiscal_plugin.py         render 预决算 / 三公 tables, charts (charts.py), downloads

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import jinja2
 
 from . import errors, lifecycle, reader
+from .facts import Facts
 from .site import Site, scan
 
 
@@ -59,8 +60,8 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
     units = unit_summaries(site, root_url)
-    registry = site.registry(_date(as_of))
-    public_on = site.public_on()
+    facts = Facts.of(site, _date(as_of))
+    registry, public_on = facts.registry, facts.public_on
     sangong = site.sangong_series(_date(as_of))
     counts = {uid: 0 for uid in site.units}
     for item in site.items:
@@ -111,7 +112,7 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
     if base.get("GK_MINIFY"):
         minify_css(partial)
     _swap(partial, output)
-    public = sum(1 for i in site.items if lifecycle.is_public(i, _date(as_of)))
+    public = len(facts.public())
     print(f"built {len(site.units)} units, {public} public items of {len(site.items)} "
           f"(as of {as_of}) in {time.monotonic() - started:.1f}s -> {output}")
     return 0

@@ -58,17 +58,18 @@ class Site:
                 out[item.index_no] = when.isoformat() if when else None
         return out
 
-    def registry(self, day: dt.date) -> dict[str, dict]:
+    def registry(self, day: dt.date, states: dict[str, lifecycle.State] | None = None) -> dict[str, dict]:
         """索引号 -> what any unit's pages may show of another item that is public on ``day``.
 
         Items that are not public are absent, and a withdrawn 公示 is entered as what
-        remains of it, so nothing of either can reach another unit's pages."""
-        public_on_of = lifecycle.lookup(self.public_on())
+        remains of it, so nothing of either can reach another unit's pages. ``states``
+        (item.source -> State, from ``Facts``) saves computing each state again."""
+        public_on_of = lifecycle.lookup(self.public_on()) if states is None else None
         out: dict[str, dict] = {}
         for item in self.items:
             if not item.index_no:
                 continue
-            st = lifecycle.state(item, day, public_on_of)
+            st = states[item.source] if states is not None else lifecycle.state(item, day, public_on_of)
             if not st.public:
                 continue
             shown = lifecycle.withdraw(item) if st.withdrawn else item

@@ -1,0 +1,52 @@
+"""The facts of one build, computed once: what rendering, search, the checker and the
+annual report all read instead of asking ``lifecycle`` the same question again.
+
+``Facts.of(site, day)`` runs after read → validate and before render. Every field
+is derived from the validated items and the as-of date only, so two builds of the
+same content on the same day have equal facts.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from . import lifecycle
+from .items import Item, as_list
+
+if TYPE_CHECKING:  # pragma: no cover - import for annotations only
+    from .site import Site
+
+REF_KEYS = ("repealed_by", "replaced_by", "interprets")
+
+
+@dataclass
+class Facts:
+    day: dt.date
+    public_on: dict[str, str | None]                 # 索引号 -> first public day (ISO) or None
+    states: dict[str, lifecycle.State]               # item.source -> its state on ``day``
+    registry: dict[str, dict]                        # 索引号 -> what other units may show of it
+    reverse: dict[tuple[str, str], list[Item]] = field(default_factory=dict)  # (key, 索引号) -> items naming it
+    by_unit: dict[str, list[Item]] = field(default_factory=dict)             # unit id -> its items (all)
+
+    @classmethod
+    def of(cls, site: Site, day: dt.date) -> Facts:
+        public_on = site.public_on()
+        public_on_of = lifecycle.lookup(public_on)
+        states = {item.source: lifecycle.state(item, day, public_on_of) for item in site.items}
+        reverse: dict[tuple[str, str], list[Item]] = {}
+        by_unit: dict[str, list[Item]] = {uid: [] for uid in site.units}
+        for item in site.items:
+            by_unit.setdefault(item.unit, []).append(item)
+            for key in REF_KEYS:
+                for ref in as_list(getattr(item, key)):
+                    reverse.setdefault((key, ref), []).append(item)
+        return cls(day, public_on, states, site.registry(day, states), reverse, by_unit)
+
+    def state(self, item: Item) -> lifecycle.State:
+        return self.states[item.source]
+
+    def public(self, unit: str | None = None) -> list[Item]:
+        """The items that are public on the as-of date (of one unit, or of all)."""
+        items = self.by_unit.get(unit, []) if unit else [i for group in self.by_unit.values() for i in group]
+        return [i for i in items if self.states[i.source].public]
