@@ -5,14 +5,28 @@ the page always shows the same figures in a table beside it.
 """
 from __future__ import annotations
 
+import hashlib
+import re
 from decimal import Decimal
 from html import escape
 
 WIDTH, LABEL_W, VALUE_W, ROW_H, BAR_H, PAD = 720, 220, 110, 36, 22, 12
 
 
+def safe_id(raw: str) -> str:
+    """An HTML id token from any text (file names reach here): ASCII letters, digits, '-'
+    and '_' only, so it can neither close the attribute nor split ``aria-labelledby``.
+    A name that needed changing gets a hash of the original, so two names never share an id."""
+    kept = re.sub(r"[^A-Za-z0-9_-]+", "-", raw).strip("-")[:60]
+    if kept == raw and kept[:1].isalpha():
+        return raw
+    digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"c-{kept}-{digest}" if kept else f"c-{digest}"
+
+
 def bar_chart(chart_id: str, title: str, bars: list[tuple[str, Decimal]], unit: str) -> str:
     """Horizontal bars, one per (label, value); negative values are drawn as zero-length."""
+    chart_id = escape(safe_id(chart_id))
     desc = "；".join(f"{label} {value:.2f}{unit}" for label, value in bars) or "无数据"
     top = max([v for _, v in bars if v > 0] or [Decimal(0)])
     span = WIDTH - LABEL_W - VALUE_W

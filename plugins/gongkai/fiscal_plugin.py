@@ -9,8 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import quote
 
 from markupsafe import Markup
 from pelican import signals
@@ -18,6 +20,24 @@ from pelican import signals
 from . import catalogs as catalogs_mod
 from .charts import bar_chart
 from .fiscal import Fiscal, Sangong, money, sangong_rows
+
+
+# OWASP CSV injection: a cell starting with one of these is a formula in Excel/LibreOffice.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def href(name: str) -> str:
+    """A link to a file beside the page, whatever its name: every reserved character is
+    percent-encoded, so ``javascript:…`` stays a relative path, never a scheme."""
+    return "./" + quote(name, safe="")
+
+
+def neutralise(cell: str) -> str:
+    """Prefix formula cells with ``'`` (shown as text); negative numbers stay numbers."""
+    if cell.startswith(FORMULA_START) and not NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
 
 
 def series_key(entry: dict) -> tuple:
@@ -44,7 +64,8 @@ def sangong_view(item, facts: Sangong, rules: dict, series: dict[tuple, dict]) -
     counts = [(k, v, rules["sangong"]["counts"][k]) for k, v in facts.counts.items()]
     return {"kind": "sangong", "label": label, "facts": facts, "rows": rows, "compare": list(others), "chart": Markup(chart),
             "chart_years": [(y, Decimal(v["total"])) for y, v in years], "counts": counts,
-            "csv": [f"{stem}-sangong.csv"], "json": f"{stem}.json"}
+            "csv": [f"{stem}-sangong.csv"], "json": f"{stem}.json",
+            "csv_href": href(f"{stem}-sangong.csv"), "json_href": href(f"{stem}.json")}
 
 
 def fiscal_view(item, facts: Fiscal) -> dict:
@@ -55,8 +76,8 @@ def fiscal_view(item, facts: Fiscal) -> dict:
         chart = bar_chart(f"chart-{stem}-{n}", f"{table.name}主要项目", [(r.name, r.amount) for r in top],
                           facts.unit) if top else ""
         tables.append({"n": n, "table": table, "rows": [(d, r) for row in table.rows for d, r in row.walk()],
-                       "chart": Markup(chart), "csv": f"{stem}-{n}.csv"})
-    return {"kind": "fiscal", "facts": facts, "tables": tables, "json": f"{stem}.json"}
+                       "chart": Markup(chart), "csv": f"{stem}-{n}.csv", "csv_href": href(f"{stem}-{n}.csv")})
+    return {"kind": "fiscal", "facts": facts, "tables": tables, "json": f"{stem}.json", "json_href": href(f"{stem}.json")}
 
 
 def overview(unit: dict, units: dict, entries: list[dict], label: str) -> dict | None:
@@ -109,8 +130,8 @@ def _attach(generator):
 def csv_bytes(header: list[str], rows: list[list[str]]) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([neutralise(str(c)) for c in header])
+    writer.writerows([neutralise(str(c)) for c in row] for row in rows)
     return buf.getvalue().encode("utf-8-sig")
 
 
