@@ -171,3 +171,236 @@ def test_fiscal_csv_download_has_no_formula_cell(make_tree, tmp_path):
     assert "'=HYPERLINK(\"http://evil.example/\",\"点击\")" in cells
     assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r")], cells
     assert not [c for c in cells if c.startswith("-") and not re.fullmatch(r"-\d+(\.\d+)?", c)], cells
+
+
+# --- 3. no traceback reaches an editor ----------------------------------------------
+
+def theme_settings(tmp_path: Path, template: str, line: int, text: str) -> Path:
+    """A copy of the theme with ``text`` put in at ``line`` of ``template``, and settings using it."""
+    theme = tmp_path / "theme"
+    shutil.copytree(ROOT / "theme", theme)
+    path = theme / "templates" / template
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines.insert(line - 1, text)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    settings = tmp_path / "conf.py"
+    settings.write_text(f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom pelicanconf import *\nTHEME = {str(theme)!r}\n")
+    return settings
+
+
+def run(content: Path, out: Path, *extra: str, settings: Path | None = None, env: dict | None = None):
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "gongkai", "html", "--content", str(content), "--output", str(out),
+         "--settings", str(settings or ROOT / "pelicanconf.py"), "--catalogs", str(ROOT / "catalogs"), *extra],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT / "plugins"), "BUILD_DATE": AS_OF, **(env or {})},
+        capture_output=True, text=True, timeout=300)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def assert_one_clean_error(result, *needles: str, code: int):
+    assert result.returncode == code, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr and 'File "' not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if all(n in line for n in needles)]
+    assert errors, (needles, result.stderr)
+    assert re.search(r"[\u4e00-\u9fff]", errors[0]) and re.search(r"\([a-z][a-z ,-]+", errors[0]), errors[0]
+
+
+@pytest.mark.parametrize("template,line,text,kind", [
+    ("article.html", 12, "{% if %}", "模板语法错误 (template syntax error)"),
+    ("article.html", 12, "{{ article.nope.deeper }}", "模板变量未定义 (undefined in template)"),
+    ("portal.html", 3, "{% for %}", "模板语法错误 (template syntax error)"),
+    ("portal.html", 3, "{{ units.nope.deeper }}", "模板变量未定义 (undefined in template)"),
+])
+def test_template_errors_name_template_and_line(tmp_path, template, line, text, kind):
+    out = tmp_path / "output"
+    assert build(FIXTURES / "good", out).returncode == 0
+    before = sorted(p.name for p in out.iterdir())
+    settings = theme_settings(tmp_path, template, line, text)
+    result = run(FIXTURES / "good", out, settings=settings)
+    assert_one_clean_error(result, f"templates/{template}:{line}:", kind, code=1)
+    assert sorted(p.name for p in out.iterdir()) == before
+    debug = run(FIXTURES / "good", out, "--debug", settings=settings)
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def _mount_tmpfs(path: Path, options: str) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root): " + done.stderr.decode(errors="replace"))
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    mounted = []
+
+    def mount(name: str, options: str) -> Path:
+        path = tmp_path / name
+        _mount_tmpfs(path, options)
+        mounted.append(path)
+        return path
+
+    yield mount
+    for path in mounted:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+def test_full_disk_is_one_line_naming_the_file(tmpfs):
+    disk = tmpfs("small", "size=300k")
+    result = run(ROOT / "content", disk / "output")
+    assert_one_clean_error(result, "磁盘空间不足 (no space left on device)", str(disk), code=3)
+    assert not (disk / ".output.partial").exists()
+
+
+def test_read_only_output_parent_is_one_line_naming_it(tmpfs):
+    ro = tmpfs("ro", "ro,size=64k")
+    result = run(FIXTURES / "good", ro / "output")
+    assert_one_clean_error(result, "只读文件系统", str(ro), code=3)
+
+
+def test_output_symlink_is_refused_and_its_target_kept(tmp_path):
+    target = tmp_path / "precious"
+    target.mkdir()
+    (target / "keep.txt").write_text("keep", encoding="utf-8")
+    link = tmp_path / "output"
+    link.symlink_to(target)
+    result = run(FIXTURES / "good", link)
+    assert_one_clean_error(result, str(link), "符号链接", code=2)
+    assert link.is_symlink() and (target / "keep.txt").read_text(encoding="utf-8") == "keep"
+    assert sorted(p.name for p in target.iterdir()) == ["keep.txt"]
+
+
+def test_attachment_vanishing_during_build_is_one_line(make_tree, tmp_path, monkeypatch):
+    """A file readable at check time but gone when the worker copies it (a dangling
+    symlink, an unmounted share): one line naming it, non-zero exit (in-process build)."""
+    content = make_tree({"demo-county/_unit.yaml": UNIT_YAML})
+    shutil.copytree(FIXTURES / "good/demo-county/gfxwj", content / "demo-county/gfxwj")
+    real_copy = shutil.copyfile
+
+    def vanish(src, dst, *a, **k):
+        if str(src).endswith("kaohe.csv"):
+            raise FileNotFoundError(2, "No such file or directory", str(src))
+        return real_copy(src, dst, *a, **k)
+
+    monkeypatch.setattr(shutil, "copyfile", vanish)
+    monkeypatch.setenv("BUILD_DATE", AS_OF)
+    from gongkai import __main__ as cli
+    code = cli.main(["html", "--content", str(content), "--output", str(tmp_path / "out"),
+                     "--settings", str(ROOT / "pelicanconf.py"), "--catalogs", str(ROOT / "catalogs"), "--jobs", "1"])
+    assert code == 3
+    assert not (tmp_path / "out").exists()
+
+
+def test_describe_never_gives_a_traceback():
+    assert build_mod.describe(OSError(28, "No space left on device", "/o/x.html")) == \
+        "/o/x.html: 磁盘空间不足 (no space left on device)"
+    assert build_mod.describe(PermissionError(13, "Permission denied", "/o")) == "/o: 没有权限 (permission denied)"
+    assert build_mod.describe(FileNotFoundError(2, "No such file", "/c/a.pdf")).startswith("/c/a.pdf: 文件不存在")
+    line = build_mod.describe(ZeroDivisionError("division by zero"))
+    assert "\n" not in line and "--debug" in line
+
+
+# --- 4. one build at a time; a swap cut short is restored -------------------------------
+
+def footer_dates(out: Path) -> set[str]:
+    dates = set()
+    for page in out.rglob("*.html"):
+        dates.update(re.findall(r"本站内容截至 (\d{4}-\d{2}-\d{2}) 生成", page.read_text(encoding="utf-8")))
+    return dates
+
+
+def as_of_dates(out: Path) -> set[str]:
+    return {json.loads(p.read_text(encoding="utf-8"))["as_of"] for p in out.glob("*/lifecycle.json")}
+
+
+def start(content: Path, out: Path, day: str, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "gongkai", "html", "--content", str(content), "--output", str(out),
+         "--settings", str(ROOT / "pelicanconf.py"), "--catalogs", str(ROOT / "catalogs"), *extra],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT / "plugins"), "BUILD_DATE": day},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_concurrent_builds_never_mix(tmp_path):
+    out = tmp_path / "output"
+    first = start(ROOT / "content", out, "2026-11-22", "--jobs", "1")
+    deadline = time.monotonic() + 30
+    while not (tmp_path / ".output.partial").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    second = start(ROOT / "content", out, "2026-11-23", "--jobs", "1")
+    results = [(p, *p.communicate(timeout=300)) for p in (first, second)]
+    codes = [p.returncode for p, _, _ in results]
+    units = sorted(p.name for p in (ROOT / "content").iterdir() if (p / "_unit.yaml").is_file())
+    assert sorted(p.parent.name for p in out.glob("*/lifecycle.json")) == units
+    days = as_of_dates(out)
+    assert len(days) == 1, days
+    assert footer_dates(out) == days
+    # The second run either waited for the first (and then its build is the one in place)
+    # or said why it refused; either way it never exits 0 with a mixed tree.
+    err = results[1][2]
+    if codes[1] == 0:
+        assert "waiting for another build" in err and days == {"2026-11-23"}
+    else:
+        assert codes[1] == 4 and "another build" in err
+    assert codes[0] == 0, results[0][2]
+    assert not (tmp_path / ".output.partial").exists() and not (tmp_path / ".output.old").exists()
+
+
+def test_second_build_refuses_after_its_wait(tmp_path):
+    out = tmp_path / "output"
+    assert build(FIXTURES / "good", out).returncode == 0
+    before = sorted(str(p) for p in out.rglob("*"))
+    with build_mod.build_lock(out, wait=0):
+        result = run(FIXTURES / "good", out, "--wait", "1", env={"BUILD_DATE": "2026-11-23"})
+    assert_one_clean_error(result, ".output.lock", "another build", code=4)
+    assert "waiting for another build" in result.stderr
+    assert result.seconds < 30
+    assert sorted(str(p) for p in out.rglob("*")) == before and as_of_dates(out) == {AS_OF}
+
+
+def test_lock_of_a_dead_build_is_taken_over(tmp_path):
+    out = tmp_path / "output"
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (tmp_path / ".output.lock").write_text(f"{dead.pid}\n", encoding="ascii")
+    result = run(FIXTURES / "good", out, "--wait", "0")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / ".output.lock").read_text(encoding="ascii").strip() != str(dead.pid)
+
+
+def test_swap_killed_between_renames_is_restored(tmp_path, monkeypatch):
+    out = tmp_path / "output"
+    assert build(FIXTURES / "good", out).returncode == 0
+    before = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    partial = tmp_path / ".output.partial"
+    shutil.copytree(out, partial)
+    real_rename, calls = os.rename, []
+
+    def killed_after_first(src, dst):
+        calls.append(src)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the process dies here
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(build_mod.os, "rename", killed_after_first)
+    with pytest.raises(KeyboardInterrupt):
+        build_mod._swap(partial, out)
+    monkeypatch.undo()
+    assert not out.exists() and (tmp_path / ".output.old").is_dir()
+    # The next build, even one that fails on content, starts by restoring the output.
+    result = build(FIXTURES / "bad", out)
+    assert result.returncode == 1
+    assert "restored" in result.stderr
+    assert {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert not (tmp_path / ".output.old").exists()
+
+
+def test_recover_is_a_no_op_on_a_clean_output(tmp_path):
+    out = tmp_path / "output"
+    out.mkdir()
+    assert build_mod.recover(out) is False and out.is_dir()
+    old = tmp_path / ".output.old"
+    old.mkdir()
+    assert build_mod.recover(out) is False and not old.exists() and out.is_dir()

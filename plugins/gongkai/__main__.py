@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from . import errors, lifecycle
-from .build import build, check
+from .build import build, check, describe, exit_code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,6 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--settings", default="pelicanconf.py", type=Path)
     ap.add_argument("--catalogs", default="catalogs", type=Path)
     ap.add_argument("--jobs", type=int, default=None, help="parallel unit builds (default: all cores)")
+    ap.add_argument("--wait", type=float, default=300.0,
+                    help="seconds to wait for another build writing the same output (default 300)")
+    ap.add_argument("--debug", action="store_true", help="show the Python traceback of a failure")
     args = ap.parse_args(argv)
     try:
         as_of = lifecycle.as_of().isoformat()
@@ -33,11 +36,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ok: {len(site.units)} units, {len(site.items)} items, no errors"
                   + (f", {warnings} warning(s)" if warnings else "") + f" (as of {as_of})")
             return 0
-        return build(args.content, args.output, args.settings, args.catalogs, as_of, args.jobs)
+        return build(args.content, args.output, args.settings, args.catalogs, as_of, args.jobs,
+                     debug=args.debug, wait=args.wait)
     except errors.ContentError as exc:
         print(exc, file=sys.stderr)
         print(errors.summary(exc.problems), file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("已中断 (interrupted); output is unchanged", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - an editor sees one line, never a traceback
+        if args.debug:
+            raise
+        print(describe(exc), file=sys.stderr)
+        return exit_code(exc)
 
 
 if __name__ == "__main__":

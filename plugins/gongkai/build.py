@@ -3,9 +3,17 @@ of workers, render the portal, then swap the new output into place.
 
 A failed build leaves the previous ``output/`` untouched: everything is written to
 a sibling folder first and renamed into place only when every unit succeeded.
+One build at a time writes an output folder: a lock file beside it
+(``.output.lock``) makes a second build wait, then refuse. A build killed between
+the two renames of the swap leaves ``.output.old``; the next build restores it first.
+
+Failures outside content (a theme template, a full disk, a read-only folder) become
+one line naming the file, never a traceback (``--debug`` shows it).
 """
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import logging
 import multiprocessing
@@ -14,6 +22,8 @@ import shutil
 import sys
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -46,8 +56,35 @@ def unit_summaries(site: Site, root_url: str) -> dict[str, dict]:
             for uid, u in sorted(site.units.items())}
 
 
+# Exit codes of ``python -m gongkai`` (README, 命令 / commands).
+EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_SYSTEM, EXIT_LOCKED = 0, 1, 2, 3, 4
+
+
+class BuildError(Exception):
+    """A build stopped for a reason outside content; the message is the one line shown."""
+
+    def __init__(self, message: str, code: int = EXIT_SYSTEM):
+        super().__init__(message)
+        self.code = code
+
+
 def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_of: str,
-          jobs: int | None = None) -> int:
+          jobs: int | None = None, debug: bool = False, wait: float = 300.0) -> int:
+    if output.is_symlink():
+        raise BuildError(f"{output}: 输出目录是符号链接，拒绝构建，以免替换或删除它指向的目录；请用 --output "
+                         f"指向实际目录 (output is a symlink: refused; point --output at a real folder)", EXIT_USAGE)
+    with build_lock(output, wait):
+        recover(output)
+        partial = output.parent / f".{output.name}.partial"
+        try:
+            return _build(content, output, partial, settings_file, catalogs, as_of, jobs, debug)
+        finally:
+            if partial.exists() or partial.is_symlink():
+                _remove(partial)
+
+
+def _build(content: Path, output: Path, partial: Path, settings_file: Path, catalogs: Path, as_of: str,
+           jobs: int | None, debug: bool) -> int:
     started = time.monotonic()
     site = check(content, catalogs, max_warnings=20)
     if not site.ok:
@@ -55,9 +92,8 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
         return 1
     base = _pelican_settings(settings_file)
     root_url = base.get("GK_SITE_ROOT", "").rstrip("/")
-    partial = output.parent / f".{output.name}.partial"
-    if partial.exists():
-        shutil.rmtree(partial)
+    if partial.exists() or partial.is_symlink():
+        _remove(partial)
     partial.mkdir(parents=True)
     units = unit_summaries(site, root_url)
     facts = Facts.of(site, _date(as_of))
@@ -72,6 +108,7 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
         jobs_list.append({
             "unit": uid,
             "settings_file": str(settings_file),
+            "debug": debug,
             "override": {
                 "PATH": str(unit.folder.resolve()),
                 "OUTPUT_PATH": str((partial / uid).resolve()),
@@ -104,9 +141,8 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
         for result in failures:
             for message in result["errors"]:
                 print(f"[{result['unit']}] {message}", file=sys.stderr)
-        shutil.rmtree(partial, ignore_errors=True)
         print(f"{len(failures)} unit(s) failed to build; {output} is unchanged", file=sys.stderr)
-        return 1
+        return max(r["code"] for r in failures)
     report_changes(partial, output, sorted(site.units))
     render_portal(partial, base, units, as_of, site.catalogs.level_names)
     if base.get("GK_MINIFY"):
@@ -157,27 +193,181 @@ def _pelican_settings(settings_file: Path) -> dict:
     return get_settings_from_file(str(settings_file))
 
 
+def _old(output: Path) -> Path:
+    return output.parent / f".{output.name}.old"
+
+
+def _remove(path: Path) -> None:
+    """Delete a file or folder; a symlink is unlinked, never followed."""
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path)
+
+
 def _swap(partial: Path, output: Path) -> None:
-    old = output.parent / f".{output.name}.old"
-    if old.exists():
-        shutil.rmtree(old)
+    """Two renames: ``output`` -> ``.output.old``, ``partial`` -> ``output``. A kill
+    between them leaves only ``.output.old``; ``recover`` puts it back."""
+    old = _old(output)
+    if old.exists() or old.is_symlink():
+        _remove(old)
     if output.exists():
         os.rename(output, old)
     os.rename(partial, output)
-    if old.exists():
-        shutil.rmtree(old)
+    if old.exists() or old.is_symlink():
+        _remove(old)
+
+
+def recover(output: Path) -> bool:
+    """Undo a swap cut short: restore ``.output.old`` when ``output`` is missing, and
+    drop a leftover one. Returns True when the old output was restored."""
+    old = _old(output)
+    if not (old.exists() or old.is_symlink()):
+        return False
+    if not output.exists() and not output.is_symlink() and old.is_dir() and not old.is_symlink():
+        os.rename(old, output)
+        print(f"恢复上次中断的构建留下的输出目录 (restored {output} from {old}, left by an interrupted build)",
+              file=sys.stderr)
+        return True
+    _remove(old)
+    return False
+
+
+def _lock_path(output: Path) -> Path:
+    return output.parent / f".{output.name}.lock"
+
+
+def _holder(path: Path) -> str:
+    try:
+        return path.read_text(encoding="ascii", errors="replace").strip() or "?"
+    except OSError:
+        return "?"
+
+
+@contextmanager
+def build_lock(output: Path, wait: float = 300.0, poll: float = 0.5) -> Iterator[Path]:
+    """One build at a time into ``output``. The lock is an flock on ``.output.lock``
+    (the file holds the pid, for the message): the kernel releases it when its process
+    exits, however it exits, so a lock left by a dead build is simply taken over.
+    A second build waits up to ``wait`` seconds, then refuses."""
+    path = _lock_path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    try:
+        deadline = time.monotonic() + max(0.0, wait)
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise BuildError(f"{path}: 另一个构建（进程 {_holder(path)}）正在写入 {output}，等待 {wait:g} 秒后仍未结束，"
+                                     f"本次未构建 (another build, pid {_holder(path)}, is writing {output}; "
+                                     f"gave up after {wait:g}s, nothing was built)", EXIT_LOCKED) from None
+                if not told:
+                    print(f"等待另一个构建（进程 {_holder(path)}）完成 (waiting for another build, "
+                          f"pid {_holder(path)}, writing {output}; at most {wait:g}s)", file=sys.stderr)
+                    told = True
+                time.sleep(poll)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        yield path
+    finally:
+        # Closing the descriptor releases the flock; the file stays (removing it would
+        # let a waiting build lock a file that a third one no longer sees).
+        os.close(fd)
+
+
+def _template_frame(exc: BaseException) -> tuple[str, int] | None:
+    """The innermost theme template in a traceback (Jinja maps its frames to template lines)."""
+    found = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.endswith((".html", ".xml")) and frame.lineno:
+            found = (frame.filename, frame.lineno)
+    return found
+
+
+OS_ERRORS = {
+    errno.ENOSPC: "磁盘空间不足 (no space left on device)",
+    errno.EDQUOT: "超出磁盘配额 (disk quota exceeded)",
+    errno.EROFS: "只读文件系统，无法写入 (read-only file system)",
+    errno.EACCES: "没有权限 (permission denied)",
+    errno.EPERM: "不允许的操作 (operation not permitted)",
+    errno.ENOENT: "文件不存在或是失效的符号链接 (no such file, or a dangling symlink)",
+    errno.ELOOP: "符号链接循环 (too many levels of symbolic links)",
+    errno.EISDIR: "是目录而不是文件 (is a directory)",
+    errno.ENOTDIR: "路径中有一段不是目录 (not a directory)",
+}
+
+
+PATH_LOCALS = ("path", "dest", "dst", "filename", "output_path", "out", "folder")
+
+
+def _path_in_frames(exc: BaseException) -> str | None:
+    """The file being written when an OSError without a file name (a full disk while
+    writing) was raised: the innermost frame that holds a path in a usual variable."""
+    tb, found = exc.__traceback__, None
+    while tb is not None:
+        for name in PATH_LOCALS:
+            value = tb.tb_frame.f_locals.get(name)
+            if isinstance(value, (str, Path)) and str(value).startswith("/"):
+                found = str(value)
+                break
+        tb = tb.tb_next
+    return found
+
+
+def describe(exc: BaseException, where: str | None = None) -> str:
+    """One line for the editor: the file (and line) first, what went wrong in Chinese, the
+    English beside it. Used for every failure that is not a content problem."""
+    if isinstance(exc, BuildError):
+        return str(exc)
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        where = exc.filename or exc.name or "?"
+        return f"{where}:{exc.lineno}: 模板语法错误 (template syntax error): {exc.message}"
+    if isinstance(exc, jinja2.TemplateError):
+        frame = _template_frame(exc)
+        where = f"{frame[0]}:{frame[1]}" if frame else getattr(exc, "name", None) or "template"
+        kind = "模板变量未定义 (undefined in template)" if isinstance(exc, jinja2.UndefinedError) else "模板错误 (template error)"
+        return f"{where}: {kind}: {exc}"
+    if isinstance(exc, OSError):
+        what = OS_ERRORS.get(exc.errno or 0, f"{exc.strerror or exc} (OSError {errno.errorcode.get(exc.errno or 0, '')})")
+        where = exc.filename if exc.filename is not None else _path_in_frames(exc) or where or "?"
+        if exc.filename2 is not None:
+            where = f"{where} -> {exc.filename2}"
+        return f"{where}: {what}"
+    frame = _template_frame(exc)
+    where = f"{frame[0]}:{frame[1]}: " if frame else ""
+    return (f"{where}内部错误 (internal error): {type(exc).__name__}: {exc}; "
+            f"加 --debug 可查看详细信息 (run with --debug for the traceback)")
+
+
+def exit_code(exc: BaseException) -> int:
+    if isinstance(exc, BuildError):
+        return exc.code
+    if isinstance(exc, jinja2.TemplateError):
+        return EXIT_CONTENT
+    return EXIT_SYSTEM
 
 
 class _Collect(logging.Handler):
-    def __init__(self):
+    def __init__(self, debug: bool = False):
         super().__init__(logging.WARNING)
         self.errors: list[str] = []
+        self.debug = debug
 
     def emit(self, record):
+        message = record.getMessage()
         if record.levelno >= logging.ERROR:
-            self.errors.append(self.format(record))
+            # Pelican logs some failures with exc_info: the traceback only with --debug.
+            if record.exc_info and record.exc_info[1] is not None:
+                message = f"{message}: {describe(record.exc_info[1])}"
+                if self.debug:
+                    message += "\n" + "".join(traceback.format_exception(*record.exc_info))
+            self.errors.append(message)
         else:
-            print(f"warning: {record.getMessage()}", file=sys.stderr)
+            print(f"warning: {message}", file=sys.stderr)
 
 
 def _init_worker():
@@ -192,18 +382,21 @@ def build_unit(job: dict) -> dict:
 
     console.quiet = True  # Pelican's own "Done: …" line per unit; we print one summary
 
-    handler = _Collect()
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler = _Collect(job.get("debug", False))
     root = logging.getLogger()
     root.addHandler(handler)
     try:
         settings = read_settings(job["settings_file"], override=job["override"])
         Pelican(settings).run()
     except Exception as exc:  # noqa: BLE001 - report any failure of this unit, build the rest
-        handler.errors.append(f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
+        message = describe(exc, job["override"]["OUTPUT_PATH"])
+        handler.errors.append(message + ("\n" + traceback.format_exc() if job.get("debug") else ""))
+        code = exit_code(exc)
+    else:
+        code = EXIT_CONTENT
     finally:
         root.removeHandler(handler)
-    return {"unit": job["unit"], "errors": handler.errors}
+    return {"unit": job["unit"], "errors": handler.errors, "code": code}
 
 
 def render_portal(out: Path, settings: dict, units: dict[str, dict], as_of: str,
