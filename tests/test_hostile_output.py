@@ -404,3 +404,92 @@ def test_recover_is_a_no_op_on_a_clean_output(tmp_path):
     old = tmp_path / ".output.old"
     old.mkdir()
     assert build_mod.recover(out) is False and not old.exists() and out.is_dir()
+
+
+# --- 5. withdrawn 公示, links to hidden items, encoded {filename} links ---------------
+
+NOTICE = """\
+---
+title: 测试县低保拟新增对象名单公示
+column: gsgg
+type: notice
+index_no: 11990102MB0000003X/2026-00019
+doc_number: 测民发〔2026〕77号
+issuer: 测试县民政局XYZ
+genre: 公告
+topic: 民政、扶贫、救灾\\社会救助
+written: 2026-10-07
+published: 2026-10-08
+publicity_until: 2026-10-15
+keywords: [低保名单关键词]
+---
+
+王秀兰 990102198503120236
+"""
+
+LINKS = """\
+---
+title: 链接测试
+column: xxgkzd
+type: page
+published: 2025-01-05
+---
+
+见[草稿页](../gsgg/2026-draft.html)、[草稿源](../gsgg/2026-draft.md)、[实体](&#123;filename&#125;../gsgg/2026-draft.md)、[十进制](&#x7B;filename&#x7D;../gsgg/2026-apply.md)、[百分号](%7Bfilename%7D../gsgg/2027-embargo.md)、[公开](../../art/xxgkzd/zhidu.html)。
+"""
+
+
+def test_withdrawn_notice_keeps_only_title_dates_and_index_no(make_tree, tmp_path):
+    content = make_tree({"demo-county/_unit.yaml": UNIT_YAML, "demo-county/gsgg/2026-gongshi.md": NOTICE})
+    out = tmp_path / "out"
+    result = build(content, out)
+    assert result.returncode == 0, result.stderr
+    page = (out / "demo-county/art/gsgg/2026-gongshi.html").read_text(encoding="utf-8")
+    listing = (out / "demo-county/gsgg/index.html").read_text(encoding="utf-8")
+    for text in (page, listing):
+        assert "测试县低保拟新增对象名单公示" in text and "11990102MB0000003X/2026-00019" in text and "2026-10-08" in text
+    assert "公示期已满" in page and "2026-10-15" in page
+    for path, text in all_output(out):
+        for gone in ("测民发〔2026〕77号", "测试县民政局XYZ", "低保名单关键词", "990102198503120236", "民政、扶贫"):
+            assert gone not in text, (gone, path)
+
+
+def all_output(folder: Path):
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.suffix in (".html", ".xml", ".json", ".csv"):
+            yield path, path.read_text(encoding="utf-8")
+
+
+def test_links_to_hidden_items_become_plain_text_with_a_warning(tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(FIXTURES / "good", content)
+    (content / "demo-county/xxgkzd/links.md").write_text(LINKS, encoding="utf-8")
+    out = tmp_path / "out"
+    result = build(content, out)
+    assert result.returncode == 0, result.stderr
+    page = (out / "demo-county/art/xxgkzd/links.html").read_text(encoding="utf-8")
+    body = page[page.index('<div class="item-body">'):]
+    hrefs = [attrs.get("href", "") for tag, attrs in tags(body) if tag == "a"]
+    assert [h for h in hrefs if h.endswith("zhidu.html")], hrefs  # a public item stays linked
+    for hidden in ("2026-draft", "2026-apply", "2027-embargo", "filename", "%7B"):
+        assert not [h for h in hrefs if hidden in h], (hidden, hrefs)
+        assert hidden not in page, hidden
+    for text in ("草稿页", "草稿源", "实体", "十进制", "百分号"):
+        assert text in body
+    warnings = [line for line in result.stderr.splitlines() if "links.md" in line]
+    assert len(warnings) >= 5, result.stderr
+    assert all("warning" in w and re.search(r"[\u4e00-\u9fff]", w) for w in warnings), warnings
+
+
+@pytest.mark.parametrize("href", ["&#123;filename&#125;a.md", "%7Bfilename%7Da.md", "%257Bstatic%257Da.pdf",
+                                  "&#x7b;attach&#x7d;x.pdf", "{filename}a.md", "&amp;#123;index&amp;#125;"])
+def test_encoded_pelican_links_are_unlinked(href):
+    html, dropped = render.unlink(f'<p><a href="{href}" rel="noopener">文<b>字</b></a></p>', lambda url: False)
+    assert html == "<p>文<b>字</b></p>" and dropped == [("文字", "pelican")]
+
+
+def test_render_unlink_keeps_ordinary_links():
+    fragment = '<p><a href="https://www.gov.cn/">政府网</a> <a href="#h-1">本页</a> <a href="b.html">乙</a></p>'
+    assert render.unlink(fragment, lambda url: False) == (fragment, [])
+    hidden = render.unlink(fragment, lambda url: url == "b.html")
+    assert hidden == ('<p><a href="https://www.gov.cn/">政府网</a> <a href="#h-1">本页</a> 乙</p>', [("乙", "hidden")])

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import os
+import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from pelican import signals
 
+from . import render
 from .items import Item, as_list
 
 logger = logging.getLogger(__name__)
@@ -148,8 +150,11 @@ def changes(items: list[Item], day: dt.date, public_on_of) -> list[dict]:
 
 
 def withdraw(item: Item) -> Item:
-    """What a 公示 keeps after its period: title, dates, 索引号 — nothing of its content."""
-    return replace(item, body="", summary="", keywords=[], attachments=[], images=[], qa=[], data={}, facts=None)
+    """What a 公示 keeps after its period: title, dates, 索引号 — nothing else, not its
+    文号, 发布机构, 主题分类 or links (README, 自动下线, promises exactly this)."""
+    return replace(item, body="", summary="", keywords=[], attachments=[], images=[], qa=[], data={}, facts=None,
+                   doc_number=None, issuer="", topic=None, genre=None, catalog_item=None, form=None,
+                   interprets=[], repealed_by=None, replaced_by=None)
 
 
 def lookup(dates: dict[str, str | None]) -> Callable[[str], dt.date | None]:
@@ -198,6 +203,46 @@ def _strip_withdrawn(instance):
         instance._content = ""
 
 
+def _hidden_targets(generator) -> set[str]:
+    """Paths a body link may use for an item of this unit that is not public: its page
+    (art/<slug>.html) and its source file (<slug>.md), relative to the unit."""
+    day = _day(generator.settings)
+    public_on_of = lookup(generator.settings.get("GK_PUBLIC_ON", {}))
+    out: set[str] = set()
+    for item in getattr(generator, "gk_all_items", []):
+        if not state(item, day, public_on_of).public:
+            out.update({item.save_as, item.slug + item.path.suffix})
+    return out
+
+
+def _unlink_hidden(generator):
+    """A body link to a hidden item (or an encoded {filename} link) becomes plain text,
+    with a warning naming the file: never a live link to a page that is not there."""
+    hidden = _hidden_targets(generator)
+    for article in generator.articles:
+        item = article.gk
+        bases = (posixpath.dirname(item.save_as), posixpath.dirname(item.slug))
+
+        def is_hidden(path: str, bases=bases) -> bool:
+            return not path.startswith("/") and any(
+                posixpath.normpath(posixpath.join(base, path)) in hidden for base in bases)
+
+        article._content, dropped = render.unlink(article._content or "", is_hidden)
+        pairs = []
+        for pair in item.qa:
+            answer, more = render.unlink(pair.a_html or "", is_hidden)
+            pairs.append(replace(pair, a_html=answer))
+            dropped += more
+        item.qa = pairs
+        for text, why in dropped:
+            if why == "pelican":
+                logger.warning("%s: 正文链接“%s”是编码后的 {filename} 类链接，不受支持，已改为纯文本 "
+                               "(encoded {filename}-style link: not supported, shown as plain text)", item.source, text)
+            else:
+                logger.warning("%s: 正文链接“%s”指向未公开的信息，已改为纯文本 "
+                               "(link to an item that is not public, shown as plain text)", item.source, text)
+
+
 def _write_report(generator, writer=None):
     items = getattr(generator, "gk_all_items", [])
     day = _day(generator.settings)
@@ -222,4 +267,5 @@ def _write_report(generator, writer=None):
 def register():
     signals.article_generator_context.connect(_apply_state)
     signals.content_object_init.connect(_strip_withdrawn)
+    signals.article_generator_finalized.connect(_unlink_hidden)
     signals.article_writer_finalized.connect(_write_report)

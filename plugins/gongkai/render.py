@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
+from urllib.parse import unquote, urlsplit
 
 import markdown
 import nh3
@@ -20,6 +22,11 @@ ATTRIBUTES.setdefault("*", set()).update({"id", "title", "lang"})
 for cell in ("td", "th"):
     ATTRIBUTES.setdefault(cell, set()).update({"colspan", "rowspan", "scope"})
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
+# Pelican's {filename}-style links: refused in the source (schema.py), and unlinked here
+# when they arrive encoded (&#123;filename&#125;, %7Bfilename%7D), so no source path is left.
+PELICAN_LINK = re.compile(r"\{(static|attach|filename|index|tag|category|author)\}")
+ANCHOR = re.compile(r"<a\b([^>]*)>(.*?)</a>", re.S)
+HREF = re.compile(r'\shref="([^"]*)"')
 
 
 def _heading_id(value: str) -> str:
@@ -41,6 +48,41 @@ class Renderer:
 def sanitize(fragment: str) -> str:
     return nh3.clean(fragment, tags=TAGS, attributes=ATTRIBUTES, url_schemes=URL_SCHEMES,
                      link_rel="noopener noreferrer", strip_comments=True)
+
+
+def decoded(url: str, rounds: int = 4) -> str:
+    """``url`` with HTML entities and %-escapes undone, repeatedly (bounded): what a
+    browser, or Pelican's link replacer, would finally see."""
+    for _ in range(rounds):
+        plain = unquote(html.unescape(url))
+        if plain == url:
+            break
+        url = plain
+    return url
+
+
+def unlink(fragment: str, hidden: Callable[[str], bool]) -> tuple[str, list[tuple[str, str]]]:
+    """Turn links that must not stay live into their text: encoded Pelican links, and
+    links for which ``hidden(path)`` (the decoded relative path) is true. Returns the
+    fragment and, for each dropped link, (its text, "pelican" or "hidden")."""
+    dropped: list[tuple[str, str]] = []
+
+    def replace(m: re.Match) -> str:
+        href = HREF.search(m.group(1))
+        if not href:
+            return m.group(0)
+        url = decoded(href.group(1))
+        if PELICAN_LINK.search(url):
+            why = "pelican"
+        else:
+            parts = urlsplit(url)
+            if parts.scheme or parts.netloc or not parts.path or not hidden(parts.path):
+                return m.group(0)
+            why = "hidden"
+        dropped.append((html.unescape(nh3.clean(m.group(2), tags=set())).strip(), why))
+        return m.group(2)
+
+    return ANCHOR.sub(replace, fragment), dropped
 
 
 def first_paragraph(html_fragment: str, limit: int = 200) -> str:
