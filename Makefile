@@ -24,10 +24,10 @@ $(VENV)/.installed: requirements.txt
 	@touch $@
 
 html: $(VENV)/.installed
-	$(GONGKAI) html --content $(CONTENT) --output $(OUTPUT) --settings pelicanconf.py
+	$(GONGKAI) html --content $(CONTENT) --output $(OUTPUT) --settings pelicanconf.py $(if $(DEBUG),--debug)
 
 publish: $(VENV)/.installed
-	$(GONGKAI) html --content $(CONTENT) --output $(OUTPUT) --settings publishconf.py
+	$(GONGKAI) html --content $(CONTENT) --output $(OUTPUT) --settings publishconf.py $(if $(DEBUG),--debug)
 
 check: $(VENV)/.installed
 	$(GONGKAI) check --content $(CONTENT)
@@ -51,4 +51,4 @@ bench: $(VENV)/.installed
 	$(PY) tests/bench.py --shared $(SHARED)
 
 clean:
-	rm -rf $(OUTPUT) .$(OUTPUT).partial .$(OUTPUT).old .pytest_cache
+	rm -rf $(OUTPUT) .$(OUTPUT).partial .$(OUTPUT).old .$(OUTPUT).lock .pytest_cache

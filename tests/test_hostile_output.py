@@ -124,6 +124,27 @@ def test_download_links_of_hostile_names_are_relative_files():
         assert '"' not in href and "<" not in href and ":" not in href.split("/")[0], href
 
 
+@pytest.mark.parametrize("name", [INJECT, JS, "图表 空格"])
+def test_fiscal_views_of_hostile_names_render_no_markup(cats, name):
+    import jinja2
+
+    from gongkai.fiscal import Fiscal, Row, Sangong, Table
+    amounts = {k: Decimal("1.00") for k in ("因公出国(境)费", "公务接待费", "公务用车购置费", "公务用车运行维护费")}
+    sangong = Sangong("测试县财政局", 2025, "预算", "万元", amounts, Decimal("4.00"))
+    fiscal = Fiscal(2026, "预算", "政府", "测试县财政局", "万元",
+                    (Table("收入表", (Row("101", "税收收入", Decimal("5")),), Decimal("5")),))
+    item = SimpleNamespace(slug=f"sgjf/{name}")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(ROOT / "theme/templates")), autoescape=True)
+    for view in (fiscal_plugin.sangong_view(item, sangong, cats.fiscal, {}), fiscal_plugin.fiscal_view(item, fiscal)):
+        html = env.get_template("fiscal.html").render(article=SimpleNamespace(fiscal=view),
+                                                      GK=SimpleNamespace(labels={}, unit={"name": "县"}))
+        assert_no_live_markup(html, name)
+        for tag, attrs in tags(html):
+            assert not (attrs.get("href") or "").startswith(("javascript", "x\"")), attrs
+            for key in ("id", "aria-labelledby"):
+                assert all(re.fullmatch(r"[A-Za-z][\w-]*", v) for v in (attrs.get(key) or "a").split()), attrs
+
+
 @pytest.fixture
 def hostile_names_site(make_tree, tmp_path):
     files = {"demo-county/_unit.yaml": UNIT_YAML}

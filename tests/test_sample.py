@@ -116,7 +116,9 @@ def test_item_pages_carry_the_national_meta_tags(sample, items):
             assert name in p.meta, (item.source, name)
         assert p.meta["ArticleTitle"] == item.title
         assert p.meta["PubDate"] == item.published.strftime("%Y-%m-%d %H:%M")
-        assert p.meta["ContentSource"] == item.issuer
+        # A withdrawn 公示 keeps only title, dates and 索引号 (issue 9): no 发布机构.
+        withdrawn = lifecycle.state(item, date.fromisoformat(AS_OF), lambda _: None).withdrawn
+        assert p.meta["ContentSource"] == ("" if withdrawn else item.issuer)
         assert p.meta["SiteIDCode"] and p.meta["ColumnName"]
 
 

@@ -73,6 +73,9 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
     if output.is_symlink():
         raise BuildError(f"{output}: 输出目录是符号链接，拒绝构建，以免替换或删除它指向的目录；请用 --output "
                          f"指向实际目录 (output is a symlink: refused; point --output at a real folder)", EXIT_USAGE)
+    if output.exists() and not output.is_dir():
+        raise BuildError(f"{output}: 输出路径已存在且不是目录，拒绝覆盖 (output exists and is not a folder: refused)",
+                         EXIT_USAGE)
     with build_lock(output, wait):
         recover(output)
         partial = output.parent / f".{output.name}.partial"
@@ -80,7 +83,10 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
             return _build(content, output, partial, settings_file, catalogs, as_of, jobs, debug)
         finally:
             if partial.exists() or partial.is_symlink():
-                _remove(partial)
+                try:
+                    _remove(partial)
+                except OSError:
+                    pass  # the failure that got us here is the one to report
 
 
 def _build(content: Path, output: Path, partial: Path, settings_file: Path, catalogs: Path, as_of: str,
