@@ -18,10 +18,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import AS_OF, FIXTURES, ROOT, UNIT_YAML, build
 
+from conftest import AS_OF, FIXTURES, ROOT, UNIT_YAML, build
 from gongkai import build as build_mod
-from gongkai import charts, fiscal_plugin, lifecycle, render
+from gongkai import charts, fiscal_plugin, render
 
 INJECT = 'x"><img src=x onerror=alert(1)>'
 JS = "javascript:alert(1)"
@@ -139,7 +139,7 @@ def test_fiscal_views_of_hostile_names_render_no_markup(cats, name):
         html = env.get_template("fiscal.html").render(article=SimpleNamespace(fiscal=view),
                                                       GK=SimpleNamespace(labels={}, unit={"name": "县"}))
         assert_no_live_markup(html, name)
-        for tag, attrs in tags(html):
+        for _tag, attrs in tags(html):
             assert not (attrs.get("href") or "").startswith(("javascript", "x\"")), attrs
             for key in ("id", "aria-labelledby"):
                 assert all(re.fullmatch(r"[A-Za-z][\w-]*", v) for v in (attrs.get(key) or "a").split()), attrs
@@ -319,6 +319,8 @@ def test_describe_never_gives_a_traceback():
         "/o/x.html: 磁盘空间不足 (no space left on device)"
     assert build_mod.describe(PermissionError(13, "Permission denied", "/o")) == "/o: 没有权限 (permission denied)"
     assert build_mod.describe(FileNotFoundError(2, "No such file", "/c/a.pdf")).startswith("/c/a.pdf: 文件不存在")
+    broken = SyntaxError("invalid syntax", ("/p/conf.py", 3, 1, "THEME = \n"))
+    assert build_mod.describe(broken) == "/p/conf.py:3: Python 语法错误 (syntax error): invalid syntax"
     line = build_mod.describe(ZeroDivisionError("division by zero"))
     assert "\n" not in line and "--debug" in line
 

@@ -23,14 +23,14 @@ import sys
 import time
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import jinja2
 
-from . import errors, lifecycle, reader
+from . import errors, reader
 from .facts import Facts
 from .site import Site, scan
 
@@ -337,6 +337,8 @@ def describe(exc: BaseException, where: str | None = None) -> str:
         where = f"{frame[0]}:{frame[1]}" if frame else getattr(exc, "name", None) or "template"
         kind = "模板变量未定义 (undefined in template)" if isinstance(exc, jinja2.UndefinedError) else "模板错误 (template error)"
         return f"{where}: {kind}: {exc}"
+    if isinstance(exc, SyntaxError):
+        return f"{exc.filename}:{exc.lineno}: Python 语法错误 (syntax error): {exc.msg}"
     if isinstance(exc, OSError):
         what = OS_ERRORS.get(exc.errno or 0, f"{exc.strerror or exc} (OSError {errno.errorcode.get(exc.errno or 0, '')})")
         where = exc.filename if exc.filename is not None else _path_in_frames(exc) or where or "?"
@@ -354,6 +356,8 @@ def exit_code(exc: BaseException) -> int:
         return exc.code
     if isinstance(exc, jinja2.TemplateError):
         return EXIT_CONTENT
+    if isinstance(exc, SyntaxError):
+        return EXIT_USAGE
     return EXIT_SYSTEM
 
 

@@ -15,13 +15,15 @@ PELICAN_SIGNALS: dict[str, str] = {
     "article_generator_context": "(generator, metadata) — lifecycle.py sets each item's State; "
                                  "non-public items become status 'skip'",
     "content_object_init": "(instance) — lifecycle.py empties a withdrawn 公示",
-    "article_generator_finalized": "(generator) — fiscal_plugin.py attaches tables and charts",
+    "article_generator_finalized": "(generator) — fiscal_plugin.py attaches tables and charts; "
+                                   "lifecycle.py turns body links to hidden items into plain text",
     "article_writer_finalized": "(generator, writer) — lifecycle.json, fiscal downloads",
 }
 
 # The project's own stages, run by build.py / __main__.py in the parent process.
 # name -> (arguments, what it is for)
 STAGES: dict[str, tuple[str, str]] = {
+    "lock": ("output", "one build at a time per output folder; a swap cut short is restored"),
     "scan": ("content, catalogs -> Site", "read and validate every unit and item; collect problems"),
     "facts": ("site, day -> Facts", "states, registry, reverse links: computed once per build"),
     "units": ("job -> per-unit output", "one Pelican run per unit (render)"),

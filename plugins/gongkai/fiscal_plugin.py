@@ -21,7 +21,6 @@ from . import catalogs as catalogs_mod
 from .charts import bar_chart
 from .fiscal import Fiscal, Sangong, money, sangong_rows
 
-
 # OWASP CSV injection: a cell starting with one of these is a formula in Excel/LibreOffice.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NUMBER = re.compile(r"-?\d+(\.\d+)?")
