@@ -241,6 +241,7 @@ def test_template_errors_name_template_and_line(tmp_path, template, line, text, 
     settings = theme_settings(tmp_path, template, line, text)
     result = run(FIXTURES / "good", out, settings=settings)
     assert_one_clean_error(result, f"templates/{template}:{line}:", kind, code=1)
+    assert sum(f"templates/{template}:{line}:" in e for e in result.stderr.splitlines()) == 1  # once, not per unit
     assert sorted(p.name for p in out.iterdir()) == before
     debug = run(FIXTURES / "good", out, "--debug", settings=settings)
     assert debug.returncode != 0 and "Traceback" in debug.stderr

@@ -144,9 +144,13 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     finally:
         reader.PREVALIDATED.clear()
     if failures:
+        # One mistake, one message (DESIGN §9): a broken template fails every unit alike.
+        seen: dict[str, list[str]] = {}
         for result in failures:
             for message in result["errors"]:
-                print(f"[{result['unit']}] {message}", file=sys.stderr)
+                seen.setdefault(message, []).append(result["unit"])
+        for message, unit_ids in seen.items():
+            print(f"[{', '.join(unit_ids)}] {message}", file=sys.stderr)
         print(f"{len(failures)} unit(s) failed to build; {output} is unchanged", file=sys.stderr)
         return max(r["code"] for r in failures)
     report_changes(partial, output, sorted(site.units))
