@@ -517,3 +517,13 @@ def test_render_unlink_keeps_ordinary_links():
     assert render.unlink(fragment, lambda url: False) == (fragment, [])
     hidden = render.unlink(fragment, lambda url: url == "b.html")
     assert hidden == ('<p><a href="https://www.gov.cn/">政府网</a> <a href="#h-1">本页</a> 乙</p>', [("乙", "hidden")])
+
+
+def test_damaged_previous_output_never_stops_a_build(tmp_path):
+    out = tmp_path / "output"
+    assert build(FIXTURES / "good", out).returncode == 0
+    (out / "demo-county/lifecycle.json").write_text("{not json", encoding="utf-8")
+    (out / "demo-town/lifecycle.json").write_text("[1, 2]", encoding="utf-8")
+    result = build(FIXTURES / "good", out)
+    assert result.returncode == 0, result.stderr
+    assert as_of_dates(out) == {AS_OF}

@@ -173,8 +173,14 @@ def report_changes(partial: Path, output: Path, unit_ids: list[str]) -> None:
             lines.append(f"  {uid}: {change['from']} -> {change['to']}: {change['title']} "
                          f"({change['index_no'] or change['url']}){' ' + change['reason'] if change['reason'] else ''}")
         previous = output / uid / "lifecycle.json"
-        if previous.is_file():
-            old = json.loads(previous.read_text(encoding="utf-8")).get("states", {})
+        if previous.is_file() and not previous.is_symlink():
+            # The previous output is only compared with: a damaged one never stops a build.
+            try:
+                old = json.loads(previous.read_text(encoding="utf-8")).get("states", {})
+            except (OSError, ValueError, AttributeError):
+                old = {}
+            if not isinstance(old, dict):
+                old = {}
             since_build += sum(1 for url, code in report["states"].items() if old.get(url) != code)
             since_build += sum(1 for url in old if url not in report["states"])
     if lines:
