@@ -21,7 +21,7 @@ import pytest
 
 from conftest import AS_OF, FIXTURES, ROOT, UNIT_YAML, build
 from gongkai import build as build_mod
-from gongkai import charts, fiscal_plugin, render
+from gongkai import charts, fiscal_plugin, lifecycle, render
 
 INJECT = 'x"><img src=x onerror=alert(1)>'
 JS = "javascript:alert(1)"
@@ -487,7 +487,12 @@ def all_output(folder: Path):
 def test_links_to_hidden_items_become_plain_text_with_a_warning(tmp_path):
     content = tmp_path / "content"
     shutil.copytree(FIXTURES / "good", content)
-    (content / "demo-county/xxgkzd/links.md").write_text(LINKS, encoding="utf-8")
+    other = ("\n[他县草稿](../../../demo-county/art/gsgg/2026-draft.html) "
+             "[他县依申请](http://127.0.0.1:8000/demo-county/art/gsgg/2026-apply.html) "
+             "[他县源](../../demo-county/gsgg/2027-embargo.md)\n")
+    (content / "demo-county/xxgkzd/links.md").write_text(LINKS + other, encoding="utf-8")
+    town_links = LINKS.replace("链接测试", "镇链接").replace("column: xxgkzd", "column: nync").split("见[")[0]
+    (content / "demo-town/nync/links.md").write_text(town_links + other, encoding="utf-8")
     out = tmp_path / "out"
     result = build(content, out)
     assert result.returncode == 0, result.stderr
@@ -498,10 +503,15 @@ def test_links_to_hidden_items_become_plain_text_with_a_warning(tmp_path):
     for hidden in ("2026-draft", "2026-apply", "2027-embargo", "filename", "%7B"):
         assert not [h for h in hrefs if hidden in h], (hidden, hrefs)
         assert hidden not in page, hidden
-    for text in ("草稿页", "草稿源", "实体", "十进制", "百分号"):
+    for text in ("草稿页", "草稿源", "实体", "十进制", "百分号", "他县草稿", "他县依申请", "他县源"):
         assert text in body
-    warnings = [line for line in result.stderr.splitlines() if "links.md" in line]
-    assert len(warnings) >= 5, result.stderr
+    town = (out / "demo-town/art/nync/links.html").read_text(encoding="utf-8")
+    for hidden in ("2026-draft", "2026-apply", "2027-embargo"):
+        assert hidden not in town, hidden
+    assert "他县依申请" in town
+    warnings = [line for line in result.stderr.splitlines() if "demo-county/xxgkzd/links.md" in line]
+    assert len(warnings) == 8, result.stderr
+    assert len([line for line in result.stderr.splitlines() if "demo-town/nync/links.md" in line]) == 3
     assert all("warning" in w and re.search(r"[\u4e00-\u9fff]", w) for w in warnings), warnings
 
 
@@ -527,3 +537,16 @@ def test_damaged_previous_output_never_stops_a_build(tmp_path):
     result = build(FIXTURES / "good", out)
     assert result.returncode == 0, result.stderr
     assert as_of_dates(out) == {AS_OF}
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("../gsgg/a.html", {"u/art/gsgg/a.html", "u/gsgg/a.html"}),
+    ("../../../v/art/x.html", {"v/art/x.html", "../v/art/x.html"}),
+    ("http://127.0.0.1:8000/v/art/x.html#p", {"v/art/x.html"}),
+    ("https://www.gov.cn/x.html", set()),
+    ("/v/art/x.html", set()),
+    ("#frag", set()),
+])
+def test_link_target_reads_a_link_beside_the_page_and_beside_the_source(url, expected):
+    got = lifecycle.link_target(url, "u/art/zcwj/p.html", "u/zcwj/p", "http://127.0.0.1:8000")
+    assert got == expected

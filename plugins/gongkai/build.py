@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from . import errors, reader
+from . import errors, lifecycle, reader
 from .facts import Facts
 from .site import Site, scan
 
@@ -105,6 +105,9 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     facts = Facts.of(site, _date(as_of))
     registry, public_on = facts.registry, facts.public_on
     sangong = site.sangong_series(_date(as_of))
+    # Pages and source files of items that are not public, in every unit: a body link
+    # to one of them becomes plain text (lifecycle.py), across units too.
+    hidden = sorted(lifecycle.hidden_targets([i for i in site.items if not facts.state(i).public]))
     counts = {uid: 0 for uid in site.units}
     for item in site.items:
         counts[item.unit] += 1
@@ -130,6 +133,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
                 "GK_PUBLIC_ON": public_on,
                 "GK_SANGONG": sangong,
                 "GK_AS_OF": as_of,
+                "GK_HIDDEN": hidden,
             },
         })
     workers = max(1, min(jobs or os.cpu_count() or 1, len(jobs_list)))

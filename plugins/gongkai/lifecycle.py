@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pelican import signals
@@ -203,29 +204,42 @@ def _strip_withdrawn(instance):
         instance._content = ""
 
 
-def _hidden_targets(generator) -> set[str]:
-    """Paths a body link may use for an item of this unit that is not public: its page
-    (art/<slug>.html) and its source file (<slug>.md), relative to the unit."""
-    day = _day(generator.settings)
-    public_on_of = lookup(generator.settings.get("GK_PUBLIC_ON", {}))
-    out: set[str] = set()
-    for item in getattr(generator, "gk_all_items", []):
-        if not state(item, day, public_on_of).public:
-            out.update({item.save_as, item.slug + item.path.suffix})
-    return out
+def hidden_targets(items: list[Item]) -> set[str]:
+    """Paths a body link may use for these (not public) items: each page
+    (<unit>/art/<slug>.html) and source file (<unit>/<slug>.md), from the site root."""
+    return {path for item in items
+            for path in (f"{item.unit}/{item.save_as}", f"{item.unit}/{item.slug}{item.path.suffix}")}
+
+
+def link_target(url: str, page: str, source: str, site_root: str) -> set[str]:
+    """Where a body link of the item at ``page`` (<unit>/art/….html, from its source
+    ``source``) points, from the site root: both readings of a relative path (beside the
+    page, beside the source file), or the path of an absolute link into the site."""
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc:
+        root = site_root.rstrip("/") + "/"
+        inside = url.startswith(root) if site_root else False
+        return {posixpath.normpath(urlsplit(url[len(root):]).path)} if inside else set()
+    if not parts.path or parts.path.startswith("/"):
+        return set()
+    return {posixpath.normpath(posixpath.join(posixpath.dirname(base), parts.path)) for base in (page, source)}
 
 
 def _unlink_hidden(generator):
-    """A body link to a hidden item (or an encoded {filename} link) becomes plain text,
-    with a warning naming the file: never a live link to a page that is not there."""
-    hidden = _hidden_targets(generator)
+    """A body link to a hidden item of any unit (or an encoded {filename} link) becomes
+    plain text, with a warning naming the file: never a live link to a missing page."""
+    settings = generator.settings
+    uid = settings["GK_UNIT"]["id"]
+    day, public_on_of = _day(settings), lookup(settings.get("GK_PUBLIC_ON", {}))
+    hidden = set(settings.get("GK_HIDDEN", ())) | hidden_targets(
+        [i for i in getattr(generator, "gk_all_items", []) if not state(i, day, public_on_of).public])
+    site_root = settings.get("GK_SITE_ROOT", "")
     for article in generator.articles:
         item = article.gk
-        bases = (posixpath.dirname(item.save_as), posixpath.dirname(item.slug))
+        page, source = f"{uid}/{item.save_as}", f"{uid}/{item.slug}"
 
-        def is_hidden(path: str, bases=bases) -> bool:
-            return not path.startswith("/") and any(
-                posixpath.normpath(posixpath.join(base, path)) in hidden for base in bases)
+        def is_hidden(url: str, page=page, source=source) -> bool:
+            return bool(link_target(url, page, source, site_root) & hidden)
 
         article._content, dropped = render.unlink(article._content or "", is_hidden)
         pairs = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import markdown
 import nh3
@@ -63,7 +63,7 @@ def decoded(url: str, rounds: int = 4) -> str:
 
 def unlink(fragment: str, hidden: Callable[[str], bool]) -> tuple[str, list[tuple[str, str]]]:
     """Turn links that must not stay live into their text: encoded Pelican links, and
-    links for which ``hidden(path)`` (the decoded relative path) is true. Returns the
+    links for which ``hidden(url)`` (the decoded URL) is true. Returns the
     fragment and, for each dropped link, (its text, "pelican" or "hidden")."""
     dropped: list[tuple[str, str]] = []
 
@@ -74,11 +74,10 @@ def unlink(fragment: str, hidden: Callable[[str], bool]) -> tuple[str, list[tupl
         url = decoded(href.group(1))
         if PELICAN_LINK.search(url):
             why = "pelican"
-        else:
-            parts = urlsplit(url)
-            if parts.scheme or parts.netloc or not parts.path or not hidden(parts.path):
-                return m.group(0)
+        elif hidden(url):
             why = "hidden"
+        else:
+            return m.group(0)
         dropped.append((html.unescape(nh3.clean(m.group(2), tags=set())).strip(), why))
         return m.group(2)
 
