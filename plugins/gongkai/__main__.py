@@ -11,13 +11,18 @@ from .build import build, check
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="gongkai", description="Build or check 政府信息公开 column sites.")
-    ap.add_argument("command", choices=("html", "check"))
+    ap.add_argument("command", choices=("html", "check", "annual-report"))
     ap.add_argument("--content", default="content", type=Path)
     ap.add_argument("--output", default="output", type=Path)
     ap.add_argument("--settings", default="pelicanconf.py", type=Path)
     ap.add_argument("--catalogs", default="catalogs", type=Path)
     ap.add_argument("--jobs", type=int, default=None, help="parallel unit builds (default: all cores)")
+    ap.add_argument("--unit", help="annual-report: the unit id")
+    ap.add_argument("--year", help="annual-report: the year the report covers (YYYY)")
     args = ap.parse_args(argv)
+    if args.command == "annual-report":
+        from .annual.prefill import main as annual_report
+        return annual_report(args.content, args.catalogs, args.unit, args.year)
     try:
         as_of = lifecycle.as_of().isoformat()
     except lifecycle.BuildDateError as exc:

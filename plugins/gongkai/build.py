@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 import jinja2
 
 from . import errors, lifecycle, reader
+from .annual import portal as annual_portal
+from .annual import series as annual_series
 from .facts import Facts
 from .site import Site, scan
 
@@ -28,6 +30,7 @@ from .site import Site, scan
 def check(content: Path, catalogs: Path, max_warnings: int | None = None) -> Site:
     """Scan and print the problems: every error, and the warnings up to ``max_warnings``."""
     site = scan(content, catalogs)
+    site.problems.extend(annual_series.problems(site))  # 年报 against last year's and the unit's items
     shown = 0
     for p in errors.sort(site.problems):
         if p.severity != "error":
@@ -63,6 +66,7 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
     facts = Facts.of(site, _date(as_of))
     registry, public_on = facts.registry, facts.public_on
     sangong = site.sangong_series(_date(as_of))
+    annual = annual_series.settings(site, facts)
     counts = {uid: 0 for uid in site.units}
     for item in site.items:
         counts[item.unit] += 1
@@ -86,6 +90,7 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
                 "GK_REGISTRY": registry,
                 "GK_PUBLIC_ON": public_on,
                 "GK_SANGONG": sangong,
+                "GK_ANNUAL": annual,
                 "GK_AS_OF": as_of,
             },
         })
@@ -109,6 +114,7 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
         return 1
     report_changes(partial, output, sorted(site.units))
     render_portal(partial, base, units, as_of, site.catalogs.level_names)
+    annual_portal.render(partial, base, units, annual, site.catalogs.annual, as_of)
     if base.get("GK_MINIFY"):
         minify_css(partial)
     _swap(partial, output)
