@@ -200,7 +200,7 @@ def validate(data: dict, doc, spec: Spec, problem, published: dt.date | None = N
         return None
     report = Report(the_year, proactive, requests, appeals, texts)
     for finding in rules.arithmetic(report, spec):
-        r.err(finding.at, f"{finding.message} ({finding.source})", finding.rule)
+        r.err(finding.at, finding.text, finding.rule)
     return report if r.ok else None
 
 

@@ -22,7 +22,7 @@ from .. import catalogs as catalogs_mod
 from ..render import Renderer
 from . import series
 from .model import Report
-from .spec import Spec
+from .spec import Spec, table3_layout
 
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -43,28 +43,6 @@ def csv_bytes(header: list, rows: list[list]) -> bytes:
     writer.writerow([safe_cell(c) for c in header])
     writer.writerows([[safe_cell(c) for c in row] for row in rows])
     return buf.getvalue().encode("utf-8-sig")
-
-
-def table3_layout(spec: Spec) -> list[dict]:
-    """Table 三 rows with their label cells: group cells open once with a rowspan over
-    their rows; a row's own label spans the label columns its groups leave free."""
-    depth = 3
-    out = []
-    for i, row in enumerate(spec.rows):
-        cells = []
-        for d, group in enumerate(row.groups):
-            prev = spec.rows[i - 1].groups[:d + 1] if i else None
-            if prev != row.groups[:d + 1]:
-                span = 0
-                for other in spec.rows[i:]:
-                    if other.groups[:d + 1] != row.groups[:d + 1]:
-                        break
-                    span += 1
-                cells.append({"text": group, "rowspan": span, "colspan": 1, "col": d, "group": True})
-        cells.append({"text": row.label, "rowspan": 1, "colspan": depth - len(row.groups), "col": len(row.groups),
-                      "group": False})
-        out.append({"row": row, "cells": cells})
-    return out
 
 
 def proactive_blocks(report: Report, spec: Spec) -> list[dict]:
@@ -93,6 +71,7 @@ def view(item, report: Report, spec: Spec, render: Renderer, warnings: list[dict
         sections.append({**s, "html": Markup(render(report.texts[s["key"]])) if s["text"] else None})
     return {"spec": spec, "report": report, "year": report.year, "period": spec.period_sentence(report.year),
             "sections": sections, "blocks": proactive_blocks(report, spec), "table3": table3_layout(spec),
+            "table3_values": [report.requests[row.path] for row in spec.rows],
             "appeals": appeal_values(report, spec), "warnings": warnings, "rollup": rollup,
             "csv": {"proactive": f"{stem}-biao2.csv", "requests": f"{stem}-biao3.csv", "appeals": f"{stem}-biao4.csv"},
             "json": f"{stem}.json"}

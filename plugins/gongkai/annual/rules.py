@@ -44,13 +44,14 @@ class Finding:
     def severity(self) -> str:
         return RULES[self.rule][1]
 
+    @property
+    def text(self) -> str:
+        """The finding with its place, for build messages: row（column）: message (source)."""
+        return f"{self.row}（{self.column}）: {self.message} ({self.source})"
+
     def as_dict(self) -> dict:
         return {"rule": self.rule, "severity": self.severity, "row": self.row, "column": self.column,
                 "expected": str(self.expected), "got": str(self.got), "message": self.message, "source": self.source}
-
-
-def _where(row: str, column: str) -> str:
-    return f"{row}（{column}）"
 
 
 def row_totals(report: Report, spec: Spec) -> list[Finding]:
@@ -62,7 +63,7 @@ def row_totals(report: Report, spec: Spec) -> list[Finding]:
         expected = sum(values[:-1])
         if values[-1] != expected:
             out.append(Finding("annual.row-total", row.full, total_col, expected, values[-1],
-                               f"{_where(row.full, total_col)}: {values[-1]} does not equal the sum of the six "
+                               f"{values[-1]} does not equal the sum of the six "
                                f"applicant columns {expected}", spec.source, ("requests", *row.path, len(values) - 1)))
     return out
 
@@ -77,7 +78,7 @@ def outcome_total(report: Report, spec: Spec) -> list[Finding]:
         got = report.requests[total.path][c]
         if got != expected:
             out.append(Finding("annual.outcome-total", total.full, col.label, expected, got,
-                               f"{_where(total.full, col.label)}: {got} does not equal the sum of （一） to （六） "
+                               f"{got} does not equal the sum of （一） to （六） "
                                f"{expected}", spec.source, ("requests", *total.path, c)))
     return out
 
@@ -93,7 +94,7 @@ def balance(report: Report, spec: Spec) -> list[Finding]:
         if total + got != inflow:
             row = role["carried_out"].full
             out.append(Finding("annual.balance", row, col.label, inflow - total, got,
-                               f"{_where(row, col.label)}: 一 + 二 = {inflow} but （七）总计 + 四 = {total} + {got} = "
+                               f"一 + 二 = {inflow} but （七）总计 + 四 = {total} + {got} = "
                                f"{total + got} (expected 四 = {inflow - total})", spec.source,
                                ("requests", *role["carried_out"].path, c)))
     return out
@@ -110,7 +111,7 @@ def appeal_totals(report: Report, spec: Spec) -> list[Finding]:
             label = group["label"] if r["label"] == group["label"] else f"{group['label']} {r['label']}"
             if values[-1] != expected:
                 out.append(Finding("annual.appeal-total", f"{spec.labels['appeals']} {label}", total_col, expected,
-                                   values[-1], f"{label}（{total_col}）: {values[-1]} does not equal 结果维持 + 结果纠正 "
+                                   values[-1], f"{values[-1]} does not equal 结果维持 + 结果纠正 "
                                    f"+ 其他结果 + 尚未审结 = {expected}", spec.source,
                                    ("appeals", r["key"], len(values) - 1)))
     return out
@@ -132,7 +133,7 @@ def carried(report: Report, last: Report, spec: Spec) -> list[Finding]:
         got, expected = report.requests[rin.path][c], last.requests[rout.path][c]
         if got != expected:
             out.append(Finding("annual.carried", rin.full, col.label, expected, got,
-                               f"{_where(rin.full, col.label)}: {report.year}年报告填报 {got}，{last.year}年报告"
+                               f"{report.year}年报告填报 {got}，{last.year}年报告"
                                f"“{rout.label}” 为 {expected}", spec.source, ("requests", *rin.path, c)))
     return out
 
@@ -148,7 +149,7 @@ def in_force(report: Report, last: Report, spec: Spec) -> list[Finding]:
         expected = before["in_force"] + now["issued"] - now["repealed"]
         if now["in_force"] != expected:
             out.append(Finding("annual.in-force", f"{spec.labels['proactive']} {row.label}", f["in_force"], expected,
-                               now["in_force"], f"{row.label}（{f['in_force']}）: {report.year}年报告填报 {now['in_force']}，"
+                               now["in_force"], f"{report.year}年报告填报 {now['in_force']}，"
                                f"而{last.year}年现行有效 {before['in_force']} + 本年制发 {now['issued']} − 本年废止 "
                                f"{now['repealed']} = {expected}", spec.source, ("proactive", row.key, "in_force")))
     return out
@@ -165,7 +166,7 @@ def against_items(report: Report, counts: dict[str, dict[str, int]], spec: Spec)
             label = spec.proactive_fields[key]
             if declared != found:
                 out.append(Finding("annual.items", f"{spec.labels['proactive']} {row.label}", label, found, declared,
-                                   f"{row.label}（{label}）: 报告填报 {declared}，本单位“{row.label}”栏目（{row.column}）"
+                                   f"报告填报 {declared}，本单位“{row.label}”栏目（{row.column}）"
                                    f"所载文件为 {found}", spec.source, ("proactive", row.key, key)))
     return out
 

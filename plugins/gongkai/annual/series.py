@@ -19,7 +19,7 @@ from ..facts import Facts
 from ..items import Item
 from . import rules
 from .model import Report
-from .spec import Spec
+from .spec import Spec, table3_layout
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from ..site import Site
@@ -96,7 +96,7 @@ def problems(site: Site) -> list[Problem]:
         for f in found:
             key = str(f.at[0])
             out.append(Problem(source, item.lines.get(tuple(f.at)) or item.lines.get(tuple(f.at[:-1]))
-                               or item.line(key), key, f"{f.message} ({f.source})", label.get(key),
+                               or item.line(key), key, f.text, label.get(key),
                                rule=f.rule, severity="warning"))
     return out
 
@@ -172,7 +172,7 @@ def rollup(units: dict[str, dict], unit_ids: list[str], year: int, data: dict, s
             for key, values in entry["requests"].items():
                 sums[key] = [a + b for a, b in zip(sums[key], values)]
     table = [{"row": row, "values": sums[row.key]} for row in spec.rows]
-    return {"year": year, "units": rows, "summed": summed, "table": table,
+    return {"year": year, "units": rows, "summed": summed, "table": table, "layout": table3_layout(spec),
             "late": sum(r["status"] in ("late", "missing") for r in rows)}
 
 

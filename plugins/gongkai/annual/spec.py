@@ -86,6 +86,28 @@ class Spec:
         return next(r.full for r in self.rows if r.path == path)
 
 
+def table3_layout(spec: Spec) -> list[dict]:
+    """Table 三 rows with their label cells: group cells open once with a rowspan over
+    their rows; a row's own label spans the label columns its groups leave free."""
+    depth = 3
+    out = []
+    for i, row in enumerate(spec.rows):
+        cells = []
+        for d, group in enumerate(row.groups):
+            prev = spec.rows[i - 1].groups[:d + 1] if i else None
+            if prev != row.groups[:d + 1]:
+                span = 0
+                for other in spec.rows[i:]:
+                    if other.groups[:d + 1] != row.groups[:d + 1]:
+                        break
+                    span += 1
+                cells.append({"text": group, "rowspan": span, "colspan": 1, "col": d, "group": True})
+        cells.append({"text": row.label, "rowspan": 1, "colspan": depth - len(row.groups), "col": len(row.groups),
+                      "group": False})
+        out.append({"row": row, "cells": cells})
+    return out
+
+
 def _need(raw: Any, key: str, at: str, kind=str):
     value = raw.get(key) if isinstance(raw, dict) else None
     if not isinstance(value, kind) or not value:
