@@ -278,3 +278,61 @@ def test_prefill_text_reads_back_as_a_balanced_draft(county, cats, spec):
     assert item.facts.proactive["normative"] == {"issued": 3, "repealed": 1, "in_force": 9}
     assert item.facts.requests[("carried_in",)] == item.facts.requests[("carried_out",)] == (2, 0, 0, 0, 1, 0, 3)
     assert textwrap.dedent(text).count(model.PLACEHOLDER) == 3
+
+
+def test_a_group_written_as_a_list_is_one_message(county, cats):
+    text = (ANNUAL / "valid.yaml").read_text(encoding="utf-8")
+    start = text.index("  refused:")
+    end = text.index("  unavailable:")
+    path = county.folder / "xxgknb" / "group.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text[:start] + "  refused: [0, 0, 0, 0, 0, 0, 0]\n" + text[end:], encoding="utf-8")
+    _, found = read_item(path, county, cats)
+    assert [(p.line, p.message) for p in found] == [
+        (37, "（三）不予公开: expected a mapping of its rows (state_secret, law_forbids, three_safety, third_party, "
+             "internal_affairs, process_info, enforcement_files, query_matters), got a list")]
+
+
+def test_the_checker_reads_the_same_findings_from_one_units_items(county, cats, spec):
+    from gongkai.annual import checker
+    last, _ = read(county, cats, "valid.yaml")
+    text = (ANNUAL / "valid.yaml").read_text(encoding="utf-8")
+    text = text.replace("year: 2024", "year: 2025").replace("published: 2025-01-22", "published: 2026-01-22")
+    text = text.replace("  carried_in: [1, 1, 0, 0, 0, 0, 2]", "  carried_in: [2, 1, 0, 0, 0, 0, 3]")
+    text = text.replace("  received: [49, 4, 0, 1, 1, 0, 55]", "  received: [48, 4, 0, 1, 1, 0, 54]")
+    text = text.replace("index_no: 11990102MB0000003X/2025-00001", "index_no: 11990102MB0000003X/2026-00001")
+    path = county.folder / "xxgknb" / "2025.yaml"
+    path.write_text(text, encoding="utf-8")
+    now, found = read_item(path, county, cats)
+    assert found == []
+    items = [last, now]
+    states = {i.source: lifecycle.State("current") for i in items}
+    result = checker.unit_findings(items, states, spec)
+    # no gfxwj items in this unit: the declared 规章/规范性文件 figures differ from 0
+    assert [(i.source == now.source, f.rule, f.column, f.expected, f.got) for i, f in result] == [
+        (False, "annual.items", "本年制发件数", 0, 1),
+        (False, "annual.items", "现行有效件数", 0, 4),
+        (True, "annual.carried", "自然人", 3, 2),
+        (True, "annual.carried", "商业企业", 0, 1),
+        (True, "annual.in-force", "现行有效件数", 5, 4),
+        (True, "annual.items", "本年制发件数", 0, 1),
+        (True, "annual.items", "现行有效件数", 0, 4)]
+    assert checker.line_of(now, result[2][1]) == now.lines[("requests", "carried_in", 0)] == 34
+    # an unbalanced report (validation bypassed) gives the arithmetic findings too
+    broken = dataclasses.replace(now, facts=dataclasses.replace(now.facts, requests={
+        **now.facts.requests, ("total",): (0,) * 7}))
+    rules_found = {f.rule for _, f in checker.unit_findings([last, broken], states, spec)}
+    assert {"annual.outcome-total", "annual.balance"} <= rules_found
+
+
+def test_a_second_report_of_the_same_year_is_a_warning(make_tree):
+    from conftest import UNIT_YAML
+    from gongkai.site import scan
+    valid = (ANNUAL / "valid.yaml").read_text(encoding="utf-8")
+    content = make_tree({"demo-county/_unit.yaml": UNIT_YAML, "demo-county/xxgknb/a.yaml": valid,
+                         "demo-county/xxgknb/b.yaml": valid.replace("2025-00001", "2025-00002")})
+    site = scan(content, ROOT / "catalogs")
+    assert site.ok, [str(p) for p in site.problems]
+    [dup] = series.duplicates(site)
+    assert (dup.path.endswith("xxgknb/b.yaml"), dup.line, dup.severity, dup.rule) == (True, 13, "warning", "annual.duplicate")
+    assert "2024年 already has a report in" in dup.message and dup.message.count("a.yaml") == 1

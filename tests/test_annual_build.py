@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 from lxml import html as lhtml
+from test_annual import COLUMNS, OFFICIAL_ROWS
 
 from conftest import ROOT, gongkai
-from test_annual import COLUMNS, OFFICIAL_ROWS
 
 COUNTY = "shili-county/art/xxgknb/2026-2025-xxgk-niandu-baogao"
 DEPT = "shili-county-czj/art/xxgknb/2026-2025-xxgk-niandu-baogao"
@@ -68,7 +68,7 @@ def test_table3_has_the_official_rows_in_order_and_the_yaml_figures(sample_site,
     source = yaml_rows(SOURCES[rel])
     keys = [tr.get("data-key") for tr in rows]
     assert keys == list(source)
-    for tr, key in zip(rows, keys):
+    for tr, key in zip(rows, keys, strict=True):
         assert [int(td.text_content()) for td in tr.xpath("./td")] == source[key], key
     # the three-row header with the corner cell's 勾稽关系
     head = table.xpath("./thead/tr")
@@ -156,7 +156,7 @@ def test_the_county_page_rolls_up_its_units_and_the_portal_every_unit(sample_sit
     county = yaml_rows(SOURCES[COUNTY])
     all_2025 = {tr.get("data-key"): [int(td.text_content()) for td in tr.xpath("./td")]
                 for tr in sections[0].xpath(".//table[contains(@class,'annual-t3')]/tbody/tr")}
-    assert all_2025 == {k: [a + b for a, b in zip(county[k], dept[k])] for k in county}
+    assert all_2025 == {k: [a + b for a, b in zip(county[k], dept[k], strict=True)] for k in county}
     assert portal.xpath("//link[@href='../theme/css/annual.css']")
     assert (sample_site / "theme/css/annual.css").is_file()
     assert lhtml.fromstring((sample_site / "index.html").read_text(encoding="utf-8")).xpath("//a[@href='annual/index.html']")

@@ -170,11 +170,23 @@ def validate(data: dict, doc, spec: Spec, problem, published: dt.date | None = N
                              f"(received, carried_in, disclosed …), got {_got(raw)}")
     else:
         _unknown(raw, (), spec, r)
+        bad_groups: set[tuple[str, ...]] = set()
         for row in spec.rows:
             value: Any = raw
-            for key in row.path:
-                value = value.get(key) if isinstance(value, dict) else None
+            for depth, key in enumerate(row.path):
+                if not isinstance(value, dict):
+                    group = row.path[:depth]
+                    if group not in bad_groups:   # one message for the group, not one per row in it
+                        bad_groups.add(group)
+                        r.err(("requests", *group), f"{row.groups[depth]}: expected a mapping of its rows "
+                                                    f"({', '.join(p.path[depth] for p in spec.rows if p.path[:depth] == group)}), "
+                                                    f"got {_got(value)}")
+                    value = None
+                    break
+                value = value.get(key)
             at = ("requests", *row.path)
+            if row.path[:-1] in bad_groups:
+                continue
             if value is None:
                 r.err(at, f"{row.full}: missing row (expected {len(labels)} figures [{', '.join(labels)}]; "
                           "write 0 for none)")

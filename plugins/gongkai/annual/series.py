@@ -86,10 +86,28 @@ def findings(site: Site) -> dict[str, list[rules.Finding]]:
     return out
 
 
+def duplicates(site: Site) -> list[Problem]:
+    """A second report of the same unit and year: the later one is the one shown and compared."""
+    label = site.catalogs.item_labels
+    first: dict[tuple[str, int], Item] = {}
+    out = []
+    for item in sorted(site.items, key=lambda i: (i.published, i.source)):
+        if item.type != "annual-report" or not isinstance(item.facts, Report) or not lifecycle.public_on(item):
+            continue
+        key = (item.unit, item.facts.year)
+        if key in first:
+            out.append(Problem(item.source, item.line("year"), "year", f"{item.facts.year}年 already has a report in "
+                               f"{first[key].source}: one report per unit and year; this later one is the one shown "
+                               "in roll-ups and compared", label.get("year"), rule="annual.duplicate",
+                               severity="warning"))
+        first.setdefault(key, item)
+    return out
+
+
 def problems(site: Site) -> list[Problem]:
     """The warnings as build problems (file, line of the figure, message naming both figures)."""
     label = site.catalogs.item_labels
-    out = []
+    out = duplicates(site)
     by_source = {i.source: i for i in site.items}
     for source, found in findings(site).items():
         item = by_source[source]
@@ -170,7 +188,7 @@ def rollup(units: dict[str, dict], unit_ids: list[str], year: int, data: dict, s
         if entry:
             summed += 1
             for key, values in entry["requests"].items():
-                sums[key] = [a + b for a, b in zip(sums[key], values)]
+                sums[key] = [a + b for a, b in zip(sums[key], values, strict=True)]
     table = [{"row": row, "values": sums[row.key]} for row in spec.rows]
     return {"year": year, "units": rows, "summed": summed, "table": table, "layout": table3_layout(spec),
             "late": sum(r["status"] in ("late", "missing") for r in rows)}
