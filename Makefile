@@ -5,6 +5,7 @@
 #   make test      the test suite (installs Debian chromium for the browser tests)
 #   make publish   production build with publishconf.py
 #   make bench     build timings on a generated corpus (prints figures)
+#   make annual-report UNIT=… YEAR=…   start a unit's 政府信息公开工作年度报告 (prefilled from its items)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -16,7 +17,7 @@ SHARED ?= ../shared
 export BUILD_DATE
 GONGKAI := PYTHONPATH=$(CURDIR)/plugins $(PY) -m gongkai
 
-.PHONY: html publish check serve test bench browser-deps clean
+.PHONY: html publish check serve test bench browser-deps clean annual-report
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +32,9 @@ publish: $(VENV)/.installed
 
 check: $(VENV)/.installed
 	$(GONGKAI) check --content $(CONTENT)
+
+annual-report: $(VENV)/.installed
+	$(GONGKAI) annual-report --content $(CONTENT) --unit "$(UNIT)" --year "$(YEAR)"
 
 serve: $(VENV)/.installed
 	@test -f $(OUTPUT)/index.html || $(MAKE) html

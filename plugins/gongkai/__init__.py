@@ -14,12 +14,14 @@ The pipeline of one item reads like the package:
     fiscal_plugin.py         render 预决算 / 三公 tables, charts (charts.py), downloads
     build.py                 build every unit in parallel, then the portal
     interpretation.py        pure rules for the checker: interpretation timeliness
+    annual/                  政府信息公开工作年度报告 as data: format, checks, page, roll-up, prefill
 
 Pelican plugins (named in PLUGINS): ``gongkai.reader``, ``gongkai.lifecycle``,
-``gongkai.columns``, ``gongkai.fiscal_plugin``. Each exposes ``register()``.
+``gongkai.columns``, ``gongkai.fiscal_plugin``, ``gongkai.annual.plugin``. Each exposes
+``register()``.
 
 Settings each unit's build receives from build.py (read once for all units):
 GK_UNIT, GK_UNITS (the unit tree), GK_REGISTRY (public items of every unit by
 索引号), GK_PUBLIC_ON (when each 索引号 becomes public), GK_SANGONG (public 三公
-figures), GK_AS_OF, GK_CATALOGS.
+figures), GK_ANNUAL (public 年报 figures and warnings), GK_AS_OF, GK_CATALOGS.
 """

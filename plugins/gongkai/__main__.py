@@ -11,7 +11,7 @@ from .build import build, check, describe, exit_code
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="gongkai", description="Build or check 政府信息公开 column sites.")
-    ap.add_argument("command", choices=("html", "check"))
+    ap.add_argument("command", choices=("html", "check", "annual-report"))
     ap.add_argument("--content", default="content", type=Path)
     ap.add_argument("--output", default="output", type=Path)
     ap.add_argument("--settings", default="pelicanconf.py", type=Path)
@@ -20,7 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--wait", type=float, default=300.0,
                     help="seconds to wait for another build writing the same output (default 300)")
     ap.add_argument("--debug", action="store_true", help="show the Python traceback of a failure")
+    ap.add_argument("--unit", help="annual-report: the unit id")
+    ap.add_argument("--year", help="annual-report: the year the report covers (YYYY)")
     args = ap.parse_args(argv)
+    if args.command == "annual-report":
+        from .annual.prefill import main as annual_report
+        return annual_report(args.content, args.catalogs, args.unit, args.year)
     try:
         as_of = lifecycle.as_of().isoformat()
     except lifecycle.BuildDateError as exc:

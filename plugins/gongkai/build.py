@@ -31,6 +31,8 @@ from urllib.parse import urlsplit
 import jinja2
 
 from . import errors, lifecycle, reader
+from .annual import portal as annual_portal
+from .annual import series as annual_series
 from .facts import Facts
 from .site import Site, scan
 
@@ -38,6 +40,7 @@ from .site import Site, scan
 def check(content: Path, catalogs: Path, max_warnings: int | None = None) -> Site:
     """Scan and print the problems: every error, and the warnings up to ``max_warnings``."""
     site = scan(content, catalogs)
+    site.problems.extend(annual_series.problems(site))  # 年报 against last year's and the unit's items
     shown = 0
     for p in errors.sort(site.problems):
         if p.severity != "error":
@@ -108,6 +111,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     # Pages and source files of items that are not public, in every unit: a body link
     # to one of them becomes plain text (lifecycle.py), across units too.
     hidden = sorted(lifecycle.hidden_targets([i for i in site.items if not facts.state(i).public]))
+    annual = annual_series.settings(site, facts)
     counts = {uid: 0 for uid in site.units}
     for item in site.items:
         counts[item.unit] += 1
@@ -132,6 +136,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
                 "GK_REGISTRY": registry,
                 "GK_PUBLIC_ON": public_on,
                 "GK_SANGONG": sangong,
+                "GK_ANNUAL": annual,
                 "GK_AS_OF": as_of,
                 "GK_HIDDEN": hidden,
             },
@@ -159,6 +164,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
         return max(r["code"] for r in failures)
     report_changes(partial, output, sorted(site.units))
     render_portal(partial, base, units, as_of, site.catalogs.level_names)
+    annual_portal.render(partial, base, units, annual, site.catalogs.annual, as_of)
     if base.get("GK_MINIFY"):
         minify_css(partial)
     _swap(partial, output)

@@ -98,6 +98,7 @@ class Catalogs:
     item_labels: dict[str, str]
     unit_labels: dict[str, str]
     fiscal: dict[str, Any] = field(default_factory=dict)
+    annual: Any = None   # annual.spec.Spec: the 年报 format (catalogs/annual.yaml)
 
     def tree_for(self, level: str) -> Column:
         """The column tree pruned to the columns that apply to ``level``."""
@@ -157,9 +158,18 @@ def load(directory: str) -> Catalogs:
         if fiscal_doc and key not in fiscal:
             problems.append(Problem(str(root_dir / "fiscal.yaml"), None, key, "missing", rule="catalog"))
 
+    annual = None
+    annual_doc = loader.doc("annual.yaml")
+    if annual_doc is not None:
+        from .annual import spec as annual_spec
+        try:
+            annual = annual_spec.from_catalog(annual_doc.data)
+        except annual_spec.SpecError as exc:
+            problems.append(Problem(str(root_dir / "annual.yaml"), None, None, str(exc), rule="catalog"))
+
     if problems:
         raise ContentError(problems)
-    return Catalogs(root, level_names, by_id, vocab, domains, domain_items, item_labels, unit_labels, fiscal)
+    return Catalogs(root, level_names, by_id, vocab, domains, domain_items, item_labels, unit_labels, fiscal, annual)
 
 
 class _Loader:

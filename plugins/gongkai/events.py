@@ -16,8 +16,9 @@ PELICAN_SIGNALS: dict[str, str] = {
                                  "non-public items become status 'skip'",
     "content_object_init": "(instance) — lifecycle.py empties a withdrawn 公示",
     "article_generator_finalized": "(generator) — fiscal_plugin.py attaches tables and charts; "
-                                   "lifecycle.py turns body links to hidden items into plain text",
-    "article_writer_finalized": "(generator, writer) — lifecycle.json, fiscal downloads",
+                                   "lifecycle.py turns body links to hidden items into plain text; "
+                                   "annual/plugin.py attaches the 年报 view and roll-up, sets template 'annual'",
+    "article_writer_finalized": "(generator, writer) — lifecycle.json, fiscal downloads, 年报 CSV/JSON",
 }
 
 # The project's own stages, run by build.py / __main__.py in the parent process.
@@ -27,6 +28,7 @@ STAGES: dict[str, tuple[str, str]] = {
     "scan": ("content, catalogs -> Site", "read and validate every unit and item; collect problems"),
     "facts": ("site, day -> Facts", "states, registry, reverse links: computed once per build"),
     "units": ("job -> per-unit output", "one Pelican run per unit (render)"),
-    "portal": ("partial, settings, units", "the portal pages across every unit"),
+    "annual": ("site, facts -> GK_ANNUAL", "年报 warnings (annual/series.py) and every public report for roll-ups"),
+    "portal": ("partial, settings, units", "the portal pages across every unit (and output/annual/)"),
     "swap": ("partial, output", "the new output replaces the old one only when all succeeded"),
 }

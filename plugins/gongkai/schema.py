@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from . import fiscal, images, yamlsrc
+from .annual import model as annual_model
 from .catalogs import Catalogs
 from .errors import FieldError, Problem
 from .fields import (
@@ -65,7 +66,7 @@ FIELDS: dict[str, Kind] = {
 }
 # Fields of the structured types, kept raw here and checked by their own plugin.
 DATA_FIELDS = ("department", "year", "stage", "unit", "amounts", "total", "explanation", "counts",
-               "scope", "tables", "sections")
+               "scope", "tables", "sections") + annual_model.FIELDS[1:]
 DATA_TYPES = ("sangong", "fiscal", "annual-report")
 REQUIRED = ("title", "column", "published")
 REQUIRED_BY_TYPE = {"document": ("index_no",), "interpretation": ("interprets",)}
@@ -133,6 +134,9 @@ def read_item(path: Path, unit: Unit, catalogs: Catalogs) -> tuple[Item | None, 
     if item_type in DATA_TYPES:
         facts = fiscal.validate(item_type, {k: raw.get(k) for k in DATA_FIELDS if k in raw}, doc, catalogs.fiscal,
                                 problem)
+    if item_type == "annual-report" and catalogs.annual is not None:
+        facts = annual_model.validate(raw, doc, catalogs.annual, problem, getattr(values.get("published"), "date",
+                                      lambda: None)(), values.get("draft", False))
     for offset, text in enumerate(body.split("\n")):
         m = PELICAN_LINK.search(text)
         if m:
