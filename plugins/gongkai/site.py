@@ -7,6 +7,7 @@ the rule that a 索引号 is unique across all units.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,7 @@ class Site:
     units: dict[str, Unit]
     items: list[Item] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    unread_index_nos: set[str] = field(default_factory=set)   # of files that failed to read
 
     @property
     def ok(self) -> bool:
@@ -104,28 +106,47 @@ def scan(content: Path, catalog_dir: Path) -> Site:
             site.problems.extend(item_problems)
             if item is not None:
                 site.items.append(item)
+            else:
+                site.unread_index_nos.update(declared_index_nos(path))
     _check_across(site)
     _check_sangong_series(site)
     return site
 
 
+_INDEX_LINE = re.compile(r"""^index_no\s*[:：]\s*['"]?([^'"#\s]+)""", re.M)
+
+
+def declared_index_nos(path: Path) -> set[str]:
+    """The 索引号 a file that failed to read declares, found by its line alone, so that
+    references to it are not reported a second time."""
+    try:
+        return set(_INDEX_LINE.findall(path.read_bytes()[:65536].decode("utf-8", "replace")))
+    except OSError:
+        return set()
+
+
 def _check_across(site: Site) -> None:
     labels = site.catalogs.item_labels
     seen: dict[str, Item] = {}
-    for item in site.items:
+    # The older item keeps its 索引号; the message goes to the newer one, which is the mistake.
+    for item in sorted(site.items, key=lambda i: (i.published, i.source)):
         if not item.index_no:
             continue
         first = seen.get(item.index_no)
         if first is not None:
             site.problems.append(Problem(item.source, item.line("index_no"), "index_no",
-                                         f"{q(item.index_no)} is already used by {first.source}:"
-                                         f"{first.line('index_no')} (expected a unique index number)",
+                                         f"索引号 {item.index_no} 已被 {first.source}:{first.line('index_no')} 使用"
+                                         f"（发布于 {first.published_date.isoformat()}），请为本文件另取一个，"
+                                         "make new 会给出下一个空号 (expected a unique index number, "
+                                         f"{q(item.index_no)} is already used)",
                                          labels.get("index_no"), rule="item.duplicate"))
         else:
             seen[item.index_no] = item
     for item in site.items:
         for key in ("repealed_by", "replaced_by", "interprets"):
             for ref in as_list(getattr(item, key)):
+                if ref in site.unread_index_nos:
+                    continue   # that item's own error is reported: one mistake, one message
                 if ref not in seen:
                     site.problems.append(Problem(item.source, item.line(key), key,
                                                  f"no item has index number {q(ref)} (expected the 索引号 of an "
