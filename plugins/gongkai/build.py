@@ -23,6 +23,7 @@ import jinja2
 from . import errors, lifecycle, reader
 from .facts import Facts
 from .site import Site, scan
+from .tools.progress import Progress
 
 
 def check(content: Path, catalogs: Path, max_warnings: int | None = None) -> Site:
@@ -95,9 +96,12 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
     reader.PREVALIDATED.update({str(item.path.resolve()): item for item in site.items})
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as pool:
+            progress = Progress(len(jobs_list), "构建 (build)")
             for result in pool.map(build_unit, jobs_list):
+                progress.step(counts[result["unit"]])
                 if result["errors"]:
                     failures.append(result)
+        progress.done()
     finally:
         reader.PREVALIDATED.clear()
     if failures:

@@ -18,6 +18,7 @@ from .fields import q
 from .items import Item, as_list
 from .schema import read_item
 from .source import shown_path
+from .tools.progress import Progress
 from .units import Unit, load_units
 
 ITEM_SUFFIXES = (".md", ".yaml")
@@ -94,6 +95,7 @@ def scan(content: Path, catalog_dir: Path) -> Site:
     cats = catalogs_mod.load(str(catalog_dir.resolve()))
     units, problems = load_units(content, cats)
     site = Site(cats, units, problems=problems)
+    progress = Progress(len(units), "检查 (check)")
     for unit in units.values():
         for path in sorted(unit.folder.rglob("*")):
             if path.is_file() and (path.suffix.lower() in NEAR_SUFFIXES or
@@ -108,6 +110,8 @@ def scan(content: Path, catalog_dir: Path) -> Site:
                 site.items.append(item)
             else:
                 site.unread_index_nos.update(declared_index_nos(path))
+        progress.step(len(site.items) - progress.items)
+    progress.done()
     _check_across(site)
     _check_sangong_series(site)
     return site
