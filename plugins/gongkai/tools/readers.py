@@ -155,6 +155,8 @@ def read_docx(path: Path) -> Doc:
 
 
 def read_pdf(path: Path) -> Doc:
+    import logging
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)   # its warnings are not for editors
     try:
         from pypdf import PdfReader
         reader = PdfReader(str(path), strict=False)
@@ -168,7 +170,8 @@ def read_pdf(path: Path) -> Doc:
     except ReadError:
         raise
     except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds on broken files
-        raise ReadError(f"无法读取 PDF（{type(exc).__name__}）(cannot read PDF)") from None
+        raise ReadError(f"无法读取 PDF（{type(exc).__name__}），文件可能已损坏：请用原件重新导出 PDF "
+                        "(cannot read PDF)") from None
     text = "\n".join(texts)
     if len(re.sub(r"\s", "", text)) < MIN_TEXT_CHARS:
         raise ReadError("PDF 没有文字层（扫描件）：不做文字识别，请提供 Word 原件或带文字的 PDF "
