@@ -6,6 +6,7 @@ import io
 import shutil
 
 import pytest
+
 from conftest import ROOT, UNIT_YAML, gongkai
 from gongkai.site import scan
 from gongkai.tools import gongwen

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from conftest import ROOT, UNIT_YAML
 
 ITEM = "---\ntitle: 文件\ncolumn: qtwj\nindex_no: 11990102MB0000003X/2026-{n:05d}\npublished: {published}\n---\n正文\n"

@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from conftest import FIXTURES, ROOT, UNIT_YAML, gongkai
 from gongkai.site import scan
 from gongkai.tools import readers

@@ -72,7 +72,7 @@ def staged_paths(top: Path, content: str) -> tuple[list[str], bool]:
     out = _git("diff", "--cached", "--name-status", "-z", "--no-renames", "--", content, cwd=top)
     fields = out.split("\0")
     changed, deleted = [], False
-    for status, path in zip(fields[0::2], fields[1::2]):
+    for status, path in zip(fields[0::2], fields[1::2], strict=False):
         if status == "D":
             deleted = True
         elif status:
