@@ -225,3 +225,29 @@ def test_progress_shows_on_a_terminal_after_a_while_and_never_in_ci(monkeypatch)
     p.done()
     monkeypatch.setenv("CI", "true")
     assert Progress(4, "x", stream=stream).on is False
+
+
+# --- docs/content.md -----------------------------------------------------------------
+
+def test_every_example_item_of_the_chinese_guide_is_valid(tmp_path, cats):
+    import re
+
+    from gongkai.schema import read_item
+    text = (ROOT / "docs" / "content.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```(markdown|yaml)\n(.*?)```", text, re.S)
+    examples = [(kind, body) for kind, body in blocks if re.search(r"^title:", body, re.M)]
+    assert len(examples) >= 7
+    for n, (kind, body) in enumerate(examples):
+        org = re.search(r"index_no: (\w+)/", body)
+        folder = tmp_path / f"u{n}"
+        folder.mkdir()
+        u = Unit(id=f"u{n}", name="示例县人民政府", level="county", org_code=org[1] if org else "11990102MB0000003X",
+                 folder=folder, source=f"u{n}/_unit.yaml")
+        for name in re.findall(r"^  - (\S+\.pdf)$", body, re.M):
+            (folder / name).write_bytes(b"%PDF-1.4")
+        path = folder / ("x.md" if kind == "markdown" else "x.yaml")
+        path.write_text(body, encoding="utf-8")
+        item, problems = read_item(path, u, cats)
+        # The 预决算 example shows two of the nine standard tables, and says so.
+        problems = [p for p in problems if not p.message.startswith("missing standard tables of 部门决算")]
+        assert problems == [], (body, problems)
