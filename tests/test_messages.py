@@ -107,3 +107,12 @@ def test_gbk_file_gets_a_fix_that_works_on_windows(county, cats):
         "文件不是 UTF-8 编码（看起来是 GBK/GB18030，中文 Windows 常用的编码）：用记事本打开，点“文件 → 另存为”，“编码”选 UTF-8 "
         f"后保存；或运行 make fix-encoding FILE={path} (file is not UTF-8: it looks like GBK/GB18030 (Chinese Windows "
         "encoding))")
+
+
+def test_items_of_a_unit_with_a_bad_unit_file_give_no_follow_on_errors(make_tree):
+    interp = ("---\ntitle: 解读\ncolumn: zcjd\ntype: interpretation\ninterprets: " + NO.format(1) +
+              "\npublished: 2026-01-05\n---\n正文\n")
+    content = make_tree({"a/_unit.yaml": UNIT_YAML, "a/zcjd/jd.md": interp,
+                         "b/_unit.yaml": UNIT_YAML.replace("level: county", "level: nowhere"),
+                         "b/qtwj/x.md": ITEM.format(column="qtwj", no=NO.format(1), published="2026-01-02", extra="")})
+    assert [(path, line) for path, line, _ in problems(content)] == [("b/_unit.yaml", 2)]

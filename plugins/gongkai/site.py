@@ -95,6 +95,11 @@ def scan(content: Path, catalog_dir: Path) -> Site:
     cats = catalogs_mod.load(str(catalog_dir.resolve()))
     units, problems = load_units(content, cats)
     site = Site(cats, units, problems=problems)
+    for folder in sorted(p for p in content.iterdir() if p.is_dir() and p.name not in units and p.name[:1] not in "._") \
+            if content.is_dir() else ():
+        # A unit whose _unit.yaml is reported: its items' 索引号 are not reported again as missing.
+        for path in folder.rglob("*.md"):
+            site.unread_index_nos.update(declared_index_nos(path))
     progress = Progress(len(units), "检查 (check)")
     for unit in units.values():
         for path in sorted(unit.folder.rglob("*")):
