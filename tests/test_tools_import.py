@@ -181,3 +181,20 @@ def test_safe_attachment_names():
 def test_markdown_escape_keeps_text_as_text():
     assert readers.md_escape("<script>x</script> *a* [b](c)") == "\\<script\\>x\\</script\\> \\*a\\* \\[b\\](c)"
     assert readers.md_escape("# 不是标题") == "\\# 不是标题"
+
+
+def test_pdf_lines_are_joined_into_paragraphs_for_the_body():
+    blocks = [readers.Block(t, t) for t in ("为进一步做好政务公开工作，现就有关事项通", "知如下。", "示例县人民政府", "2014年5月20日")]
+    assert [b.text for b in readers.reflow(blocks)] == ["为进一步做好政务公开工作，现就有关事项通知如下。", "示例县人民政府",
+                                                        "2014年5月20日"]
+
+
+def test_a_second_import_of_the_same_document_is_noted(tmp_path):
+    content = tmp_path / "content"
+    (content / "u").mkdir(parents=True)
+    (content / "u" / "_unit.yaml").write_text(UNIT_YAML, encoding="utf-8")
+    env = {"SRC": str(SRC / "caiyu-2013-7.txt"), "UNIT": "u", "COLUMN": "qtwj"}
+    assert "可能已导入过" not in gongkai("import", "--content", str(content), env=env).stdout
+    second = gongkai("import", "--content", str(content), env=env)
+    assert "本单位已有文号为 示财预〔2013〕7号 的信息（2013-00001.md），可能已导入过" in second.stdout
+    assert (content / "u" / "qtwj" / "2013-00002.md").is_file()

@@ -79,10 +79,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"SRC={src}: 没有可导入的 .docx .pdf .html .txt 文件 (nothing to import)", file=sys.stderr)
         return 2
     taken = taken_index_nos(args.content)
+    numbers = imported_numbers(unit)
     results = []
     progress = Progress(len(documents), "导入 (import)", unit_name="个文件")
     for doc_path in documents:
-        results.append(import_one(doc_path, attachments_of.get(doc_path, []), unit, column or None, cats, taken))
+        results.append(import_one(doc_path, attachments_of.get(doc_path, []), unit, column or None, cats, taken,
+                                  numbers))
         progress.step()
     progress.done()
     for r in results:
@@ -151,7 +153,7 @@ def time_limit(seconds: int):
 
 
 def import_one(path: Path, extra_attachments: list[Path], unit: Unit, column: str | None, cats,
-               taken: set[str]) -> Result:
+               taken: set[str], numbers: dict[str, str] | None = None) -> Result:
     result = Result(path)
     try:
         with time_limit(SECONDS_PER_FILE):
@@ -189,6 +191,10 @@ def import_one(path: Path, extra_attachments: list[Path], unit: Unit, column: st
                                 + (f"已改用 {index_no}" if index_no else "请另填") + " (old 索引号 not used)")
     if index_no:
         taken.add(index_no)
+    numbers = imported_numbers(unit) if numbers is None else numbers
+    if doc_number and doc_number in numbers:
+        result.notes.append(f"本单位已有文号为 {doc_number} 的信息（{numbers[doc_number]}），"
+                            "可能已导入过，请核对后删去重复的一条 (same 文号 already in this unit)")
     column_obj = cats.by_id.get(column) if column else None
     needs_number = column_obj is not None and "doc_number" in column_obj.requires
 
@@ -217,6 +223,8 @@ def import_one(path: Path, extra_attachments: list[Path], unit: Unit, column: st
         if not value:
             result.notes.append(f"未找到 {label}（可选，请核对原件）(not found)")
     blocks = doc.blocks[parts.body_start:parts.body_end] if parts.title or parts.doc_number else doc.blocks
+    if doc.reflow:
+        blocks = readers.reflow(blocks)
     body = "\n\n".join(b.markdown for b in blocks if b.markdown)
     folder = unit.folder / (column or IMPORT_FOLDER)
     year_serial = index_no.rsplit("/", 1)[-1] if index_no and re.search(r"\d{4}-\d+$", index_no) else None
@@ -229,7 +237,23 @@ def import_one(path: Path, extra_attachments: list[Path], unit: Unit, column: st
         fields.append(("attachments", names, ""))
     target.write_text(render(fields, body), encoding="utf-8")
     result.path = target
+    if doc_number:
+        numbers.setdefault(doc_number, target.name)
     return result
+
+
+_NUMBER_LINE = re.compile(r"^doc_number\s*:\s*['\"]?([^'\"#\n]+?)['\"]?\s*(?:#.*)?$", re.M)
+
+
+def imported_numbers(unit: Unit) -> dict[str, str]:
+    """文号 -> file, of the unit's items, read by their line (for a re-import warning)."""
+    out: dict[str, str] = {}
+    for path in sorted(unit.folder.rglob("*.md")):
+        if path.is_file() and not path.is_symlink():
+            head = path.read_bytes()[:8192].decode("utf-8", "replace")
+            for number in _NUMBER_LINE.findall(head):
+                out.setdefault(number.strip(), path.name)
+    return out
 
 
 def _clean_title(value: str | None) -> str | None:

@@ -41,6 +41,7 @@ class Doc:
     meta: dict[str, str] = field(default_factory=dict)   # 信息属性: index_no, doc_number, published, topic …
     links: list[str] = field(default_factory=list)       # local files the page links to (attachments)
     notes: list[str] = field(default_factory=list)
+    reflow: bool = False   # lines are visual lines (PDF): join them into paragraphs for the body
 
     @property
     def lines(self) -> list[str]:
@@ -176,7 +177,26 @@ def read_pdf(path: Path) -> Doc:
     if len(re.sub(r"\s", "", text)) < MIN_TEXT_CHARS:
         raise ReadError("PDF 没有文字层（扫描件）：不做文字识别，请提供 Word 原件或带文字的 PDF "
                         "(scanned PDF without a text layer, not OCRed)")
-    return Doc(_paragraphs(text), notes=["PDF 只读取文字，表格按文字行导入，请核对 (PDF text only: tables become lines)"])
+    return Doc(_paragraphs(text), notes=["PDF 只读取文字，表格按文字行导入，请核对 (PDF text only: tables become lines)"],
+               reflow=True)
+
+
+_PARAGRAPH_END = re.compile(r"[。：:；;！!？?”’」』）)]$")
+REFLOW_MIN = 15   # a shorter line ends its paragraph (headings, signatures, dates)
+
+
+def reflow(blocks: list[Block]) -> list[Block]:
+    """Join a PDF's visual lines into paragraphs: a long line that does not end a
+    sentence continues on the next line."""
+    out: list[Block] = []
+    for block in blocks:
+        prev = out[-1] if out else None
+        if prev is not None and prev.text and block.text and prev.text != "［表格］" and \
+                len(prev.text) >= REFLOW_MIN and not _PARAGRAPH_END.search(prev.text):
+            out[-1] = Block(prev.text + block.text, prev.markdown + block.markdown)
+        else:
+            out.append(block)
+    return out
 
 
 # 信息属性 labels on government sites -> item fields.
