@@ -178,9 +178,16 @@ def test_safe_attachment_names():
     assert safe_name("a<b>|c.docx") == "a_b_c.docx"
 
 
-def test_markdown_escape_keeps_text_as_text():
-    assert readers.md_escape("<script>x</script> *a* [b](c)") == "\\<script\\>x\\</script\\> \\*a\\* \\[b\\](c)"
-    assert readers.md_escape("# 不是标题") == "\\# 不是标题"
+@pytest.mark.parametrize("text, html", [
+    ("a<b>c</b> & <script>x</script>", "<p>a&lt;b&gt;c&lt;/b&gt; &amp; &lt;script&gt;x&lt;/script&gt;</p>"),
+    ("*强调* _x_ [a](b) `c`", "<p>*强调* _x_ [a](b) `c`</p>"),
+    ("> 不是引用", "<p>&gt; 不是引用</p>"),
+    ("# 不是标题", "<p># 不是标题</p>"),
+    ("贵府办字[2010]125号", "<p>贵府办字[2010]125号</p>"),
+])
+def test_markdown_escape_renders_as_the_same_text(text, html):
+    from gongkai.render import Renderer
+    assert Renderer()(readers.md_escape(text)) == html
 
 
 def test_pdf_lines_are_joined_into_paragraphs_for_the_body():

@@ -67,13 +67,14 @@ def read(path: Path) -> Doc:
     raise ReadError(f"不支持的文件类型 {suffix or '（无扩展名）'}：可导入 .docx .pdf .html .txt (unsupported type)")
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
 
 
 def md_escape(text: str) -> str:
-    """Text as Markdown that renders as the same text: no markup, no raw HTML."""
-    out = _MD_SPECIAL.sub(r"\\\1", text.strip())
-    return re.sub(r"^(#+|[-+=]{3,})", r"\\\1", out)
+    """Text as Markdown that renders as the same text: no markup, no raw HTML
+    (``<`` becomes an entity: Markdown does not unescape ``\\<``)."""
+    out = _MD_SPECIAL.sub(r"\\\1", text.strip()).replace("<", "&lt;")
+    return re.sub(r"^(#+|>|[-+=]{3,})", r"\\\1", out)
 
 
 def md_table(rows: list[list[str]]) -> str:
