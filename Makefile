@@ -6,6 +6,10 @@
 #   make publish   production build with publishconf.py
 #   make bench     build timings on a generated corpus (prints figures)
 #   make annual-report UNIT=… YEAR=…   start a unit's 政府信息公开工作年度报告 (prefilled from its items)
+#   make new       start an item: asks, or UNIT= COLUMN= TITLE= [DOC_NUMBER= WRITTEN= INTERPRETS= PUBLICITY_UNTIL=]
+#   make import    SRC=file-or-folder UNIT= [COLUMN=]: existing .docx .pdf .html .txt into items
+#   make hooks     install the git pre-commit hook (checks what is staged)
+#   make fix-encoding FILE=…  convert a GBK/Big5 file to UTF-8 in place (keeps FILE.bak)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -17,7 +21,7 @@ SHARED ?= ../shared
 export BUILD_DATE
 GONGKAI := PYTHONPATH=$(CURDIR)/plugins $(PY) -m gongkai
 
-.PHONY: html publish check serve test bench browser-deps clean annual-report
+.PHONY: html publish check serve test bench browser-deps clean annual-report new import hooks fix-encoding
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +39,20 @@ check: $(VENV)/.installed
 
 annual-report: $(VENV)/.installed
 	$(GONGKAI) annual-report --content $(CONTENT) --unit "$(UNIT)" --year "$(YEAR)"
+
+# The tools read UNIT, COLUMN, TITLE … from the environment (make exports command-line
+# variables): no shell quoting of titles.
+new: $(VENV)/.installed
+	@$(GONGKAI) new --content $(CONTENT)
+
+import: $(VENV)/.installed
+	@$(GONGKAI) import --content $(CONTENT)
+
+hooks: $(VENV)/.installed
+	@$(GONGKAI) hooks --content $(CONTENT)
+
+fix-encoding: $(VENV)/.installed
+	@$(GONGKAI) fix-encoding
 
 serve: $(VENV)/.installed
 	@test -f $(OUTPUT)/index.html || $(MAKE) html

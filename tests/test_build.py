@@ -75,17 +75,20 @@ def test_build_never_touches_content(tmp_path):
 
 
 BAD_LINES = [
-    "tests/fixtures/bad/bad-county/gfxwj/bad-date.md:6: published (发布日期): expected a date YYYY-MM-DD or "
-    "'YYYY-MM-DD HH:MM', got '2024-13-01'",
+    "tests/fixtures/bad/bad-county/gfxwj/bad-date.md:6: published (发布日期): 没有13月（月份是01到12）：请改为实有的日期 "
+    "(no such date '2024-13-01', expected a date YYYY-MM-DD or 'YYYY-MM-DD HH:MM')",
     "tests/fixtures/bad/bad-county/gfxwj/bad-docno.md:5: doc_number (文号): expected a document number like "
     "示政发〔2024〕3号 (the year in 六角括号 〔〕, not [] 【】 or (); no '第' before the number; no leading zero "
     "in the number), got '错政发[2024]第01号'",
     "tests/fixtures/bad/bad-county/qtwj/broken-yaml.md:5: invalid YAML: while parsing a flow sequence, did not "
     "find expected ',' or ']'",
-    "tests/fixtures/bad/bad-county/qtwj/gbk.md:2: file is not UTF-8: it looks like GBK/GB18030 (Chinese Windows "
-    "encoding); convert it, e.g. iconv -f GB18030 -t UTF-8",
-    "tests/fixtures/bad/bad-county/qtwj/good.md:4: index_no (索引号): '014046317/2024-00010' is already used by "
-    "tests/fixtures/bad/bad-county/gfxwj/duplicate.md:4 (expected a unique index number)",
+    "tests/fixtures/bad/bad-county/qtwj/gbk.md:2: 文件不是 UTF-8 编码（看起来是 GBK/GB18030，中文 Windows 常用的编码）："
+    "用记事本打开，点“文件 → 另存为”，“编码”选 UTF-8 后保存；或运行 make fix-encoding "
+    "FILE=tests/fixtures/bad/bad-county/qtwj/gbk.md (file is not UTF-8: it looks like GBK/GB18030 (Chinese Windows "
+    "encoding))",
+    "tests/fixtures/bad/bad-county/qtwj/good.md:4: index_no (索引号): 索引号 014046317/2024-00010 已被 "
+    "tests/fixtures/bad/bad-county/gfxwj/duplicate.md:4 使用（发布于 2024-03-02），请为本文件另取一个，make new 会给出下一个空号 "
+    "(expected a unique index number, '014046317/2024-00010' is already used)",
     "tests/fixtures/bad/bad-county/qtwj/missing-attachment.md:6: attachments (附件): item 1: file '附件1.pdf' not "
     "found beside the item",
     "tests/fixtures/bad/bad-county/qtwj/types.md:6: written (成文日期): 2024-03-09 is after published 2024-03-04 "

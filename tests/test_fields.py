@@ -33,7 +33,8 @@ def message(kind, raw, ctx):
 
 def test_date_accepts_iso_and_rejects_impossible_dates(ctx):
     assert Date()("2024-02-29", ctx) == dt.date(2024, 2, 29)
-    assert message(Date(), "2024-13-01", ctx) == "expected a date YYYY-MM-DD, got '2024-13-01'"
+    assert message(Date(), "2024-13-01", ctx) == ("没有13月（月份是01到12）：请改为实有的日期 (no such date "
+                                                  "'2024-13-01', expected a date YYYY-MM-DD)")
     assert message(Date(), "2024/07/01", ctx) == "expected a date YYYY-MM-DD, got '2024/07/01'"
     assert message(Date(), ["2024-01-01"], ctx) == "expected a date YYYY-MM-DD, got a list"
 
@@ -95,7 +96,7 @@ def test_column_must_be_a_leaf_of_the_level(ctx):
     assert ColumnId()("gfxwj", ctx) == "gfxwj"
     assert message(ColumnId(), "zcwj", ctx).startswith("expected a column id from catalogs/columns.yaml, got 'zcwj'")
     assert "has sub-columns" in message(ColumnId(), "fdzdgknr", ctx)
-    assert "does not apply to county units" in message(ColumnId(), "nync", ctx)
+    assert "(column 'nync' does not apply to county units)" in message(ColumnId(), "nync", ctx)
     assert "built from the lifecycle" in message(ColumnId(), "fzhsx", ctx)
 
 

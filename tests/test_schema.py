@@ -46,8 +46,8 @@ def test_good_item_has_defaults(county, cats):
 def test_message_names_file_line_field_label(county, cats):
     path = write(county, GOOD.replace("published: 2025-03-12", "published: '2024-13-01'"))
     item, [problem] = read_item(path, county, cats)
-    assert str(problem).endswith("gfxwj/a.md:7: published (发布日期): expected a date YYYY-MM-DD or "
-                                 "'YYYY-MM-DD HH:MM', got '2024-13-01'")
+    assert str(problem).endswith("gfxwj/a.md:7: published (发布日期): 没有13月（月份是01到12）：请改为实有的日期 "
+                                 "(no such date '2024-13-01', expected a date YYYY-MM-DD or 'YYYY-MM-DD HH:MM')")
 
 
 def test_every_problem_is_reported_at_once(county, cats):

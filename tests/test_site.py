@@ -15,7 +15,7 @@ def test_duplicate_index_no_across_units_names_both_files(make_tree):
     site = scan(content, ROOT / "catalogs")
     [problem] = site.problems
     assert problem.path.endswith("b/qtwj/two.md") and problem.line == 4 and problem.field == "index_no"
-    assert problem.message.startswith("'11990102MB0000003X/2024-00001' is already used by ")
+    assert problem.message.startswith("索引号 11990102MB0000003X/2024-00001 已被 ")
     assert "a/qtwj/one.md:4" in problem.message
 
 

@@ -1,4 +1,5 @@
-"""Command line: ``python -m gongkai html|check`` (what the Makefile runs)."""
+"""Command line: ``python -m gongkai html|check`` (what the Makefile runs), and the editor
+tools ``new``, ``import``, ``hooks``, ``precommit``, ``fix-encoding`` (tools/cli.py)."""
 from __future__ import annotations
 
 import argparse
@@ -10,6 +11,10 @@ from .build import build, check, describe, exit_code
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .tools import cli
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in cli.COMMANDS:
+        return cli.run(args[0], args[1:])
     ap = argparse.ArgumentParser(prog="gongkai", description="Build or check 政府信息公开 column sites.")
     ap.add_argument("command", choices=("html", "check", "annual-report"))
     ap.add_argument("--content", default="content", type=Path)

@@ -35,6 +35,7 @@ from .annual import portal as annual_portal
 from .annual import series as annual_series
 from .facts import Facts
 from .site import Site, scan
+from .tools.progress import Progress
 
 
 def check(content: Path, catalogs: Path, max_warnings: int | None = None) -> Site:
@@ -147,9 +148,12 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     reader.PREVALIDATED.update({str(item.path.resolve()): item for item in site.items})
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as pool:
+            progress = Progress(len(jobs_list), "构建 (build)")
             for result in pool.map(build_unit, jobs_list):
+                progress.step(counts[result["unit"]])
                 if result["errors"]:
                     failures.append(result)
+        progress.done()
     finally:
         reader.PREVALIDATED.clear()
     if failures:

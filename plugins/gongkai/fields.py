@@ -90,8 +90,30 @@ class Date(Kind):
             if m and self.allow_time:
                 return dt.datetime.fromisoformat(f"{m[1]}T{m[2]}:{m[3]}:{m[4] or '00'}")
         except ValueError:
-            pass
+            why = no_such_day(value)
+            if why:
+                raise FieldError(f"{why}：请改为实有的日期 (no such date {q(value)}, "
+                                 f"expected {self.expected})") from None
         raise FieldError(f"expected {self.expected}, got {q(value)}")
+
+
+def no_such_day(value: str) -> str | None:
+    """Why a well-formed YYYY-MM-DD is not a real day, in an editor's words ("11月没有31日")."""
+    import calendar
+    m = re.match(r"^(\d{4})-(\d{2})-(\d{2})", value)
+    if not m:
+        return None
+    year, month, day = (int(g) for g in m.groups())
+    if not 1 <= month <= 12:
+        return f"没有{month}月（月份是01到12）"
+    last = calendar.monthrange(year, month)[1] if year >= 1 else 31
+    if day == 0:
+        return "日期没有0日（日是01起）"
+    if day > last:
+        if month == 2 and day == 29:
+            return f"{year}年不是闰年，2月没有29日"
+        return f"{month}月没有{day}日"
+    return None
 
 
 class Bool(Kind):
@@ -226,8 +248,13 @@ class ColumnId(Kind):
         level = ctx.unit.level if ctx.unit is not None else None
         col = cats.by_id.get(value)
         leaves = cats.leaf_ids(level) if level else [c.id for c in cats.root.walk() if c.is_leaf]
+        fileable = [c for c in leaves if not cats.by_id[c].generated]
         if col is None:
-            near = _near(value, [c for c in leaves if not cats.by_id[c].generated])
+            named = [c for c in fileable if cats.by_id[c].name == value]
+            if named:
+                raise FieldError(f"“{value}”是栏目名称，column 要写栏目代码：请改为 column: {named[0]} "
+                                 f"(expected the column id {q(named[0])}, got the column name)")
+            near = _near(value, fileable)
             raise FieldError(f"expected a column id from catalogs/columns.yaml, got {q(value)}"
                              + (f"; did you mean {q(near)}?" if near else ""))
         if not col.is_leaf:
@@ -240,8 +267,10 @@ class ColumnId(Kind):
             raise FieldError(f"column {q(value)} ({col.name}) is built from the qa of interpretations: file "
                              "the interpretation in its own column (e.g. zcjd) with qa")
         if value not in leaves:
-            raise FieldError(f"column {q(value)} ({col.name}) does not apply to {level} units; "
-                             f"expected one of {', '.join(leaves)}")
+            level_name = cats.level_names.get(level, level)
+            raise FieldError(f"栏目 {value}（{col.name}）不适用于{level_name}，请改为本级的栏目之一："
+                             + "、".join(f"{c}（{cats.by_id[c].name}）" for c in fileable)
+                             + f" (column {q(value)} does not apply to {level} units)")
         return value
 
 

@@ -7,6 +7,7 @@ the rule that a 索引号 is unique across all units.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from .fields import q
 from .items import Item, as_list
 from .schema import read_item
 from .source import shown_path
+from .tools.progress import Progress
 from .units import Unit, load_units
 
 ITEM_SUFFIXES = (".md", ".yaml")
@@ -30,6 +32,7 @@ class Site:
     units: dict[str, Unit]
     items: list[Item] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    unread_index_nos: set[str] = field(default_factory=set)   # of files that failed to read
 
     @property
     def ok(self) -> bool:
@@ -92,6 +95,12 @@ def scan(content: Path, catalog_dir: Path) -> Site:
     cats = catalogs_mod.load(str(catalog_dir.resolve()))
     units, problems = load_units(content, cats)
     site = Site(cats, units, problems=problems)
+    for folder in sorted(p for p in content.iterdir() if p.is_dir() and p.name not in units and p.name[:1] not in "._") \
+            if content.is_dir() else ():
+        # A unit whose _unit.yaml is reported: its items' 索引号 are not reported again as missing.
+        for path in folder.rglob("*.md"):
+            site.unread_index_nos.update(declared_index_nos(path))
+    progress = Progress(len(units), "检查 (check)")
     for unit in units.values():
         for path in sorted(unit.folder.rglob("*")):
             if path.is_file() and (path.suffix.lower() in NEAR_SUFFIXES or
@@ -104,28 +113,49 @@ def scan(content: Path, catalog_dir: Path) -> Site:
             site.problems.extend(item_problems)
             if item is not None:
                 site.items.append(item)
+            else:
+                site.unread_index_nos.update(declared_index_nos(path))
+        progress.step(len(site.items) - progress.items)
+    progress.done()
     _check_across(site)
     _check_sangong_series(site)
     return site
 
 
+_INDEX_LINE = re.compile(r"""^index_no\s*[:：]\s*['"]?([^'"#\s]+)""", re.M)
+
+
+def declared_index_nos(path: Path) -> set[str]:
+    """The 索引号 a file that failed to read declares, found by its line alone, so that
+    references to it are not reported a second time."""
+    try:
+        return set(_INDEX_LINE.findall(path.read_bytes()[:65536].decode("utf-8", "replace")))
+    except OSError:
+        return set()
+
+
 def _check_across(site: Site) -> None:
     labels = site.catalogs.item_labels
     seen: dict[str, Item] = {}
-    for item in site.items:
+    # The older item keeps its 索引号; the message goes to the newer one, which is the mistake.
+    for item in sorted(site.items, key=lambda i: (i.published, i.source)):
         if not item.index_no:
             continue
         first = seen.get(item.index_no)
         if first is not None:
             site.problems.append(Problem(item.source, item.line("index_no"), "index_no",
-                                         f"{q(item.index_no)} is already used by {first.source}:"
-                                         f"{first.line('index_no')} (expected a unique index number)",
+                                         f"索引号 {item.index_no} 已被 {first.source}:{first.line('index_no')} 使用"
+                                         f"（发布于 {first.published_date.isoformat()}），请为本文件另取一个，"
+                                         "make new 会给出下一个空号 (expected a unique index number, "
+                                         f"{q(item.index_no)} is already used)",
                                          labels.get("index_no"), rule="item.duplicate"))
         else:
             seen[item.index_no] = item
     for item in site.items:
         for key in ("repealed_by", "replaced_by", "interprets"):
             for ref in as_list(getattr(item, key)):
+                if ref in site.unread_index_nos:
+                    continue   # that item's own error is reported: one mistake, one message
                 if ref not in seen:
                     site.problems.append(Problem(item.source, item.line(key), key,
                                                  f"no item has index number {q(ref)} (expected the 索引号 of an "

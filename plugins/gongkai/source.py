@@ -27,15 +27,22 @@ def read_text(path: Path) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise SourceError(f"file is not UTF-8: it looks like {_guess(data)}; "
-                          "convert it, e.g. iconv -f GB18030 -t UTF-8", line) from None
+        raise SourceError(encoding_message(_guess(data), path), line) from None
     if _looks_like_gbk(text, data):
         line = next(i for i, ln in enumerate(text.split("\n"), 1) if any("\x80" <= ch < "\u0800" for ch in ln))
-        raise SourceError("file is not UTF-8: it looks like GBK/GB18030 (Chinese Windows encoding) that "
-                          "happens to decode as UTF-8 garbage; convert it, e.g. iconv -f GB18030 -t UTF-8", line)
+        raise SourceError(encoding_message("GBK/GB18030 (Chinese Windows encoding)", path), line)
     if "\x00" in text:
         raise SourceError("file contains NUL bytes; expected UTF-8 text", data.count(b"\n", 0, data.index(b"\x00")) + 1)
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def encoding_message(found: str, path: Path) -> str:
+    """The not-UTF-8 message: a fix that works on Windows (Notepad) and one command."""
+    zh = {"GBK/GB18030 (Chinese Windows encoding)": "GBK/GB18030，中文 Windows 常用的编码",
+          "Big5": "Big5，繁体中文编码"}.get(found, "未知编码")
+    return (f"文件不是 UTF-8 编码（看起来是 {zh}）：用记事本打开，点“文件 → 另存为”，"
+            f"“编码”选 UTF-8 后保存；或运行 make fix-encoding FILE={shown_path(path)} "
+            f"(file is not UTF-8: it looks like {found})")
 
 
 def shown_path(path: Path) -> str:

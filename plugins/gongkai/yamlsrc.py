@@ -8,6 +8,7 @@ str) and records the line of every key, for error messages that point at the lin
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -53,6 +54,9 @@ def load(text: str, first_line: int = 1) -> Doc:
     try:
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
+        slip = fullwidth_colon(text, first_line)
+        if slip is not None:
+            raise slip from None
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + first_line if mark else None
         problem = exc.problem or "invalid YAML"
@@ -64,9 +68,27 @@ def load(text: str, first_line: int = 1) -> Doc:
     doc = Doc(data=None)
     if node is None:
         return doc
+    if isinstance(node, yaml.ScalarNode) and (slip := fullwidth_colon(text, first_line)) is not None:
+        raise slip
     doc.lines[()] = node.start_mark.line + first_line
     doc.data = _convert(node, (), doc, first_line)
     return doc
+
+
+# `genre：通知`: the most common Chinese-keyboard slip; YAML only sees a colon-less line.
+_FULLWIDTH_KEY = re.compile(r"^(\s*(?:-\s+)?)([A-Za-z_][A-Za-z0-9_-]*)\s*：\s*(.*)$")
+
+
+def fullwidth_colon(text: str, first_line: int = 1) -> YamlError | None:
+    """The first ``key：value`` line (full-width colon), as a message an editor can act on."""
+    for n, line in enumerate(text.split("\n")):
+        m = _FULLWIDTH_KEY.match(line)
+        if m:
+            key, value = m[2], m[3].strip()
+            fixed = f"{key}: {value}" if value else f"{key}:"
+            return YamlError(f"“{key}”后面是全角冒号“：”，请改成半角冒号加一个空格：{fixed} "
+                             f"(full-width colon after {key!r}, expected '{key}: ')", n + first_line)
+    return None
 
 
 def _convert(node: yaml.Node, path: Path, doc: Doc, offset: int) -> Any:
