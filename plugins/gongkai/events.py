@@ -17,6 +17,7 @@ PELICAN_SIGNALS: dict[str, str] = {
     "content_object_init": "(instance) — lifecycle.py empties a withdrawn 公示",
     "article_generator_finalized": "(generator) — fiscal_plugin.py attaches tables and charts",
     "article_writer_finalized": "(generator, writer) — lifecycle.json, fiscal downloads",
+    "feed_generated": "(context, feed) — feeds.py dates an empty feed by the as-of date, not the clock",
 }
 
 # The project's own stages, run by build.py / __main__.py in the parent process.
