@@ -9,12 +9,15 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import signal
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF, UNIT_YAML, build, gongkai
+from conftest import AS_OF, ROOT, UNIT_YAML, build, gongkai
 
 from gongkai import fields, paths, source, yamlsrc
 from gongkai.errors import FieldError
@@ -43,6 +46,21 @@ def tree(root: Path, files: dict[str, str | bytes], unit_yaml: str = UNIT_YAML) 
         else:
             path.write_text(data, encoding="utf-8")
     return content
+
+
+def bounded(*args: str, seconds: int = 60) -> subprocess.CompletedProcess:
+    """The command line, stopped after ``seconds`` with all its workers: a hang fails the
+    test instead of the suite."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "plugins"), "BUILD_DATE": AS_OF}
+    with subprocess.Popen([sys.executable, "-m", "gongkai", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            pytest.fail(f"gongkai {args[0]} still running after {seconds} s (hang)")
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def digest(folder: Path) -> str:
@@ -348,20 +366,28 @@ def test_fifo_among_items_is_skipped_with_a_warning(tmp_path):
     content = tree(tmp_path, {f"{UNIT}/qtwj/a.md": item(1)})
     os.mkfifo(content / UNIT / "qtwj" / "pipe.md")
     out = tmp_path / "out"
-    result = build(content, out)
+    result = bounded("html", "--content", str(content), "--output", str(out))
     assert result.returncode == 0, result.stderr
     assert "qtwj/pipe.md" in result.stderr and "Traceback" not in result.stderr
     assert (out / UNIT / "art/qtwj/a.html").is_file()
-    assert gongkai("check", "--content", str(content)).returncode == 0
+    assert bounded("check", "--content", str(content)).returncode == 0
 
 
 def test_catastrophic_index_pattern_cannot_spin(tmp_path):
     unit = UNIT_YAML + "index_pattern: '^{org_code}/(a+)+$'\n"
-    content = tree(tmp_path, {f"{UNIT}/qtwj/a.md": item(1).replace(f"{ORG}/2024-00001", f"{ORG}/" + "a" * 28 + "!")},
+    content = tree(tmp_path, {f"{UNIT}/qtwj/a.md": item(1).replace(f"{ORG}/2024-00001", f"{ORG}/" + "a" * 34 + "!")},
                    unit_yaml=unit)
-    result = gongkai("check", "--content", str(content))
+    result = bounded("check", "--content", str(content))
     refused(result, "qtwj/a.md")
     assert "index_pattern" in result.stderr
+
+
+@pytest.mark.parametrize("body", ["![" * 400_000, "![](a" * 200_000, "<img " * 200_000])
+def test_image_scan_of_a_hostile_body_cannot_spin(tmp_path, body):
+    # Before: each '![' rescanned the rest of the body (minutes for 100 KB).
+    content = tree(tmp_path, {f"{UNIT}/qtwj/a.md": item(1, body=body)})
+    result = bounded("check", "--content", str(content))
+    assert "Traceback" not in result.stderr
 
 
 def test_huge_png_is_one_line_naming_the_file(tmp_path):

@@ -55,10 +55,13 @@ def probe(path: Path, name: str | None = None) -> tuple[int, int, str | None, in
         raise ImageError(f"文件 {name!r} 不是有效的图片 (not a valid image: {type(exc).__name__})") from None
     return w, h, fmt, orientation
 
-_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)")
-_MD_REF_IMAGE = re.compile(r"!\[([^\]]*)\]\[([^\]]*)\]")
-_MD_REF_DEF = re.compile(r"^ {0,3}\[([^\]]+)\]:\s*<?(\S+?)>?(?:\s+[\"'(].*)?$", re.M)
-_HTML_IMG = re.compile(r"<img\b[^>]*>", re.I | re.S)
+# No part may run over the character that starts another reference ('[' in alt text,
+# '(' and '<' in targets): then the scan from each start ends at the next one, and a
+# hostile body of "![![![…" costs linear time, not minutes of backtracking.
+_MD_IMAGE = re.compile(r"!\[([^\[\]]*)\]\(\s*<?([^()\s<>]+)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)")
+_MD_REF_IMAGE = re.compile(r"!\[([^\[\]]*)\]\[([^\[\]]*)\]")
+_MD_REF_DEF = re.compile(r"^ {0,3}\[([^\[\]\n]+)\]:[ \t]*<?(\S+?)>?(?:[ \t]+[\"'(].*)?$", re.M)
+_HTML_IMG = re.compile(r"<img\b[^<>]*>", re.I | re.S)
 _ATTR = re.compile(r"([a-zA-Z-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))")
 
 
