@@ -91,12 +91,14 @@ def check_names(path: Path, base: Path) -> None:
 
 def vet(path: Path, root: Path, *, links: bool = False, folder: bool = False,
         max_bytes: int | None = None) -> Path:
-    """The real path of ``path``, a file (or ``folder``) under the content folder ``root``.
+    """The real path of ``path``, a file (or ``folder``) under the content folder ``root``
+    (an absolute ``root`` must be resolved already: the units' folders are).
 
     Every part from ``root`` down is checked without following it; a symbolic link is
     refused unless ``links``, and then it must resolve inside ``root``. Raises PathError."""
-    root = Path(root).resolve()
+    root = Path(root) if Path(root).is_absolute() else Path(root).resolve()
     path = Path(os.path.abspath(path))
+    linked = False
     try:
         parts = path.relative_to(root).parts
     except ValueError:
@@ -113,6 +115,7 @@ def vet(path: Path, root: Path, *, links: bool = False, folder: bool = False,
         if stat.S_ISLNK(st.st_mode):
             _vet_link(current, root, allowed=links and i == len(parts) - 1)
             st = current.stat()
+            linked = True
         last = i == len(parts) - 1
         if not last or folder:
             if not stat.S_ISDIR(st.st_mode):
@@ -122,7 +125,8 @@ def vet(path: Path, root: Path, *, links: bool = False, folder: bool = False,
     if max_bytes is not None and not folder and st.st_size > max_bytes:
         raise PathError(path, f"文件过大：{st.st_size / 1024 / 1024:.1f} MB，最多 {max_bytes / 1024 / 1024:.0f} MB "
                               "(file too large)")
-    return path.resolve()
+    # Every part was checked with lstat: without a link, the path is already the real one.
+    return path.resolve() if linked else path
 
 
 def _vet_link(link: Path, root: Path, allowed: bool) -> None:
