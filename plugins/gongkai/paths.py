@@ -14,6 +14,7 @@ unit folder, ``_unit.yaml``, attachment and body image is vetted here:
 """
 from __future__ import annotations
 
+import functools
 import os
 import stat
 import unicodedata
@@ -47,12 +48,21 @@ def shown(path: Path) -> str:
     """A path as an editor sees it, relative to the working folder when inside it.
 
     The last part is never resolved: a link is named as the link, not as its target."""
-    path = Path(os.path.abspath(path))
-    full = path.parent.resolve() / path.name
+    full = os.path.abspath(path)
+    parent, name = os.path.split(full)
+    return os.path.join(_shown_dir(parent, os.getcwd()), name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _shown_dir(parent: str, cwd: str) -> str:
+    # A pure memo (the answer depends only on the arguments and the disk, which a
+    # build does not change): items of one folder share it.
+    real = Path(parent).resolve()
     try:
-        return str(full.relative_to(Path.cwd().resolve()))
+        rel = real.relative_to(Path(cwd).resolve())
     except ValueError:
-        return str(full)
+        return str(real)
+    return "" if str(rel) == "." else str(rel)
 
 
 def name_problem(name: str) -> str | None:
@@ -81,9 +91,17 @@ def _char(ch: str) -> str:
     return repr(ch) if ch.isprintable() and ch != " " else f"U+{ord(ch):04X}"
 
 
+def _parts_below(path: str, base: str) -> list[str] | None:
+    """The parts of absolute ``path`` below absolute ``base``, or None if it is not below."""
+    base = base.rstrip(os.sep) + os.sep
+    if not path.startswith(base):
+        return None
+    return [p for p in path[len(base):].split(os.sep) if p]
+
+
 def check_names(path: Path, base: Path) -> None:
     """Every part of ``path`` below ``base`` follows the name rule."""
-    for part in Path(os.path.abspath(path)).relative_to(Path(os.path.abspath(base))).parts:
+    for part in _parts_below(os.path.abspath(path), os.path.abspath(base)) or ():
         why = name_problem(part)
         if why:
             raise PathError(path, f"{why}; {NAME_RULE}")
@@ -97,36 +115,35 @@ def vet(path: Path, root: Path, *, links: bool = False, folder: bool = False,
     Every part from ``root`` down is checked without following it; a symbolic link is
     refused unless ``links``, and then it must resolve inside ``root``. Raises PathError."""
     root = Path(root) if Path(root).is_absolute() else Path(root).resolve()
-    path = Path(os.path.abspath(path))
+    full = os.path.abspath(path)
+    parts = _parts_below(full, str(root))
+    if not parts:
+        raise PathError(Path(full), "不在内容文件夹内 (outside the content folder)")
     linked = False
-    try:
-        parts = path.relative_to(root).parts
-    except ValueError:
-        raise PathError(path, "不在内容文件夹内 (outside the content folder)") from None
-    current = root
+    current = str(root)
     for i, part in enumerate(parts):
-        current = current / part
-        try:
-            st = current.lstat()
-        except FileNotFoundError:
-            raise PathError(current, "文件不存在 (not found)") from None
-        except OSError as exc:
-            raise PathError(current, f"无法读取 (cannot be read: {exc.strerror})") from None
-        if stat.S_ISLNK(st.st_mode):
-            _vet_link(current, root, allowed=links and i == len(parts) - 1)
-            st = current.stat()
-            linked = True
+        current = os.path.join(current, part)
         last = i == len(parts) - 1
+        try:
+            st = os.lstat(current)
+        except FileNotFoundError:
+            raise PathError(Path(current), "文件不存在 (not found)") from None
+        except OSError as exc:
+            raise PathError(Path(current), f"无法读取 (cannot be read: {exc.strerror})") from None
+        if stat.S_ISLNK(st.st_mode):
+            _vet_link(Path(current), root, allowed=links and last)
+            st = os.stat(current)
+            linked = True
         if not last or folder:
             if not stat.S_ISDIR(st.st_mode):
-                raise PathError(current, "不是文件夹 (not a folder)")
+                raise PathError(Path(current), "不是文件夹 (not a folder)")
         elif not stat.S_ISREG(st.st_mode):
-            raise PathError(current, f"不是普通文件，是{_kind(st.st_mode)} (not a regular file)")
+            raise PathError(Path(current), f"不是普通文件，是{_kind(st.st_mode)} (not a regular file)")
     if max_bytes is not None and not folder and st.st_size > max_bytes:
-        raise PathError(path, f"文件过大：{st.st_size / 1024 / 1024:.1f} MB，最多 {max_bytes / 1024 / 1024:.0f} MB "
-                              "(file too large)")
+        raise PathError(Path(full), f"文件过大：{st.st_size / 1024 / 1024:.1f} MB，最多 {max_bytes / 1024 / 1024:.0f} MB "
+                                    "(file too large)")
     # Every part was checked with lstat: without a link, the path is already the real one.
-    return path.resolve() if linked else path
+    return Path(full).resolve() if linked else Path(full)
 
 
 def _vet_link(link: Path, root: Path, allowed: bool) -> None:
