@@ -18,7 +18,10 @@ class SourceError(Exception):
 
 
 def read_text(path: Path) -> str:
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:  # permissions, a folder removed mid-build, an I/O error
+        raise SourceError(f"无法读取文件 (cannot read the file: {exc.strerror or exc})") from None
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
