@@ -24,6 +24,7 @@ PLUGIN_PATHS = [os.path.join(ROOT, "plugins")]
 # read & validate → lifecycle → render (columns, fiscal)
 PLUGINS = ["gongkai.reader", "gongkai.lifecycle", "gongkai.columns", "gongkai.fiscal_plugin",
            "gongkai.annual.plugin"]
+PLUGINS += ["gongkai.feeds"]  # feed <updated> from content and the as-of date, never the clock
 
 # Every item is an article whose URL comes from its path (set by our reader).
 ARTICLE_PATHS = [""]

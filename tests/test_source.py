@@ -56,3 +56,10 @@ def test_utf8_chinese_is_not_mistaken_for_gbk(tmp_path):
     path = tmp_path / "a.md"
     path.write_text("---\ntitle: 通知 café\n---\n", encoding="utf-8")
     assert "通知 café" in read_text(path)
+
+
+def test_unreadable_file_is_a_source_error_not_a_traceback(tmp_path):
+    folder = tmp_path / "a.md"
+    folder.mkdir()   # reading a folder fails for root too
+    with pytest.raises(SourceError, match="无法读取文件"):
+        read_text(folder)

@@ -54,3 +54,10 @@ def test_children_are_sorted_by_id(make_tree, cats):
                          "m/_unit.yaml": UNIT_YAML + "parent: top\n"})
     units, _ = load_units(content, cats)
     assert units["top"].children == ["m", "z"]
+
+
+def test_optional_unit_fields_written_empty_are_absent(make_tree, cats):
+    content = make_tree({"u/_unit.yaml": UNIT_YAML + "short_name: ''\nsite_code:\nindex_pattern: '  '\n"})
+    units, problems = load_units(content, cats)
+    assert problems == []
+    assert units["u"].short_name == "" and units["u"].index_pattern == ""

@@ -19,6 +19,7 @@ PELICAN_SIGNALS: dict[str, str] = {
                                    "lifecycle.py turns body links to hidden items into plain text; "
                                    "annual/plugin.py attaches the 年报 view and roll-up, sets template 'annual'",
     "article_writer_finalized": "(generator, writer) — lifecycle.json, fiscal downloads, 年报 CSV/JSON",
+    "feed_generated": "(context, feed) — feeds.py dates an empty feed by the as-of date, not the clock",
 }
 
 # The project's own stages, run by build.py / __main__.py in the parent process.

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import images, paths
 from .anchors import qa_anchor
 from .errors import FieldError
 
@@ -23,6 +24,7 @@ class Ctx:
     catalogs: Any
     unit: Any = None
     folder: Path | None = None
+    root: Path | None = None    # the content folder: every file read must resolve inside it
 
 
 def q(value: Any) -> str:
@@ -36,6 +38,24 @@ def _got(raw: Any) -> str:
     if isinstance(raw, dict):
         return "a mapping"
     return q(raw)
+
+
+def blank(raw: Any) -> bool:
+    """A value written empty: ``key:``, ``key: ''``, ``key: '  '``, ``key: []`` or ``key: {}``.
+
+    Every reader of fields (items, _unit.yaml, the structured data of 三公 and 预决算)
+    asks this one question: an optional field written empty is absent, a required
+    one written empty is missing (DESIGN §4)."""
+    if raw is None:
+        return True
+    if isinstance(raw, str):
+        return not raw.strip()
+    return isinstance(raw, (list, dict)) and not raw
+
+
+# C0 controls (tab and newline are text) and the bidi overrides that make text read
+# differently from what it is.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
 
 def _text(raw: Any, expected: str) -> str:
@@ -64,6 +84,9 @@ class Text(Kind):
             raise FieldError("expected text, got an empty value")
         if self.one_line and "\n" in value:
             raise FieldError("expected one line of text, got several lines")
+        bad = _CONTROL.search(value)
+        if bad:
+            raise FieldError(f"含有控制字符 U+{ord(bad.group(0)):04X}，请删除 (control character in the text)")
         if self.max_len and len(value) > self.max_len:
             raise FieldError(f"expected at most {self.max_len} characters, got {len(value)}")
         return value
@@ -194,9 +217,9 @@ class IndexNo(Kind):
     expected = "an index number <org_code>/<YYYY>-<serial>"
 
     def __call__(self, raw, ctx):
-        value = _text(raw, self.expected)
+        value = Text(max_len=100, one_line=True)(raw, ctx)
         unit = ctx.unit
-        if unit is not None and not unit.index_re.match(value):
+        if unit is not None and not unit.index_matches(value):
             raise FieldError(f"expected {unit.index_expected}, got {q(value)}")
         return value
 
@@ -216,27 +239,34 @@ class IndexRef(Kind):
 _DOC_NUMBER = re.compile(r"^(?P<org>\S+?)〔(?P<year>\d{4})〕(?P<n>[1-9]\d*)号$")
 
 
-class DocNumber(Kind):
-    """文号 X〔YYYY〕N号 as GB/T 9704: 六角括号, no 第, no leading zero."""
+def doc_number_issues(value: str) -> list[str]:
+    """How a 文号 differs from the standard form X〔YYYY〕N号 of GB/T 9704 (六角括号,
+    no 第, no leading zero); empty when it is standard. For the checker: older and
+    traditional forms are real 文号 of real documents, published as issued."""
+    if _DOC_NUMBER.match(value):
+        return []
+    why = []
+    if re.search(r"[\[\]【】()（）{}［］]", value):
+        why.append("the year in 六角括号 〔〕, not [] 【】 or ()")
+    if "第" in value:
+        why.append("no '第' before the number")
+    if re.search(r"[〕\]】)）]第?0\d*[号號]$", value):
+        why.append("no leading zero in the number")
+    if "號" in value:
+        why.append("号, not 號")
+    elif not value.endswith("号"):
+        why.append("ending in 号")
+    return why or ["the form 机关代字〔年份〕序号号"]
+
+
+class DocNumber(Text):
+    """文号, published exactly as issued: legacy and traditional forms build (the checker
+    reports them, see ``doc_number_issues``); only sanity limits apply here."""
 
     expected = "a document number like 示政发〔2024〕3号"
 
-    def __call__(self, raw, ctx):
-        value = _text(raw, self.expected)
-        if _DOC_NUMBER.match(value):
-            return value
-        why = []
-        if re.search(r"[\[\]【】()（）{}［］]", value):
-            why.append("the year in 六角括号 〔〕, not [] 【】 or ()")
-        if "第" in value:
-            why.append("no '第' before the number")
-        if re.search(r"[〕\]】)）]第?0\d*号$", value):
-            why.append("no leading zero in the number")
-        if not value.endswith("号"):
-            why.append("ending in 号")
-        if not why:
-            why.append("the form 机关代字〔年份〕序号号")
-        raise FieldError(f"expected {self.expected} ({'; '.join(why)}), got {q(value)}")
+    def __init__(self):
+        super().__init__(max_len=80, one_line=True)
 
 
 class ColumnId(Kind):
@@ -310,15 +340,29 @@ class Attachments(Kind):
         vocab = ctx.catalogs.vocab["attachments"]
         out = []
         for i, name in enumerate(names):
-            if name.startswith(("/", "\\")) or ".." in Path(name).parts:
+            if name.startswith(("/", "\\")) or ".." in Path(name).parts or "\\" in name:
                 raise FieldError(f"item {i + 1}: expected a file name beside the item, got {q(name)}", (i,))
             ext = Path(name).suffix.lower().lstrip(".")
             if ext not in vocab:
                 raise FieldError(f"item {i + 1}: expected a file of type {', '.join(vocab.values)}, got {q(name)}", (i,))
             path = (ctx.folder / name) if ctx.folder else Path(name)
-            if not path.is_file():
-                raise FieldError(f"item {i + 1}: file {q(name)} not found beside the item", (i,))
-            out.append(Attachment(name, path, path.stat().st_size, ext, vocab.name(ext)))
+            try:
+                paths.check_names(path, ctx.folder or Path.cwd())
+                if ctx.root is not None:
+                    real = paths.vet(path, ctx.root, links=True)
+                elif path.is_file():
+                    real = path
+                else:
+                    raise paths.PathError(path, "文件不存在 (not found)")
+                if ext in images.IMAGE_EXTS:
+                    images.probe(real)
+            except paths.PathError as exc:
+                if exc.message.startswith("文件不存在") and exc.path == path:
+                    raise FieldError(f"item {i + 1}: file {q(name)} not found beside the item", (i,)) from None
+                raise FieldError(f"item {i + 1}: {exc.shown}: {exc.message}", (i,)) from None
+            except images.ImageError as exc:
+                raise FieldError(f"item {i + 1}: {exc}", (i,)) from None
+            out.append(Attachment(name, real, real.stat().st_size, ext, vocab.name(ext)))
         return out
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .errors import FieldError
-from .fields import q
+from .fields import blank, q
 
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 
@@ -95,7 +95,7 @@ class _Check:
     def get(self, data: dict, path: tuple, kind, required=True):
         key = path[-1]
         raw = data.get(key)
-        if raw is None:
+        if blank(raw):
             if required:
                 self.err(path, f"required for this type (expected {kind.__doc__ or 'a value'})")
             return None

@@ -10,19 +10,58 @@ import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from struct import error as struct_error
 from urllib.parse import quote, unquote, urlsplit
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from . import paths
 
 IMAGE_EXTS = frozenset({"jpg", "jpeg", "png", "gif", "webp"})
 WIDTHS = (480, 960, 1600)
 DEFAULT_WIDTH = 960
 SIZES = "(max-width: 760px) 100vw, 860px"
+# A 12000×9000 photo is 108 megapixels; more is a decompression bomb, not a picture
+# (Pillow's own check stops only at twice its 89 megapixel warning, after a warning).
+MAX_PIXELS = 120_000_000
 
-_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)")
-_MD_REF_IMAGE = re.compile(r"!\[([^\]]*)\]\[([^\]]*)\]")
-_MD_REF_DEF = re.compile(r"^ {0,3}\[([^\]]+)\]:\s*<?(\S+?)>?(?:\s+[\"'(].*)?$", re.M)
-_HTML_IMG = re.compile(r"<img\b[^>]*>", re.I | re.S)
+
+class ImageError(ValueError):
+    """A file named as an image that cannot be used as one; the message names the file."""
+
+
+def probe(path: Path, name: str | None = None) -> tuple[int, int, str | None, int]:
+    """(width, height, format, EXIF orientation) of an image file, checked without decoding
+    more than its header; ImageError if it is not an image or too large to decode safely."""
+    name = name or path.name
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            if w * h > MAX_PIXELS:
+                raise ImageError(f"图片 {name!r} 过大：{w}×{h} 像素，最多 {MAX_PIXELS // 1_000_000} 百万像素 "
+                                 f"(image too large: {w}x{h} pixels)")
+            fmt = im.format
+            im.verify()
+        with Image.open(path) as im:  # verify() leaves the image unusable: open it again
+            orientation = im.getexif().get(0x0112) or 1
+    except ImageError:
+        raise
+    except Image.DecompressionBombError as exc:
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{pixels.group(1)} 像素" if pixels else "像素过多"
+        raise ImageError(f"图片 {name!r} 过大：{size}，最多 {MAX_PIXELS // 1_000_000} 百万像素 "
+                         "(image too large: decompression bomb)") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct_error) as exc:
+        raise ImageError(f"文件 {name!r} 不是有效的图片 (not a valid image: {type(exc).__name__})") from None
+    return w, h, fmt, orientation
+
+# No part may run over the character that starts another reference ('[' in alt text,
+# '(' and '<' in targets): then the scan from each start ends at the next one, and a
+# hostile body of "![![![…" costs linear time, not minutes of backtracking.
+_MD_IMAGE = re.compile(r"!\[([^\[\]]*)\]\(\s*<?([^()\s<>]+)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)")
+_MD_REF_IMAGE = re.compile(r"!\[([^\[\]]*)\]\[([^\[\]]*)\]")
+_MD_REF_DEF = re.compile(r"^ {0,3}\[([^\[\]\n]+)\]:[ \t]*<?(\S+?)>?(?:[ \t]+[\"'(].*)?$", re.M)
+_HTML_IMG = re.compile(r"<img\b[^<>]*>", re.I | re.S)
 _ATTR = re.compile(r"([a-zA-Z-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))")
 
 
@@ -60,8 +99,9 @@ def _attrs(tag: str) -> dict[str, str]:
     return {name.lower(): "".join(values) for name, *values in _ATTR.findall(tag)}
 
 
-def problem(ref: Ref, folder: Path) -> str | None:
-    """Why a referenced image cannot be used, or None."""
+def problem(ref: Ref, folder: Path, root: Path | None = None) -> str | None:
+    """Why a referenced image cannot be used, or None. ``root`` is the content folder:
+    the file, or the link it is, must resolve inside it."""
     parts = urlsplit(ref.src)
     if parts.scheme or ref.src.startswith("//"):
         return f"image {ref.src!r} is not on this site: put the file beside the item and write ![说明](file.png)"
@@ -71,8 +111,22 @@ def problem(ref: Ref, folder: Path) -> str | None:
     ext = Path(rel).suffix.lower().lstrip(".")
     if ext not in IMAGE_EXTS:
         return f"image {ref.src!r}: expected one of {', '.join(sorted(IMAGE_EXTS))}"
-    if not (folder / rel).is_file():
-        return f"image {ref.src!r} not found beside the item"
+    try:
+        paths.check_names(folder / rel, folder)
+        if root is not None:
+            real = paths.vet(folder / rel, root, links=True)
+        elif (folder / rel).is_file():
+            real = folder / rel
+        else:
+            raise paths.PathError(folder / rel, "文件不存在 (not found)")
+    except paths.PathError as exc:
+        if exc.message.startswith("文件不存在"):
+            return f"image {ref.src!r} not found beside the item"
+        return f"image {ref.src!r}: {exc.shown}: {exc.message}"
+    try:
+        probe(real, rel)
+    except ImageError as exc:
+        return str(exc)
     if not ref.alt:
         return f"image {ref.src!r} has no alt text: describe it, e.g. ![2026年预算收支结构图解]({ref.src})"
     return None
@@ -89,14 +143,13 @@ class BodyImage:
 
     @classmethod
     def open(cls, ref: Ref, folder: Path) -> BodyImage:
+        """The image of ``ref``, once ``problem`` found none (the path is read through its link)."""
         rel = unquote(urlsplit(ref.src).path)
-        path = folder / rel
-        with Image.open(path) as im:
-            w, h = im.size
-            if (im.getexif().get(0x0112) or 1) in (5, 6, 7, 8):  # rotated 90°: width and height swap
-                w, h = h, w
-            ext = "jpg" if im.format == "JPEG" else "png"
-        return cls(rel, path, ref.alt, w, h, ext)
+        path = (folder / rel).resolve()
+        w, h, fmt, orientation = probe(path, rel)
+        if orientation in (5, 6, 7, 8):  # rotated 90°: width and height swap
+            w, h = h, w
+        return cls(rel, path, ref.alt, w, h, "jpg" if fmt == "JPEG" else "png")
 
     def widths(self) -> list[int]:
         return [w for w in WIDTHS if w < self.width] + [min(self.width, WIDTHS[-1])]

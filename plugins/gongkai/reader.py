@@ -15,7 +15,7 @@ from pelican import signals
 from pelican.readers import BaseReader
 
 from . import catalogs as catalogs_mod
-from . import images
+from . import images, paths
 from .errors import ContentError, Problem
 from .items import Item
 from .render import Renderer, first_paragraph
@@ -56,6 +56,10 @@ class _ItemReader(BaseReader):
             raise
 
     def _read(self, path: Path):
+        if not paths.is_regular(path):
+            # Pelican lists FIFOs and sockets named *.md too; the scan warned about them
+            # and opening one would block this worker forever.
+            return "", {"status": "skip"}
         if self._catalogs is None:
             self._catalogs = catalogs_mod.load(self.settings["GK_CATALOGS"])
             self._unit = Unit.from_settings(self.settings["GK_UNIT"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import fiscal, images, yamlsrc
+from . import fiscal, images, paths, yamlsrc
 from .annual import model as annual_model
 from .catalogs import Catalogs
 from .errors import FieldError, Problem
@@ -29,6 +29,7 @@ from .fields import (
     QAList,
     Text,
     _near,
+    blank,
     q,
 )
 from .items import Item
@@ -75,14 +76,20 @@ ONLY_FOR_TYPE = {"interprets": "interpretation", "form": "interpretation", "publ
 
 
 def read_item(path: Path, unit: Unit, catalogs: Catalogs) -> tuple[Item | None, list[Problem]]:
-    path = Path(path).resolve()
     shown = shown_path(path)
     labels = catalogs.item_labels
     problems: list[Problem] = []
+    root = unit.folder.parent  # the content folder: nothing outside it is read
 
     def problem(line, key, message, rule):
         problems.append(Problem(shown, line, key, message, labels.get(key) if key else None, rule=rule))
 
+    try:
+        paths.check_names(path, unit.folder)
+        path = paths.vet(path, root, max_bytes=paths.MAX_TEXT_BYTES)
+    except paths.PathError as exc:
+        problems.append(Problem(exc.shown, None, None, exc.message, rule="item.path"))
+        return None, problems
     try:
         text = read_text(path)
         if path.suffix == ".md":
@@ -105,14 +112,15 @@ def read_item(path: Path, unit: Unit, catalogs: Catalogs) -> tuple[Item | None, 
         if not isinstance(body, str):
             problem(doc.line("body"), "body", "expected Markdown text", "item.field")
             body = ""
-    ctx = Ctx(catalogs, unit, path.parent)
+    ctx = Ctx(catalogs, unit, path.parent, root)
     values: dict = {}
-    item_type = raw.get("type") or "document"
+    item_type = "document" if blank(raw.get("type")) else raw["type"]
     for key, value in raw.items():
         kind = FIELDS.get(key)
         if kind is None:
             if key in DATA_FIELDS and item_type in DATA_TYPES:
-                values[key] = value
+                if not blank(value):
+                    values[key] = value
                 continue
             if key in DATA_FIELDS:
                 problem(doc.line(key), key, f"applies only to types {', '.join(DATA_TYPES)}, "
@@ -122,7 +130,7 @@ def read_item(path: Path, unit: Unit, catalogs: Catalogs) -> tuple[Item | None, 
             problem(doc.line(key), key, "unknown field" + (f"; did you mean {q(near)}?" if near else
                     "; see docs/content.md for the fields"), "item.unknown")
             continue
-        if value is None:
+        if blank(value):
             continue
         try:
             values[key] = kind(value, ctx)
@@ -148,7 +156,7 @@ def read_item(path: Path, unit: Unit, catalogs: Catalogs) -> tuple[Item | None, 
         if isinstance(pair, dict) and isinstance(pair.get("a"), str):
             refs += [("qa", r) for r in images.find(pair["a"], doc.line("qa", n, "a") or 1)]
     for key, ref in refs:
-        why = images.problem(ref, path.parent)
+        why = images.problem(ref, path.parent, root)
         if why:
             problem(ref.line, key, why, "item.image")
         else:
@@ -171,11 +179,11 @@ def read_item(path: Path, unit: Unit, catalogs: Catalogs) -> tuple[Item | None, 
 
 def _cross_checks(values, raw, doc, unit, catalogs, failed, problem):
     for key in REQUIRED:
-        if raw.get(key) is None and key not in failed:
+        if blank(raw.get(key)) and key not in failed:
             problem(doc.line() or 1, key, f"required field is missing (expected {FIELDS[key].expected})", "item.required")
     item_type = values.get("type", "document")
     for key in REQUIRED_BY_TYPE.get(item_type, ()):
-        if raw.get(key) is None and key not in failed:
+        if blank(raw.get(key)) and key not in failed:
             problem(doc.line() or 1, key, f"required for type {q(item_type)} (expected {FIELDS[key].expected})",
                     "item.required")
     for key, only in ONLY_FOR_TYPE.items():
@@ -185,7 +193,7 @@ def _cross_checks(values, raw, doc, unit, catalogs, failed, problem):
     column = catalogs.by_id.get(values.get("column", ""))
     if column is not None:
         for key in column.requires:
-            if raw.get(key) is None and key not in failed:
+            if blank(raw.get(key)) and key not in failed:
                 problem(doc.line("column"), key, f"required in column {column.id} ({column.name}) "
                         f"(expected {FIELDS[key].expected})", "item.required")
     published = values.get("published")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import catalogs as catalogs_mod
-from . import fiscal, lifecycle
+from . import fiscal, lifecycle, paths
 from .errors import Problem
 from .fields import q
 from .items import Item, as_list
@@ -84,10 +84,42 @@ class Site:
                 **st.as_dict()}
         return out
 
-def item_files(unit: Unit) -> list[Path]:
-    return sorted(p for p in unit.folder.rglob("*")
-                  if p.suffix in ITEM_SUFFIXES and p.name != "_unit.yaml" and p.is_file()
-                  and not any(part.startswith(".") for part in p.relative_to(unit.folder).parts))
+def item_files(unit: Unit, problems: list[Problem] | None = None) -> list[Path]:
+    """The item files of a unit, every entry vetted on the way (nothing is opened here).
+
+    A symbolic link to a folder, or one that leaves the content folder or dangles, is
+    an error naming the link; a FIFO, socket or device named like an item is skipped
+    with a warning (opening a FIFO would block the build)."""
+    problems = [] if problems is None else problems
+    root = unit.folder.parent
+    out = []
+    for path in paths.walk(unit.folder):
+        if path.parent == unit.folder and path.name == "_unit.yaml":
+            continue
+        suffix = path.suffix
+        if path.is_symlink():
+            if suffix in ITEM_SUFFIXES:
+                out.append(path)  # read_item names the link and refuses it
+                continue
+            try:
+                if path.resolve().is_dir():
+                    raise paths.PathError(path, "是指向文件夹的符号链接，不会读取 (symbolic link to a folder)")
+                paths.vet(path, root, links=True)
+            except paths.PathError as exc:
+                problems.append(Problem(exc.shown, None, None, exc.message, rule="item.path"))
+            continue
+        if suffix.lower() in NEAR_SUFFIXES or (suffix.lower() in ITEM_SUFFIXES and suffix not in ITEM_SUFFIXES):
+            problems.append(Problem(shown_path(path), None, None, f"not read: item files end in .md or "
+                                    f".yaml (lower case), got {suffix!r}", rule="item.suffix"))
+            continue
+        if suffix not in ITEM_SUFFIXES or path.is_dir():
+            continue
+        if not paths.is_regular(path):
+            problems.append(Problem(shown_path(path), None, None, "不是普通文件，已跳过 (not a regular file: "
+                                    "skipped, never opened)", rule="item.path", severity="warning"))
+            continue
+        out.append(path)
+    return out
 
 
 def scan(content: Path, catalog_dir: Path) -> Site:
@@ -102,13 +134,7 @@ def scan(content: Path, catalog_dir: Path) -> Site:
             site.unread_index_nos.update(declared_index_nos(path))
     progress = Progress(len(units), "检查 (check)")
     for unit in units.values():
-        for path in sorted(unit.folder.rglob("*")):
-            if path.is_file() and (path.suffix.lower() in NEAR_SUFFIXES or
-                                   (path.suffix.lower() in ITEM_SUFFIXES and path.suffix not in ITEM_SUFFIXES)) \
-                    and not any(part.startswith(".") for part in path.relative_to(unit.folder).parts):
-                site.problems.append(Problem(shown_path(path), None, None, f"not read: item files end in .md or "
-                                             f".yaml (lower case), got {path.suffix!r}", rule="item.suffix"))
-        for path in item_files(unit):
+        for path in item_files(unit, site.problems):
             item, item_problems = read_item(path, unit, cats)
             site.problems.extend(item_problems)
             if item is not None:

@@ -18,11 +18,18 @@ class SourceError(Exception):
 
 
 def read_text(path: Path) -> str:
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:  # permissions, a folder removed mid-build, an I/O error
+        raise SourceError(f"无法读取文件 (cannot read the file: {exc.strerror or exc})") from None
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise SourceError("file is encoded as UTF-16, expected UTF-8 (save it as UTF-8)", 1)
+    utf16 = _utf16_without_bom(data)
+    if utf16:
+        raise SourceError(f"文件是 {utf16} 编码（没有 BOM）(file is encoded as {utf16} without a BOM, expected UTF-8; "
+                          "save it as UTF-8)", 1)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -46,11 +53,32 @@ def encoding_message(found: str, path: Path) -> str:
 
 
 def shown_path(path: Path) -> str:
-    """A path as an editor sees it: relative to the working folder when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+    """A path as an editor sees it: relative to the working folder when inside it
+    (a symbolic link named as the link, not as its target)."""
+    from .paths import shown
+    return shown(path)
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """Notepad's "Unicode" is UTF-16LE; without a BOM it is neither UTF-8 nor GBK.
+
+    Text in UTF-16 has a NUL in every other byte for ASCII, and decodes to CJK,
+    ASCII and line breaks; GBK or UTF-8 text decoded that way gives mostly
+    unassigned or rare code points, and never the newline UTF-16 files carry."""
+    if len(data) < 4 or len(data) % 2:
+        return None
+    for codec, label in (("utf-16-le", "UTF-16LE"), ("utf-16-be", "UTF-16BE")):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        if "\n" not in text:
+            continue
+        usual = sum(1 for ch in text if ch in "\n\r\t" or " " <= ch <= "~" or "\u3000" <= ch <= "\u303f"
+                    or "\u4e00" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef")
+        if usual >= 0.95 * len(text):
+            return label
+    return None
 
 
 def _looks_like_gbk(text: str, data: bytes) -> bool:

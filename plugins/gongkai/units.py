@@ -5,13 +5,22 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import yamlsrc
+import regex
+
+from . import paths, yamlsrc
 from .catalogs import LEVELS, Catalogs
 from .errors import FieldError, Problem
-from .fields import Ctx, Kind, Pattern, Text, q
+from .fields import Ctx, Kind, Pattern, Text, blank, q
 from .source import SourceError, read_text, shown_path
 
 UNIT_ID = re.compile(r"^[a-z0-9-]+$")
+REGEX_SECONDS = 0.2
+
+
+def _compile(pattern: str) -> regex.Pattern:
+    # The `regex` module: `re` syntax, plus a timeout on each match.
+    return regex.compile(pattern)
+
 # 统一社会信用代码 (GB 32100, 18 chars) or 组织机构代码 (GB 11714, 9 chars).
 ORG_CODE = r"^(?:[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}|[0-9A-Z]{8}[0-9X])$"
 GUIDE_KEYS = ("office", "address", "hours", "phone", "email", "postcode", "fax", "website")
@@ -35,10 +44,21 @@ class Unit:
     parent_line: int | None = None
 
     @property
-    def index_re(self) -> re.Pattern:
+    def index_re(self) -> regex.Pattern:
         if self.index_pattern:
-            return re.compile(self.index_pattern.replace("{org_code}", re.escape(self.org_code)))
-        return re.compile(rf"^{re.escape(self.org_code)}/\d{{4}}-\d{{1,8}}$")
+            return _compile(self.index_pattern.replace("{org_code}", re.escape(self.org_code)))
+        return _compile(rf"^{re.escape(self.org_code)}/\d{{4}}-\d{{1,8}}$")
+
+    def index_matches(self, value: str) -> bool:
+        """Whether ``value`` has this unit's 索引号 form. An editor's index_pattern is
+        a regular expression an attacker may write: a catastrophic one ``(a+)+$`` is
+        stopped after REGEX_SECONDS and named, instead of spinning for minutes."""
+        try:
+            return self.index_re.match(value, timeout=REGEX_SECONDS) is not None
+        except TimeoutError:
+            raise FieldError(f"_unit.yaml 的 index_pattern 匹配超时（{REGEX_SECONDS} 秒），请简化该正则表达式 "
+                             f"(index_pattern {q(self.index_pattern)} takes too long on {q(value)}: "
+                             "catastrophic backtracking)") from None
 
     @property
     def index_expected(self) -> str:
@@ -75,10 +95,10 @@ class _Regex(Kind):
     expected = "a regular expression"
 
     def __call__(self, raw, ctx):
-        value = Text()(raw, ctx)
+        value = Text(max_len=200, one_line=True)(raw, ctx)
         try:
-            re.compile(value.replace("{org_code}", "X"))
-        except re.error as exc:
+            _compile(value.replace("{org_code}", "X"))
+        except regex.error as exc:
             raise FieldError(f"expected a regular expression, got {q(value)} ({exc})") from None
         return value
 
@@ -101,10 +121,18 @@ def load_units(content: Path, catalogs: Catalogs) -> tuple[dict[str, Unit], list
     units: dict[str, Unit] = {}
     if not content.is_dir():
         return {}, [Problem(str(content), None, None, "content folder not found", rule="unit.missing")]
-    for folder in sorted(p for p in content.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+    root = content.resolve()
+    for folder in sorted(p for p in root.iterdir() if not p.name.startswith((".", "_"))):
+        if not folder.is_symlink() and not folder.is_dir():
+            continue  # files beside the unit folders are not read
         path = folder / "_unit.yaml"
         rel = shown_path(path)
-        if not path.is_file():
+        try:
+            paths.vet(folder, root, folder=True)
+        except paths.PathError as exc:
+            problems.append(Problem(exc.shown, None, None, exc.message, rule="unit.path"))
+            continue
+        if not path.exists() and not path.is_symlink():
             problems.append(Problem(rel, None, None, "missing _unit.yaml: every unit folder needs one "
                                     "(name, level, org_code)", rule="unit.missing"))
             continue
@@ -112,6 +140,11 @@ def load_units(content: Path, catalogs: Catalogs) -> tuple[dict[str, Unit], list
             problems.append(Problem(shown_path(folder), None, None,
                                     f"unit folder name {q(folder.name)} is not a unit id (expected [a-z0-9-]+)",
                                     rule="unit.id"))
+            continue
+        try:
+            paths.vet(path, root, max_bytes=paths.MAX_TEXT_BYTES)
+        except paths.PathError as exc:
+            problems.append(Problem(exc.shown, None, None, exc.message, rule="unit.path"))
             continue
         unit = _read_unit(path, rel, folder.resolve(), catalogs, problems)
         if unit:
@@ -141,7 +174,7 @@ def _read_unit(path: Path, rel: str, folder: Path, catalogs: Catalogs, problems:
             ok = False
     for key, (kind, required) in kinds.items():
         raw = doc.data.get(key)
-        if raw is None:
+        if blank(raw):
             if required:
                 problems.append(Problem(rel, doc.line(key) or 1, key, f"required field is missing (expected {kind.expected})",
                                         labels.get(key), rule="unit.required"))
@@ -154,7 +187,7 @@ def _read_unit(path: Path, rel: str, folder: Path, catalogs: Catalogs, problems:
             ok = False
     guide = {}
     raw_guide = doc.data.get("guide")
-    if raw_guide is None:
+    if blank(raw_guide):
         problems.append(Problem(rel, 1, "guide", "required field is missing (expected office, address, hours, phone, email)",
                                 labels.get("guide"), rule="unit.required"))
         ok = False
@@ -170,13 +203,15 @@ def _read_unit(path: Path, rel: str, folder: Path, catalogs: Catalogs, problems:
                                         rule="unit.unknown"))
                 ok = False
                 continue
+            if blank(raw):
+                continue
             try:
                 guide[key] = Text()(raw, ctx)
             except FieldError as exc:
                 problems.append(Problem(rel, doc.line("guide", key), name, exc.message, labels.get(name), rule="unit.field"))
                 ok = False
         for key in GUIDE_REQUIRED:
-            if key not in raw_guide:
+            if blank(raw_guide.get(key)):
                 problems.append(Problem(rel, doc.line("guide"), f"guide.{key}", "required field is missing",
                                         labels.get(f"guide.{key}"), rule="unit.required"))
                 ok = False

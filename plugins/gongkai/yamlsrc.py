@@ -50,9 +50,15 @@ class Doc:
 
 
 def load(text: str, first_line: int = 1) -> Doc:
-    """Parse one YAML document; ``first_line`` is the file line of ``text``'s start."""
+    """Parse one YAML document; ``first_line`` is the file line of ``text``'s start.
+
+    Built from the parser's event stream without recursion: content has no use for
+    anchors and aliases (an alias bomb expands a few lines into gigabytes), and
+    nesting deeper than MAX_DEPTH is refused before it can exhaust the stack (libyaml's
+    composer crashes the interpreter on a deep enough document)."""
+    doc = Doc(data=None)
     try:
-        node = yaml.compose(text, Loader=_LOADER)
+        _build(yaml.parse(text, Loader=_LOADER), doc, first_line)
     except yaml.MarkedYAMLError as exc:
         slip = fullwidth_colon(text, first_line)
         if slip is not None:
@@ -65,13 +71,8 @@ def load(text: str, first_line: int = 1) -> Doc:
         raise YamlError(f"invalid YAML: {problem}", line) from None
     except yaml.YAMLError as exc:  # pragma: no cover - PyYAML marks nearly everything
         raise YamlError(f"invalid YAML: {exc}", None) from None
-    doc = Doc(data=None)
-    if node is None:
-        return doc
-    if isinstance(node, yaml.ScalarNode) and (slip := fullwidth_colon(text, first_line)) is not None:
+    if isinstance(doc.data, str) and (slip := fullwidth_colon(text, first_line)) is not None:
         raise slip
-    doc.lines[()] = node.start_mark.line + first_line
-    doc.data = _convert(node, (), doc, first_line)
     return doc
 
 
@@ -91,29 +92,70 @@ def fullwidth_colon(text: str, first_line: int = 1) -> YamlError | None:
     return None
 
 
-def _convert(node: yaml.Node, path: Path, doc: Doc, offset: int) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise YamlError("invalid YAML: a key must be plain text", key_node.start_mark.line + offset)
-            key = key_node.value
-            line = key_node.start_mark.line + offset
-            if key in out:
-                raise YamlError(f"duplicate key '{key}' (first on line {doc.lines[path + (key,)]})", line)
-            doc.lines[path + (key,)] = line
-            out[key] = _convert(value_node, path + (key,), doc, offset)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        items = []
-        for i, child in enumerate(node.value):
-            doc.lines[path + (i,)] = child.start_mark.line + offset
-            items.append(_convert(child, path + (i,), doc, offset))
-        return items
-    if node.style in ("|", ">"):
-        doc.block_scalars.add(path)
-    # A quoted '' or 'null' is text; only plain empties are null. (libyaml marks a
-    # plain scalar with style '', the pure-Python composer with None.)
-    if not node.style and node.value in NULLS:
-        return None
-    return node.value
+# Deep enough for every structured type (annual report: section -> row -> cell).
+MAX_DEPTH = 20
+
+
+class _Frame:
+    __slots__ = ("value", "path", "key", "index")
+
+    def __init__(self, value, path: Path):
+        self.value, self.path, self.key, self.index = value, path, None, 0
+
+
+def _build(events, doc: Doc, offset: int) -> None:
+    stack: list[_Frame] = []
+    documents = 0
+    for event in events:
+        line = event.start_mark.line + offset if event.start_mark else None
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise YamlError("invalid YAML: expected a single document, found another '---' document", line)
+            continue
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise YamlError("YAML 锚点和别名（& 和 *）不可用，请直接写出内容 (anchors and aliases are not "
+                            "allowed in content)", line)
+        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            stack.pop()
+            continue
+        if not isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            continue
+        parent = stack[-1] if stack else None
+        if parent is not None and isinstance(parent.value, dict) and parent.key is None:
+            if not isinstance(event, yaml.ScalarEvent):
+                raise YamlError("invalid YAML: a key must be plain text", line)
+            key = event.value
+            if parent.path + (key,) in doc.lines:
+                raise YamlError(f"duplicate key '{key}' (first on line {doc.lines[parent.path + (key,)]})", line)
+            doc.lines[parent.path + (key,)] = line
+            parent.key = key
+            continue
+        if parent is None:
+            path: Path = ()
+            doc.lines[()] = line
+        elif isinstance(parent.value, dict):
+            path = parent.path + (parent.key,)
+        else:
+            path = parent.path + (parent.index,)
+            doc.lines[path] = line
+        if isinstance(event, yaml.ScalarEvent):
+            if event.style in ("|", ">"):
+                doc.block_scalars.add(path)
+            # A quoted '' or 'null' is text; only plain empties are null. (libyaml marks
+            # a plain scalar with style '', the pure-Python parser with None.)
+            value = None if not event.style and event.value in NULLS else event.value
+        else:
+            if len(stack) >= MAX_DEPTH:
+                raise YamlError(f"嵌套超过 {MAX_DEPTH} 层 (nesting deeper than {MAX_DEPTH} levels)", line)
+            value = {} if isinstance(event, yaml.MappingStartEvent) else []
+        if parent is None:
+            doc.data = value
+        elif isinstance(parent.value, dict):
+            parent.value[parent.key] = value
+            parent.key = None
+        else:
+            parent.value.append(value)
+            parent.index += 1
+        if not isinstance(event, yaml.ScalarEvent):
+            stack.append(_Frame(value, path))

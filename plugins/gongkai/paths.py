@@ -1,0 +1,200 @@
+"""The one gate every content path passes before it is read or copied.
+
+Content comes from editors' git repositories and is treated as hostile: a file
+name reaches URLs and attributes, a symbolic link can point at any file of the
+machine that builds, and a FIFO blocks whoever opens it. So every item, folder,
+unit folder, ``_unit.yaml``, attachment and body image is vetted here:
+
+- its name follows NAME_RULE (letters of any script, digits, a few safe marks);
+- it is a real file or folder, never a FIFO, socket or device;
+- a symbolic link is refused where a link cannot work fully (items, folders,
+  ``_unit.yaml``) and, for attachments and images, must resolve to a regular file
+  inside the content folder; outside or dangling, it is refused naming the link;
+- a text file is bounded in size before it is read.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import stat
+import unicodedata
+from pathlib import Path
+
+# Items and _unit.yaml are read whole into memory and parsed.
+MAX_TEXT_BYTES = 4 * 1024 * 1024
+MAX_NAME_CHARS = 160
+
+# ASCII marks allowed in names besides letters and digits: none of them means
+# anything in HTML, in a URL path or to a shell.
+_ASCII_OK = frozenset("-_.()[]+,~ ")
+
+NAME_RULE = ("文件名和文件夹名只能含汉字、字母、数字、空格和 - _ . ( ) [ ] + , ~ 以及中文标点"
+             "（《》（）【】、，：等），不能以 - 或空格开头 "
+             "(names: letters, digits, spaces, - _ . ( ) [ ] + , ~ and full-width punctuation; "
+             "no quotes, < > & : / \\ # % { } or control characters; not starting with - or a space)")
+
+
+class PathError(Exception):
+    """A path that may not be read: ``shown`` is the path as the editor wrote it (the link, not its target)."""
+
+    def __init__(self, path: Path, message: str):
+        super().__init__(message)
+        self.path = path
+        self.shown = shown(path)
+        self.message = message
+
+
+def shown(path: Path) -> str:
+    """A path as an editor sees it, relative to the working folder when inside it.
+
+    The last part is never resolved: a link is named as the link, not as its target."""
+    full = os.path.abspath(path)
+    parent, name = os.path.split(full)
+    return os.path.join(_shown_dir(parent, os.getcwd()), name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _shown_dir(parent: str, cwd: str) -> str:
+    # A pure memo (the answer depends only on the arguments and the disk, which a
+    # build does not change): items of one folder share it.
+    real = Path(parent).resolve()
+    try:
+        rel = real.relative_to(Path(cwd).resolve())
+    except ValueError:
+        return str(real)
+    return "" if str(rel) == "." else str(rel)
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` (one part of a path) may not be a content file or folder name, or None."""
+    if not name:
+        return "文件名为空 (empty name)"
+    if len(name) > MAX_NAME_CHARS:
+        return f"文件名过长：{len(name)} 个字符，最多 {MAX_NAME_CHARS} (name too long)"
+    if name[0] in "- " or name[-1] == " ":
+        return f"文件名不能以 {name[0] if name[0] in '- ' else '空格'} 开头或以空格结尾 (name starts with '-' or a space)"
+    for ch in name:
+        if ch.isascii():
+            if ch.isalnum() or ch in _ASCII_OK:
+                continue
+        else:
+            cat = unicodedata.category(ch)
+            # Letters, marks, digits, punctuation and symbols of other scripts are text;
+            # format and control characters (e.g. U+202E, which reverses the name) are not.
+            if cat[0] in "LMNPS" or ch == "\u3000":
+                continue
+        return f"文件名含有不允许的字符 {_char(ch)} (character not allowed in a name)"
+    return None
+
+
+def _char(ch: str) -> str:
+    return repr(ch) if ch.isprintable() and ch != " " else f"U+{ord(ch):04X}"
+
+
+def _parts_below(path: str, base: str) -> list[str] | None:
+    """The parts of absolute ``path`` below absolute ``base``, or None if it is not below."""
+    base = base.rstrip(os.sep) + os.sep
+    if not path.startswith(base):
+        return None
+    return [p for p in path[len(base):].split(os.sep) if p]
+
+
+def check_names(path: Path, base: Path) -> None:
+    """Every part of ``path`` below ``base`` follows the name rule."""
+    for part in _parts_below(os.path.abspath(path), os.path.abspath(base)) or ():
+        why = name_problem(part)
+        if why:
+            raise PathError(path, f"{why}; {NAME_RULE}")
+
+
+def vet(path: Path, root: Path, *, links: bool = False, folder: bool = False,
+        max_bytes: int | None = None) -> Path:
+    """The real path of ``path``, a file (or ``folder``) under the content folder ``root``
+    (an absolute ``root`` must be resolved already: the units' folders are).
+
+    Every part from ``root`` down is checked without following it; a symbolic link is
+    refused unless ``links``, and then it must resolve inside ``root``. Raises PathError."""
+    root = Path(root) if Path(root).is_absolute() else Path(root).resolve()
+    full = os.path.abspath(path)
+    parts = _parts_below(full, str(root))
+    if not parts:
+        raise PathError(Path(full), "不在内容文件夹内 (outside the content folder)")
+    linked = False
+    current = str(root)
+    for i, part in enumerate(parts):
+        current = os.path.join(current, part)
+        last = i == len(parts) - 1
+        try:
+            st = os.lstat(current)
+        except FileNotFoundError:
+            raise PathError(Path(current), "文件不存在 (not found)") from None
+        except OSError as exc:
+            raise PathError(Path(current), f"无法读取 (cannot be read: {exc.strerror})") from None
+        if stat.S_ISLNK(st.st_mode):
+            _vet_link(Path(current), root, allowed=links and last)
+            st = os.stat(current)
+            linked = True
+        if not last or folder:
+            if not stat.S_ISDIR(st.st_mode):
+                raise PathError(Path(current), "不是文件夹 (not a folder)")
+        elif not stat.S_ISREG(st.st_mode):
+            raise PathError(Path(current), f"不是普通文件，是{_kind(st.st_mode)} (not a regular file)")
+    if max_bytes is not None and not folder and st.st_size > max_bytes:
+        raise PathError(Path(full), f"文件过大：{st.st_size / 1024 / 1024:.1f} MB，最多 {max_bytes / 1024 / 1024:.0f} MB "
+                                    "(file too large)")
+    # Every part was checked with lstat: without a link, the path is already the real one.
+    return Path(full).resolve() if linked else Path(full)
+
+
+def _vet_link(link: Path, root: Path, allowed: bool) -> None:
+    try:
+        target = link.resolve(strict=True)
+    except (FileNotFoundError, RuntimeError, OSError):
+        raise PathError(link, f"符号链接指向不存在的文件 {os.readlink(link)!r} (dangling symbolic link)") from None
+    if target != root and root not in target.parents:
+        raise PathError(link, "符号链接指向内容文件夹之外，不会读取或发布 (symbolic link out of the content folder)")
+    if not allowed:
+        raise PathError(link, "是符号链接：条目、文件夹和 _unit.yaml 必须是真实文件，请复制文件而不是链接 "
+                              "(symbolic links are allowed only for attachments and images)")
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "管道 FIFO"
+    if stat.S_ISSOCK(mode):
+        return "套接字 socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "设备文件 device"
+    if stat.S_ISDIR(mode):
+        return "文件夹 folder"
+    return "特殊文件 special file"
+
+
+def is_regular(path: Path) -> bool:
+    """A regular file that is not a link (checked without opening it: opening a FIFO blocks)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def walk(folder: Path) -> list[Path]:
+    """Every entry below ``folder``, sorted, hidden ones (``.name``) left out.
+
+    Links are listed, never followed; only real folders are entered."""
+    out: list[Path] = []
+    stack = [Path(folder)]
+    while stack:
+        current = stack.pop()
+        try:
+            entries = list(os.scandir(current))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            out.append(path)
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(path)
+    return sorted(out)
