@@ -141,7 +141,8 @@ def test_make_new_gives_an_item_that_checks_and_the_next_index_no(tmp_path):
     assert second.returncode == 0, second.stderr
     check = gongkai("check", "--content", str(content))
     assert check.returncode == 0, check.stderr
-    assert check.stderr == ""
+    # The sample's one planted 年报 mismatch warns; the new items add nothing.
+    assert all(": warning:" in line for line in check.stderr.splitlines()), check.stderr
     site = scan(content, ROOT / "catalogs")
     new = sorted((i for i in site.items if i.index_no not in before), key=lambda i: i.index_no)
     serials = [int(i.index_no.rsplit("-", 1)[1]) for i in new]
