@@ -21,7 +21,7 @@ def test_unit_errors_name_line_and_field(make_tree, cats):
     _, problems = load_units(content, cats)
     assert messages(problems) == [
         "a/_unit.yaml:3: colour: unknown field; expected one of name, short_name, level, parent, org_code, "
-        "site_code, index_pattern, guide",
+        "site_code, index_pattern, issuer, guide, issuers, footer",
         "a/_unit.yaml:2: level: expected one of province, city, county, township, department, got 'village'",
         "a/_unit.yaml:5: guide.phone: required field is missing",
     ]

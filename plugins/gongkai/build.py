@@ -22,6 +22,7 @@ import jinja2
 
 from . import errors, lifecycle, reader
 from .facts import Facts
+from .search import zhmap
 from .site import Site, scan
 
 
@@ -109,6 +110,8 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
         return 1
     report_changes(partial, output, sorted(site.units))
     render_portal(partial, base, units, as_of, site.catalogs.level_names)
+    static_dir = base.get("THEME_STATIC_DIR", "theme")
+    zhmap.write([partial / static_dir] + [partial / uid / static_dir for uid in sorted(site.units)])
     if base.get("GK_MINIFY"):
         minify_css(partial)
     _swap(partial, output)
