@@ -100,7 +100,7 @@
 
   /* 朗读: article text in short utterances (long ones are cut off by some engines). */
   var speaking = false;
-  function speakable() { return "speechSynthesis" in window && typeof window.SpeechSynthesisUtterance === "function"; }
+  function speakable() { return !!window.speechSynthesis && typeof window.SpeechSynthesisUtterance === "function"; }
   function chunks(text) {
     var parts = text.replace(/\s+/g, " ").split(/(?<=[。！？；\n])/), out = [], cur = "";
     parts.forEach(function (p) {
