@@ -5,6 +5,7 @@
 #   make test      the test suite (installs Debian chromium for the browser tests)
 #   make publish   production build with publishconf.py
 #   make bench     build timings on a generated corpus (prints figures)
+#   make a11y      axe-core audit of every page kind of the sample (counts per page kind)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -16,7 +17,7 @@ SHARED ?= ../shared
 export BUILD_DATE
 GONGKAI := PYTHONPATH=$(CURDIR)/plugins $(PY) -m gongkai
 
-.PHONY: html publish check serve test bench browser-deps clean
+.PHONY: html publish check serve test bench browser-deps clean a11y a11y-deps
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,8 +45,19 @@ browser-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	fi
 
-test: $(VENV)/.installed browser-deps
+# axe-core for the accessibility audit, exactly as locked in tests/a11y/package-lock.json.
+A11Y := tests/a11y
+$(A11Y)/node_modules/.package-lock.json: $(A11Y)/package-lock.json
+	npm ci --prefix $(A11Y) --no-audit --no-fund --prefer-offline
+a11y-deps: $(A11Y)/node_modules/.package-lock.json
+
+test: $(VENV)/.installed browser-deps a11y-deps
 	$(PY) -m pytest -q tests
+
+a11y: $(VENV)/.installed browser-deps a11y-deps
+	@out=$$(mktemp -d /tmp/gongkai-a11y.XXXXXX); \
+	$(GONGKAI) html --content $(CONTENT) --output $$out/output --settings pelicanconf.py >/dev/null && \
+	(cd tests && ../$(PY) -m a11y.audit $$out/output); rc=$$?; rm -rf $$out; exit $$rc
 
 bench: $(VENV)/.installed
 	$(PY) tests/bench.py --shared $(SHARED)

@@ -125,11 +125,19 @@ def audit_site(output: Path, kinds=PAGE_KINDS, modes=MODES) -> dict[tuple[str, s
     return out
 
 
+def _pad(text: str, width: int, right: bool = False) -> str:
+    """Pad for a terminal, counting a CJK character as two columns."""
+    import unicodedata
+    cols = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    fill = " " * max(0, width - cols)
+    return fill + text if right else text + fill
+
+
 def main(argv: list[str]) -> int:
     output = Path(argv[0] if argv else "output")
     results = audit_site(output)
     modes = [m for m, _, _ in MODES]
-    print(f"{'page kind':<16}" + "".join(f"{m:>14}" for m in modes) + "   (serious+critical / all violations)")
+    print(_pad("page kind", 18) + "".join(_pad(m, 12, right=True) for m in modes) + "   (serious+critical / all)")
     bad = 0
     for kind, _ in PAGE_KINDS:
         cells = []
@@ -137,7 +145,7 @@ def main(argv: list[str]) -> int:
             v = results[(kind, mode)]
             bad += len(blocking(v))
             cells.append(f"{len(blocking(v))}/{len(v)}")
-        print(f"{kind:<16}" + "".join(f"{c:>14}" for c in cells))
+        print(_pad(kind, 18) + "".join(_pad(c, 12, right=True) for c in cells))
     for (kind, mode), v in sorted(results.items()):
         if v:
             print(f"  {kind} @ {mode}: {describe(v)}")
