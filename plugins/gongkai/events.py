@@ -26,5 +26,6 @@ STAGES: dict[str, tuple[str, str]] = {
     "facts": ("site, day -> Facts", "states, registry, reverse links: computed once per build"),
     "units": ("job -> per-unit output", "one Pelican run per unit (render)"),
     "portal": ("partial, settings, units", "the portal pages across every unit"),
+    "zhmap": ("site roots", "search/zhmap.py writes theme/js/zhmap.json (简繁 maps from OpenCC) under every site root"),
     "swap": ("partial, output", "the new output replaces the old one only when all succeeded"),
 }
