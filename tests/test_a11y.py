@@ -1,5 +1,5 @@
 """Accessibility audit: axe-core (npm, pinned by tests/a11y/package-lock.json) in Debian
-chromium over every page kind of the sample, at 1280 px, at 375 px and in 长者模式.
+chromium over every page kind of the sample, at 1280 px, at 375 px, in 长者模式 and in 高对比.
 
 Zero serious or critical violations. The audit helper itself is tested on a page
 broken on purpose, so a silent audit cannot pass for a clean one.
@@ -63,16 +63,18 @@ def test_the_audit_finds_violations_on_a_broken_page(browser, tmp_path):
     assert {"image-alt", "color-contrast", "button-name", "link-name"} <= ids, describe(found)
 
 
-@pytest.mark.parametrize("mode, width, elder", MODES, ids=[m for m, _, _ in MODES])
-def test_no_serious_or_critical_violation_on_any_page_kind(browser, site_url, mode, width, elder):
-    context = new_context(browser, width, elder)
+@pytest.mark.parametrize("mode, width, prefs", MODES, ids=[m for m, _, _ in MODES])
+def test_no_serious_or_critical_violation_on_any_page_kind(browser, site_url, mode, width, prefs):
+    context = new_context(browser, width, prefs=prefs)
     page = context.new_page()
     failures = []
     for kind, path in PAGE_KINDS:
         response = page.goto(f"{site_url}/{path}")
         assert response and response.ok, f"{kind}: {path} is missing from the sample"
-        if elder:
+        if prefs.get("gk-elder"):
             assert page.evaluate("() => document.documentElement.getAttribute('data-elder')") == "1"
+        if prefs.get("gk-contrast"):
+            assert page.evaluate("() => document.documentElement.getAttribute('data-contrast')") == "high"
         bad = blocking(run_axe(page))
         if bad:
             failures.append(f"{kind} ({path}): {describe(bad)}")

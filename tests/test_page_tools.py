@@ -79,9 +79,10 @@ def test_font_size_applies_at_once_and_survives_a_reload(context, site_url):
 def test_choices_apply_before_the_first_paint(context, site_url):
     """The saved size is on <html> before any stylesheet or body is parsed: no flash."""
     context.add_init_script("try { localStorage.setItem('gk-font', 'l'); } catch (e) {}")
-    context.add_init_script("""document.addEventListener('readystatechange', () => {}, {once: true});
-      new MutationObserver((_, obs) => { if (document.body) { window.__atBody = document.documentElement.getAttribute('data-font'); obs.disconnect(); } })
-        .observe(document, {childList: true, subtree: true});""")
+    context.add_init_script("""
+      new MutationObserver((_, obs) => {
+        if (document.body) { window.__atBody = document.documentElement.getAttribute('data-font'); obs.disconnect(); }
+      }).observe(document, {childList: true, subtree: true});""")
     page = context.new_page()
     page.goto(f"{site_url}/{ITEM}")
     assert page.evaluate("() => window.__atBody") == "l"

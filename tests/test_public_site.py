@@ -200,7 +200,8 @@ def test_tokens_never_break_inside_on_a_phone(phone, site_url):
     lines = tokens.evaluate_all("els => els.map(e => [e.textContent, e.getClientRects().length])")
     assert all(n == 1 for _, n in lines), lines
     phone.goto(f"{site_url}/{COUNTY}/gfxwj/index.html")
-    lines = phone.locator(".listing .tok").evaluate_all("els => els.map(e => [e.textContent, e.getClientRects().length])")
+    lines = phone.locator(".listing .tok").evaluate_all(
+        "els => els.map(e => [e.textContent, e.getClientRects().length])")
     assert lines and all(n == 1 for _, n in lines), lines
 
 

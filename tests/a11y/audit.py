@@ -1,5 +1,6 @@
 """Accessibility audit of a built site: axe-core (npm, pinned in package-lock.json)
-injected by Playwright into Debian chromium, over every page kind of the sample.
+injected by Playwright into Debian chromium, over every page kind of the sample, in
+every mode (1280 px, 375 px, 长者模式, 高对比).
 
 Used by tests/test_a11y.py (zero serious or critical violations) and by
 ``make a11y`` (``python -m tests.a11y.audit OUTPUT``: prints the counts per page kind).
@@ -42,8 +43,9 @@ PAGE_KINDS: list[tuple[str, str]] = [
     ("网站地图", "shili-county/wzdt.html"),
 ]
 
-# (mode, viewport width, 长者模式 on)
-MODES: list[tuple[str, int, bool]] = [("1280", 1280, False), ("375", 375, False), ("长者模式", 375, True)]
+# (mode, viewport width, saved page-tool choices in localStorage)
+MODES: list[tuple[str, int, dict[str, str]]] = [
+    ("1280", 1280, {}), ("375", 375, {}), ("长者模式", 375, {"gk-elder": "1"}), ("高对比", 1280, {"gk-contrast": "1"})]
 
 
 def ensure_axe() -> Path:
@@ -77,11 +79,16 @@ def serve(folder: Path) -> Iterator[str]:
         httpd.server_close()
 
 
-def new_context(browser, width: int, elder: bool = False):
+def new_context(browser, width: int, elder: bool = False, prefs: dict[str, str] | None = None):
+    """A browser context at ``width`` px; ``prefs`` (or ``elder``) are saved page-tool choices."""
+    import json
+
     context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN",
                                   is_mobile=width < 760, device_scale_factor=1)
-    if elder:
-        context.add_init_script("try { localStorage.setItem('gk-elder', '1'); } catch (e) {}")
+    saved = dict(prefs or {}, **({"gk-elder": "1"} if elder else {}))
+    if saved:
+        context.add_init_script(f"try {{ for (const [k, v] of Object.entries({json.dumps(saved)})) "
+                                "localStorage.setItem(k, v); } catch (e) {}")
     return context
 
 
@@ -113,8 +120,8 @@ def audit_site(output: Path, kinds=PAGE_KINDS, modes=MODES) -> dict[tuple[str, s
     with serve(output) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            for mode, width, elder in modes:
-                context = new_context(browser, width, elder)
+            for mode, width, prefs in modes:
+                context = new_context(browser, width, prefs=prefs)
                 page = context.new_page()
                 for kind, path in kinds:
                     page.goto(f"{base}/{path}")
