@@ -102,7 +102,8 @@
   var speaking = false;
   function speakable() { return !!window.speechSynthesis && typeof window.SpeechSynthesisUtterance === "function"; }
   function chunks(text) {
-    var parts = text.replace(/\s+/g, " ").split(/(?<=[。！？；\n])/), out = [], cur = "";
+    // sentences with their closing mark (no look-behind: older phone browsers lack it)
+    var parts = text.replace(/\s+/g, " ").match(/[^。！？；]+[。！？；]?/g) || [], out = [], cur = "";
     parts.forEach(function (p) {
       if ((cur + p).length > 180 && cur) { out.push(cur); cur = ""; }
       cur += p;
