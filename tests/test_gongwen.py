@@ -33,3 +33,11 @@ def test_summary_skips_the_addressee_and_signature():
     assert summary(DOC) == "现将《细则》印发给你们，请认真贯彻执行。"
     assert summary("<p>各单位：</p>") == ""
     assert summary("<p>" + "字" * 300 + "</p>", limit=10) == "字" * 10 + "…"
+
+
+def test_body_tables_get_a_focusable_scrolling_frame():
+    from gongkai.gongwen import frame_tables
+    html = frame_tables('<p>a</p><table><tr><td>1</td></tr></table><p>b</p>')
+    assert html == ('<p>a</p><div class="table-wrap body-table" role="region" aria-label="表格" tabindex="0">'
+                    '<table><tr><td>1</td></tr></table></div><p>b</p>')
+    assert frame_tables("<p>no table</p>") == "<p>no table</p>"

@@ -5,7 +5,8 @@ the 主送机关 is the first paragraph and ends with a colon (顶格, no indent
 落款 is a short paragraph with the issuing organ's name directly before a
 paragraph that is only the 成文日期 (both right-aligned); a paragraph that
 starts with 附件： is the 附件说明. This module recognises those paragraphs in the
-sanitized HTML and adds a class; nothing else of the body changes.
+sanitized HTML and adds a class; nothing else of the body changes. ``frame_tables``
+puts each body table in a scrolling frame.
 """
 from __future__ import annotations
 
@@ -75,3 +76,16 @@ def summary(fragment: str, limit: int = 200) -> str:
         if text and kind is None:
             return text if len(text) <= limit else text[:limit].rstrip() + "…"
     return ""
+
+
+_TABLE_OPEN = re.compile(r"<table(?=[\s>])")
+
+
+def frame_tables(fragment: str) -> str:
+    """Each table of a body scrolls inside its own frame on a phone, never the page; the
+    frame is focusable and named, so keyboard users can scroll it (WCAG 2.1.1)."""
+    if "<table" not in fragment:
+        return fragment
+    opened = _TABLE_OPEN.sub('<div class="table-wrap body-table" role="region" aria-label="表格" tabindex="0"><table',
+                             fragment)
+    return opened.replace("</table>", "</table></div>")

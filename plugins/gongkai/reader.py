@@ -74,6 +74,7 @@ class _ItemReader(BaseReader):
             raise ContentError([Problem(item.source, item.body_line, "body", str(exc), "正文", rule="item.image")]) from None
         if item.type in ("document", "notice") and content:
             content = gongwen.layout(content)
+        content = gongwen.frame_tables(content)
         if not item.summary:
             item.summary = gongwen.summary(content)
         metadata = {
