@@ -37,7 +37,9 @@ def test_summary_skips_the_addressee_and_signature():
 
 def test_body_tables_get_a_focusable_scrolling_frame():
     from gongkai.gongwen import frame_tables
-    html = frame_tables('<p>a</p><table><tr><td>1</td></tr></table><p>b</p>')
-    assert html == ('<p>a</p><div class="table-wrap body-table" role="region" aria-label="表格" tabindex="0">'
-                    '<table><tr><td>1</td></tr></table></div><p>b</p>')
+    html = frame_tables('<p>a</p><table><tr><td>1</td></tr></table><p>b</p><table class="x"></table>')
+    assert html == ('<p>a</p><div class="table-wrap body-table" role="region" aria-label="正文表格1" tabindex="0">'
+                    '<table><tr><td>1</td></tr></table></div><p>b</p>'
+                    '<div class="table-wrap body-table" role="region" aria-label="正文表格2" tabindex="0">'
+                    '<table class="x"></table></div>')
     assert frame_tables("<p>no table</p>") == "<p>no table</p>"

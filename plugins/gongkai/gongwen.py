@@ -86,6 +86,7 @@ def frame_tables(fragment: str) -> str:
     frame is focusable and named, so keyboard users can scroll it (WCAG 2.1.1)."""
     if "<table" not in fragment:
         return fragment
-    opened = _TABLE_OPEN.sub('<div class="table-wrap body-table" role="region" aria-label="表格" tabindex="0"><table',
-                             fragment)
+    count = iter(range(1, 10_000))
+    opened = _TABLE_OPEN.sub(lambda m: '<div class="table-wrap body-table" role="region" '
+                             f'aria-label="正文表格{next(count)}" tabindex="0"><table', fragment)
     return opened.replace("</table>", "</table></div>")
