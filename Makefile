@@ -10,6 +10,7 @@
 #   make import    SRC=file-or-folder UNIT= [COLUMN=]: existing .docx .pdf .html .txt into items
 #   make hooks     install the git pre-commit hook (checks what is staged)
 #   make fix-encoding FILE=…  convert a GBK/Big5 file to UTF-8 in place (keeps FILE.bak)
+#   make a11y      axe-core audit of every page kind of the sample (counts per page kind)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -21,7 +22,7 @@ SHARED ?= ../shared
 export BUILD_DATE
 GONGKAI := PYTHONPATH=$(CURDIR)/plugins $(PY) -m gongkai
 
-.PHONY: html publish check serve test bench browser-deps clean annual-report new import hooks fix-encoding
+.PHONY: html publish check serve test bench browser-deps clean annual-report new import hooks fix-encoding a11y a11y-deps
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -66,8 +67,19 @@ browser-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	fi
 
-test: $(VENV)/.installed browser-deps
+# axe-core for the accessibility audit, exactly as locked in tests/a11y/package-lock.json.
+A11Y := tests/a11y
+$(A11Y)/node_modules/.package-lock.json: $(A11Y)/package-lock.json
+	npm ci --prefix $(A11Y) --no-audit --no-fund --prefer-offline
+a11y-deps: $(A11Y)/node_modules/.package-lock.json
+
+test: $(VENV)/.installed browser-deps a11y-deps
 	$(PY) -m pytest -q tests
+
+a11y: $(VENV)/.installed browser-deps a11y-deps
+	@out=$$(mktemp -d /tmp/gongkai-a11y.XXXXXX); \
+	$(GONGKAI) html --content $(CONTENT) --output $$out/output --settings pelicanconf.py >/dev/null && \
+	(cd tests && ../$(PY) -m a11y.audit $$out/output); rc=$$?; rm -rf $$out; exit $$rc
 
 bench: $(VENV)/.installed
 	$(PY) tests/bench.py --shared $(SHARED)

@@ -44,9 +44,13 @@ def test_embargoed_item_appears_once_its_day_comes(tmp_path):
     assert "EMBARGOED-BODY-TEXT" in page.read_text(encoding="utf-8")
 
 
+OWN_SCRIPT = re.compile(r'<script src="(?:[^"<>]*/)?theme/js/[a-z0-9_-]+\.js"( defer)?></script>')
+
+
 def test_raw_html_is_sanitized_in_pages_and_feeds(good_site):
     for path, text in all_text(good_site):
-        lowered = text.lower()
+        # The theme's own scripts (page tools, search) are files under theme/js/; nothing else.
+        lowered = OWN_SCRIPT.sub("", text.lower())
         assert "<script" not in lowered and "javascript:" not in lowered, path
         assert not re.search(r"<[^>]+\son[a-z]+\s*=", lowered), path
     feed = (good_site / "demo-county/feed.xml").read_text(encoding="utf-8")

@@ -74,7 +74,7 @@ READING = ("---\ntitle: 办法问答\ncolumn: zcjd\ntype: interpretation\ninterp
 
 def built_anchors(out: Path) -> dict[str, str]:
     html = (out / "demo/art/zcjd/r.html").read_text(encoding="utf-8")
-    return dict(re.findall(r'<div class="qa-pair" id="(q-[0-9a-f]+)">\s*<dt><span[^>]*>问</span>([^<]+?) <a', html))
+    return dict(re.findall(r'<div class="qa-pair" id="(q-[0-9a-f]+)">\s*<dt><span[^>]*>问</span><a class="q-link" href="#\1">([^<]+)</a>', html))
 
 
 def test_reordering_questions_keeps_every_anchor(make_tree, tmp_path):

@@ -67,8 +67,8 @@ def test_publicity_period_before_and_after(built):
     after, _ = built("2026-10-16")
     page = text(after, WITHDRAWN)
     assert "公示期已满，公示内容已撤下。" in page
-    assert "11990102MB0000003X/2026-00019" in page and "示例县2026年第三季度城乡低保拟新增对象名单公示" in page
-    assert "<td>2026-10-08</td>" in page and "2026-10-15" in page
+    assert "11990102MB0000003X/</span><wbr><span class=\"tok\">2026-00019" in page and "示例县2026年第三季度城乡低保拟新增对象名单公示" in page
+    assert '<td><time class="tok" datetime="2026-10-08">2026-10-08</time></td>' in page and "2026-10-15" in page
     feed = (after / COUNTY / "feed.xml").read_text(encoding="utf-8")
     assert "拟新增对象名单公示" in feed and "990102198503120236" not in feed and "13907770123" not in feed
 
@@ -113,7 +113,7 @@ def test_revised_document_links_to_its_replacement(built, sample_site):
 def test_retired_listing_shows_state_and_date(sample_site):
     page = (sample_site / COUNTY / "fzhsx/index.html").read_text(encoding="utf-8")
     rows = re.findall(r'href="\.\./(art/[^"]+)".*?<td class="c-state" data-label="效力状况">(.*?)</td>\s*'
-                      r'<td class="c-date" data-label="失效日期">(.*?)</td>', page, re.S)
+                      r'<td class="c-date" data-label="失效日期"><time[^>]*>(.*?)</time></td>', page, re.S)
     assert rows == [(REPEALED, "已废止", "2026-11-10"), (EXPIRING, "失效", "2026-01-01"), (REVISED, "已修订", "2025-03-12")]
 
 

@@ -21,7 +21,7 @@ def test_unit_errors_name_line_and_field(make_tree, cats):
     _, problems = load_units(content, cats)
     assert messages(problems) == [
         "a/_unit.yaml:3: colour: unknown field; expected one of name, short_name, level, parent, org_code, "
-        "site_code, index_pattern, guide",
+        "site_code, index_pattern, issuer, guide, issuers, footer",
         "a/_unit.yaml:2: level: expected one of province, city, county, township, department, got 'village'",
         "a/_unit.yaml:5: guide.phone: required field is missing",
     ]
@@ -61,3 +61,36 @@ def test_optional_unit_fields_written_empty_are_absent(make_tree, cats):
     units, problems = load_units(content, cats)
     assert problems == []
     assert units["u"].short_name == "" and units["u"].index_pattern == ""
+
+
+def test_footer_facts_and_issuer_defaults(make_tree, cats):
+    text = UNIT_YAML + (
+        "issuer: 测试县人民政府办公室\n"
+        "issuers:\n  gfxwj: 测试县人民政府\n  sgjf/jt: 测试县交通运输局\n"
+        "footer:\n  icp: 测ICP备12345678号-1\n  jiucuo_url: https://zfwzgl.www.gov.cn/exposure/jiucuo.html?site_code=1\n")
+    content = make_tree({"a/_unit.yaml": text})
+    units, problems = load_units(content, cats)
+    assert problems == []
+    unit = units["a"]
+    assert unit.footer == {"icp": "测ICP备12345678号-1",
+                           "jiucuo_url": "https://zfwzgl.www.gov.cn/exposure/jiucuo.html?site_code=1"}
+    folder = content / "a"
+    assert unit.issuer_for(folder / "gfxwj/x.md") == "测试县人民政府"
+    assert unit.issuer_for(folder / "sgjf/jt/2026.yaml") == "测试县交通运输局"
+    assert unit.issuer_for(folder / "sgjf/other.yaml") == "测试县人民政府办公室"
+    assert unit.issuer_for(folder / "qtwj/sub/x.md") == "测试县人民政府办公室"
+    bare, _ = load_units(make_tree({"b/_unit.yaml": UNIT_YAML}), cats)
+    assert bare["b"].footer == {} and bare["b"].issuer_for(content / "b/x.md") == "测试县人民政府"
+
+
+def test_footer_links_are_checked(make_tree, cats):
+    text = UNIT_YAML + "footer:\n  dzjg_url: javascript:alert(1)\n  fax: 1\nissuers:\n  ../x: 某机关\n"
+    content = make_tree({"a/_unit.yaml": text})
+    units, problems = load_units(content, cats)
+    assert "a" not in units
+    assert messages(problems) == [
+        "a/_unit.yaml:13: issuers.../x: expected a folder of this unit, e.g. gfxwj, got '../x'",
+        "a/_unit.yaml:10: footer.dzjg_url: expected a link http(s)://, mailto: or tel:, got 'javascript:alert(1)'",
+        "a/_unit.yaml:11: footer.fax: unknown field; expected one of icp, icp_url, police, police_url, dzjg_url, "
+        "jiucuo_url, contact_url",
+    ]

@@ -2,6 +2,10 @@
 
 Each chart has role="img" with a <title> and a <desc> that states every value, and
 the page always shows the same figures in a table beside it.
+
+Layout for phones as for desktops: each bar has its label on its own line above it,
+bar lengths are percentages of the chart's width and there is no viewBox, so the
+SVG is never scaled down: its text keeps the stylesheet's size (≥ 16 px) at 320 px.
 """
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ import re
 from decimal import Decimal
 from html import escape
 
-WIDTH, LABEL_W, VALUE_W, ROW_H, BAR_H, PAD = 720, 220, 110, 36, 22, 12
+LABEL_H, BAR_H, GAP, PAD = 28, 20, 12, 4   # px: label line, bar, space between rows, top/bottom
+SPAN = 72.0                                 # % of the width the longest bar takes (room for its value)
 
 
 def safe_id(raw: str) -> str:
@@ -29,18 +34,18 @@ def bar_chart(chart_id: str, title: str, bars: list[tuple[str, Decimal]], unit: 
     chart_id = escape(safe_id(chart_id))
     desc = "；".join(f"{label} {value:.2f}{unit}" for label, value in bars) or "无数据"
     top = max([v for _, v in bars if v > 0] or [Decimal(0)])
-    span = WIDTH - LABEL_W - VALUE_W
-    height = PAD * 2 + ROW_H * max(1, len(bars))
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {WIDTH} {height}" '
+    row_h = LABEL_H + BAR_H + GAP
+    height = PAD * 2 + row_h * max(1, len(bars)) - GAP
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="100%" height="{height}" '
              f'role="img" aria-labelledby="{chart_id}-t {chart_id}-d" focusable="false">',
              f'<title id="{chart_id}-t">{escape(title)}</title>',
              f'<desc id="{chart_id}-d">{escape(desc)}</desc>']
     for i, (label, value) in enumerate(bars):
-        y = PAD + i * ROW_H
-        w = 0 if top == 0 or value <= 0 else max(1, round(float(value / top) * span))
-        mid = y + BAR_H / 2 + 6
-        parts.append(f'<text x="{LABEL_W - 8}" y="{mid:g}" text-anchor="end" class="chart-label">{escape(label)}</text>')
-        parts.append(f'<rect x="{LABEL_W}" y="{y}" width="{w}" height="{BAR_H}" class="chart-bar"></rect>')
-        parts.append(f'<text x="{LABEL_W + w + 6}" y="{mid:g}" class="chart-value">{value:.2f}</text>')
+        y = PAD + i * row_h
+        pct = 0.0 if top == 0 or value <= 0 else max(0.5, float(value / top) * SPAN)
+        bar_y = y + LABEL_H
+        parts.append(f'<text x="0" y="{y + LABEL_H - 8}" class="chart-label">{escape(label)}</text>')
+        parts.append(f'<rect x="0" y="{bar_y}" width="{pct:.2f}%" height="{BAR_H}" class="chart-bar"></rect>')
+        parts.append(f'<text x="{pct:.2f}%" dx="8" y="{bar_y + BAR_H - 4}" class="chart-value">{value:.2f}</text>')
     parts.append("</svg>")
     return "".join(parts)

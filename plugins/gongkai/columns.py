@@ -20,6 +20,7 @@ from .catalogs import Column
 from .items import as_list
 
 HOME = "zfxxgk"
+SITEMAP_PAGE = "wzdt.html"   # 网站地图 (pinyin initials, as government sites name it)
 
 
 def reverse_refs(registry: dict[str, dict]) -> dict[tuple[str, str], list[dict]]:
@@ -112,11 +113,18 @@ class GK:
                 yield self.lists.get(col.id, [])
 
     def latest(self, column: Column, n: int = 5) -> list:
-        """Newest items of a column and its sub-columns (for home and group pages)."""
-        return sorted((a for items in self._filed(column) for a in items), key=listing_order)[:n]
+        """Newest items of a column and its sub-columns (for home and group pages).
+
+        A withdrawn 公示 keeps its URL but is no longer news: it is not listed here."""
+        return sorted((a for items in self._filed(column) for a in items if not a.lifecycle.withdrawn),
+                      key=listing_order)[:n]
 
     def count(self, column: Column) -> int:
         return sum(len(items) for items in self._filed(column))
+
+    def listed(self, column: Column) -> int:
+        """What a leaf's own page lists (政策问答 and 废止和失效文件 included), for the tree counts."""
+        return len(self.lists.get(column.id, [])) if column.is_leaf else self.count(column)
 
     def ancestors(self) -> list[dict]:
         out, parent = [], self.unit.get("parent")
@@ -146,6 +154,12 @@ class ColumnsGenerator(Generator):
             lists.setdefault(target, []).append(article)
         for cid, items in lists.items():
             items.sort(key=retired_order if cid == retired_id else listing_order)
+            if cid == qa_id:
+                continue  # an interpretation's neighbours are those of its own column
+            # 上一篇/下一篇: the neighbours in the listing the item is filed in, fixed at build time.
+            for i, article in enumerate(items):
+                article.gk_prev = items[i - 1] if i > 0 else None
+                article.gk_next = items[i + 1] if i + 1 < len(items) else None
         self.gk = GK(unit=unit, units=self.settings["GK_UNITS"], tree=tree, columns=columns, lists=lists,
                      labels=cats.item_labels, level_names=cats.level_names, vocab=cats.vocab,
                      as_of=self.settings["GK_AS_OF"], registry=registry, reverse=reverse_refs(registry))
@@ -171,6 +185,9 @@ class ColumnsGenerator(Generator):
             else:
                 writer.write_file(save_as, self.get_template("group"), self.context, relative,
                                   template_name="group", **common)
+        # 网站地图: the column tree as a page (the footer links it; sitemap.xml is for crawlers).
+        writer.write_file(SITEMAP_PAGE, self.get_template("wzdt"), self.context, relative,
+                          template_name="wzdt", page_name="wzdt", url=SITEMAP_PAGE)
         self._copy_attachments()
 
     def _copy_attachments(self):

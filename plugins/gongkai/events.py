@@ -31,5 +31,6 @@ STAGES: dict[str, tuple[str, str]] = {
     "units": ("job -> per-unit output", "one Pelican run per unit (render)"),
     "annual": ("site, facts -> GK_ANNUAL", "年报 warnings (annual/series.py) and every public report for roll-ups"),
     "portal": ("partial, settings, units", "the portal pages across every unit (and output/annual/)"),
+    "zhmap": ("site roots", "search/zhmap.py writes theme/js/zhmap.json (简繁 maps from OpenCC) under every site root"),
     "swap": ("partial, output", "the new output replaces the old one only when all succeeded"),
 }

@@ -15,10 +15,10 @@ from pelican import signals
 from pelican.readers import BaseReader
 
 from . import catalogs as catalogs_mod
-from . import images, paths
+from . import gongwen, images, paths
 from .errors import ContentError, Problem
 from .items import Item
-from .render import Renderer, first_paragraph
+from .render import Renderer
 from .schema import read_item
 from .units import Unit
 
@@ -76,8 +76,11 @@ class _ItemReader(BaseReader):
             item.qa = [replace(pair, a_html=images.rewrite(self._render(pair.a), item.images)) for pair in item.qa]
         except images.UncheckedImage as exc:
             raise ContentError([Problem(item.source, item.body_line, "body", str(exc), "正文", rule="item.image")]) from None
+        if item.type in ("document", "notice") and content:
+            content = gongwen.layout(content)
+        content = gongwen.frame_tables(content)
         if not item.summary:
-            item.summary = first_paragraph(content)
+            item.summary = gongwen.summary(content)
         metadata = {
             "title": item.title,
             "date": item.published,

@@ -172,7 +172,7 @@ def read_item(path: Path, unit: Unit, catalogs: Catalogs) -> tuple[Item | None, 
     data = {k: values.pop(k) for k in DATA_FIELDS if k in values}
     item = Item(unit=unit.id, source=shown, path=path, slug=slug, type=values.pop("type", "document"),
                 title=values.pop("title"), column=values.pop("column"), published=values.pop("published"),
-                issuer=values.pop("issuer", unit.name), data=data, body=body, body_line=body_line, images=body_images, facts=facts,
+                issuer=values.pop("issuer", None) or unit.issuer_for(path), data=data, body=body, body_line=body_line, images=body_images, facts=facts,
                 lines=dict(doc.lines), **values)
     return item, problems
 

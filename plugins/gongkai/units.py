@@ -25,6 +25,19 @@ def _compile(pattern: str) -> regex.Pattern:
 ORG_CODE = r"^(?:[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}|[0-9A-Z]{8}[0-9X])$"
 GUIDE_KEYS = ("office", "address", "hours", "phone", "email", "postcode", "fax", "website")
 GUIDE_REQUIRED = ("office", "address", "hours", "phone")
+# Optional footer facts of the unit's site (all configured, never invented): key -> kind.
+URL = r"^(?:https?://|mailto:|tel:)[^\s\"'<>\\]{1,500}$"
+FOOTER_KEYS = {
+    "icp": ("text", "ICP备案号, e.g. 苏ICP备05000000号-1"),
+    "icp_url": ("url", "the link of the ICP备案号 (default https://beian.miit.gov.cn/)"),
+    "police": ("text", "公安机关备案号, e.g. 苏公网安备 32028202000001号"),
+    "police_url": ("url", "the link of the 公安备案号"),
+    "dzjg_url": ("url", "the link of the 党政机关网站标识"),
+    "jiucuo_url": ("url", "the link of 政府网站找错 (国办 jiucuo, with this site's 标识码)"),
+    "contact_url": ("url", "the link of 联系我们 (a page, mailto: or tel:)"),
+}
+# A folder under the unit (issuers: {folder: 发布机构}); no "..", no leading "/".
+FOLDER = r"^(?!.*(?:^|/)\.\.?(?:/|$))[^/\\\x00-\x1f][^\\\x00-\x1f]{0,199}$"
 
 
 @dataclass
@@ -42,6 +55,21 @@ class Unit:
     guide: dict[str, str] = field(default_factory=dict)
     children: list[str] = field(default_factory=list)
     parent_line: int | None = None
+    issuer: str = ""                                        # default 发布机构 (else the name)
+    issuers: dict[str, str] = field(default_factory=dict)   # folder -> default 发布机构 there
+    footer: dict[str, str] = field(default_factory=dict)    # FOOTER_KEYS, only those configured
+
+    def issuer_for(self, path: Path) -> str:
+        """The default 发布机构 of an item file: the nearest configured folder, else the unit's."""
+        try:
+            parts = path.resolve().relative_to(self.folder.resolve()).parent.parts
+        except ValueError:
+            parts = ()
+        for n in range(len(parts), 0, -1):
+            found = self.issuers.get("/".join(parts[:n]))
+            if found:
+                return found
+        return self.issuer or self.name
 
     @property
     def index_re(self) -> regex.Pattern:
@@ -71,7 +99,8 @@ class Unit:
         return {"id": self.id, "name": self.name, "short_name": self.short_name or self.name,
                 "level": self.level, "parent": self.parent, "org_code": self.org_code,
                 "site_code": self.site_code, "guide": dict(self.guide), "children": list(self.children),
-                "folder": str(self.folder), "source": self.source, "index_pattern": self.index_pattern}
+                "folder": str(self.folder), "source": self.source, "index_pattern": self.index_pattern,
+                "issuer": self.issuer or self.name, "issuers": dict(self.issuers), "footer": dict(self.footer)}
 
     @classmethod
     def from_settings(cls, data: dict) -> Unit:
@@ -112,7 +141,9 @@ UNIT_FIELDS: dict[str, tuple[Kind, bool]] = {
     "org_code": (Pattern(ORG_CODE, "a 统一社会信用代码 of 18 characters or a 组织机构代码 of 9"), True),
     "site_code": (Pattern(r"^[0-9A-Za-z]{10}$", "a 网站标识码 of 10 letters or digits"), False),
     "index_pattern": (_Regex(), False),
+    "issuer": (Text(max_len=100, one_line=True), False),
 }
+MAPPINGS = ("guide", "issuers", "footer")
 
 
 def load_units(content: Path, catalogs: Catalogs) -> tuple[dict[str, Unit], list[Problem]]:
@@ -168,9 +199,9 @@ def _read_unit(path: Path, rel: str, folder: Path, catalogs: Catalogs, problems:
     ok = True
     kinds = UNIT_FIELDS
     for key in doc.data:
-        if key not in kinds and key != "guide":
+        if key not in kinds and key not in MAPPINGS:
             problems.append(Problem(rel, doc.line(key), key, f"unknown field; expected one of "
-                                    f"{', '.join(list(kinds) + ['guide'])}", rule="unit.unknown"))
+                                    f"{', '.join(list(kinds) + list(MAPPINGS))}", rule="unit.unknown"))
             ok = False
     for key, (kind, required) in kinds.items():
         raw = doc.data.get(key)
@@ -215,12 +246,48 @@ def _read_unit(path: Path, rel: str, folder: Path, catalogs: Catalogs, problems:
                 problems.append(Problem(rel, doc.line("guide"), f"guide.{key}", "required field is missing",
                                         labels.get(f"guide.{key}"), rule="unit.required"))
                 ok = False
+    issuers = _read_mapping(doc, rel, "issuers", ctx, problems, labels,
+                            key_kind=Pattern(FOLDER, "a folder of this unit, e.g. gfxwj"),
+                            value_kind=lambda k: Text(max_len=100, one_line=True))
+    footer = _read_mapping(doc, rel, "footer", ctx, problems, labels, keys=FOOTER_KEYS,
+                           value_kind=lambda k: (Pattern(URL, "a link http(s)://, mailto: or tel:")
+                                                 if FOOTER_KEYS[k][0] == "url" else Text(max_len=100, one_line=True)))
+    if issuers is None or footer is None:
+        ok = False
     if not ok:
         return None
     return Unit(id=folder.name, name=values["name"], level=values["level"], org_code=values["org_code"],
                 folder=folder, source=rel, short_name=values.get("short_name", ""), parent=values.get("parent"),
                 site_code=values.get("site_code", ""), index_pattern=values.get("index_pattern", ""), guide=guide,
-                parent_line=doc.line("parent") if "parent" in doc.data else None)
+                parent_line=doc.line("parent") if "parent" in doc.data else None,
+                issuer=values.get("issuer", ""), issuers=issuers, footer=footer)
+
+
+def _read_mapping(doc, rel: str, name: str, ctx: Ctx, problems: list[Problem], labels: dict, *,
+                  keys: dict | None = None, key_kind: Kind | None = None, value_kind) -> dict[str, str] | None:
+    """An optional mapping of _unit.yaml (issuers, footer); None when any entry is wrong."""
+    raw = doc.data.get(name)
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.append(Problem(rel, doc.line(name), name, "expected a mapping of key: value lines",
+                                labels.get(name), rule="unit.field"))
+        return None
+    out, ok = {}, True
+    for key, value in raw.items():
+        field_name = f"{name}.{key}"
+        key = str(key)
+        try:
+            if keys is not None and key not in keys:
+                raise FieldError(f"unknown field; expected one of {', '.join(keys)}")
+            if key_kind is not None:
+                key = key_kind(key, ctx).strip("/")
+            out[key] = value_kind(key)(value, ctx)
+        except FieldError as exc:
+            problems.append(Problem(rel, doc.line(name, key), field_name, exc.message, labels.get(field_name),
+                                    rule="unit.field"))
+            ok = False
+    return dict(sorted(out.items())) if ok else None
 
 
 def _check_tree(units: dict[str, Unit], problems: list[Problem]) -> None:

@@ -1,0 +1,45 @@
+"""公文 layout (GB/T 9704 on the web) and the default Description: pure functions."""
+from gongkai.gongwen import layout, roles, summary
+
+DOC = ("<p>各乡镇人民政府，县各委办局：</p><p>现将《细则》印发给你们，请认真贯彻执行。</p>"
+       "<p>附件：示例县临时救助申请表</p><p>示例县人民政府</p><p>2026年7月8日</p><p>（此件公开发布）</p>")
+
+
+def test_roles_of_a_gongwen():
+    texts = ["各乡镇人民政府，县各委办局：", "现将《细则》印发给你们，请认真贯彻执行。", "附件：示例县临时救助申请表",
+             "示例县人民政府", "2026年7月8日", "（此件公开发布）"]
+    assert roles(texts) == ["zhusong", None, "fujian", "luokuan", "date", None]
+
+
+def test_layout_marks_the_paragraphs_and_changes_nothing_else():
+    html = layout(DOC)
+    assert html == ('<p class="gw-zhusong">各乡镇人民政府，县各委办局：</p><p>现将《细则》印发给你们，请认真贯彻执行。</p>'
+                    '<p class="gw-fujian">附件：示例县临时救助申请表</p><p class="gw-luokuan">示例县人民政府</p>'
+                    '<p class="gw-date">2026年7月8日</p><p>（此件公开发布）</p>')
+
+
+def test_chinese_numeral_date_and_joint_issue():
+    assert roles(["国务院办公厅　财政部", "二〇二六年七月八日"]) == ["luokuan", "date"]
+
+
+def test_ordinary_text_is_left_alone():
+    texts = ["根据《条例》：", "本办法自2026年1月1日起施行。", "示例县人民政府研究决定，现通知如下："]
+    # a colon ending a sentence of body text is not a 主送机关 when it is not the first paragraph
+    assert roles(texts[1:]) == [None, None]
+    assert roles(["本办法自2026年1月1日起施行。", "2026年7月8日"]) == [None, "date"]  # a sentence is no 落款
+
+
+def test_summary_skips_the_addressee_and_signature():
+    assert summary(DOC) == "现将《细则》印发给你们，请认真贯彻执行。"
+    assert summary("<p>各单位：</p>") == ""
+    assert summary("<p>" + "字" * 300 + "</p>", limit=10) == "字" * 10 + "…"
+
+
+def test_body_tables_get_a_focusable_scrolling_frame():
+    from gongkai.gongwen import frame_tables
+    html = frame_tables('<p>a</p><table><tr><td>1</td></tr></table><p>b</p><table class="x"></table>')
+    assert html == ('<p>a</p><div class="table-wrap body-table" role="region" aria-label="正文表格1" tabindex="0">'
+                    '<table><tr><td>1</td></tr></table></div><p>b</p>'
+                    '<div class="table-wrap body-table" role="region" aria-label="正文表格2" tabindex="0">'
+                    '<table class="x"></table></div>')
+    assert frame_tables("<p>no table</p>") == "<p>no table</p>"
