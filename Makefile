@@ -60,18 +60,18 @@ serve: $(VENV)/.installed
 	@echo "serving $(OUTPUT)/ on http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory $(OUTPUT)
 
-# Debian chromium and CJK fonts for the browser tests (root, or sudo, needed once).
+# Debian chromium and CJK fonts for the browser tests, npm for axe-core (root, or sudo, needed once).
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || ! command -v npm >/dev/null; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk npm >/dev/null; \
 	fi
 
 # axe-core for the accessibility audit, exactly as locked in tests/a11y/package-lock.json.
 A11Y := tests/a11y
 $(A11Y)/node_modules/.package-lock.json: $(A11Y)/package-lock.json
 	npm ci --prefix $(A11Y) --no-audit --no-fund --prefer-offline
-a11y-deps: $(A11Y)/node_modules/.package-lock.json
+a11y-deps: browser-deps $(A11Y)/node_modules/.package-lock.json
 
 test: $(VENV)/.installed browser-deps a11y-deps
 	$(PY) -m pytest -q tests
