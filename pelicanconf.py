@@ -22,7 +22,7 @@ THEME = os.path.join(ROOT, "theme")
 THEME_STATIC_DIR = "theme"
 PLUGIN_PATHS = [os.path.join(ROOT, "plugins")]
 # read & validate → lifecycle → render (columns, fiscal)
-PLUGINS = ["gongkai.reader", "gongkai.lifecycle", "gongkai.columns", "gongkai.fiscal_plugin"]
+PLUGINS = ["gongkai.reader", "gongkai.lifecycle", "gongkai.columns", "gongkai.fiscal_plugin", "gongkai.search"]
 
 # Every item is an article whose URL comes from its path (set by our reader).
 ARTICLE_PATHS = [""]

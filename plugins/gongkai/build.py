@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from . import errors, lifecycle, reader
+from . import errors, lifecycle, reader, search
 from .facts import Facts
 from .site import Site, scan
 
@@ -109,6 +109,7 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
         return 1
     report_changes(partial, output, sorted(site.units))
     render_portal(partial, base, units, as_of, site.catalogs.level_names)
+    search.build_portal(partial, base, units, as_of)
     if base.get("GK_MINIFY"):
         minify_css(partial)
     _swap(partial, output)

@@ -16,7 +16,8 @@ PELICAN_SIGNALS: dict[str, str] = {
                                  "non-public items become status 'skip'",
     "content_object_init": "(instance) — lifecycle.py empties a withdrawn 公示",
     "article_generator_finalized": "(generator) — fiscal_plugin.py attaches tables and charts",
-    "article_writer_finalized": "(generator, writer) — lifecycle.json, fiscal downloads",
+    "article_writer_finalized": "(generator, writer) — lifecycle.json, fiscal downloads; search/ writes "
+                                "the unit's index, zhmap.json and search.html",
 }
 
 # The project's own stages, run by build.py / __main__.py in the parent process.
@@ -26,5 +27,7 @@ STAGES: dict[str, tuple[str, str]] = {
     "facts": ("site, day -> Facts", "states, registry, reverse links: computed once per build"),
     "units": ("job -> per-unit output", "one Pelican run per unit (render)"),
     "portal": ("partial, settings, units", "the portal pages across every unit"),
+    "search-portal": ("partial, settings, units, as_of", "search.build_portal: the portal's index and "
+                      "search.html from the documents every unit stashed"),
     "swap": ("partial, output", "the new output replaces the old one only when all succeeded"),
 }

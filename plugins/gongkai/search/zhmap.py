@@ -1,0 +1,57 @@
+"""The 简繁 character map, generated from OpenCC's data at build time.
+
+``theme/js/zhmap.json`` under every site root holds ``{"s2t": {…}, "t2s": {…}}``:
+one character to one character, the first candidate of OpenCC's character
+dictionaries. The search tokenizer folds with ``t2s`` on both sides (Python at
+index time, search.js at query time); the public pages use ``s2t`` for a 简繁
+switch. Nothing here is hand-written, so the two sides cannot drift.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+from .tokenize import CJK_RANGES
+
+PATH = "theme/js/zhmap.json"
+
+
+@functools.lru_cache(maxsize=1)  # a pure function of the pinned OpenCC data: computed once per process
+def maps() -> dict[str, dict[str, str]]:
+    import opencc
+
+    out: dict[str, dict[str, str]] = {}
+    for name in ("t2s", "s2t"):
+        conv = opencc.OpenCC(name)
+        table = {}
+        for lo, hi in CJK_RANGES:
+            for code in range(lo, hi + 1):
+                ch = chr(code)
+                to = conv.convert(ch)
+                if len(to) == 1 and to != ch:
+                    table[ch] = to
+        # Follow chains (a -> b -> c) to their end, so folding twice equals folding once.
+        for ch in list(table):
+            seen, to = {ch}, table[ch]
+            while to in table and to not in seen:
+                seen.add(to)
+                to = table[to]
+            table[ch] = to
+        out[name] = {k: v for k, v in sorted(table.items()) if k != v}
+    return out
+
+
+def t2s() -> dict[str, str]:
+    return maps()["t2s"]
+
+
+def data() -> bytes:
+    return json.dumps(maps(), ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def write(site_root: Path) -> Path:
+    path = site_root / PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data())
+    return path
