@@ -109,7 +109,8 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
         return 1
     report_changes(partial, output, sorted(site.units))
     render_portal(partial, base, units, as_of, site.catalogs.level_names)
-    search.build_portal(partial, base, units, as_of)
+    if line := search.build_portal(partial, base, units, as_of):
+        print(line)
     if base.get("GK_MINIFY"):
         minify_css(partial)
     _swap(partial, output)

@@ -27,7 +27,7 @@ STAGES: dict[str, tuple[str, str]] = {
     "facts": ("site, day -> Facts", "states, registry, reverse links: computed once per build"),
     "units": ("job -> per-unit output", "one Pelican run per unit (render)"),
     "portal": ("partial, settings, units", "the portal pages across every unit"),
-    "search-portal": ("partial, settings, units, as_of", "search.build_portal: the portal's index and "
-                      "search.html from the documents every unit stashed"),
+    "search-portal": ("partial, settings, units, as_of", "search.build_portal: the portal's search.html "
+                      "(it queries the units' own indexes); prints the search stage's time"),
     "swap": ("partial, output", "the new output replaces the old one only when all succeeded"),
 }

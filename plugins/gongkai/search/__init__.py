@@ -7,8 +7,8 @@ queried in the browser by static/search.js.
     index.py      documents -> index files (no Pelican; unit-testable)
     static/       search.js and search.css, copied to <site>/theme/search/
     this module   the Pelican glue: after a unit's articles are written, index what
-                  its pages show, write search.html; ``build_portal`` does the same
-                  across every unit once all units are built
+                  its pages show, write search.html; ``build_portal`` writes the
+                  portal's search.html, which queries the selected units' indexes
 
 Only public items reach an index: the lifecycle plugin has already dropped every
 item that is not public on the as-of date before any generator sees it, and a
@@ -19,12 +19,13 @@ from __future__ import annotations
 import html.parser
 import json
 import shutil
+import time
 from pathlib import Path
 
 from . import index, zhmap
 
 STATIC = Path(__file__).parent / "static"
-STASH = ".search-stash"      # beside the unit folders of one build: what the portal index reads
+STASH = ".search-stash"      # beside the unit folders of one build: what the portal page reads
 BLOCK_TAGS = frozenset("p div br li td th tr h1 h2 h3 h4 h5 h6 table ul ol dl dt dd blockquote pre hr "
                        "section figure figcaption caption article header footer".split())
 
@@ -91,23 +92,38 @@ def write_files(root: Path, files: dict[str, bytes], static_dir: str) -> None:
             shutil.copyfile(asset, dest / asset.name)
 
 
-def page_data(docs: list[index.Doc], column_names: dict[str, str], browse: list[dict], title: str,
-              unit_names: dict[str, str] | None = None) -> dict:
+def page_data(docs: list[index.Doc], column_names: dict[str, str]) -> dict:
+    """Filter values with their names and counts, for the search page's selects."""
     from .. import lifecycle  # noqa: PLC0415 - the labels live with the states
 
     opts = index.options(docs)
-    def named(key, names):
-        return [(v, names.get(v, v), n) for v, n in opts[key]]
     return {
-        "columns": sorted(named("column", column_names), key=lambda o: (o[1], o[0])),
+        "columns": sorted(((v, column_names.get(v, v), n) for v, n in opts["column"]), key=lambda o: (o[1], o[0])),
         "years": [(v, f"{v}年", n) for v, n in sorted(opts["year"], reverse=True)],
         "states": [(v, lifecycle.LABELS.get(v, v), n) for v, n in opts["state"]],
-        "issuers": named("issuer", {}),
-        "units": named("unit", unit_names) if unit_names else [],
-        "labels": {k: v for k, v in lifecycle.LABELS.items() if k != "hidden"},
-        "browse": browse,
-        "title": title,
+        "issuers": [(v, v, n) for v, n in opts["issuer"]],
+        "count": len(docs),
     }
+
+
+def merge(options: list[dict]) -> dict:
+    """The portal's filter values: every unit's, counts added."""
+    out: dict = {"count": sum(o["count"] for o in options)}
+    for key in ("columns", "years", "states", "issuers"):
+        counts: dict[tuple[str, str], int] = {}
+        for o in options:
+            for value, name, n in o[key]:
+                counts[(value, name)] = counts.get((value, name), 0) + n
+        rows = [(v, name, n) for (v, name), n in counts.items()]
+        out[key] = sorted(rows, key=lambda r: r[0], reverse=True) if key == "years" else sorted(
+            rows, key=lambda r: (r[1], r[0]))
+    return out
+
+
+def labels() -> dict[str, str]:
+    from .. import lifecycle  # noqa: PLC0415
+
+    return {k: v for k, v in lifecycle.LABELS.items() if k != "hidden"}
 
 
 # --- Pelican hook (per unit, in a worker) ------------------------------------------
@@ -115,59 +131,66 @@ def page_data(docs: list[index.Doc], column_names: dict[str, str], browse: list[
 def _write_unit(generator, writer) -> None:
     from .. import lifecycle  # noqa: PLC0415
 
+    started = time.monotonic()
     settings = generator.settings
     gk = generator.context.get("GK")
     out = Path(generator.output_path)
     unit = settings["GK_UNIT"]
     docs = [doc_of(a) for a in generator.articles if isinstance(getattr(a, "lifecycle", None), lifecycle.State)]
-    labels = {k: v for k, v in lifecycle.LABELS.items() if k != "hidden"}
     static_dir = settings.get("THEME_STATIC_DIR", "theme")
-    write_files(out, index.build(docs, zhmap.t2s(), labels), static_dir)
+    write_files(out, index.build(docs, zhmap.t2s(), labels()), static_dir)
     names = {cid: col.name for cid, col in gk.columns.items()} if gk else {}
+    options = page_data(docs, names)
     browse = [{"url": gk.column_url(col.id), "name": col.name} for col in gk.tree.children] if gk else []
-    title = (unit.get("name") or "") + "站内搜索"
     writer.write_file("search.html", generator.get_template("search"), generator.context,
                       settings["RELATIVE_URLS"], template_name="search", page_name="search", url="search.html",
-                      search=page_data(docs, names, browse, title))
-    # The portal index (build_portal) reads every unit's documents from here.
+                      search={**options, "labels": labels(), "browse": browse, "units": [],
+                              "title": (unit.get("name") or "") + "站内搜索"})
+    # The portal's page (build_portal) lists every unit's filter values from here.
     stash = out.parent / STASH
     stash.mkdir(exist_ok=True)
-    (stash / f"{unit['id']}.json").write_bytes(index.dumps({
-        "columns": names, "docs": [{**d.__dict__, "questions": [list(q) for q in d.questions]} for d in docs]}))
+    (stash / f"{unit['id']}.json").write_bytes(index.dumps(
+        {"seconds": round(time.monotonic() - started, 3), "options": options}))
 
 
-def build_portal(out: Path, settings: dict, units: dict[str, dict], as_of: str) -> None:
-    """The portal's search.html and index over every unit (after all units are built)."""
+def build_portal(out: Path, settings: dict, units: dict[str, dict], as_of: str) -> str | None:
+    """The portal's search.html (after all units are built): it queries the selected units'
+    own indexes, so the portal has no index of its own to build or to download.
+
+    Returns the line build.py prints (the bench reads the stage's time from it), or
+    None when no unit was indexed (the search plugin is not in PLUGINS).
+    """
     import jinja2
 
-    from .. import lifecycle  # noqa: PLC0415
-
     stash = out / STASH
-    docs: list[index.Doc] = []
-    names: dict[str, str] = {}
+    if not stash.is_dir():
+        return None
+    started = time.monotonic()
+    options, seconds, indexed = [], 0.0, []
     for uid in sorted(units):
         path = stash / f"{uid}.json"
-        if not path.is_file():
-            continue
-        data = json.loads(path.read_text(encoding="utf-8"))
-        names.update(data["columns"])
-        for d in data["docs"]:
-            d.update(url=f"{uid}/{d['url']}", unit=uid, questions=[tuple(q) for q in d["questions"]])
-            docs.append(index.Doc(**d))
+        if path.is_file():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            seconds += data["seconds"]
+            options.append(data["options"])
+            indexed.append(uid)
     shutil.rmtree(stash, ignore_errors=True)
     static_dir = settings.get("THEME_STATIC_DIR", "theme")
-    labels = {k: v for k, v in lifecycle.LABELS.items() if k != "hidden"}
-    write_files(out, index.build(docs, zhmap.t2s(), labels), static_dir)
+    write_files(out, {}, static_dir)
     theme = Path(settings["THEME"])
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(theme / "templates")), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True)
     portal_name = settings.get("GK_PORTAL_NAME", "政府信息公开平台")
-    browse = [{"url": f"{uid}/index.html", "name": u["name"]} for uid, u in sorted(units.items())]
-    data = page_data(docs, names, browse, portal_name + "全站搜索", {uid: u["name"] for uid, u in units.items()})
+    merged = merge(options)
+    data = {**merged, "labels": labels(), "title": portal_name + "全站搜索", "unit_ids": indexed,
+            "browse": [{"url": f"{uid}/index.html", "name": units[uid]["name"]} for uid in indexed],
+            "units": [(uid, units[uid]["name"], o["count"]) for uid, o in zip(indexed, options)]}
     html = env.get_template("search_portal.html").render(
         search=data, GK_AS_OF=as_of, SITEURL=".", RELATIVE_URLS=True, PORTAL_NAME=portal_name,
         THEME_STATIC_DIR=static_dir)
     (out / "search.html").write_text(html, encoding="utf-8")
+    total = seconds + time.monotonic() - started
+    return f"search: {total:.1f} s to index {merged['count']} pages of {len(indexed)} unit(s) (summed over workers)"
 
 
 def register():

@@ -1,5 +1,4 @@
-"""Build the static search index of one site (a unit, or the portal) from the
-documents its pages show. No Pelican here: ``build(docs, t2s)`` returns the files.
+"""Build the static search index of one unit from the documents its pages show. No Pelican here: ``build(docs, t2s)`` returns the files.
 
 Scoring is lunr's (lunr.py 0.8.0 ``Builder``): BM25 with k1 = 1.2, b = 0.75, a
 field boost per field, each weight rounded to 3 decimals. A lunr query of
@@ -55,7 +54,6 @@ class Doc:
     topic: str = ""
     body: str = ""                     # plain text of the page body (with Q&A)
     questions: list[tuple[str, str]] = field(default_factory=list)  # (question, anchor)
-    unit: str = ""                     # portal only
 
     @property
     def retired(self) -> bool:
@@ -148,7 +146,7 @@ def id_set(ids: list[int]) -> list[int]:
 
 def record(d: Doc) -> dict:
     rec = {"u": d.url, "t": d.title, "d": d.published[:10], "s": d.state, "x": d.body[:MAX_TEXT]}
-    for key, value in (("n", d.doc_number), ("i", d.issuer), ("c", d.column), ("m", d.unit)):
+    for key, value in (("n", d.doc_number), ("i", d.issuer), ("c", d.column)):
         if value:
             rec[key] = value
     if d.questions:
@@ -158,7 +156,7 @@ def record(d: Doc) -> dict:
 
 def facets(docs: list[Doc]) -> dict[str, dict[str, list[int]]]:
     keys = {"c": lambda d: d.column, "y": lambda d: d.published[:4], "s": lambda d: d.state,
-            "i": lambda d: d.issuer, "m": lambda d: d.unit}
+            "i": lambda d: d.issuer}
     out: dict[str, dict[str, list[int]]] = {}
     for code, key in keys.items():
         groups: dict[str, list[int]] = {}
@@ -197,12 +195,10 @@ def build(docs: list[Doc], t2s: dict[str, str], labels: dict[str, str]) -> dict[
 
 def options(docs: list[Doc]) -> dict[str, list[tuple[str, int]]]:
     """Filter values with their counts, for the search page's selects."""
-    out: dict[str, Counter] = {"column": Counter(), "year": Counter(), "state": Counter(),
-                               "issuer": Counter(), "unit": Counter()}
+    out: dict[str, Counter] = {"column": Counter(), "year": Counter(), "state": Counter(), "issuer": Counter()}
     for d in docs:
         out["column"][d.column] += 1
         out["year"][d.published[:4]] += 1
         out["state"][d.state] += 1
         out["issuer"][d.issuer] += 1
-        out["unit"][d.unit] += 1
     return {k: sorted((v, n) for v, n in c.items() if v) for k, c in out.items()}

@@ -24,13 +24,15 @@ def maps() -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for name in ("t2s", "s2t"):
         conv = opencc.OpenCC(name)
+        chars = [chr(code) for lo, hi in CJK_RANGES for code in range(lo, hi + 1)]
+        # One call, one character a line: no phrase of OpenCC's dictionaries spans a line break,
+        # so each line converts as the character alone would.
+        converted = conv.convert("\n".join(chars)).split("\n")
+        assert len(converted) == len(chars)
         table = {}
-        for lo, hi in CJK_RANGES:
-            for code in range(lo, hi + 1):
-                ch = chr(code)
-                to = conv.convert(ch)
-                if len(to) == 1 and to != ch:
-                    table[ch] = to
+        for ch, to in zip(chars, converted):
+            if len(to) == 1 and to != ch:
+                table[ch] = to
         # Follow chains (a -> b -> c) to their end, so folding twice equals folding once.
         for ch in list(table):
             seen, to = {ch}, table[ch]

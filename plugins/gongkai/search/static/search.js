@@ -112,10 +112,13 @@
     return out;
   }
 
-  function Engine(root) {
-    this.root = root;            // URL of the site root ('' or '../'), ending with '/' or empty
+  /* One unit's index, seen from a search page at `root` (its URL, ending with '/', or ''):
+   * the unit's own page (no `unit`), or the portal's (`unit` is the unit's folder). */
+  function Engine(root, unit) {
+    this.unit = unit || '';
+    this.prefix = unit ? unit + '/' : '';
+    this.root = (root || '') + this.prefix;
     this.files = {};
-    this.t2s = null;
   }
 
   Engine.prototype.json = function (path, fresh) {
@@ -133,12 +136,7 @@
 
   Engine.prototype.manifest = function () {
     var self = this;
-    return this.json('search/index.json', true).then(function (m) { self.hash = m.h; return m; });
-  };
-
-  Engine.prototype.loadMap = function () {
-    var self = this;
-    return this.json('theme/js/zhmap.json').then(function (m) { self.t2s = m.t2s; return m.t2s; });
+    return this.json('search/index.json', true).then(function (m) { self.hash = m.h; self.m = m; return m; });
   };
 
   Engine.prototype.postings = function (m, term) {
@@ -147,11 +145,13 @@
     });
   };
 
-  Engine.prototype.doc = function (m, id) {
-    return this.json('search/d/' + Math.floor(id / m.d) + '.json').then(function (list) {
-      var rec = list[id % m.d];
-      rec.id = id;
-      return rec;
+  Engine.prototype.doc = function (id) {
+    var self = this;
+    return this.manifest().then(function (m) {
+      return self.json('search/d/' + Math.floor(id / m.d) + '.json');
+    }).then(function (list) {
+      var rec = list[id % self.m.d];
+      return {u: self.prefix + rec.u, t: rec.t, d: rec.d, s: rec.s, x: rec.x || '', n: rec.n, i: rec.i, a: rec.a};
     });
   };
 
@@ -165,25 +165,16 @@
     return {terms: queryTerms(fold(q, t2s)), phrases: phrases};
   }
 
-  /* Rank every document that has all terms. Returns [{id, score, title}] sorted:
-   * current before retired, more query terms in the title first, lunr score,
-   * then id (= newest first). With raw, the state demotion is left out. */
-  Engine.prototype.rank = function (q, opts) {
+  /* Rank this site's documents that have every query term. Returns {m, hits, missing}, hits
+   * [{id, score, title}] sorted: current before retired, more query terms in the title first,
+   * lunr's score, then id (= newest first). With opts.raw the state demotion is left out. */
+  Engine.prototype.rank = function (parsed, opts) {
     var self = this;
     opts = opts || {};
     return this.manifest().then(function (m) {
-      var parsed = parse(q, self.t2s);
-      if (!parsed.terms.length) return {m: m, parsed: parsed, hits: []};
+      if (!parsed.terms.length) return {m: m, hits: [], missing: false};
       return Promise.all(parsed.terms.map(function (t) { return self.postings(m, t); })).then(function (lists) {
-        var missing = lists.some(function (l) { return l === null; });
-        if (missing && !self.t2s && /[^\x00-\x7f]/.test(q)) {
-          // Traditional characters never reach the index (it is folded): fold the query and retry.
-          return self.loadMap().then(function (t2s) {
-            if (fold(q, t2s) === fold(q, null)) return {m: m, parsed: parsed, hits: []};
-            return self.rank(q, opts);
-          });
-        }
-        if (missing) return {m: m, parsed: parsed, hits: []};
+        if (lists.some(function (l) { return l === null; })) return {m: m, hits: [], missing: true};
         var n = m.n, score = new Float64Array(n), count = new Uint16Array(n), title = new Uint16Array(n);
         var seen = new Int32Array(n).fill(-1);
         lists.forEach(function (fields, ti) {
@@ -199,22 +190,23 @@
         });
         var need = parsed.terms.length, hits = [], norm = 1000 * Math.sqrt(need);
         for (var id = 0; id < n; id++) {
-          if (count[id] === need) hits.push({id: id, score: score[id] / norm, title: title[id]});
-        }
-        hits.sort(function (a, b) {
-          if (!opts.raw) {
-            var ra = a.id >= m.r, rb = b.id >= m.r;
-            if (ra !== rb) return ra ? 1 : -1;
+          if (count[id] === need) {
+            hits.push({id: id, score: score[id] / norm, title: title[id], retired: id >= m.r, engine: self});
           }
-          return (b.title - a.title) || (b.score - a.score) || (a.id - b.id);
-        });
-        return {m: m, parsed: parsed, hits: hits};
+        }
+        hits.sort(function (a, b) { return order(a, b, opts.raw); });
+        return {m: m, hits: hits, missing: false};
       });
     });
   };
 
-  Engine.prototype.filter = function (m, hits, filters) {
-    var keys = Object.keys(filters).filter(function (k) { return filters[k]; });
+  function order(a, b, raw) {
+    if (!raw && a.retired !== b.retired) return a.retired ? 1 : -1;
+    return (b.title - a.title) || (b.score - a.score) || ((a.engine.rank_ || 0) - (b.engine.rank_ || 0)) || (a.id - b.id);
+  }
+
+  Engine.prototype.filter = function (hits, filters) {
+    var keys = Object.keys(filters).filter(function (k) { return filters[k] && k !== 'm'; });
     if (!keys.length || !hits.length) return Promise.resolve(hits);
     return this.json('search/facets.json').then(function (facets) {
       var sets = keys.map(function (k) { return decodeSet((facets[k] || {})[filters[k]] || []); });
@@ -222,9 +214,49 @@
     });
   };
 
+  /* One query over one site or, on the portal, over the units' own indexes (only the
+   * selected ones): each unit's term shards answer for its documents. */
+  function Searcher(root, units) {
+    var engines = units && units.length ? units.map(function (u) { return new Engine(root, u); }) : [new Engine(root)];
+    this.root = root || '';
+    this.engines = engines;
+    this.t2s = null;
+    engines.forEach(function (e, k) { e.rank_ = k; });
+  }
+
+  Searcher.prototype.loadMap = function () {
+    var self = this;
+    if (!this.map) {
+      this.map = fetch(this.root + 'theme/js/zhmap.json').then(function (r) {
+        if (!r.ok) throw new Error('zhmap.json: HTTP ' + r.status);
+        return r.json();
+      });
+    }
+    return this.map.then(function (m) { self.t2s = m.t2s; return m.t2s; });
+  };
+
+  Searcher.prototype.rank = function (q, filters, opts) {
+    var self = this, parsed = parse(q, this.t2s);
+    var engines = this.engines.filter(function (e) { return !filters.m || !e.unit || e.unit === filters.m; });
+    return Promise.all(engines.map(function (e) {
+      return e.rank(parsed, opts).then(function (r) { return e.filter(r.hits, filters); });
+    })).then(function (lists) {
+      var hits = [].concat.apply([], lists);
+      if (!hits.length && !self.t2s && /[^\x00-\x7f]/.test(q)) {
+        // Traditional characters never reach an index (it is folded): fold the query and retry.
+        return self.loadMap().then(function (t2s) {
+          if (fold(q, t2s) === fold(q, null)) return {parsed: parsed, hits: []};
+          return self.rank(q, filters, opts);
+        });
+      }
+      if (lists.length > 1) hits.sort(function (a, b) { return order(a, b, opts && opts.raw); });
+      return {parsed: parsed, hits: hits};
+    });
+  };
+
   /* Keep hits whose text holds every phrase; checks in rank order until `want`
    * are confirmed (or all are checked). Returns {hits, exact}. */
-  Engine.prototype.verify = function (m, hits, phrases, want) {
+  Searcher.prototype.verify = function (hits, phrases, want) {
     var self = this;
     if (!phrases.length) return Promise.resolve({hits: hits, exact: true});
     var kept = [], i = 0, batch = 20;
@@ -234,12 +266,11 @@
     }
     function step() {
       if (i >= hits.length || kept.length >= want) {
-        return {hits: kept.concat(hits.slice(i).map(function (h) { h.unverified = true; return h; })),
-                exact: i >= hits.length};
+        return {hits: kept.concat(hits.slice(i)), exact: i >= hits.length};
       }
       var chunk = hits.slice(i, i + batch);
       i += batch;
-      return Promise.all(chunk.map(function (h) { return self.doc(m, h.id); })).then(function (recs) {
+      return Promise.all(chunk.map(function (h) { return h.engine.doc(h.id); })).then(function (recs) {
         recs.forEach(function (rec, k) { if (holds(rec)) kept.push(chunk[k]); });
         return step();
       });
@@ -248,15 +279,14 @@
   };
 
   /* The full query: ranked, filtered, phrase-checked; the page's documents. */
-  Engine.prototype.search = function (q, filters, page, perPage) {
+  Searcher.prototype.search = function (q, filters, page, perPage) {
     var self = this;
-    return this.rank(q).then(function (r) {
-      return self.filter(r.m, r.hits, filters || {}).then(function (hits) {
-        return self.verify(r.m, hits, r.parsed.phrases, (page + 1) * perPage + 1);
-      }).then(function (v) {
+    filters = filters || {};
+    return this.rank(q, filters).then(function (r) {
+      return self.verify(r.hits, r.parsed.phrases, (page + 1) * perPage + 1).then(function (v) {
         var pageHits = v.hits.slice(page * perPage, (page + 1) * perPage);
-        return Promise.all(pageHits.map(function (h) { return self.doc(r.m, h.id); })).then(function (docs) {
-          return {total: v.hits.length, exact: v.exact, docs: docs, parsed: r.parsed, m: r.m};
+        return Promise.all(pageHits.map(function (h) { return h.engine.doc(h.id); })).then(function (docs) {
+          return {total: v.hits.length, exact: v.exact, docs: docs, parsed: r.parsed};
         });
       });
     });
@@ -330,7 +360,8 @@
     this.status = root.querySelector('[data-search-status]');
     this.help = root.querySelector('[data-search-help]');
     this.pager = root.querySelector('[data-search-pager]');
-    this.engine = new Engine(root.getAttribute('data-search-root') || '');
+    this.engine = new Searcher(root.getAttribute('data-search-root') || '',
+                               JSON.parse(root.getAttribute('data-search-units') || '[]'));
     this.labels = JSON.parse(root.getAttribute('data-search-labels') || '{}');
     this.seq = 0;
   }
@@ -494,7 +525,7 @@
 
   global.GKSearch = {
     fold: fold, runs: runs, indexTerms: indexTerms, queryTerms: queryTerms, normalize: normalize,
-    fnv1a: fnv1a, Engine: Engine, parse: parse
+    fnv1a: fnv1a, Engine: Engine, Searcher: Searcher, parse: parse
   };
 
   var root = document.querySelector('[data-search-page]');
