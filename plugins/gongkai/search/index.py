@@ -22,7 +22,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections import Counter, defaultdict
+from collections import Counter
+from itertools import chain
 from dataclasses import dataclass, field
 
 from . import tokenize
@@ -93,39 +94,52 @@ def weights(tfs: list[dict[str, Counter]]) -> dict[str, dict[str, list[int]]]:
 
     Mirrors ``lunr.builder.Builder._create_field_vectors`` operation for operation
     (tests compare both on the same documents): idf counts a document once per
-    field it has the term in; each weight is rounded to 3 decimals.
+    field it has the term in; each weight is rounded to 3 decimals. The arithmetic
+    runs on numpy arrays (IEEE doubles, the same operations in the same order);
+    rounding x to 3 decimals and scaling by 1000 is rint(x·1000) except within a
+    hair of a half, where Python's exact ``round`` decides.
     """
+    import numpy as np
+
     n = len(tfs)
-    lengths = [{name: sum(d[name].values()) for name, _, _ in FIELDS} for d in tfs]
-    avg = {name: (sum(x[name] for x in lengths) / n if n else 0.0) for name, _, _ in FIELDS}
     df: Counter = Counter()
     for d in tfs:
         for name, _, _ in FIELDS:
             df.update(d[name].keys())
-    idf = {term: math.log(1 + abs((n - k + 0.5) / (k + 0.5))) for term, k in df.items()}
-    k1p = K1 + 1
-    per_field: dict[str, tuple[defaultdict, defaultdict]] = {}
-    for name, code, boost in FIELDS:
-        ids: defaultdict = defaultdict(list)
-        ws: defaultdict = defaultdict(list)
-        mean = avg[name]
-        for doc_id, d in enumerate(tfs):
-            counts = d[name]
-            if not counts:
-                continue
-            norm = K1 * (1 - B + B * (lengths[doc_id][name] / mean))
-            for term, tf in counts.items():
-                ids[term].append(doc_id)
-                ws[term].append(round(round(idf[term] * (k1p * tf) / (norm + tf) * boost, 3) * 1000))
-        per_field[code] = (ids, ws)
+    terms = sorted(df)
+    tid = {t: i for i, t in enumerate(terms)}
+    idf = np.array([math.log(1 + abs((n - df[t] + 0.5) / (df[t] + 0.5))) for t in terms], dtype=np.float64)
     postings: dict[str, dict[str, list[int]]] = {}
-    for code, (ids, ws) in per_field.items():
-        for term, id_list in ids.items():
-            w = ws[term]
-            flat = [0] * (2 * len(id_list))
-            flat[0::2] = [b - a for a, b in zip([0, *id_list], id_list)]
-            flat[1::2] = w
-            postings.setdefault(term, {})[code] = flat
+    for name, code, boost in FIELDS:
+        lengths = [sum(d[name].values()) for d in tfs]
+        if not any(lengths):
+            continue
+        mean = sum(lengths) / n
+        norms = np.array([K1 * (1 - B + B * (length / mean)) for length in lengths], dtype=np.float64)
+        counts = [d[name] for d in tfs]
+        sizes = np.fromiter((len(c) for c in counts), dtype=np.int64, count=n)
+        total = int(sizes.sum())
+        term_ids = np.fromiter(chain.from_iterable(map(tid.__getitem__, c) for c in counts), dtype=np.int64, count=total)
+        tf = np.fromiter(chain.from_iterable(c.values() for c in counts), dtype=np.float64, count=total)
+        doc_ids = np.repeat(np.arange(n, dtype=np.int64), sizes)
+        x = idf[term_ids] * ((K1 + 1) * tf) / (norms[doc_ids] + tf) * boost
+        y = x * 1000
+        w = np.rint(y)
+        close = np.nonzero(np.abs(np.abs(y - np.floor(y)) - 0.5) < 1e-6)[0]
+        for i in close.tolist():
+            w[i] = round(round(float(x[i]), 3) * 1000)
+        order = np.lexsort((doc_ids, term_ids))
+        term_ids, doc_ids, w = term_ids[order], doc_ids[order], w[order].astype(np.int64)
+        starts = np.flatnonzero(np.diff(term_ids, prepend=-1))
+        ends = np.append(starts[1:], len(term_ids))
+        gaps = np.diff(doc_ids, prepend=0)
+        gaps[starts] = doc_ids[starts]
+        flat = np.empty(2 * len(w), dtype=np.int64)
+        flat[0::2] = gaps
+        flat[1::2] = w
+        flat_list = flat.tolist()
+        for t, lo, hi in zip(term_ids[starts].tolist(), starts.tolist(), ends.tolist()):
+            postings.setdefault(terms[t], {})[code] = flat_list[2 * lo:2 * hi]
     return postings
 
 
