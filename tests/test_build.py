@@ -46,7 +46,8 @@ def test_embargoed_item_appears_once_its_day_comes(tmp_path):
 
 def test_raw_html_is_sanitized_in_pages_and_feeds(good_site):
     for path, text in all_text(good_site):
-        lowered = text.lower()
+        # the one script of the site is the search page's own (theme/search/search.js)
+        lowered = re.sub(r'<script src="[^"<>]*/theme/search/search\.js" defer></script>', "", text.lower())
         assert "<script" not in lowered and "javascript:" not in lowered, path
         assert not re.search(r"<[^>]+\son[a-z]+\s*=", lowered), path
     feed = (good_site / "demo-county/feed.xml").read_text(encoding="utf-8")
