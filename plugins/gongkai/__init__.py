@@ -14,9 +14,10 @@ The pipeline of one item reads like the package:
     fiscal_plugin.py         render 预决算 / 三公 tables, charts (charts.py), downloads
     build.py                 build every unit in parallel, then the portal
     interpretation.py        pure rules for the checker: interpretation timeliness
+    search/                  the search index per unit, search pages, tokenizer, 简繁 map
 
 Pelican plugins (named in PLUGINS): ``gongkai.reader``, ``gongkai.lifecycle``,
-``gongkai.columns``, ``gongkai.fiscal_plugin``. Each exposes ``register()``.
+``gongkai.columns``, ``gongkai.fiscal_plugin``, ``gongkai.search``. Each exposes ``register()``.
 
 Settings each unit's build receives from build.py (read once for all units):
 GK_UNIT, GK_UNITS (the unit tree), GK_REGISTRY (public items of every unit by
