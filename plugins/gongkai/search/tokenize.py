@@ -10,10 +10,12 @@ that belongs inside 文号 and 索引号 (``〔2020〕``, ``2020-00042``,
 
 Index terms of a run: every unit and every pair of neighbouring units (``ab``
 when they touch, ``a_b`` across a joiner, so ``〔2020〕42`` and ``[2020]42``
-give the same terms). Query terms of a run: its pairs, or its single unit when
+give the same terms); a number touching a CJK unit pairs its tails too, so
+``42号`` finds ``〔2020〕142号`` as a substring search would. Query terms of a run: its pairs, or its single unit when
 the run has one. A run's pairs are all present in a document that contains the
 run, so AND over query terms finds every document that contains the query as
-typed (except inside a longer Latin/digit word: ``42号`` does not find ``142号``).
+typed (except inside a longer Latin word, or a number not followed by CJK:
+``gov`` does not find ``government``, ``42`` does not find ``142``).
 
 No trimmer, stop-word filter or stemmer runs: lunr's would empty CJK terms.
 """
@@ -83,6 +85,15 @@ def _pair(a: str, b: tuple[str, bool]) -> str:
     return a + ("_" if b[1] else "") + b[0]
 
 
+def _pairs(a: str, b: tuple[str, bool]) -> list[str]:
+    """Index terms of two neighbouring units. A number touching a CJK unit also pairs each
+    of its tails with it (``114号`` gives ``14号`` and ``4号``): a 文号 serial is typed alone."""
+    out = [_pair(a, b)]
+    if not b[1] and a.isdigit() and not b[0].isascii():
+        out += [a[i:] + b[0] for i in range(1, len(a))]
+    return out
+
+
 def index_terms(folded: str) -> list[str]:
     """Every unit and every neighbouring pair, in text order (duplicates kept: they are tf)."""
     out: list[str] = []
@@ -99,7 +110,7 @@ def index_terms(folded: str) -> list[str]:
         for i, unit in enumerate(units):
             out.append(unit[0])
             if i + 1 < len(units):
-                out.append(_pair(unit[0], units[i + 1]))
+                out += _pairs(unit[0], units[i + 1])
     return out
 
 
@@ -132,7 +143,7 @@ def term_counts(folded: str) -> Counter:
         if end < len(folded) and _CJK_CHAR.match(folded, end):
             units.append((folded[end], joined))
         for i in range(len(units) - 1):
-            other[_pair(units[i][0], units[i + 1])] += 1
+            other.update(_pairs(units[i][0], units[i + 1]))
     dict.update(counts, other)  # every key here has a Latin/digit word or '_'
     return counts
 

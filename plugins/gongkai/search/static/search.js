@@ -64,12 +64,21 @@
 
   function pair(a, b) { return a[0] + (b[1] ? '_' : '') + b[0]; }
 
+  /* Index terms of two neighbouring units; a number touching CJK pairs its tails too. */
+  function pairs(a, b) {
+    var out = [pair(a, b)];
+    if (!b[1] && /^[0-9]+$/.test(a[0]) && b[0].codePointAt(0) > 0x7f) {
+      for (var i = 1; i < a[0].length; i++) out.push(a[0].slice(i) + b[0]);
+    }
+    return out;
+  }
+
   function indexTerms(folded) {
     var out = [];
     runs(folded).forEach(function (units) {
       for (var i = 0; i < units.length; i++) {
         out.push(units[i][0]);
-        if (i + 1 < units.length) out.push(pair(units[i], units[i + 1]));
+        if (i + 1 < units.length) out.push.apply(out, pairs(units[i], units[i + 1]));
       }
     });
     return out;
