@@ -23,7 +23,7 @@ THEME_STATIC_DIR = "theme"
 PLUGIN_PATHS = [os.path.join(ROOT, "plugins")]
 # read & validate → lifecycle → render (columns, fiscal)
 PLUGINS = ["gongkai.reader", "gongkai.lifecycle", "gongkai.columns", "gongkai.fiscal_plugin",
-           "gongkai.annual.plugin"]
+           "gongkai.annual.plugin", "gongkai.search"]
 PLUGINS += ["gongkai.feeds"]  # feed <updated> from content and the as-of date, never the clock
 
 # Every item is an article whose URL comes from its path (set by our reader).

@@ -44,7 +44,7 @@ def test_embargoed_item_appears_once_its_day_comes(tmp_path):
     assert "EMBARGOED-BODY-TEXT" in page.read_text(encoding="utf-8")
 
 
-OWN_SCRIPT = re.compile(r'<script src="(?:[^"<>]*/)?theme/js/[a-z0-9_-]+\.js"( defer)?></script>')
+OWN_SCRIPT = re.compile(r'<script src="(?:[^"<>]*/)?theme/(?:js|search)/[a-z0-9_-]+\.js"( defer)?></script>')
 
 
 def test_raw_html_is_sanitized_in_pages_and_feeds(good_site):

@@ -15,10 +15,11 @@ The pipeline of one item reads like the package:
     build.py                 build every unit in parallel, then the portal
     interpretation.py        pure rules for the checker: interpretation timeliness
     annual/                  政府信息公开工作年度报告 as data: format, checks, page, roll-up, prefill
+    search/                  the search index per unit, search pages, tokenizer, 简繁 map
 
 Pelican plugins (named in PLUGINS): ``gongkai.reader``, ``gongkai.lifecycle``,
-``gongkai.columns``, ``gongkai.fiscal_plugin``, ``gongkai.annual.plugin``. Each exposes
-``register()``.
+``gongkai.columns``, ``gongkai.fiscal_plugin``, ``gongkai.annual.plugin``, ``gongkai.search``,
+``gongkai.feeds``. Each exposes ``register()``.
 
 Settings each unit's build receives from build.py (read once for all units):
 GK_UNIT, GK_UNITS (the unit tree), GK_REGISTRY (public items of every unit by

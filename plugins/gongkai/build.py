@@ -30,11 +30,10 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from . import errors, lifecycle, reader
+from . import errors, lifecycle, reader, search
 from .annual import portal as annual_portal
 from .annual import series as annual_series
 from .facts import Facts
-from .search import zhmap
 from .site import Site, scan
 from .tools.progress import Progress
 
@@ -170,8 +169,8 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     report_changes(partial, output, sorted(site.units))
     render_portal(partial, base, units, as_of, site.catalogs.level_names)
     annual_portal.render(partial, base, units, annual, site.catalogs.annual, as_of)
-    static_dir = base.get("THEME_STATIC_DIR", "theme")
-    zhmap.write([partial / static_dir] + [partial / uid / static_dir for uid in sorted(site.units)])
+    if line := search.build_portal(partial, base, units, as_of):
+        print(line)
     if base.get("GK_MINIFY"):
         minify_css(partial)
     _swap(partial, output)

@@ -18,7 +18,8 @@ PELICAN_SIGNALS: dict[str, str] = {
     "article_generator_finalized": "(generator) — fiscal_plugin.py attaches tables and charts; "
                                    "lifecycle.py turns body links to hidden items into plain text; "
                                    "annual/plugin.py attaches the 年报 view and roll-up, sets template 'annual'",
-    "article_writer_finalized": "(generator, writer) — lifecycle.json, fiscal downloads, 年报 CSV/JSON",
+    "article_writer_finalized": "(generator, writer) — lifecycle.json, fiscal downloads, 年报 CSV/JSON; search/ writes "
+                                "the unit's index, zhmap.json and search.html",
     "feed_generated": "(context, feed) — feeds.py dates an empty feed by the as-of date, not the clock",
 }
 
@@ -31,6 +32,7 @@ STAGES: dict[str, tuple[str, str]] = {
     "units": ("job -> per-unit output", "one Pelican run per unit (render)"),
     "annual": ("site, facts -> GK_ANNUAL", "年报 warnings (annual/series.py) and every public report for roll-ups"),
     "portal": ("partial, settings, units", "the portal pages across every unit (and output/annual/)"),
-    "zhmap": ("site roots", "search/zhmap.py writes theme/js/zhmap.json (简繁 maps from OpenCC) under every site root"),
+    "search-portal": ("partial, settings, units, as_of", "search.build_portal: the portal's search.html "
+                      "(it queries the units' own indexes); prints the search stage's time"),
     "swap": ("partial, output", "the new output replaces the old one only when all succeeded"),
 }

@@ -1,1 +1,199 @@
-"""Search: the static index and what the browser needs to query it (簡繁 maps)."""
+"""Search (DESIGN §10): a static, term-sharded index per unit and one for the portal,
+queried in the browser by static/search.js.
+
+    tokenize.py   the tokenizer (index time); search.js holds its query-time twin,
+                  both tested against tokenize_cases.json
+    zhmap.py      the 简繁 character map generated from OpenCC (theme/js/zhmap.json)
+    index.py      documents -> index files (no Pelican; unit-testable)
+    static/       search.js and search.css, copied to <site>/theme/search/
+    this module   the Pelican glue: after a unit's articles are written, index what
+                  its pages show, write search.html; ``build_portal`` writes the
+                  portal's search.html, which queries the selected units' indexes
+
+Only public items reach an index: the lifecycle plugin has already dropped every
+item that is not public on the as-of date before any generator sees it, and a
+withdrawn 公示 (State.withdrawn) gives its title and nothing else.
+"""
+from __future__ import annotations
+
+import html.parser
+import json
+import shutil
+import time
+from pathlib import Path
+
+from . import index, zhmap
+
+STATIC = Path(__file__).parent / "static"
+STASH = ".search-stash"      # beside the unit folders of one build: what the portal page reads
+BLOCK_TAGS = frozenset("p div br li td th tr h1 h2 h3 h4 h5 h6 table ul ol dl dt dd blockquote pre hr "
+                       "section figure figcaption caption article header footer".split())
+
+
+class _Text(html.parser.HTMLParser):
+    """Text of sanitized body HTML; block elements end a line, inline ones join."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self.skip += 1
+        elif tag in BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self.skip = max(0, self.skip - 1)
+        elif tag in BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.parts.append(data)
+
+
+def html_text(markup: str) -> str:
+    parser = _Text()
+    parser.feed(markup or "")
+    parser.close()
+    lines = ("".join(parser.parts)).split("\n")
+    return "\n".join(line.strip() for line in lines if line.strip())
+
+
+def doc_of(article, prefix: str = "") -> index.Doc:
+    """What the item's page shows, as the index sees it."""
+    item, st = article.gk, article.lifecycle
+    base = dict(url=prefix + item.url, title=item.title, published=item.published.isoformat(), state=st.code,
+                column=item.column, issuer=item.issuer)
+    if st.withdrawn:
+        return index.Doc(**base)  # 公示期满: the title stays, nothing else of it
+    body = [html_text(article.content)]
+    for pair in item.qa:
+        body.append(pair.q)
+        body.append(html_text(pair.a_html) or pair.a)
+    return index.Doc(**base, doc_number=item.doc_number or "", index_no=item.index_no or "",
+                     keywords=list(item.keywords), topic=item.topic or "", body="\n".join(b for b in body if b),
+                     questions=[(pair.q, pair.anchor) for pair in item.qa])
+
+
+def write_files(root: Path, files: dict[str, bytes], static_dir: str) -> None:
+    for rel, data in sorted(files.items()):
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    zhmap.write(root)
+    dest = root / static_dir / "search"
+    dest.mkdir(parents=True, exist_ok=True)
+    for asset in sorted(STATIC.iterdir()):
+        if asset.is_file():
+            shutil.copyfile(asset, dest / asset.name)
+
+
+def page_data(docs: list[index.Doc], column_names: dict[str, str]) -> dict:
+    """Filter values with their names and counts, for the search page's selects."""
+    from .. import lifecycle  # noqa: PLC0415 - the labels live with the states
+
+    opts = index.options(docs)
+    return {
+        "columns": sorted(((v, column_names.get(v, v), n) for v, n in opts["column"]), key=lambda o: (o[1], o[0])),
+        "years": [(v, f"{v}年", n) for v, n in sorted(opts["year"], reverse=True)],
+        "states": [(v, lifecycle.LABELS.get(v, v), n) for v, n in opts["state"]],
+        "issuers": [(v, v, n) for v, n in opts["issuer"]],
+        "count": len(docs),
+    }
+
+
+def merge(options: list[dict]) -> dict:
+    """The portal's filter values: every unit's, counts added."""
+    out: dict = {"count": sum(o["count"] for o in options)}
+    for key in ("columns", "years", "states", "issuers"):
+        counts: dict[tuple[str, str], int] = {}
+        for o in options:
+            for value, name, n in o[key]:
+                counts[(value, name)] = counts.get((value, name), 0) + n
+        rows = [(v, name, n) for (v, name), n in counts.items()]
+        out[key] = sorted(rows, key=lambda r: r[0], reverse=True) if key == "years" else sorted(
+            rows, key=lambda r: (r[1], r[0]))
+    return out
+
+
+def labels() -> dict[str, str]:
+    from .. import lifecycle  # noqa: PLC0415
+
+    return {k: v for k, v in lifecycle.LABELS.items() if k != "hidden"}
+
+
+# --- Pelican hook (per unit, in a worker) ------------------------------------------
+
+def _write_unit(generator, writer) -> None:
+    from .. import lifecycle  # noqa: PLC0415
+
+    started = time.monotonic()
+    settings = generator.settings
+    gk = generator.context.get("GK")
+    out = Path(generator.output_path)
+    unit = settings["GK_UNIT"]
+    docs = [doc_of(a) for a in generator.articles if isinstance(getattr(a, "lifecycle", None), lifecycle.State)]
+    static_dir = settings.get("THEME_STATIC_DIR", "theme")
+    write_files(out, index.build(docs, zhmap.t2s(), labels()), static_dir)
+    names = {cid: col.name for cid, col in gk.columns.items()} if gk else {}
+    options = page_data(docs, names)
+    browse = [{"url": gk.column_url(col.id), "name": col.name} for col in gk.tree.children] if gk else []
+    writer.write_file("search.html", generator.get_template("search"), generator.context,
+                      settings["RELATIVE_URLS"], template_name="search", page_name="search", url="search.html",
+                      search={**options, "labels": labels(), "browse": browse, "units": [],
+                              "title": (unit.get("name") or "") + "站内搜索"})
+    # The portal's page (build_portal) lists every unit's filter values from here.
+    stash = out.parent / STASH
+    stash.mkdir(exist_ok=True)
+    (stash / f"{unit['id']}.json").write_bytes(index.dumps(
+        {"seconds": round(time.monotonic() - started, 3), "options": options}))
+
+
+def build_portal(out: Path, settings: dict, units: dict[str, dict], as_of: str) -> str | None:
+    """The portal's search.html (after all units are built): it queries the selected units'
+    own indexes, so the portal has no index of its own to build or to download.
+
+    Returns the line build.py prints (the bench reads the stage's time from it), or
+    None when no unit was indexed (the search plugin is not in PLUGINS).
+    """
+    import jinja2
+
+    stash = out / STASH
+    if not stash.is_dir():
+        return None
+    started = time.monotonic()
+    options, seconds, indexed = [], 0.0, []
+    for uid in sorted(units):
+        path = stash / f"{uid}.json"
+        if path.is_file():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            seconds += data["seconds"]
+            options.append(data["options"])
+            indexed.append(uid)
+    shutil.rmtree(stash, ignore_errors=True)
+    static_dir = settings.get("THEME_STATIC_DIR", "theme")
+    write_files(out, {}, static_dir)
+    theme = Path(settings["THEME"])
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(theme / "templates")), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True)
+    portal_name = settings.get("GK_PORTAL_NAME", "政府信息公开平台")
+    merged = merge(options)
+    data = {**merged, "labels": labels(), "title": portal_name + "全站搜索", "unit_ids": indexed,
+            "browse": [{"url": f"{uid}/index.html", "name": units[uid]["name"]} for uid in indexed],
+            "units": [(uid, units[uid]["name"], o["count"]) for uid, o in zip(indexed, options)]}
+    html = env.get_template("search_portal.html").render(
+        search=data, GK_AS_OF=as_of, SITEURL=".", RELATIVE_URLS=True, PORTAL_NAME=portal_name,
+        THEME_STATIC_DIR=static_dir)
+    (out / "search.html").write_text(html, encoding="utf-8")
+    total = seconds + time.monotonic() - started
+    return f"search: {total:.1f} s to index {merged['count']} pages of {len(indexed)} unit(s) (summed over workers)"
+
+
+def register():
+    from pelican import signals
+
+    signals.article_writer_finalized.connect(_write_unit)

@@ -1,43 +1,59 @@
-"""简繁 character maps for the browser, generated at build time from OpenCC.
+"""The 简繁 character map, generated from OpenCC's data at build time.
 
-``theme/js/zhmap.json`` under every site root is ``{"s2t": {...}, "t2s": {...}}``:
-one character to one character, only where OpenCC changes it. The page tools'
-简繁 switch (theme/static/js/tools.js) renders traditional text with ``s2t``;
-search folds traditional to simplified with ``t2s``. Same OpenCC version, same bytes.
+``theme/js/zhmap.json`` under every site root holds ``{"s2t": {…}, "t2s": {…}}``:
+one character to one character, the first candidate of OpenCC's character
+dictionaries. The search tokenizer folds with ``t2s`` on both sides (Python at
+index time, search.js at query time); the public pages use ``s2t`` for a 简繁
+switch. Nothing here is hand-written, so the two sides cannot drift.
 """
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
-# CJK Unified Ideographs, Extension A, Compatibility Ideographs.
-RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
-REL_PATH = Path("js") / "zhmap.json"
+from .tokenize import CJK_RANGES
+
+PATH = "theme/js/zhmap.json"
 
 
-def _char_map(config: str) -> dict[str, str]:
+@functools.lru_cache(maxsize=1)  # a pure function of the pinned OpenCC data: computed once per process
+def maps() -> dict[str, dict[str, str]]:
     import opencc
 
-    chars = [chr(c) for lo, hi in RANGES for c in range(lo, hi + 1)]
-    # One call for every character; newlines keep OpenCC's phrase matching to one character.
-    converted = opencc.OpenCC(config).convert("\n".join(chars)).split("\n")
-    if len(converted) != len(chars):  # pragma: no cover - would mean OpenCC joined lines
-        raise RuntimeError(f"OpenCC {config}: {len(converted)} results for {len(chars)} characters")
-    return {a: b for a, b in zip(chars, converted) if a != b and len(b) == 1}
+    out: dict[str, dict[str, str]] = {}
+    for name in ("t2s", "s2t"):
+        conv = opencc.OpenCC(name)
+        chars = [chr(code) for lo, hi in CJK_RANGES for code in range(lo, hi + 1)]
+        # One call, one character a line: no phrase of OpenCC's dictionaries spans a line break,
+        # so each line converts as the character alone would.
+        converted = conv.convert("\n".join(chars)).split("\n")
+        assert len(converted) == len(chars)
+        table = {}
+        for ch, to in zip(chars, converted):
+            if len(to) == 1 and to != ch:
+                table[ch] = to
+        # Follow chains (a -> b -> c) to their end, so folding twice equals folding once.
+        for ch in list(table):
+            seen, to = {ch}, table[ch]
+            while to in table and to not in seen:
+                seen.add(to)
+                to = table[to]
+            table[ch] = to
+        out[name] = {k: v for k, v in sorted(table.items()) if k != v}
+    return out
 
 
-def build_map() -> dict[str, dict[str, str]]:
-    return {"s2t": _char_map("s2t"), "t2s": _char_map("t2s")}
+def t2s() -> dict[str, str]:
+    return maps()["t2s"]
 
 
-def to_bytes(data: dict[str, dict[str, str]]) -> bytes:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+def data() -> bytes:
+    return json.dumps(maps(), ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def write(static_roots: list[Path]) -> None:
-    """Write zhmap.json into each site's theme folder (computed once for all of them)."""
-    data = to_bytes(build_map())
-    for root in static_roots:
-        target = root / REL_PATH
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+def write(site_root: Path) -> Path:
+    path = site_root / PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data())
+    return path

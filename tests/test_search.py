@@ -1,0 +1,135 @@
+"""Search without a browser: the tokenizer's case table, lunr-equal weights, the index
+layout and its determinism, and what a page contributes to the index."""
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+
+import pytest
+from lunr.builder import Builder
+
+from conftest import ROOT
+from gongkai.search import html_text, index, tokenize, zhmap
+
+CASES = json.loads((ROOT / "plugins/gongkai/search/tokenize_cases.json").read_text(encoding="utf-8"))["cases"]
+
+
+@pytest.fixture(scope="module")
+def table():
+    return tokenize.fold_table(zhmap.t2s())
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["input"][:12] or "empty" for c in CASES])
+def test_tokenizer_case_table(case, table):
+    folded = tokenize.fold(case["input"], table)
+    assert folded == case["folded"]
+    assert tokenize.index_terms(folded) == case["index"]
+    assert tokenize.query_terms(folded) == case["query"]
+    assert tokenize.normalize(folded) == case["normalized"]
+    assert tokenize.term_counts(folded) == Counter(case["index"])
+
+
+def test_fast_term_counts_equal_the_reference_tokenizer():
+    rng = random.Random(7)
+    alphabet = "政务公开苏号税ab12 -/〔〕()（）,，。_x\n"
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16)))
+        assert tokenize.term_counts(text) == Counter(tokenize.index_terms(text)), text
+
+
+def test_zhmap_folds_both_ways_and_is_byte_stable(tmp_path):
+    maps = zhmap.maps()
+    assert maps["t2s"]["開"] == "开" and maps["t2s"]["號"] == "号" and maps["s2t"]["开"] == "開"
+    assert all(len(k) == 1 and len(v) == 1 for m in maps.values() for k, v in m.items())
+    assert all(v not in maps["t2s"] for v in maps["t2s"].values())  # folding twice = folding once
+    first = zhmap.write(tmp_path / "a").read_bytes()
+    assert first == zhmap.write(tmp_path / "b").read_bytes()
+    assert json.loads(first) == maps
+
+
+def test_page_text_joins_inline_markup_and_splits_blocks():
+    assert html_text("<p>推进<strong>政务</strong>公开</p><p>第二段</p>") == "推进政务公开\n第二段"
+    assert html_text("<table><tr><td>12</td><td>34</td></tr></table>") == "12\n34"
+    assert html_text("<p>a &amp; b</p><script>secret()</script>") == "a & b"
+
+
+def docs_fixture() -> list[index.Doc]:
+    return [
+        index.Doc(url="art/a.html", title="关于推进政务公开的通知", published="2025-03-01", state="current",
+                  column="qtwj", issuer="示例县人民政府", doc_number="示政发〔2025〕1号",
+                  index_no="11990102MB0000003X/2025-00001", keywords=["政务公开"], topic="综合政务",
+                  body="全面推进政务公开标准化规范化。", questions=[("什么是政务公开？", "q-1")]),
+        index.Doc(url="art/b.html", title="政务公开工作要点", published="2026-01-05", state="current",
+                  column="qtwj", issuer="示例县人民政府办公室", body="政务公开，公开政务。"),
+        index.Doc(url="art/c.html", title="旧的政务公开办法", published="2020-01-05", state="expired",
+                  column="gfxwj", issuer="示例县人民政府", body="本办法已失效。"),
+        index.Doc(url="art/d.html", title="名单公示", published="2026-02-01", state="closed", column="gsgg",
+                  issuer="示例县人民政府"),
+    ]
+
+
+def test_weights_equal_lunr_py_field_vectors(table):
+    docs = index.order(docs_fixture())
+    tfs = index.terms_of(docs, table)
+    ours = index.weights(tfs)
+    builder = Builder()
+    builder.pipeline.reset()
+    builder.search_pipeline.reset()
+    builder.ref("id")
+    for name, _, boost in index.FIELDS:
+        builder.field(name, boost=boost)
+    for doc_id, doc in enumerate(docs):
+        builder.add({"id": str(doc_id), **{name: list(tfs[doc_id][name].elements()) for name, _, _ in index.FIELDS}})
+    idx = builder.build()
+    expected = {}
+    for name, code, _ in index.FIELDS:
+        for doc_id in range(len(docs)):
+            vector = idx.field_vectors[f"{name}/{doc_id}"]
+            terms = {posting["_index"]: term for term, posting in idx.inverted_index.items()}
+            for i in range(0, len(vector.elements), 2):
+                expected[(terms[vector.elements[i]], code, doc_id)] = round(vector.elements[i + 1] * 1000)
+    got = {}
+    for term, fields in ours.items():
+        for code, flat in fields.items():
+            doc_id = 0
+            for i in range(0, len(flat), 2):
+                doc_id += flat[i]
+                got[(term, code, doc_id)] = flat[i + 1]
+    assert got == expected
+
+
+def test_index_layout_order_and_withdrawn_notice():
+    files = index.build(docs_fixture(), zhmap.t2s(), {"expired": "失效"})
+    manifest = json.loads(files["search/index.json"])
+    assert manifest["n"] == 4 and manifest["r"] == 3  # the 失效 document is last
+    records = [json.loads(files[f"search/d/{k}.json"])[0] for k in range(4)]
+    assert [r["u"] for r in records] == ["art/d.html", "art/b.html", "art/a.html", "art/c.html"]
+    assert records[0] == {"u": "art/d.html", "t": "名单公示", "d": "2026-02-01", "s": "closed", "x": "",
+                          "i": "示例县人民政府", "c": "gsgg"}
+    assert records[2]["a"] == [["什么是政务公开？", "q-1"]]
+    shards = {}
+    for path, data in files.items():
+        if path.startswith("search/t/"):
+            shards.update(json.loads(data))
+    assert "政务" in shards and "名单" in shards
+    assert set(shards["公示"]) == {"t"}  # the withdrawn notice: its title only
+    facets = json.loads(files["search/facets.json"])
+    assert facets["y"]["2026"] == [0, 2] and facets["s"]["expired"] == [3, 1]
+    # Each term sits in the shard its hash names: the browser finds it by the same rule.
+    for path, data in files.items():
+        if path.startswith("search/t/"):
+            k = int(path.rsplit("/", 1)[1].split(".")[0])
+            assert all(index.fnv1a(t) % manifest["s"] == k for t in json.loads(data))
+
+
+def test_index_is_byte_stable_whatever_the_input_order():
+    docs = docs_fixture()
+    first = index.build(docs, zhmap.t2s(), {})
+    second = index.build(list(reversed(docs)), zhmap.t2s(), {})
+    assert first == second
+
+
+def test_fnv1a_known_values():
+    assert index.fnv1a("") == 0x811C9DC5
+    assert index.fnv1a("a") == 0xE40C292C
