@@ -173,7 +173,7 @@ def test_traditional_switch_uses_the_built_map_and_switches_back(context, site_u
 
 
 def test_zhmap_is_written_under_every_site_root(sample_site):
-    roots = [sample_site] + [p for p in sample_site.iterdir() if (p / "index.html").is_file() and p.name != "theme"]
+    roots = [sample_site] + [p for p in sample_site.iterdir() if (p / "lifecycle.json").is_file()]
     assert len(roots) == 6
     for root in roots:
         data = json.loads((root / "theme/js/zhmap.json").read_text(encoding="utf-8"))
