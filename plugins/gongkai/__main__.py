@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 from . import errors, lifecycle
@@ -17,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--settings", default="pelicanconf.py", type=Path)
     ap.add_argument("--catalogs", default="catalogs", type=Path)
     ap.add_argument("--jobs", type=int, default=None, help="parallel unit builds (default: all cores)")
+    ap.add_argument("--fail-on", default="veto", choices=("veto", "deduction", "notice"),
+                    help="check: exit non-zero on findings of this severity or above (default: veto)")
     args = ap.parse_args(argv)
     try:
         as_of = lifecycle.as_of().isoformat()
@@ -25,19 +28,35 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.command == "check":
-            site = check(args.content, args.catalogs)
-            if not site.ok:
-                print(errors.summary(site.problems), file=sys.stderr)
-                return 1
-            warnings = len(site.problems)
-            print(f"ok: {len(site.units)} units, {len(site.items)} items, no errors"
-                  + (f", {warnings} warning(s)" if warnings else "") + f" (as of {as_of})")
-            return 0
+            return _check(args, as_of)
         return build(args.content, args.output, args.settings, args.catalogs, as_of, args.jobs)
     except errors.ContentError as exc:
         print(exc, file=sys.stderr)
         print(errors.summary(exc.problems), file=sys.stderr)
         return 1
+
+
+def _check(args, as_of: str) -> int:
+    """Validate content, then build into a temporary folder (the link rule reads built pages)
+    and run the checker; findings at or above --fail-on make the exit status non-zero."""
+    site = check(args.content, args.catalogs)
+    if not site.ok:
+        print(errors.summary(site.problems), file=sys.stderr)
+        return 1
+    reports: list = []
+    with tempfile.TemporaryDirectory(prefix="gongkai-check-") as tmp:
+        code = build(args.content, Path(tmp) / args.output.name, args.settings, args.catalogs, as_of, args.jobs,
+                     on_check=reports.append)
+    if code != 0 or not reports:
+        return code or 1
+    report = reports[0]
+    print(report.console())
+    failing = report.failing(args.fail_on)
+    warnings = len(site.problems)
+    print(f"ok: {len(site.units)} units, {len(site.items)} items, no content errors"
+          + (f", {warnings} warning(s)" if warnings else "") + f"; {len(failing)} finding(s) at or above "
+          f"{args.fail_on} (FAIL_ON={args.fail_on}) (as of {as_of})")
+    return 1 if failing else 0
 
 
 if __name__ == "__main__":

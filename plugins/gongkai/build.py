@@ -47,7 +47,9 @@ def unit_summaries(site: Site, root_url: str) -> dict[str, dict]:
 
 
 def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_of: str,
-          jobs: int | None = None) -> int:
+          jobs: int | None = None, on_check=None) -> int:
+    """Build every unit into ``output``. ``on_check(report)`` receives the checker's report
+    (the checker runs when GK_CHECK_REPORTS asks for the reports, or when ``on_check`` is given)."""
     started = time.monotonic()
     site = check(content, catalogs, max_warnings=20)
     if not site.ok:
@@ -109,6 +111,11 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
         return 1
     report_changes(partial, output, sorted(site.units))
     render_portal(partial, base, units, as_of, site.catalogs.level_names)
+    if base.get("GK_CHECK_REPORTS") or on_check is not None:
+        from .check import after_render  # the check stage reads the rendered pages (links)
+        report = after_render(site, facts, catalogs, partial, base, output.name, bool(base.get("GK_CHECK_REPORTS")))
+        if on_check is not None:
+            on_check(report)
     if base.get("GK_MINIFY"):
         minify_css(partial)
     _swap(partial, output)
