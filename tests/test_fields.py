@@ -61,20 +61,15 @@ def test_topic_accepts_class_and_subclass(ctx):
     assert message(Choice("topics"), "综合政务\\不存在", ctx).startswith("expected a 主题分类 value (catalogs/vocab/topics.yaml), got '综合政务\\不存在'")
 
 
-@pytest.mark.parametrize("raw, why", [
-    ("示政发[2024]3号", "the year in 六角括号 〔〕, not [] 【】 or ()"),
-    ("示政发（2024）3号", "the year in 六角括号 〔〕, not [] 【】 or ()"),
-    ("示政发〔2024〕第3号", "no '第' before the number"),
-    ("示政发〔2024〕03号", "no leading zero in the number"),
-    ("示政发〔2024〕3", "ending in 号"),
-])
-def test_doc_number_says_what_is_wrong(ctx, raw, why):
-    assert message(DocNumber(), raw, ctx) == f"expected a document number like 示政发〔2024〕3号 ({why}), got {raw!r}"
+@pytest.mark.parametrize("raw", ["示政发[2024]3号", "示政发（2024）3号", "示政发〔2024〕第3号", "示政发〔2024〕03号",
+                                 "示政发〔2024〕3", "苏办发[2013]45号", "示政發〔2024〕3號", "示政办发〔2025〕12号", "2020"])
+def test_doc_number_is_published_as_issued(ctx, raw):
+    # Legacy and odd forms are real 文号: they build; check/metadata.py reports them (DESIGN §4).
+    assert DocNumber()(raw, ctx) == raw
 
 
-def test_doc_number_good_and_numeric_text(ctx):
-    assert DocNumber()("示政办发〔2025〕12号", ctx) == "示政办发〔2025〕12号"
-    assert "got '2020'" in message(DocNumber(), "2020", ctx)
+def test_doc_number_may_not_be_empty(ctx):
+    assert message(DocNumber(), "", ctx) == "expected text, got an empty value"
 
 
 def test_index_no_follows_the_unit(ctx, county):

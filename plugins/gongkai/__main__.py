@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 from pathlib import Path
@@ -43,19 +44,21 @@ def _check(args, as_of: str) -> int:
     if not site.ok:
         print(errors.summary(site.problems), file=sys.stderr)
         return 1
+    warnings = len(site.problems)
+    print(f"ok: {len(site.units)} units, {len(site.items)} items, no errors"
+          + (f", {warnings} warning(s)" if warnings else "") + f" (as of {as_of})")
     reports: list = []
-    with tempfile.TemporaryDirectory(prefix="gongkai-check-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="gongkai-check-") as tmp, contextlib.redirect_stdout(sys.stderr):
+        # The build's own progress lines go to stderr: stdout is the checker's listing.
         code = build(args.content, Path(tmp) / args.output.name, args.settings, args.catalogs, as_of, args.jobs,
-                     on_check=reports.append)
+                     on_check=reports.append, site=site)
     if code != 0 or not reports:
         return code or 1
     report = reports[0]
     print(report.console())
     failing = report.failing(args.fail_on)
-    warnings = len(site.problems)
-    print(f"ok: {len(site.units)} units, {len(site.items)} items, no content errors"
-          + (f", {warnings} warning(s)" if warnings else "") + f"; {len(failing)} finding(s) at or above "
-          f"{args.fail_on} (FAIL_ON={args.fail_on}) (as of {as_of})")
+    print(f"check: {len(failing)} finding(s) at or above {args.fail_on} (FAIL_ON={args.fail_on})"
+          + ("" if failing else ": passed"))
     return 1 if failing else 0
 
 

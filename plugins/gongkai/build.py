@@ -47,11 +47,12 @@ def unit_summaries(site: Site, root_url: str) -> dict[str, dict]:
 
 
 def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_of: str,
-          jobs: int | None = None, on_check=None) -> int:
+          jobs: int | None = None, on_check=None, site: Site | None = None) -> int:
     """Build every unit into ``output``. ``on_check(report)`` receives the checker's report
-    (the checker runs when GK_CHECK_REPORTS asks for the reports, or when ``on_check`` is given)."""
+    (the checker runs when GK_CHECK_REPORTS asks for the reports, or when ``on_check`` is given).
+    ``site``: content already scanned (and its problems printed) by the caller."""
     started = time.monotonic()
-    site = check(content, catalogs, max_warnings=20)
+    site = site if site is not None else check(content, catalogs, max_warnings=20)
     if not site.ok:
         print(f"{errors.summary(site.problems)}; nothing was built, {output} is unchanged", file=sys.stderr)
         return 1
