@@ -129,7 +129,7 @@ def write_reports(report: Report, out: Path, settings: dict) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "check.json").write_text(report.to_json(), encoding="utf-8")
     summary = env.get_template("check_index.html").render(units=report.units, css=f"../{static}/css/main.css",
-                                                           **common)
+                                                           js=f"../{static}/js/check-sort.js", **common)
     (folder / "index.html").write_text(summary, encoding="utf-8")
     unit_tpl = env.get_template("check_unit.html")
     for u in report.units:
