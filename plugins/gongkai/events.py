@@ -19,12 +19,22 @@ PELICAN_SIGNALS: dict[str, str] = {
     "article_writer_finalized": "(generator, writer) — lifecycle.json, fiscal downloads",
 }
 
-# The project's own stages, run by build.py / __main__.py in the parent process.
+# The project's own stages, run by build.py / __main__.py in the parent process, in this order.
 # name -> (arguments, what it is for)
 STAGES: dict[str, tuple[str, str]] = {
     "scan": ("content, catalogs -> Site", "read and validate every unit and item; collect problems"),
     "facts": ("site, day -> Facts", "states, registry, reverse links: computed once per build"),
     "units": ("job -> per-unit output", "one Pelican run per unit (render)"),
     "portal": ("partial, settings, units", "the portal pages across every unit"),
+    "check": ("site, facts, catalogs, partial, settings -> check.Report",
+              "check.after_render: the checker over the rendered units (the link rule reads the built pages); "
+              "writes output/check/ and output/<unit>/check/ when GK_CHECK_REPORTS; build(on_check=…) receives "
+              "the report (`make check`)"),
     "swap": ("partial, output", "the new output replaces the old one only when all succeeded"),
 }
+
+# The checker's own extension seam (plugins/gongkai/check/engine.py): a rule family
+# module declares ``@rule(id, thresholds={key: kind})`` over ``fn(unit: UnitFacts, t) ->
+# Iterable[Hit]``; its name, severity, points, source, fix and thresholds come from
+# catalogs/rules.yaml. See docs/checker.md "Writing a rule".
+CHECK_RULE = "@check.engine.rule(id, thresholds) — fn(UnitFacts, thresholds) -> Iterable[Hit]"

@@ -58,9 +58,14 @@ def matter_yearly(unit: UnitFacts, t: dict) -> Iterator[Hit]:
             period += 1
 
 
-def report_due(unit: UnitFacts, year: int, due: dict) -> dt.date:
-    month, day = (int(x) for x in (due.get(unit.level) or due["default"]).split("-"))
-    return dt.date(year + 1, month, day)
+def report_due(unit: UnitFacts, year: int, due: dict) -> dt.date | None:
+    """The 年报 of ``year`` is due on this day of the next year (None: no rule for this level)."""
+    when = due.get(unit.level) or due.get("default") or ""
+    try:
+        month, day = (int(x) for x in when.split("-"))
+        return dt.date(year + 1, month, day)
+    except ValueError:
+        return None
 
 
 @rule("annual.report", thresholds={"column": "str", "due": "map"})
@@ -68,9 +73,12 @@ def report(unit: UnitFacts, t: dict) -> Iterator[Hit]:
     if not unit.public:
         return
     year = unit.day.year - 1
-    if report_due(unit, year, t["due"]) >= unit.day:
-        year -= 1   # last year's report is not due yet: check the one before
     due = report_due(unit, year, t["due"])
+    if due is None:
+        return
+    if due >= unit.day:
+        year -= 1   # last year's report is not due yet: check the one before
+        due = report_due(unit, year, t["due"])
     if min(i.published_date for i in unit.public) > due:
         return      # the unit's column started after that report was due
     reports = [i for i in unit.public if i.column == t["column"] and
