@@ -49,7 +49,10 @@ def make_tree(tmp_path):
         for rel, data in files.items():
             path = content / rel
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data) if isinstance(data, bytes) else path.write_text(textwrap.dedent(data), "utf-8")
+            if isinstance(data, bytes):
+                path.write_bytes(data)
+            else:
+                path.write_text(textwrap.dedent(data), encoding="utf-8")
         return content
 
     return make

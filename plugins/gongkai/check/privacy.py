@@ -28,7 +28,7 @@ def is_id_number(value: str, today: dt.date | None = None) -> bool:
         return False
     if born.year < 1900 or (today and born > today):
         return False
-    total = sum(int(d) * w for d, w in zip(value[:17], _WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(value[:17], _WEIGHTS, strict=True))
     return _CHECK[total % 11] == value[17].upper()
 
 
