@@ -13,6 +13,7 @@ rule reads the built pages), before the new output is swapped into place.
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,12 +64,15 @@ def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | 
 def run(site: Site, facts: Facts, rules_path: Path, output: Path | None = None, shown_output: str = "output",
         site_root: str = "") -> Report:
     """Evaluate every unit; ``output`` is the built site the link rule reads (None: links not checked)."""
+    started = time.monotonic()
     rules = load_rules(rules_path)
     units = unit_facts(site, facts, rules, output, shown_output, site_root)
     reports = [UnitReport.of(uf, evaluate(rules, uf), rules,
                              links.external_links(uf) if uf.pages is not None else {})
                for uid, uf in sorted(units.items())]
-    return Report(facts.day, rules, reports, site.catalogs.level_names, links_checked=output is not None)
+    report = Report(facts.day, rules, reports, site.catalogs.level_names, links_checked=output is not None)
+    report.seconds = time.monotonic() - started    # for the console only, never written to a file
+    return report
 
 
 def after_render(site: Site, facts: Facts, catalogs: Path, partial: Path, settings: dict, shown_output: str,

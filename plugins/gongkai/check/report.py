@@ -76,6 +76,7 @@ class Report:
     units: list[UnitReport]
     level_names: dict[str, str]
     links_checked: bool = True
+    seconds: float = 0.0            # how long the checker ran (console only; not in check.json)
 
     def findings(self) -> list[Finding]:
         return [f for u in self.units for f in u.findings]
@@ -109,7 +110,8 @@ class Report:
         s = self.as_dict()["summary"]
         lines.append(f"check: {s['units']} units, {s['passed']} 合格, {s['failed']} 不合格; "
                      f"{s['findings']['veto']} veto, {s['findings']['deduction']} deduction, "
-                     f"{s['findings']['notice']} notice (as of {self.as_of.isoformat()})")
+                     f"{s['findings']['notice']} notice (as of {self.as_of.isoformat()}; checked in "
+                     f"{self.seconds:.1f}s)")
         return "\n".join(lines)
 
 
