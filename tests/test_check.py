@@ -449,17 +449,20 @@ def test_internal_links_and_anchors_resolve(make_tree, tmp_path):
     (out / "demo/art").mkdir(parents=True)
     (out / "other").mkdir()
     (out / "other/index.html").write_text('<h1 id="top-of-other">x</h1>', encoding="utf-8")
-    (out / "demo/art/a.html").write_text('<h2 id="q1">问</h2>', encoding="utf-8")
+    (out / "demo/art/a.html").write_text('<h2 id="q1">问</h2><a href="#q1">self</a>', encoding="utf-8")
+    (out / "demo/art/b.html").write_text('<p>\n<a href="#q1">not on this page</a>', encoding="utf-8")
     (out / "demo/index.html").write_text(
         '<a href="art/a.html">ok</a>\n<a href="art/a.html#q1">ok</a>\n<a href="../other/#top-of-other">ok</a>\n'
         '<a href="https://www.gov.cn/">ext</a> <a href="mailto:gk@example.gov.cn">mail</a>\n'
         '<a href="art/missing.html">bad</a>\n<a href="art/a.html#q2">bad anchor</a>\n', encoding="utf-8")
     report = run(make_tree(full()), output=out)
     bad = found(report, "links.internal")
-    assert [(f.path, f.line) for f in bad] == [("output/demo/index.html", 5), ("output/demo/index.html", 6)]
-    assert "art/missing.html" in bad[0].found and "#q2" in bad[1].found
+    assert [(f.path, f.line) for f in bad] == [("output/demo/art/b.html", 2), ("output/demo/index.html", 5),
+                                               ("output/demo/index.html", 6)]
+    assert "#q1" in bad[0].found and "art/missing.html" in bad[1].found and "#q2" in bad[2].found
     assert report.units[0].external_links == {"https://www.gov.cn/": ["demo/index.html"]}
     (out / "demo/index.html").write_text('<a href="art/a.html#q1">ok</a>', encoding="utf-8")
+    (out / "demo/art/b.html").write_text('<a href="a.html#q1">ok</a>', encoding="utf-8")
     assert found(run(make_tree(full()), output=out), "links.internal") == []
 
 

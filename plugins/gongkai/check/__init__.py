@@ -35,13 +35,16 @@ def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | 
                shown_output: str = "output", site_root: str = "") -> dict[str, UnitFacts]:
     """Every unit's facts, each computed once: attachments read once, built pages read once."""
     files, pages = links.scan_output(output, shown_output, site_root) if output is not None else (None, {})
-    not_ids = frozenset([u.org_code for u in site.units.values()] + [i.index_no for i in site.items if i.index_no])
+    not_ids = privacy.not_id_tokens([u.org_code for u in site.units.values()]
+                                    + [i.index_no for i in site.items if i.index_no])
     privacy_rule = rules.get("privacy.personal-info")
+    gaps: dict[str, list] = {}
+    for gap in facts.gaps:
+        gaps.setdefault(gap.policy.unit, []).append(gap)
     out = {}
     for uid in sorted(site.units):
         items = facts.by_unit.get(uid, [])
-        uf = UnitFacts(site.units[uid], facts.day, site.catalogs, items, facts.states,
-                       gaps=[g for g in facts.gaps if g.policy.unit == uid],
+        uf = UnitFacts(site.units[uid], facts.day, site.catalogs, items, facts.states, gaps=gaps.get(uid, []),
                        deadlines={i.source: facts.fiscal_deadlines[i.source] for i in items
                                   if i.source in facts.fiscal_deadlines},
                        pages=pages.get(uid, []) if files is not None else None, files=files, not_ids=not_ids)

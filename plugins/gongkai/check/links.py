@@ -117,9 +117,14 @@ def internal(unit: UnitFacts, t: dict) -> Iterator[Hit]:
     if unit.pages is None or unit.files is None:
         return
     files = unit.files
+    seen: dict[tuple[str, str], tuple | None] = {}   # every page of a folder repeats the same navigation
     for page in sorted(unit.pages, key=lambda p: p.path):
+        folder = posixpath.dirname(page.path)
         for link in page.links:
-            r = resolve(page.path, link.href, files)
+            key = (page.path if link.href.lstrip().startswith(("#", "?")) else folder, link.href)
+            if key not in seen:
+                seen[key] = resolve(page.path, link.href, files) if link.href.strip() else None
+            r = seen[key]
             if r is None or r[0] != "internal":
                 continue
             _, target, fragment = r

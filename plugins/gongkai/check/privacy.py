@@ -36,15 +36,28 @@ def mask(value: str) -> str:
     return f"{value[:6]}{'*' * 8}{value[-4:]}" if len(value) == 18 else f"{value[:3]}****{value[-4:]}"
 
 
+def not_id_tokens(codes: Iterable[str]) -> frozenset[str]:
+    """The digit runs of org codes and 索引号 that look like a 身份证号 or a mobile number."""
+    out = set()
+    for code in codes:
+        out.update(m[1] for m in _ID.finditer(code))
+        out.update(m[1] for m in _MOBILE.finditer(code))
+    return frozenset(out)
+
+
 def personal_numbers(text: str, not_ids: Iterable[str] = (), today: dt.date | None = None) -> list[tuple[str, str]]:
-    """(kind, masked number) of every unmasked 身份证号 or mobile number in ``text``."""
-    skip = [s for s in not_ids if s and s in text]
+    """(kind, masked number) of every unmasked 身份证号 or mobile number in ``text``.
+
+    ``not_ids``: org codes and 索引号 (or their ``not_id_tokens``), never reported."""
+    if not any(c.isdigit() for c in text):
+        return []
+    skip = not_ids if isinstance(not_ids, frozenset) else not_id_tokens(not_ids)
     out = []
     for m in _ID.finditer(text):
-        if is_id_number(m[1], today) and not any(m[1] in s for s in skip):
+        if is_id_number(m[1], today) and m[1] not in skip:
             out.append(("身份证号", mask(m[1])))
     for m in _MOBILE.finditer(text):
-        if not any(m[1] in s for s in skip):
+        if m[1] not in skip:
             out.append(("手机号", mask(m[1])))
     return out
 

@@ -35,7 +35,7 @@ class UnitFacts:
     unread: list[tuple[str, str]] = field(default_factory=list)  # (attachment path, why not read)
     pages: list[PageLinks] | None = None               # links of the built pages (None: not built)
     files: SiteFiles | None = None                     # every built file and its anchors
-    not_ids: frozenset[str] = frozenset()              # org codes and 索引号 of every unit: not personal IDs
+    not_ids: frozenset[str] = frozenset()              # digit runs of every org code and 索引号: not personal IDs
 
     @property
     def id(self) -> str:
