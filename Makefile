@@ -1,7 +1,8 @@
 # gongkai: every command installs what it needs on first use.
 #   make html      build every unit of $(CONTENT) into $(OUTPUT)
 #   make serve     serve $(OUTPUT) on http://127.0.0.1:$(PORT)
-#   make check     validate content (non-zero exit on any problem)
+#   make check     validate content and run the checker (non-zero exit on content errors
+#                  and on findings at or above FAIL_ON: veto (default), deduction, notice)
 #   make test      the test suite (installs Debian chromium for the browser tests)
 #   make publish   production build with publishconf.py
 #   make bench     build timings on a generated corpus (prints figures)
@@ -18,6 +19,7 @@ PY := $(VENV)/bin/python
 CONTENT ?= content
 OUTPUT ?= output
 PORT ?= 8000
+FAIL_ON ?= veto
 SHARED ?= ../shared
 export BUILD_DATE
 GONGKAI := PYTHONPATH=$(CURDIR)/plugins $(PY) -m gongkai
@@ -36,7 +38,7 @@ publish: $(VENV)/.installed
 	$(GONGKAI) html --content $(CONTENT) --output $(OUTPUT) --settings publishconf.py $(if $(DEBUG),--debug)
 
 check: $(VENV)/.installed
-	$(GONGKAI) check --content $(CONTENT)
+	$(GONGKAI) check --content $(CONTENT) --fail-on $(FAIL_ON)
 
 annual-report: $(VENV)/.installed
 	$(GONGKAI) annual-report --content $(CONTENT) --unit "$(UNIT)" --year "$(YEAR)"

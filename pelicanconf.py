@@ -63,3 +63,6 @@ DELETE_OUTPUT_DIRECTORY = False
 OUTPUT_SOURCES = False
 SLUGIFY_SOURCE = "basename"
 TYPOGRIFY = False
+
+# The checker's reports (output/check/, output/<unit>/check/) are part of the preview.
+GK_CHECK_REPORTS = True

@@ -9,3 +9,5 @@ GK_SITE_ROOT = os.environ.get("SITE_ROOT", "https://gk.example.gov.cn").rstrip("
 SITEURL = GK_SITE_ROOT
 RELATIVE_URLS = False
 GK_MINIFY = True
+# Production leaves the checker's reports out; set True to publish them.
+GK_CHECK_REPORTS = False

@@ -53,6 +53,8 @@ def test_sample_has_one_policy_without_interpretation_on_purpose(cats):
     items = scan(ROOT / "content", ROOT / "catalogs").items
     public = [i for i in items if lifecycle.is_public(i, dt.date(2026, 11, 22))]
     missing = {g.policy.index_no for g in interpretation_gaps(public, cats) if g.kind == "missing"}
-    assert "11990102MB0000003X/2026-00018" in missing          # the 废止 decision has no interpretation
+    # the checker's imperfect unit (shili-province) lacks one on purpose; the others have theirs
+    assert "11990000MB0000001M/2026-00007" in missing
+    assert "11990102MB0000003X/2026-00018" not in missing      # the 废止 decision: 问答
     assert "11990102MB0000003X/2026-00008" not in missing      # 问答 ×2, one from the town
     assert "11990102MB0000003X/2024-00001" not in missing      # 图解

@@ -3,7 +3,9 @@ tools ``new``, ``import``, ``hooks``, ``precommit``, ``fix-encoding`` (tools/cli
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+import tempfile
 from pathlib import Path
 
 from . import errors, lifecycle
@@ -27,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--debug", action="store_true", help="show the Python traceback of a failure")
     ap.add_argument("--unit", help="annual-report: the unit id")
     ap.add_argument("--year", help="annual-report: the year the report covers (YYYY)")
+    ap.add_argument("--fail-on", default="veto", choices=("veto", "deduction", "notice"),
+                    help="check: exit non-zero on findings of this severity or above (default: veto)")
     args = ap.parse_args(argv)
     if args.command == "annual-report":
         from .annual.prefill import main as annual_report
@@ -38,14 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.command == "check":
-            site = check(args.content, args.catalogs)
-            if not site.ok:
-                print(errors.summary(site.problems), file=sys.stderr)
-                return 1
-            warnings = len(site.problems)
-            print(f"ok: {len(site.units)} units, {len(site.items)} items, no errors"
-                  + (f", {warnings} warning(s)" if warnings else "") + f" (as of {as_of})")
-            return 0
+            return _check(args, as_of)
         return build(args.content, args.output, args.settings, args.catalogs, as_of, args.jobs,
                      debug=args.debug, wait=args.wait)
     except errors.ContentError as exc:
@@ -60,6 +57,31 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(describe(exc), file=sys.stderr)
         return exit_code(exc)
+
+
+def _check(args, as_of: str) -> int:
+    """Validate content, then build into a temporary folder (the link rule reads built pages)
+    and run the checker; findings at or above --fail-on make the exit status non-zero."""
+    site = check(args.content, args.catalogs)
+    if not site.ok:
+        print(errors.summary(site.problems), file=sys.stderr)
+        return 1
+    warnings = len(site.problems)
+    print(f"ok: {len(site.units)} units, {len(site.items)} items, no errors"
+          + (f", {warnings} warning(s)" if warnings else "") + f" (as of {as_of})")
+    reports: list = []
+    with tempfile.TemporaryDirectory(prefix="gongkai-check-") as tmp, contextlib.redirect_stdout(sys.stderr):
+        # The build's own progress lines go to stderr: stdout is the checker's listing.
+        code = build(args.content, Path(tmp) / args.output.name, args.settings, args.catalogs, as_of, args.jobs,
+                     debug=args.debug, wait=args.wait, on_check=reports.append, site=site)
+    if code != 0 or not reports:
+        return code or 1
+    report = reports[0]
+    print(report.console())
+    failing = report.failing(args.fail_on)
+    print(f"check: {len(failing)} finding(s) at or above {args.fail_on} (FAIL_ON={args.fail_on})"
+          + ("" if failing else ": passed"))
+    return 1 if failing else 0
 
 
 if __name__ == "__main__":

@@ -73,7 +73,11 @@ class BuildError(Exception):
 
 
 def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_of: str,
-          jobs: int | None = None, debug: bool = False, wait: float = 300.0) -> int:
+          jobs: int | None = None, debug: bool = False, wait: float = 300.0, on_check=None,
+          site: Site | None = None) -> int:
+    """Build every unit into ``output``. ``on_check(report)`` receives the checker's report
+    (the checker runs when GK_CHECK_REPORTS asks for the reports, or when ``on_check`` is given).
+    ``site``: content already scanned (and its problems printed) by the caller."""
     if output.is_symlink():
         raise BuildError(f"{output}: 输出目录是符号链接，拒绝构建，以免替换或删除它指向的目录；请用 --output "
                          f"指向实际目录 (output is a symlink: refused; point --output at a real folder)", EXIT_USAGE)
@@ -84,7 +88,7 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
         recover(output)
         partial = output.parent / f".{output.name}.partial"
         try:
-            return _build(content, output, partial, settings_file, catalogs, as_of, jobs, debug)
+            return _build(content, output, partial, settings_file, catalogs, as_of, jobs, debug, on_check, site)
         finally:
             if partial.exists() or partial.is_symlink():
                 try:
@@ -94,9 +98,9 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
 
 
 def _build(content: Path, output: Path, partial: Path, settings_file: Path, catalogs: Path, as_of: str,
-           jobs: int | None, debug: bool) -> int:
+           jobs: int | None, debug: bool, on_check=None, site: Site | None = None) -> int:
     started = time.monotonic()
-    site = check(content, catalogs, max_warnings=20)
+    site = site if site is not None else check(content, catalogs, max_warnings=20)
     if not site.ok:
         print(f"{errors.summary(site.problems)}; nothing was built, {output} is unchanged", file=sys.stderr)
         return 1
@@ -171,6 +175,11 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     annual_portal.render(partial, base, units, annual, site.catalogs.annual, as_of)
     if line := search.build_portal(partial, base, units, as_of):
         print(line)
+    if base.get("GK_CHECK_REPORTS") or on_check is not None:
+        from .check import after_render  # the check stage reads the rendered pages (links)
+        report = after_render(site, facts, catalogs, partial, base, output.name, bool(base.get("GK_CHECK_REPORTS")))
+        if on_check is not None:
+            on_check(report)
     if base.get("GK_MINIFY"):
         minify_css(partial)
     _swap(partial, output)

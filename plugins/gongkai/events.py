@@ -23,7 +23,7 @@ PELICAN_SIGNALS: dict[str, str] = {
     "feed_generated": "(context, feed) — feeds.py dates an empty feed by the as-of date, not the clock",
 }
 
-# The project's own stages, run by build.py / __main__.py in the parent process.
+# The project's own stages, run by build.py / __main__.py in the parent process, in this order.
 # name -> (arguments, what it is for)
 STAGES: dict[str, tuple[str, str]] = {
     "lock": ("output", "one build at a time per output folder; a swap cut short is restored"),
@@ -34,5 +34,15 @@ STAGES: dict[str, tuple[str, str]] = {
     "portal": ("partial, settings, units", "the portal pages across every unit (and output/annual/)"),
     "search-portal": ("partial, settings, units, as_of", "search.build_portal: the portal's search.html "
                       "(it queries the units' own indexes); prints the search stage's time"),
+    "check": ("site, facts, catalogs, partial, settings -> check.Report",
+              "check.after_render: the checker over the rendered units (the link rule reads the built pages); "
+              "writes output/check/ and output/<unit>/check/ when GK_CHECK_REPORTS; build(on_check=…) receives "
+              "the report (`make check`)"),
     "swap": ("partial, output", "the new output replaces the old one only when all succeeded"),
 }
+
+# The checker's own extension seam (plugins/gongkai/check/engine.py): a rule family
+# module declares ``@rule(id, thresholds={key: kind})`` over ``fn(unit: UnitFacts, t) ->
+# Iterable[Hit]``; its name, severity, points, source, fix and thresholds come from
+# catalogs/rules.yaml. See docs/checker.md "Writing a rule".
+CHECK_RULE = "@check.engine.rule(id, thresholds) — fn(UnitFacts, thresholds) -> Iterable[Hit]"

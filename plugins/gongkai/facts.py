@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from . import lifecycle
+from . import fiscal, interpretation, lifecycle
 from .items import Item, as_list
 
 if TYPE_CHECKING:  # pragma: no cover - import for annotations only
@@ -28,6 +28,10 @@ class Facts:
     registry: dict[str, dict]                        # 索引号 -> what other units may show of it
     reverse: dict[tuple[str, str], list[Item]] = field(default_factory=dict)  # (key, 索引号) -> items naming it
     by_unit: dict[str, list[Item]] = field(default_factory=dict)             # unit id -> its items (all)
+    # For the checker (and anyone else asking): policies without a timely 解读, among the
+    # items public on ``day``; and the 预算法 deadline of each public item with ``approved``.
+    gaps: list[interpretation.Gap] = field(default_factory=list)
+    fiscal_deadlines: dict[str, dict] = field(default_factory=dict)          # item.source -> deadline_fact
 
     @classmethod
     def of(cls, site: Site, day: dt.date) -> Facts:
@@ -41,7 +45,12 @@ class Facts:
             for key in REF_KEYS:
                 for ref in as_list(getattr(item, key)):
                     reverse.setdefault((key, ref), []).append(item)
-        return cls(day, public_on, states, site.registry(day, states), reverse, by_unit)
+        public = [i for i in site.items if states[i.source].public]
+        gaps = interpretation.interpretation_gaps(public, site.catalogs)
+        rule = (site.catalogs.fiscal or {}).get("deadline") or {}
+        deadlines = {i.source: fiscal.deadline_fact(i.approved, i.published_date, rule)
+                     for i in public if i.approved is not None and rule}
+        return cls(day, public_on, states, site.registry(day, states), reverse, by_unit, gaps, deadlines)
 
     def state(self, item: Item) -> lifecycle.State:
         return self.states[item.source]

@@ -1,0 +1,235 @@
+"""The rule engine: the registry of rules, the rule catalog (catalogs/rules.yaml),
+and findings.
+
+A rule is declared once in its family's module with ``@rule(id, thresholds=…)``
+over a pure function ``fn(unit: UnitFacts, t: dict) -> Iterable[Hit]``. Its Chinese
+name, severity, points, source, fix and threshold values come from
+catalogs/rules.yaml; the engine joins the two into ``Finding``s. A rule declared in
+code but absent from the catalog (or the reverse) is a catalog error.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import yamlsrc
+from ..errors import ContentError, Problem
+from ..source import SourceError, read_text
+
+if TYPE_CHECKING:  # pragma: no cover - import for annotations only
+    from .unitfacts import UnitFacts
+
+SEVERITIES = ("veto", "deduction", "notice")
+SEVERITY_LABELS = {"veto": "否决", "deduction": "扣分", "notice": "提示"}
+RULES_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """What a rule function returns: one problem it found in one unit."""
+
+    found: str                       # what was found, in Chinese first
+    expected: str                    # what the rule expects
+    path: str | None = None          # file shown to the editor (content/… or output/…)
+    line: int | None = None          # line (or PDF page, see ``where``) in ``path``
+    column: str | None = None        # column id
+    item: str | None = None          # 索引号 or title of the item
+    fix: str | None = None           # a specific fix (e.g. the standard 文号); default: the rule's
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A rule as declared in code."""
+
+    id: str
+    fn: Callable[..., Iterable[Hit]]
+    thresholds: dict[str, str]       # key -> kind: int | bool | str | list | map
+    family: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule as configured: the declaration joined with its catalog entry."""
+
+    id: str
+    name: str
+    severity: str
+    points: int
+    max_points: int | None
+    source: str
+    fix: str
+    thresholds: dict[str, Any]
+    fn: Callable[..., Iterable[Hit]] = field(repr=False, compare=False)
+    family: str = ""
+
+    @property
+    def severity_label(self) -> str:
+        return SEVERITY_LABELS[self.severity]
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "severity": self.severity, "points": self.points,
+                "max_points": self.max_points, "source": self.source, "fix": self.fix,
+                "thresholds": self.thresholds, "family": self.family}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    name: str
+    severity: str
+    points: int
+    unit: str
+    found: str
+    expected: str
+    source: str
+    fix: str
+    path: str | None = None
+    line: int | None = None
+    column: str | None = None
+    item: str | None = None
+
+    @property
+    def where(self) -> str:
+        if self.path:
+            return f"{self.path}:{self.line}" if self.line else self.path
+        return f"{self.unit}" + (f" 栏目 {self.column}" if self.column else "")
+
+    def sort_key(self) -> tuple:
+        return (SEVERITIES.index(self.severity), self.rule, self.path or "", self.line or 0, self.column or "",
+                self.item or "", self.found)
+
+    def as_dict(self) -> dict:
+        return {"rule": self.rule, "name": self.name, "severity": self.severity, "points": self.points,
+                "unit": self.unit, "column": self.column, "item": self.item, "path": self.path, "line": self.line,
+                "found": self.found, "expected": self.expected, "source": self.source, "fix": self.fix}
+
+    def __str__(self) -> str:
+        pts = f" -{self.points}" if self.severity == "deduction" else ""
+        return (f"{self.where}: {SEVERITY_LABELS[self.severity]}{pts} [{self.rule}] {self.name}: "
+                f"{self.found} (expected: {self.expected})")
+
+
+# The declarations, filled when the family modules are imported (like ruff's rule
+# table, this is code, not run state: it never changes during or between runs).
+SPECS: dict[str, Spec] = {}
+
+
+def rule(rule_id: str, thresholds: dict[str, str] | None = None):
+    """Declare a rule function under ``rule_id`` (``family.name``)."""
+    def register(fn):
+        if rule_id in SPECS:
+            raise ValueError(f"rule {rule_id} declared twice")
+        SPECS[rule_id] = Spec(rule_id, fn, dict(thresholds or {}), rule_id.split(".")[0])
+        return fn
+    return register
+
+
+def load_rules(path: Path) -> dict[str, Rule]:
+    """catalogs/rules.yaml joined with the declarations; ContentError naming file and line."""
+    problems: list[Problem] = []
+    shown = str(path)
+
+    def err(line, key, message):
+        problems.append(Problem(shown, line, key, message, rule="catalog.rules"))
+
+    try:
+        doc = yamlsrc.load(read_text(path))
+    except FileNotFoundError:
+        raise ContentError([Problem(shown, None, None, "missing catalog file (the checker's rules)",
+                                    rule="catalog.rules")]) from None
+    except (SourceError, yamlsrc.YamlError) as exc:
+        raise ContentError([Problem(shown, exc.line, None, exc.message, rule="catalog.rules")]) from None
+    data = doc.data if isinstance(doc.data, dict) else {}
+    if str(data.get("version", "")) != RULES_VERSION:
+        err(doc.line("version"), "version", f"expected version {RULES_VERSION}, got {data.get('version')!r}")
+    entries = data.get("rules") if isinstance(data.get("rules"), dict) else {}
+    out: dict[str, Rule] = {}
+    for rule_id in sorted(set(SPECS) | set(entries)):
+        at = ("rules", rule_id)
+        spec, raw = SPECS.get(rule_id), entries.get(rule_id)
+        if spec is None:
+            err(doc.line(*at), rule_id, "no such rule in the checker (plugins/gongkai/check/); remove it or fix the id")
+            continue
+        if not isinstance(raw, dict):
+            err(doc.line("rules"), rule_id, "rule missing from the catalog: give name, severity, source, fix, thresholds")
+            continue
+        if raw.get("enabled", "true") == "false":
+            continue
+        severity = raw.get("severity")
+        if severity not in SEVERITIES:
+            err(doc.line(*at, "severity"), "severity", f"expected one of {', '.join(SEVERITIES)}, got {severity!r}")
+            continue
+        for key in ("name", "source", "fix"):
+            if not isinstance(raw.get(key), str) or not raw[key].strip():
+                err(doc.line(*at), key, "required text is missing")
+        points = _int(raw.get("points", "0"), lambda m: err(doc.line(*at, "points"), "points", m))
+        if severity == "deduction" and not points:
+            err(doc.line(*at), "points", "a deduction needs points: N (N > 0)")
+        max_points = _int(raw["max_points"], lambda m: err(doc.line(*at, "max_points"), "max_points", m)) \
+            if raw.get("max_points") is not None else None
+        t_raw = raw.get("thresholds") or {}
+        if not isinstance(t_raw, dict):
+            err(doc.line(*at, "thresholds"), "thresholds", "expected a mapping")
+            t_raw = {}
+        thresholds = {}
+        for key, kind in spec.thresholds.items():
+            if key not in t_raw:
+                err(doc.line(*at, "thresholds") or doc.line(*at), f"thresholds.{key}", f"required ({kind})")
+                continue
+            try:
+                thresholds[key] = _convert(t_raw[key], kind)
+            except ValueError as exc:
+                err(doc.line(*at, "thresholds", key), f"thresholds.{key}", str(exc))
+        for key in sorted(set(t_raw) - set(spec.thresholds)):
+            err(doc.line(*at, "thresholds", key), f"thresholds.{key}",
+                f"not read by this rule (expected: {', '.join(spec.thresholds) or 'none'})")
+        out[rule_id] = Rule(rule_id, str(raw.get("name") or ""), severity, points or 0, max_points,
+                            str(raw.get("source") or ""), str(raw.get("fix") or ""), thresholds, spec.fn, spec.family)
+    if problems:
+        raise ContentError(problems)
+    return out
+
+
+def _int(raw, err) -> int | None:
+    if isinstance(raw, str) and raw.strip().isdigit():
+        return int(raw)
+    err(f"expected a whole number, got {raw!r}")
+    return None
+
+
+def _convert(raw, kind: str):
+    if kind == "int":
+        if isinstance(raw, str) and raw.strip().isdigit():
+            return int(raw)
+        raise ValueError(f"expected a whole number, got {raw!r}")
+    if kind == "bool":
+        if raw in ("true", "false"):
+            return raw == "true"
+        raise ValueError(f"expected true or false, got {raw!r}")
+    if kind == "str":
+        if isinstance(raw, str) and raw.strip():
+            return raw.strip()
+        raise ValueError(f"expected text, got {raw!r}")
+    if kind == "list":
+        if isinstance(raw, list) and all(isinstance(v, str) for v in raw):
+            return list(raw)
+        raise ValueError(f"expected a list of text, got {raw!r}")
+    if kind == "map":
+        if isinstance(raw, dict) and all(isinstance(v, str) for v in raw.values()):
+            return dict(raw)
+        raise ValueError(f"expected a mapping of text, got {raw!r}")
+    raise ValueError(f"unknown threshold kind {kind}")  # pragma: no cover - declaration bug
+
+
+def evaluate(rules: dict[str, Rule], unit: UnitFacts) -> list[Finding]:
+    """Every finding of every rule for one unit, in a stable order."""
+    out = []
+    for rule_id in sorted(rules):
+        r = rules[rule_id]
+        for hit in r.fn(unit, r.thresholds):
+            out.append(Finding(r.id, r.name, r.severity, r.points if r.severity == "deduction" else 0, unit.id,
+                               hit.found, hit.expected, r.source, hit.fix or r.fix, hit.path, hit.line, hit.column,
+                               hit.item))
+    return sorted(out, key=Finding.sort_key)

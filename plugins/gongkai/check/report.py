@@ -1,0 +1,140 @@
+"""Scoring and the checker's outputs: check.json (schema: docs/check.schema.json),
+the per-unit and summary HTML reports, and the console listing of ``make check``.
+
+Score as the national indicator does: any veto → 不合格; otherwise 100 minus the
+deductions (each rule's ``max_points`` caps what it takes), never below 0.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from .engine import SEVERITIES, SEVERITY_LABELS, Finding, Rule
+from .unitfacts import UnitFacts
+
+SCHEMA_VERSION = 1
+FAIL_ON = ("veto", "deduction", "notice")
+
+
+@dataclass
+class UnitReport:
+    id: str
+    name: str
+    level: str
+    parent: str | None
+    findings: list[Finding]
+    deducted: int
+    external_links: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, uf: UnitFacts, findings: list[Finding], rules: dict[str, Rule],
+           external: dict[str, list[str]]) -> UnitReport:
+        per_rule: dict[str, int] = {}
+        for f in findings:
+            per_rule[f.rule] = per_rule.get(f.rule, 0) + f.points
+        deducted = sum(min(points, rules[r].max_points) if rules[r].max_points is not None else points
+                       for r, points in per_rule.items())
+        return cls(uf.id, uf.unit.name, uf.level, uf.unit.parent, findings, deducted, external)
+
+    def count(self, severity: str) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    @property
+    def passed(self) -> bool:
+        return self.count("veto") == 0
+
+    @property
+    def score(self) -> int | None:
+        return max(0, 100 - self.deducted) if self.passed else None
+
+    @property
+    def verdict(self) -> str:
+        return "合格" if self.passed else "不合格"
+
+    def by_rule(self) -> list[tuple[str, list[Finding]]]:
+        groups: dict[str, list[Finding]] = {}
+        for f in self.findings:
+            groups.setdefault(f.rule, []).append(f)
+        return sorted(groups.items(), key=lambda kv: (SEVERITIES.index(kv[1][0].severity), kv[0]))
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "level": self.level, "parent": self.parent,
+                "verdict": self.verdict, "passed": self.passed, "score": self.score, "deducted": self.deducted,
+                "counts": {s: self.count(s) for s in SEVERITIES},
+                "findings": [f.as_dict() for f in self.findings],
+                "external_links": [{"url": url, "pages": pages} for url, pages in self.external_links.items()]}
+
+
+@dataclass
+class Report:
+    as_of: dt.date
+    rules: dict[str, Rule]
+    units: list[UnitReport]
+    level_names: dict[str, str]
+    links_checked: bool = True
+    seconds: float = 0.0            # how long the checker ran (console only; not in check.json)
+
+    def findings(self) -> list[Finding]:
+        return [f for u in self.units for f in u.findings]
+
+    def failing(self, fail_on: str) -> list[Finding]:
+        """Findings at or above ``fail_on`` (veto > deduction > notice)."""
+        limit = SEVERITIES.index(fail_on)
+        return [f for f in self.findings() if SEVERITIES.index(f.severity) <= limit]
+
+    def as_dict(self) -> dict:
+        return {"format": "gongkai-check", "version": SCHEMA_VERSION, "as_of": self.as_of.isoformat(),
+                "links_checked": self.links_checked,
+                "summary": {"units": len(self.units), "passed": sum(u.passed for u in self.units),
+                            "failed": sum(not u.passed for u in self.units),
+                            "findings": {s: sum(u.count(s) for u in self.units) for s in SEVERITIES}},
+                "rules": [self.rules[r].as_dict() for r in sorted(self.rules)],
+                "units": [u.as_dict() for u in self.units]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+
+    def console(self) -> str:
+        """Findings grouped per unit, for ``make check``."""
+        lines = []
+        for u in self.units:
+            score = "不合格" if not u.passed else f"{u.score} 分"
+            counts = "，".join(f"{SEVERITY_LABELS[s]} {u.count(s)}" for s in SEVERITIES if u.count(s))
+            lines.append(f"{u.id} ({u.name}, {self.level_names.get(u.level, u.level)}): {score}"
+                         + (f"（{counts}）" if counts else "，无问题"))
+            lines += [f"  {f}" for f in u.findings]
+        s = self.as_dict()["summary"]
+        lines.append(f"check: {s['units']} units, {s['passed']} 合格, {s['failed']} 不合格; "
+                     f"{s['findings']['veto']} veto, {s['findings']['deduction']} deduction, "
+                     f"{s['findings']['notice']} notice (as of {self.as_of.isoformat()}; checked in "
+                     f"{self.seconds:.1f}s)")
+        return "\n".join(lines)
+
+
+def _env(theme: Path) -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(theme / "templates")), autoescape=True,
+                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+
+
+def write_reports(report: Report, out: Path, settings: dict) -> None:
+    """output/check/check.json, output/check/index.html and output/<unit>/check/index.html."""
+    env = _env(Path(settings["THEME"]))
+    static = settings.get("THEME_STATIC_DIR", "theme")
+    common = dict(as_of=report.as_of.isoformat(), level_names=report.level_names, labels=SEVERITY_LABELS,
+                  rules=report.rules, links_checked=report.links_checked,
+                  portal_name=settings.get("GK_PORTAL_NAME", "政府信息公开平台"))
+    folder = out / "check"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "check.json").write_text(report.to_json(), encoding="utf-8")
+    summary = env.get_template("check_index.html").render(units=report.units, css=f"../{static}/css/main.css",
+                                                           js=f"../{static}/js/check-sort.js", **common)
+    (folder / "index.html").write_text(summary, encoding="utf-8")
+    unit_tpl = env.get_template("check_unit.html")
+    for u in report.units:
+        page = out / u.id / "check" / "index.html"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(unit_tpl.render(u=u, css=f"../{static}/css/main.css", **common), encoding="utf-8")

@@ -1,0 +1,85 @@
+"""One unit's facts as the rules see them: a read-only view over the build's
+``Facts`` (states, interpretation gaps, fiscal deadlines), the catalogs, the text of
+the unit's public attachments and the links of its built pages.
+
+Built once per unit by ``check.run``; every rule function reads it and nothing else.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from ..catalogs import Catalogs, Column
+from ..interpretation import Gap
+from ..items import Item
+from ..lifecycle import State
+from ..units import Unit
+
+if TYPE_CHECKING:  # pragma: no cover - import for annotations only
+    from .extract import Text
+    from .links import PageLinks, SiteFiles
+
+
+@dataclass
+class UnitFacts:
+    unit: Unit
+    day: dt.date
+    catalogs: Catalogs
+    items: list[Item]                                  # every item of the unit, public or not
+    states: dict[str, State]                           # item.source -> state on ``day`` (Facts.states)
+    gaps: list[Gap] = field(default_factory=list)      # this unit's policies without a timely 解读
+    deadlines: dict[str, dict] = field(default_factory=dict)   # item.source -> fiscal deadline fact
+    texts: list[Text] = field(default_factory=list)    # text of public items' attachments
+    unread: list[tuple[str, str]] = field(default_factory=list)  # (attachment path, why not read)
+    pages: list[PageLinks] | None = None               # links of the built pages (None: not built)
+    files: SiteFiles | None = None                     # every built file and its anchors
+    not_ids: frozenset[str] = frozenset()              # digit runs of every org code and 索引号: not personal IDs
+
+    @property
+    def id(self) -> str:
+        return self.unit.id
+
+    @property
+    def level(self) -> str:
+        return self.unit.level
+
+    @property
+    def folder(self) -> str:
+        """The unit's content folder as shown to editors (content/<unit>)."""
+        return self.unit.source.rsplit("/", 1)[0]
+
+    def state(self, item: Item) -> State:
+        return self.states[item.source]
+
+    @cached_property
+    def public(self) -> list[Item]:
+        """Public on ``day``, in a stable order."""
+        return sorted((i for i in self.items if self.states[i.source].public), key=lambda i: (i.source,))
+
+    @cached_property
+    def shown(self) -> list[Item]:
+        """What the site shows with its content: public, not a withdrawn 公示."""
+        return [i for i in self.public if not self.states[i.source].withdrawn]
+
+    @cached_property
+    def current(self) -> list[Item]:
+        """What the current listings show: public and not retired (失效/废止/修订)."""
+        return [i for i in self.public if not self.states[i.source].retired]
+
+    @cached_property
+    def tree(self) -> Column:
+        return self.catalogs.tree_for(self.level)
+
+    @cached_property
+    def columns(self) -> dict[str, Column]:
+        return {c.id: c for c in self.tree.walk()}
+
+    @cached_property
+    def listings(self) -> dict[str, list[Item]]:
+        """Column id -> current items filed there (as the column page lists them)."""
+        out: dict[str, list[Item]] = {}
+        for item in self.current:
+            out.setdefault(item.column, []).append(item)
+        return out
