@@ -4,7 +4,7 @@
 #   make check     validate content (non-zero exit on any problem)
 #   make test      the test suite (installs Debian chromium for the browser tests)
 #   make publish   production build with publishconf.py
-#   make bench     build timings on a generated corpus (prints figures)
+#   make bench     build timings and search figures (ours vs Pagefind) on a generated corpus, or CONTENT=…
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -47,8 +47,13 @@ browser-deps:
 test: $(VENV)/.installed browser-deps
 	$(PY) -m pytest -q tests
 
-bench: $(VENV)/.installed
-	$(PY) tests/bench.py --shared $(SHARED)
+bench: $(VENV)/.installed $(VENV)/.bench-installed
+	$(PY) tests/bench.py --shared $(SHARED) $(if $(filter file,$(origin CONTENT)),,--content $(CONTENT))
+
+# Bench-only dependencies (Pagefind); without them the bench leaves Pagefind out.
+$(VENV)/.bench-installed: requirements-bench.txt $(VENV)/.installed
+	@$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-bench.txt && touch $@ \
+	  || echo "bench: could not install requirements-bench.txt: Pagefind is left out"
 
 clean:
 	rm -rf $(OUTPUT) .$(OUTPUT).partial .$(OUTPUT).old .pytest_cache

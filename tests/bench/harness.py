@@ -242,7 +242,7 @@ def launch(playwright):
 
 
 def measure(browser, search_url: str, unit_url: str, queries: list[str], warmup: str,
-            truth: dict[str, set[str]] | None = None, timeout_s: float = 60, recall_pages: int = 1000,
+            want: dict[str, set[str]] | None = None, timeout_s: float = 60, recall_pages: int = 1000,
             recall_seconds: float = 180) -> list[QueryRun]:
     """Cold, warm and recall passes over ``queries`` on the page at ``search_url``."""
     from urllib.parse import quote
@@ -294,7 +294,7 @@ def measure(browser, search_url: str, unit_url: str, queries: list[str], warmup:
         # Recall: every result, page after page (stops once the whole truth and a first 10 are in).
         for q in queries:
             run = runs[q]
-            want = (truth or {}).get(q, set())
+            expected = (want or {}).get(q, set())
             try:
                 if page.evaluate(SUBMIT, q) is None:
                     raise BenchError("no form field name=q on the page")
@@ -302,7 +302,7 @@ def measure(browser, search_url: str, unit_url: str, queries: list[str], warmup:
                 found = _dedupe([item_key(h, unit_url) for h in page.evaluate(RESULTS) or []])
                 started, pages = time.monotonic(), 1
                 while True:
-                    if truth is not None and len(found) >= 10 and want <= set(found):
+                    if want is not None and len(found) >= 10 and expected <= set(found):
                         break
                     if pages >= recall_pages or time.monotonic() - started > recall_seconds:
                         run.errors.append(f"recall: stopped after {pages} result pages")

@@ -318,7 +318,7 @@ def run(args) -> int:
     say(f"{source}: unit {unit}, {len(docs):,} item pages, build {build_seconds:.1f} s")
 
     result: dict = {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "cores": os.cpu_count(), "source": source, "unit": unit, "items": len(docs),
         "build_seconds": build_seconds, "build_date": build_date,
         "versions": {"python": sys.version.split()[0], "gongkai": git_commit()},
@@ -389,7 +389,7 @@ def run(args) -> int:
                 say(f"{name} {row['q']!r}: {error}")
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     path = results / f"search-{stamp}.json"
     path.write_text(json.dumps(result, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     say(f"figures written to {path}")
