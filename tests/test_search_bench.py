@@ -88,9 +88,10 @@ ITEM = """<html><body><nav><a href="x">政务公开</a></nav><main>
 
 def test_item_text_is_what_the_page_shows_in_the_searched_fields():
     labels = truth.meta_labels()
-    assert labels == {"索引号", "文号", "关键词"}
+    assert labels == {"索引号", "文号", "关键词", "主题分类"}
     text = truth.item_text(ITEM, labels)
-    assert text == "关于&解读的通告\n001000000/2018-00003\n加强　年度计划\n第一段\n换行\n第二段\n问题一\n回答一"
+    assert text == ("关于&解读的通告\n001000000/2018-00003\n综合政务\\政务公开\n加强　年度计划\n"
+                    "第一段\n换行\n第二段\n问题一\n回答一")
     assert truth.item_text("<html><main><h1>栏目</h1></main></html>", labels) is None
 
 

@@ -8,7 +8,9 @@ page beside this file both do):
 - the result list is the element marked ``data-search-results``; each result (its
   top-level ``<li>``, else each child element) links to an item with its first ``<a href>``;
 - ``<html data-search-state="done">`` once the results (or the no-results message) show;
-- more results behind a link ``rel="next"`` (followed only for recall, not timed).
+- more results behind a link ``rel="next"`` that updates the page in place (followed only
+  to read every result for recall, not timed; at most ``recall_seconds`` a query, after
+  which the recall is a lower bound and the query is marked).
 
 The moment of ``done`` comes from the page (``Date.now()`` in a MutationObserver
 installed before any page script); the bytes from Playwright's network events, which
@@ -79,15 +81,20 @@ SUBMIT = """
 """
 
 NEXT = """
-() => {
-  const next = document.querySelector('[data-search-results] ~ * a[rel~=next], a[rel~=next]');
-  if (!next) return false;
+async (timeoutMs) => {
+  const next = document.querySelector('a[rel~=next]');
+  if (!next) return null;
   document.documentElement.removeAttribute('data-search-state');
   window.__sbDone = 0;
   next.click();
-  return true;
+  const started = Date.now();
+  while (!window.__sbDone) {
+    if (Date.now() - started > timeoutMs) throw new Error('no data-search-state="done" after the next page');
+    await new Promise(r => setTimeout(r, 5));
+  }
+  return (RESULTS)();
 }
-"""
+""".replace("(RESULTS)", f"({RESULTS.strip()})")
 
 
 class BenchError(Exception):
@@ -243,7 +250,7 @@ def launch(playwright):
 
 def measure(browser, search_url: str, unit_url: str, queries: list[str], warmup: str,
             want: dict[str, set[str]] | None = None, timeout_s: float = 60, recall_pages: int = 1000,
-            recall_seconds: float = 180) -> list[QueryRun]:
+            recall_seconds: float = 300, log=lambda line: None) -> list[QueryRun]:
     """Cold, warm and recall passes over ``queries`` on the page at ``search_url``."""
     from urllib.parse import quote
     runs = {q: QueryRun(q) for q in queries}
@@ -251,6 +258,7 @@ def measure(browser, search_url: str, unit_url: str, queries: list[str], warmup:
     def url(q: str) -> str:
         return f"{search_url}?q={quote(q)}"
 
+    begun = time.monotonic()
     # Cold: each query in a fresh context (empty cache), straight from the URL.
     for q in queries:
         run = runs[q]
@@ -269,6 +277,7 @@ def measure(browser, search_url: str, unit_url: str, queries: list[str], warmup:
         finally:
             context.close()
 
+    log(f"cold queries done ({time.monotonic() - begun:.0f} s)")
     # Warm: one page session, opened with the warm-up query; each query through the form.
     context = browser.new_context()
     try:
@@ -291,6 +300,7 @@ def measure(browser, search_url: str, unit_url: str, queries: list[str], warmup:
             except Exception as exc:  # noqa: BLE001
                 run.errors.append(f"warm: {_short(exc)}")
         meter.stop()
+        log(f"later queries done ({time.monotonic() - begun:.0f} s)")
         # Recall: every result, page after page (stops once the whole truth and a first 10 are in).
         for q in queries:
             run = runs[q]
@@ -307,15 +317,16 @@ def measure(browser, search_url: str, unit_url: str, queries: list[str], warmup:
                     if pages >= recall_pages or time.monotonic() - started > recall_seconds:
                         run.errors.append(f"recall: stopped after {pages} result pages")
                         break
-                    if not page.evaluate(NEXT):
+                    hrefs = page.evaluate(NEXT, timeout_s * 1000)
+                    if hrefs is None:
                         run.complete = True
                         break
-                    _wait_done(page, timeout_s)
                     pages += 1
-                    found = _dedupe(found + [item_key(h, unit_url) for h in page.evaluate(RESULTS) or []])
+                    found = _dedupe(found + [item_key(h, unit_url) for h in hrefs])
                 run.results = found
             except Exception as exc:  # noqa: BLE001
                 run.errors.append(f"recall: {_short(exc)}")
+        log(f"result lists read for recall ({time.monotonic() - begun:.0f} s)")
     finally:
         context.close()
     return [runs[q] for q in queries]

@@ -3,9 +3,10 @@ exact substring search finds for each query, and recall / precision@10 against i
 
 Pure functions, no browser: tests/test_search_bench.py runs them on hand-made data.
 
-The text of an item is what its page shows in the fields the search indexes: the
-title, 文号, 索引号 and 关键词 from the attribute table, the body, and the 政策问答
-questions and answers; each field on its own line so no match spans two fields.
+The text of an item is what its page shows in the fields the search indexes (issue
+10, item 2): the title, 索引号, 主题分类, 文号 and 关键词 from the attribute table, the
+body, and the 政策问答 questions and answers; each field on its own line so no match
+spans two fields.
 Truth for a query: every quoted phrase and every other space-separated word must occur
 as an exact substring. A traditional query (one with a ``simplified`` form in the
 query file, its OpenCC t2s conversion) matches an item that contains either the
@@ -93,9 +94,9 @@ def mean(values: list[float | None]) -> float | None:
 
 
 def meta_labels(catalogs: Path = ROOT / "catalogs") -> set[str]:
-    """The attribute-table labels whose values are searched: 索引号, 文号, 关键词 (from the catalog)."""
+    """The attribute-table labels whose values are searched: 索引号, 文号, 关键词, 主题分类 (from the catalog)."""
     labels = (yaml.safe_load((catalogs / "fields.yaml").read_text(encoding="utf-8")) or {}).get("item") or {}
-    return {labels.get(key, key) for key in ("index_no", "doc_number", "keywords")}
+    return {labels.get(key, key) for key in ("index_no", "doc_number", "keywords", "topic")}
 
 
 class _ItemText(HTMLParser):
