@@ -250,7 +250,7 @@ def launch(playwright):
 
 def measure(browser, search_url: str, unit_url: str, queries: list[str], warmup: str,
             want: dict[str, set[str]] | None = None, timeout_s: float = 60, recall_pages: int = 1000,
-            recall_seconds: float = 300, log=lambda line: None) -> list[QueryRun]:
+            recall_seconds: float = 600, log=lambda line: None) -> list[QueryRun]:
     """Cold, warm and recall passes over ``queries`` on the page at ``search_url``."""
     from urllib.parse import quote
     runs = {q: QueryRun(q) for q in queries}

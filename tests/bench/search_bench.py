@@ -192,7 +192,7 @@ def per_query(runs: list[harness.QueryRun], want: dict[str, set[str]]) -> list[d
              "recall": truth.recall(r.results, want[r.q]), "precision_at_10": truth.precision_at(r.results, want[r.q]),
              "cold_ms": r.cold_ms, "cold_bytes": r.cold_bytes, "cold_requests": r.cold_requests,
              "warm_ms": r.warm_ms, "warm_bytes": r.warm_bytes, "warm_requests": r.warm_requests,
-             "top10": r.results[:10], "errors": r.errors, "cold_files": r.cold_files, "warm_files": r.warm_files} for r in runs]
+             "top10": r.results[:10], "missed": sorted(want[r.q] - set(r.results))[:20], "errors": r.errors, "cold_files": r.cold_files, "warm_files": r.warm_files} for r in runs]
 
 
 def _kib(v):
