@@ -93,6 +93,8 @@ def test_item_text_is_what_the_page_shows_in_the_searched_fields():
     assert text == ("关于&解读的通告\n001000000/2018-00003\n综合政务\\政务公开\n加强　年度计划\n"
                     "第一段\n换行\n第二段\n问题一\n回答一")
     assert truth.item_text("<html><main><h1>栏目</h1></main></html>", labels) is None
+    withdrawn = ITEM.replace('<div class="item-body">', '<p class="withdrawn">公示内容已撤下。</p><div class="item-body">')
+    assert truth.item_text(withdrawn, labels) == "关于&解读的通告"
 
 
 def test_item_key_maps_result_links_to_unit_paths():

@@ -6,7 +6,8 @@ Pure functions, no browser: tests/test_search_bench.py runs them on hand-made da
 The text of an item is what its page shows in the fields the search indexes (issue
 10, item 2): the title, 索引号, 主题分类, 文号 and 关键词 from the attribute table, the
 body, and the 政策问答 questions and answers; each field on its own line so no match
-spans two fields.
+spans two fields. A withdrawn 公示 (``class="withdrawn"`` on its page) counts by its
+title only, as DESIGN §10 indexes it.
 Truth for a query: every quoted phrase and every other space-separated word must occur
 as an exact substring. A traditional query (one with a ``simplified`` form in the
 query file, its OpenCC t2s conversion) matches an item that contains either the
@@ -107,6 +108,7 @@ class _ItemText(HTMLParser):
         self.labels = labels
         self.depth = 0
         self.is_item = False
+        self.withdrawn = False
         self.capture: tuple[str, int] | None = None  # (field, depth of the element that opened it)
         self.hidden: int | None = None  # depth of an aria-hidden / permalink element being skipped
         self.fields: dict[str, list[str]] = {"title": [], "meta": [], "body": [], "qa": []}
@@ -124,6 +126,8 @@ class _ItemText(HTMLParser):
         classes = set((a.get("class") or "").split())
         if tag == "article" and "item" in classes:
             self.is_item = True
+        if self.is_item and "withdrawn" in classes:
+            self.withdrawn = True
         heading = self.capture is not None and self.capture[0] == "qa" and tag in ("h2", "h3")
         if self.hidden is None and (a.get("aria-hidden") == "true" or "permalink" in classes or heading):
             self.hidden = self.depth
@@ -175,7 +179,9 @@ def item_text(html: str, labels: set[str]) -> str | None:
     if not parser.is_item:
         return None
     f = parser.fields
-    parts = ["".join(f["title"]), *f["meta"], "".join(f["body"]), "".join(f["qa"])]
+    # A withdrawn 公示 (its page says the content was taken down) is searched by its title only (DESIGN §10).
+    parts = ["".join(f["title"])] if parser.withdrawn else [
+        "".join(f["title"]), *f["meta"], "".join(f["body"]), "".join(f["qa"])]
     lines = (line.strip() for part in parts for line in part.split("\n"))
     return "\n".join(line for line in lines if line)
 
