@@ -5,7 +5,7 @@
 #                  and on findings at or above FAIL_ON: veto (default), deduction, notice)
 #   make test      the test suite (installs Debian chromium for the browser tests)
 #   make publish   production build with publishconf.py
-#   make bench     build timings on a generated corpus (prints figures)
+#   make bench     build timings and search figures (ours vs Pagefind) on a generated corpus, or CONTENT=…
 #   make annual-report UNIT=… YEAR=…   start a unit's 政府信息公开工作年度报告 (prefilled from its items)
 #   make new       start an item: asks, or UNIT= COLUMN= TITLE= [DOC_NUMBER= WRITTEN= INTERPRETS= PUBLICITY_UNTIL=]
 #   make import    SRC=file-or-folder UNIT= [COLUMN=]: existing .docx .pdf .html .txt into items
@@ -83,8 +83,13 @@ a11y: $(VENV)/.installed browser-deps a11y-deps
 	$(GONGKAI) html --content $(CONTENT) --output $$out/output --settings pelicanconf.py >/dev/null && \
 	(cd tests && ../$(PY) -m a11y.audit $$out/output); rc=$$?; rm -rf $$out; exit $$rc
 
-bench: $(VENV)/.installed
-	$(PY) tests/bench.py --shared $(SHARED)
+bench: $(VENV)/.installed $(VENV)/.bench-installed browser-deps
+	$(PY) tests/bench.py --shared $(SHARED) $(if $(filter file,$(origin CONTENT)),,--content $(CONTENT))
+
+# Bench-only dependencies (Pagefind); without them the bench leaves Pagefind out.
+$(VENV)/.bench-installed: requirements-bench.txt $(VENV)/.installed
+	@$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-bench.txt && touch $@ \
+	  || echo "bench: could not install requirements-bench.txt: Pagefind is left out"
 
 clean:
 	rm -rf $(OUTPUT) .$(OUTPUT).partial .$(OUTPUT).old .$(OUTPUT).lock .pytest_cache
