@@ -41,6 +41,12 @@ PAGE_KINDS: list[tuple[str, str]] = [
     ("withdrawn 公示", "shili-county/art/shjz/2026-q3-dibao-nixinzeng-gongshi.html"),
     ("retired item", "shili-county/art/gfxwj/2021-nongcun-dibao-guanli-banfa.html"),
     ("网站地图", "shili-county/wzdt.html"),
+    ("search", "shili-county/search.html?q=政务公开"),
+    ("search, no results", "shili-county/search.html?q=没有这样的词语"),
+    ("portal search", "search.html?q=三公经费"),
+    ("check report", "shili-province/check/index.html"),
+    ("check summary", "check/index.html"),
+    ("年报 roll-up", "annual/index.html"),
 ]
 
 # (mode, viewport width, saved page-tool choices in localStorage)
@@ -125,6 +131,9 @@ def audit_site(output: Path, kinds=PAGE_KINDS, modes=MODES) -> dict[tuple[str, s
                 page = context.new_page()
                 for kind, path in kinds:
                     page.goto(f"{base}/{path}")
+                    if "search.html" in path:  # results are rendered by script: audit them too
+                        page.wait_for_function("document.documentElement.dataset.searchState === 'done'",
+                                               timeout=30000)
                     out[(kind, mode)] = run_axe(page)
                 context.close()
         finally:
