@@ -23,6 +23,7 @@ THEME_STATIC_DIR = "theme"
 PLUGIN_PATHS = [os.path.join(ROOT, "plugins")]
 # read & validate → lifecycle → render (columns, fiscal)
 PLUGINS = ["gongkai.reader", "gongkai.lifecycle", "gongkai.columns", "gongkai.fiscal_plugin"]
+PLUGINS += ["gongkai.feeds"]  # feeds carry the summary, not the full body
 
 # Every item is an article whose URL comes from its path (set by our reader).
 ARTICLE_PATHS = [""]
