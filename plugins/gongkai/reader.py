@@ -18,7 +18,7 @@ from . import catalogs as catalogs_mod
 from . import gongwen, images, paths
 from .errors import ContentError, Problem
 from .items import Item
-from .render import Renderer
+from .render import TEMPLATES, Renderer
 from .schema import read_item
 from .units import Unit
 
@@ -111,5 +111,21 @@ def _add_readers(readers):
     readers.reader_classes["yaml"] = YamlItemReader
 
 
+def _share_templates(generator):
+    # Every generator of every unit in this process compiles each template once.
+    generator.env.bytecode_cache = TEMPLATES
+
+
+def _forget_rendered(pelican):
+    # Pelican's @memoized get_content/get_summary live on the class: they kept every
+    # article of every unit this worker built (each holding the settings, which hold
+    # the whole registry) until the worker ended. A unit's pages are written by now.
+    from pelican.contents import Content
+    Content.get_content.cache.clear()
+    Content.get_summary.cache.clear()
+
+
 def register():
     signals.readers_init.connect(_add_readers)
+    signals.generator_init.connect(_share_templates)
+    signals.finalized.connect(_forget_rendered)

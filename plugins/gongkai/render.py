@@ -5,11 +5,13 @@ that leaves here has passed nh3: no script, no event handlers, no javascript: UR
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections.abc import Callable
 from urllib.parse import unquote
 
+import jinja2
 import markdown
 import nh3
 
@@ -92,3 +94,44 @@ def first_paragraph(html_fragment: str, limit: int = 200) -> str:
     text = html.unescape(nh3.clean(m.group(1), tags=set())).strip()
     text = re.sub(r"\s+", " ", text)
     return text if len(text) <= limit else text[:limit].rstrip() + "…"
+
+
+class TemplateCache(jinja2.BytecodeCache):
+    """Compiled templates kept in memory for every Jinja environment of one process.
+
+    Pelican gives each generator of each unit its own environment, and each one
+    compiled every template again (a third of a worker's time). A bucket is keyed by
+    the template and the environment's syntax options, and Jinja checks the source
+    checksum, so an edited template or a differently configured environment is
+    compiled afresh, never served stale."""
+
+    def __init__(self):
+        self._code: dict[str, bytes] = {}
+
+    def get_bucket(self, environment, name, filename, source):
+        options = (environment.block_start_string, environment.block_end_string,
+                   environment.variable_start_string, environment.variable_end_string,
+                   environment.comment_start_string, environment.comment_end_string,
+                   environment.line_statement_prefix, environment.line_comment_prefix,
+                   environment.trim_blocks, environment.lstrip_blocks, environment.newline_sequence,
+                   environment.keep_trailing_newline, repr(environment.autoescape), environment.optimized,
+                   environment.is_async, repr(environment.finalize), sorted(environment.extensions))
+        key = hashlib.sha1(repr((name, filename, options)).encode("utf-8")).hexdigest()
+        bucket = jinja2.bccache.Bucket(environment, key, self.get_source_checksum(source))
+        self.load_bytecode(bucket)
+        return bucket
+
+    def load_bytecode(self, bucket):
+        data = self._code.get(bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket):
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+    def clear(self):
+        self._code.clear()
+
+
+# One per process: forked workers each fill their own while building their units.
+TEMPLATES = TemplateCache()

@@ -6,6 +6,7 @@ the line of the first byte that is not UTF-8, instead of a UnicodeDecodeError.
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,7 +86,8 @@ def _looks_like_gbk(text: str, data: bytes) -> bool:
     """Short GBK text can be valid UTF-8 by accident (通知 is CD A8 D6 AA). Real Chinese
     content in UTF-8 has CJK characters (3 bytes each); GBK read as UTF-8 has only
     2-byte Latin/Greek/Cyrillic-range characters. Decide by both readings."""
-    if not any("\x80" <= ch < "\u0800" for ch in text) or any(ch >= "\u0800" for ch in text):
+    # The same test as a scan per character, done by the regex engine (it ran on every file).
+    if text.isascii() or not re.search("[\x80-\u07ff]", text) or re.search("[\u0800-\U0010ffff]", text):
         return False
     try:
         other = data.decode("gb18030")

@@ -1,0 +1,70 @@
+"""What the cold-build savings of issue 15 must not break.
+
+The compiled-template cache shared by every Jinja environment of a worker
+(render.py) must never serve a stale template: an edited template, or an
+environment with other syntax options, is compiled afresh. Feeds carry the
+summary and the link, not the body (feeds.py)."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import jinja2
+
+from gongkai.render import TemplateCache
+
+
+def env(folder, cache, **options) -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), bytecode_cache=cache, **options)
+
+
+def count_compiles(monkeypatch) -> list[str]:
+    compiled: list[str] = []
+    original = jinja2.Environment.compile
+
+    def spy(self, source, name=None, filename=None, raw=False, defer_init=False):
+        compiled.append(name)
+        return original(self, source, name, filename, raw, defer_init)
+    monkeypatch.setattr(jinja2.Environment, "compile", spy)
+    return compiled
+
+
+def test_second_environment_reuses_the_compiled_template(tmp_path, monkeypatch):
+    (tmp_path / "page.html").write_text("<p>{{ x }}</p>\n")
+    compiled = count_compiles(monkeypatch)
+    cache = TemplateCache()
+    assert env(tmp_path, cache).get_template("page.html").render(x="一") == "<p>一</p>"
+    assert env(tmp_path, cache).get_template("page.html").render(x="二") == "<p>二</p>"
+    assert compiled == ["page.html"]
+
+
+def test_edited_template_is_compiled_again(tmp_path, monkeypatch):
+    page = tmp_path / "page.html"
+    page.write_text("<p>{{ x }}</p>")
+    compiled = count_compiles(monkeypatch)
+    cache = TemplateCache()
+    env(tmp_path, cache).get_template("page.html")
+    page.write_text("<div>{{ x }}</div>")
+    assert env(tmp_path, cache).get_template("page.html").render(x="新") == "<div>新</div>"
+    assert compiled == ["page.html", "page.html"]
+
+
+def test_other_syntax_options_get_their_own_compilation(tmp_path):
+    (tmp_path / "page.html").write_text("{% if x %}\n  <b>{{ x }}</b>\n{% endif %}\n")
+    cache = TemplateCache()
+    plain = env(tmp_path, cache).get_template("page.html").render(x="<")
+    trimmed = env(tmp_path, cache, trim_blocks=True, lstrip_blocks=True, autoescape=True)
+    assert plain == "\n  <b><</b>\n"
+    assert trimmed.get_template("page.html").render(x="<") == "  <b>&lt;</b>\n"
+
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def test_feed_entries_carry_the_summary_not_the_body(sample_site):
+    entries = ET.parse(sample_site / "shili-county/feed.xml").getroot().findall(f"{ATOM}entry")
+    assert len([e for e in entries if e.findtext(f"{ATOM}summary")]) >= 20
+    # Only an entry with no summary to show (a 图解 that is one image) keeps its body.
+    bodies = [e for e in entries if (e.findtext(f"{ATOM}content") or "").strip()]
+    assert [e.findtext(f"{ATOM}summary") for e in bodies] == [""] * len(bodies) and len(bodies) <= 1
+    assert all(e.find(f"{ATOM}link").get("href").startswith("http://127.0.0.1:8000/shili-county/art/")
+               for e in entries)
