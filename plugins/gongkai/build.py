@@ -120,6 +120,11 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     counts = {uid: 0 for uid in site.units}
     for item in site.items:
         counts[item.unit] += 1
+    # Cross-unit facts every unit reads: handed to each worker once (inherited at fork),
+    # not pickled into every job, so a worker's memory does not grow with the unit count.
+    shared = {"GK_UNITS": units, "GK_REGISTRY": registry, "GK_PUBLIC_ON": public_on, "GK_SANGONG": sangong,
+              "GK_ANNUAL": annual, "GK_AS_OF": as_of, "GK_HIDDEN": hidden,
+              "GK_CATALOGS": str(catalogs.resolve()), "GK_SITE_DOMAIN": urlsplit(root_url).netloc}
     jobs_list = []
     for uid in sorted(site.units, key=lambda u: (-counts[u], u)):
         unit = site.units[uid]
@@ -133,17 +138,8 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
                 "SITEURL": f"{root_url}/{uid}",
                 "FEED_DOMAIN": f"{root_url}/{uid}",
                 "GK_UNIT_URL": f"{root_url}/{uid}",
-                "GK_SITE_DOMAIN": urlsplit(root_url).netloc,
                 "SITENAME": unit.name,
-                "GK_CATALOGS": str(catalogs.resolve()),
                 "GK_UNIT": unit.as_settings(),
-                "GK_UNITS": units,
-                "GK_REGISTRY": registry,
-                "GK_PUBLIC_ON": public_on,
-                "GK_SANGONG": sangong,
-                "GK_ANNUAL": annual,
-                "GK_AS_OF": as_of,
-                "GK_HIDDEN": hidden,
             },
         })
     workers = max(1, min(jobs or os.cpu_count() or 1, len(jobs_list)))
@@ -151,7 +147,8 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     ctx = multiprocessing.get_context("fork")
     reader.PREVALIDATED.update({str(item.path.resolve()): item for item in site.items})
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(shared,)) as pool:
             progress = Progress(len(jobs_list), "构建 (build)")
             for result in pool.map(build_unit, jobs_list):
                 progress.step(counts[result["unit"]])
@@ -415,8 +412,15 @@ class _Collect(logging.Handler):
             print(f"warning: {message}", file=sys.stderr)
 
 
-def _init_worker():
+# The cross-unit settings of the current build, set in each worker by the pool's
+# initializer (one build per worker process, so this is per run, not per process life).
+_SHARED: dict = {}
+
+
+def _init_worker(shared: dict | None = None):
     logging.getLogger().setLevel(logging.WARNING)
+    _SHARED.clear()
+    _SHARED.update(shared or {})
 
 
 def build_unit(job: dict) -> dict:
@@ -431,7 +435,7 @@ def build_unit(job: dict) -> dict:
     root = logging.getLogger()
     root.addHandler(handler)
     try:
-        settings = read_settings(job["settings_file"], override=job["override"])
+        settings = read_settings(job["settings_file"], override={**_SHARED, **job["override"]})
         Pelican(settings).run()
     except Exception as exc:  # noqa: BLE001 - report any failure of this unit, build the rest
         message = describe(exc, job["override"]["OUTPUT_PATH"])

@@ -3,6 +3,7 @@ days, and which policies lack a timely interpretation (for the checker)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import chinese_calendar
@@ -11,6 +12,7 @@ from .anchors import qa_anchor  # noqa: F401 - part of this module's rules
 from .items import Item
 
 
+@functools.lru_cache(maxsize=None)  # pure; chinese-calendar re-scans its tables on every call
 def is_workday(day: dt.date) -> tuple[bool, bool]:
     """(working day?, exact?). Official 调休 data exists for the years chinese-calendar
     ships; outside them Monday–Friday is assumed and the answer is marked inexact."""
