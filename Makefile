@@ -3,6 +3,7 @@
 #   make serve     serve $(OUTPUT) on http://127.0.0.1:$(PORT)
 #   make check     validate content and run the checker (non-zero exit on content errors
 #                  and on findings at or above FAIL_ON: veto (default), deduction, notice)
+#   make validate  content only (no rendering, no checker): one line per problem
 #   make test      the test suite (installs Debian chromium for the browser tests)
 #   make publish   production build with publishconf.py
 #   make bench     build timings and search figures (ours vs Pagefind) on a generated corpus, or CONTENT=…
@@ -25,7 +26,7 @@ SHARED ?= ../shared
 export BUILD_DATE
 GONGKAI := PYTHONPATH=$(CURDIR)/plugins $(PY) -m gongkai
 
-.PHONY: html publish check serve test bench browser-deps clean annual-report new import hooks fix-encoding a11y a11y-deps bench-build
+.PHONY: html publish check validate serve test bench browser-deps clean annual-report new import hooks fix-encoding a11y a11y-deps bench-build
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +38,9 @@ html: $(VENV)/.installed
 
 publish: $(VENV)/.installed
 	$(GONGKAI) html --content $(CONTENT) --output $(OUTPUT) --settings publishconf.py $(if $(DEBUG),--debug)
+
+validate: $(VENV)/.installed
+	$(GONGKAI) validate --content $(CONTENT)
 
 check: $(VENV)/.installed
 	$(GONGKAI) check --content $(CONTENT) --fail-on $(FAIL_ON)

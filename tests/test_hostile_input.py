@@ -226,7 +226,7 @@ def test_chinese_names_are_legitimate(tmp_path):
     content = tree(tmp_path, {f"{UNIT}/qtwj/关于印发《办法》的通知（2024）.md":
                               item(1, extra="attachments: ['附件1：名单 2024.pdf']\n"),
                               f"{UNIT}/qtwj/附件1：名单 2024.pdf": b"%PDF-1.4\n"})
-    result = gongkai("check", "--content", str(content))
+    result = gongkai("validate", "--content", str(content))
     assert result.returncode == 0, result.stderr
 
 
@@ -371,7 +371,7 @@ def test_fifo_among_items_is_skipped_with_a_warning(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "qtwj/pipe.md" in result.stderr and "Traceback" not in result.stderr
     assert (out / UNIT / "art/qtwj/a.html").is_file()
-    assert bounded("check", "--content", str(content)).returncode == 0
+    assert bounded("validate", "--content", str(content)).returncode == 0
 
 
 def test_catastrophic_index_pattern_cannot_spin(tmp_path):
@@ -387,7 +387,7 @@ def test_catastrophic_index_pattern_cannot_spin(tmp_path):
 def test_image_scan_of_a_hostile_body_cannot_spin(tmp_path, body):
     # Before: each '![' rescanned the rest of the body (minutes for 100 KB).
     content = tree(tmp_path, {f"{UNIT}/qtwj/a.md": item(1, body=body)})
-    result = bounded("check", "--content", str(content))
+    result = bounded("validate", "--content", str(content))
     assert "Traceback" not in result.stderr
 
 

@@ -3,6 +3,8 @@ table, against lunr.py's own ranking, against substring truth on a generated uni
 and the search page of the shipped sample as a citizen uses it."""
 from __future__ import annotations
 
+import re
+
 import functools
 import http.server
 import json
@@ -245,7 +247,7 @@ def search(page, url: str) -> list[str]:
     return [a.get_attribute("href") for a in page.query_selector_all("[data-search-results] > li h2 a")]
 
 
-def test_sample_searches_find_the_expected_items(page, site):
+def test_sample_searches_find_the_expected_items(page, site, sample_site):
     unit = f"{site}/{COUNTY}/search.html?q="
     sangong = search(page, unit + quote("三公经费"))
     assert len(sangong) == 10 and all("sgjf" in h or "bmyjs" in h for h in sangong)
@@ -265,7 +267,10 @@ def test_sample_searches_find_the_expected_items(page, site):
     assert "房" in page.locator("[data-search-results] mark").all_text_contents()
 
     phrase = search(page, unit + quote('"政务公开"'))
-    assert set(phrase) < set(simp) and len(phrase) == 6   # two items hold 政务 … 公开 apart only
+    assert phrase and phrase != simp
+    for href in phrase:  # every phrase hit holds the phrase contiguously on its page
+        text = re.sub(r"<[^>]+>", "", (sample_site / COUNTY / href).read_text(encoding="utf-8"))
+        assert "政务公开" in text, href
 
     in_2025 = search(page, unit + quote("政务公开") + "&y=2025")
     assert in_2025 and set(in_2025) < set(simp)

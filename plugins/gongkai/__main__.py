@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -18,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     if args and args[0] in cli.COMMANDS:
         return cli.run(args[0], args[1:])
     ap = argparse.ArgumentParser(prog="gongkai", description="Build or check 政府信息公开 column sites.")
-    ap.add_argument("command", choices=("html", "check", "annual-report"))
+    ap.add_argument("command", choices=("html", "check", "validate", "annual-report"))
     ap.add_argument("--content", default="content", type=Path)
     ap.add_argument("--output", default="output", type=Path)
     ap.add_argument("--settings", default="pelicanconf.py", type=Path)
@@ -41,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     try:
+        if args.command == "validate":
+            return _validate(args, as_of)
         if args.command == "check":
             return _check(args, as_of)
         return build(args.content, args.output, args.settings, args.catalogs, as_of, args.jobs,
@@ -59,6 +62,19 @@ def main(argv: list[str] | None = None) -> int:
         return exit_code(exc)
 
 
+def _validate(args, as_of: str) -> int:
+    """Content only (DESIGN §9): what the editor must fix before anything is built. Fast,
+    no rendering; ``check`` runs this first, then the evaluator's checker."""
+    site = check(args.content, args.catalogs)
+    if not site.ok:
+        print(errors.summary(site.problems), file=sys.stderr)
+        return 1
+    warnings = len(site.problems)
+    print(f"ok: {len(site.units)} units, {len(site.items)} items, no errors"
+          + (f", {warnings} warning(s)" if warnings else "") + f" (as of {as_of})")
+    return 0
+
+
 def _check(args, as_of: str) -> int:
     """Validate content, then build into a temporary folder (the link rule reads built pages)
     and run the checker; findings at or above --fail-on make the exit status non-zero."""
@@ -70,8 +86,10 @@ def _check(args, as_of: str) -> int:
     print(f"ok: {len(site.units)} units, {len(site.items)} items, no errors"
           + (f", {warnings} warning(s)" if warnings else "") + f" (as of {as_of})")
     reports: list = []
-    with tempfile.TemporaryDirectory(prefix="gongkai-check-") as tmp, contextlib.redirect_stdout(sys.stderr):
-        # The build's own progress lines go to stderr: stdout is the checker's listing.
+    with tempfile.TemporaryDirectory(prefix="gongkai-check-") as tmp, \
+            open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+        # The build's own summary lines are not the check's: stdout is the checker's listing;
+        # build warnings and errors still reach stderr.
         code = build(args.content, Path(tmp) / args.output.name, args.settings, args.catalogs, as_of, args.jobs,
                      debug=args.debug, wait=args.wait, on_check=reports.append, site=site)
     if code != 0 or not reports:
