@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.command == "validate":
-            return _validate(args, as_of)
+            return 0 if _validate(args, as_of) is not None else 1
         if args.command == "check":
             return _check(args, as_of)
         return build(args.content, args.output, args.settings, args.catalogs, as_of, args.jobs,
@@ -62,29 +62,25 @@ def main(argv: list[str] | None = None) -> int:
         return exit_code(exc)
 
 
-def _validate(args, as_of: str) -> int:
+def _validate(args, as_of: str):
     """Content only (DESIGN §9): what the editor must fix before anything is built. Fast,
-    no rendering; ``check`` runs this first, then the evaluator's checker."""
+    no rendering. Returns the scanned Site, or None when content has errors (printed)."""
     site = check(args.content, args.catalogs)
     if not site.ok:
         print(errors.summary(site.problems), file=sys.stderr)
-        return 1
+        return None
     warnings = len(site.problems)
     print(f"ok: {len(site.units)} units, {len(site.items)} items, no errors"
           + (f", {warnings} warning(s)" if warnings else "") + f" (as of {as_of})")
-    return 0
+    return site
 
 
 def _check(args, as_of: str) -> int:
     """Validate content, then build into a temporary folder (the link rule reads built pages)
     and run the checker; findings at or above --fail-on make the exit status non-zero."""
-    site = check(args.content, args.catalogs)
-    if not site.ok:
-        print(errors.summary(site.problems), file=sys.stderr)
+    site = _validate(args, as_of)
+    if site is None:
         return 1
-    warnings = len(site.problems)
-    print(f"ok: {len(site.units)} units, {len(site.items)} items, no errors"
-          + (f", {warnings} warning(s)" if warnings else "") + f" (as of {as_of})")
     reports: list = []
     with tempfile.TemporaryDirectory(prefix="gongkai-check-") as tmp, \
             open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
