@@ -418,3 +418,15 @@ def test_utf16le_without_bom_is_named_utf16(tmp_path):
     ascii_only.write_bytes("---\ntitle: x\n---\n".encode("utf-16-le"))
     with pytest.raises(source.SourceError, match="UTF-16"):
         source.read_text(ascii_only)
+
+
+def test_markdown_render_of_a_hostile_body_is_bounded():
+    # python-markdown is quadratic on some inputs; a worker must not spin on one for minutes.
+    import time
+
+    from gongkai.render import Renderer, RenderTimeout
+    started = time.monotonic()
+    with pytest.raises(RenderTimeout):
+        Renderer(seconds=1)("![" * 400_000)
+    assert time.monotonic() - started < 10
+    assert "<p>正文</p>" in Renderer(seconds=1)("正文")

@@ -18,7 +18,7 @@ from . import catalogs as catalogs_mod
 from . import gongwen, images, paths
 from .errors import ContentError, Problem
 from .items import Item
-from .render import TEMPLATES, Renderer
+from .render import TEMPLATES, Renderer, RenderTimeout
 from .schema import read_item
 from .units import Unit
 
@@ -70,12 +70,17 @@ class _ItemReader(BaseReader):
                 raise ContentError(problems)
         else:
             item = replace(item)  # rendered fields are set below; keep the pre-pass copy as read
-        content = self._render(item.body) if item.body.strip() else ""
         try:
+            content = self._render(item.body) if item.body.strip() else ""
             content = images.rewrite(content, item.images)
             item.qa = [replace(pair, a_html=images.rewrite(self._render(pair.a), item.images)) for pair in item.qa]
         except images.UncheckedImage as exc:
             raise ContentError([Problem(item.source, item.body_line, "body", str(exc), "正文", rule="item.image")]) from None
+        except RenderTimeout as exc:
+            raise ContentError([Problem(item.source, item.body_line, "body",
+                                        f"正文无法在 {exc} 秒内排版，请检查是否有大量未闭合的 ![ 、[ 或 < 等标记 "
+                                        f"(the body could not be rendered within {exc} s)", "正文",
+                                        rule="item.render")]) from None
         if item.type in ("document", "notice") and content:
             content = gongwen.layout(content)
         content = gongwen.frame_tables(content)

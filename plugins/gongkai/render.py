@@ -5,9 +5,13 @@ that leaves here has passed nh3: no script, no event handlers, no javascript: UR
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import re
+import signal
+import threading
+import time
 from collections.abc import Callable
 from urllib.parse import unquote
 
@@ -37,14 +41,47 @@ def _heading_id(value: str) -> str:
     return f"h-{text}" if text else "h"
 
 
+class RenderTimeout(Exception):
+    """A body that python-markdown cannot render in bounded time (some inputs, such as
+    hundreds of thousands of unclosed ``![``, make its inline patterns quadratic)."""
+
+
 class Renderer:
-    def __init__(self):
+    # Real bodies render in milliseconds; a hostile one must not hold a worker forever.
+    SECONDS = 20.0
+
+    def __init__(self, seconds: float | None = None):
         self._md = markdown.Markdown(extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS,
                                      output_format="html")
+        self.seconds = self.SECONDS if seconds is None else seconds
 
     def __call__(self, text: str) -> str:
         self._md.reset()
-        return sanitize(self._md.convert(text))
+        with _deadline(self.seconds):
+            return sanitize(self._md.convert(text))
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float):
+    """Raise RenderTimeout after ``seconds`` (main thread only: elsewhere, no bound). An
+    outer timer (the importer's) is restored with what remains of it."""
+    if threading.current_thread() is not threading.main_thread() or seconds <= 0:
+        yield
+        return
+
+    def expire(signum, frame):
+        raise RenderTimeout(f"{seconds:g}")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    started = time.monotonic()
+    outer, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer:
+            signal.setitimer(signal.ITIMER_REAL, max(0.001, outer - (time.monotonic() - started)))
 
 
 def sanitize(fragment: str) -> str:
