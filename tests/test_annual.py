@@ -336,3 +336,25 @@ def test_a_second_report_of_the_same_year_is_a_warning(make_tree):
     [dup] = series.duplicates(site)
     assert (dup.path.endswith("xxgknb/b.yaml"), dup.line, dup.severity, dup.rule) == (True, 13, "warning", "annual.duplicate")
     assert "2024年 already has a report in" in dup.message and dup.message.count("a.yaml") == 1
+
+
+def test_an_embargoed_report_does_not_stand_in_for_the_public_one(make_tree):
+    # A corrected report dated in the future stays hidden: nothing compares against it,
+    # no roll-up shows it, until its day.
+    import datetime as dt
+
+    from conftest import UNIT_YAML
+    from gongkai.facts import Facts
+    from gongkai.site import scan
+    valid = (ANNUAL / "valid.yaml").read_text(encoding="utf-8")
+    later = valid.replace("2025-00001", "2025-00002").replace("published: 2025-", "published: 2027-")
+    assert later != valid.replace("2025-00001", "2025-00002")
+    content = make_tree({"demo-county/_unit.yaml": UNIT_YAML, "demo-county/xxgknb/a.yaml": valid,
+                         "demo-county/xxgknb/b.yaml": later})
+    site = scan(content, ROOT / "catalogs")
+    day = dt.date(2026, 11, 22)
+    [(key, shown)] = series.reports(site, day).items()
+    assert shown.source.endswith("xxgknb/a.yaml")
+    assert series.duplicates(site, day) == []
+    entries = series.settings(site, Facts.of(site, day))["reports"]
+    assert [e["url"] for e in entries.values()] == [shown.url]

@@ -41,7 +41,8 @@ from .tools.progress import Progress
 def check(content: Path, catalogs: Path, max_warnings: int | None = None) -> Site:
     """Scan and print the problems: every error, and the warnings up to ``max_warnings``."""
     site = scan(content, catalogs)
-    site.problems.extend(annual_series.problems(site))  # 年报 against last year's and the unit's items
+    # 年报 against last year's and the unit's items: only reports public on the as-of date
+    site.problems.extend(annual_series.problems(site, lifecycle.as_of()))
     shown = 0
     for p in errors.sort(site.problems):
         if p.severity != "error":

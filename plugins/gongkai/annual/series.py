@@ -54,11 +54,17 @@ def unit_counts(items: list[Item], year: int, spec: Spec, state_on: StateOn) -> 
     return {row.key: item_counts(items, row.column, year, state_on) for row in spec.proactive_rows if row.column}
 
 
-def reports(site: Site) -> dict[tuple[str, int], Item]:
-    """(unit id, year) -> the report item that may become public (the later file wins a tie)."""
+def _shown(item: Item, day: dt.date | None) -> bool:
+    """Public on ``day`` (or, without a day, ever): an embargoed report must not stand in
+    for the public one in comparisons, roll-ups or warnings shown on public pages."""
+    return lifecycle.is_public(item, day) if day is not None else lifecycle.public_on(item) is not None
+
+
+def reports(site: Site, day: dt.date | None = None) -> dict[tuple[str, int], Item]:
+    """(unit id, year) -> the report item public on ``day`` (the later file wins a tie)."""
     out: dict[tuple[str, int], Item] = {}
     for item in sorted(site.items, key=lambda i: (i.published, i.source)):
-        if item.type == "annual-report" and isinstance(item.facts, Report) and lifecycle.public_on(item):
+        if item.type == "annual-report" and isinstance(item.facts, Report) and _shown(item, day):
             out[(item.unit, item.facts.year)] = item
     return out
 
@@ -68,12 +74,12 @@ def state_on_of(site: Site) -> StateOn:
     return lambda item, day: lifecycle.state(item, day, public_on_of)
 
 
-def findings(site: Site) -> dict[str, list[rules.Finding]]:
+def findings(site: Site, day: dt.date | None = None) -> dict[str, list[rules.Finding]]:
     """item.source -> the warnings of that report."""
     spec = site.catalogs.annual
     if spec is None:
         return {}
-    found = reports(site)
+    found = reports(site, day)
     state_on = state_on_of(site)
     by_unit: dict[str, list[Item]] = {}
     for item in site.items:
@@ -86,13 +92,13 @@ def findings(site: Site) -> dict[str, list[rules.Finding]]:
     return out
 
 
-def duplicates(site: Site) -> list[Problem]:
+def duplicates(site: Site, day: dt.date | None = None) -> list[Problem]:
     """A second report of the same unit and year: the later one is the one shown and compared."""
     label = site.catalogs.item_labels
     first: dict[tuple[str, int], Item] = {}
     out = []
     for item in sorted(site.items, key=lambda i: (i.published, i.source)):
-        if item.type != "annual-report" or not isinstance(item.facts, Report) or not lifecycle.public_on(item):
+        if item.type != "annual-report" or not isinstance(item.facts, Report) or not _shown(item, day):
             continue
         key = (item.unit, item.facts.year)
         if key in first:
@@ -104,12 +110,12 @@ def duplicates(site: Site) -> list[Problem]:
     return out
 
 
-def problems(site: Site) -> list[Problem]:
+def problems(site: Site, day: dt.date | None = None) -> list[Problem]:
     """The warnings as build problems (file, line of the figure, message naming both figures)."""
     label = site.catalogs.item_labels
-    out = duplicates(site)
+    out = duplicates(site, day)
     by_source = {i.source: i for i in site.items}
-    for source, found in findings(site).items():
+    for source, found in findings(site, day).items():
         item = by_source[source]
         for f in found:
             key = str(f.at[0])
@@ -145,7 +151,7 @@ def settings(site: Site, facts: Facts) -> dict:
     if spec is None:
         return {"reports": {}, "documents": {}, "warnings": {}, "years": []}
     day = facts.day
-    public = {k: v for k, v in reports(site).items() if facts.state(v).public}
+    public = reports(site, day)
     entries = {}
     for (unit, year), item in sorted(public.items()):
         entries[f"{unit}/{year}"] = {
@@ -162,7 +168,7 @@ def settings(site: Site, facts: Facts) -> dict:
                                                                   "title": item.title,
                                                                   "published": item.published_date.isoformat()})
     warnings = {}
-    for source, found in findings(site).items():
+    for source, found in findings(site, day).items():
         warnings[source] = [f.as_dict() for f in found]
     years = sorted({e["year"] for e in entries.values()} | {e["year"] for e in documents.values()}, reverse=True)
     return {"reports": entries, "documents": documents, "warnings": warnings, "years": years}

@@ -144,7 +144,7 @@ def _across(top: Path, content: str, staged: list[str], read: list, cats) -> lis
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(top).as_posix()
         if path.suffix in ITEM_SUFFIXES and path.name != "_unit.yaml" and rel not in staged_set \
-                and not any(p.startswith(".") for p in path.relative_to(root).parts) and path.is_file():
+                and not any(p.startswith(".") for p in path.relative_to(root).parts) and path.is_file() and not path.is_symlink():
             for n in declared_index_nos(path):
                 others.setdefault(n, rel)
     problems = []
