@@ -88,3 +88,33 @@ def good_site(tmp_path_factory) -> Path:
     result = build(FIXTURES / "good", out)
     assert result.returncode == 0, result.stderr
     return out
+
+
+# --- the browser and a local server, shared by every browser test -----------------------
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian chromium driven by Playwright (``playwright install`` cannot download here)."""
+    from a11y.audit import ARGS, CHROMIUM
+    from playwright.sync_api import sync_playwright
+    assert Path(CHROMIUM).exists(), "Debian chromium is missing: run `make browser-deps`"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def serve():
+    """serve(folder) -> base URL on 127.0.0.1; every server stops with the module (or by itself after 10 min)."""
+    import contextlib
+
+    from a11y.audit import serve as serve_folder
+    with contextlib.ExitStack() as stack:
+        yield lambda folder: stack.enter_context(serve_folder(folder))
+
+
+@pytest.fixture(scope="module")
+def site_url(sample_site, serve) -> str:
+    """The shipped sample, served."""
+    return serve(sample_site)

@@ -9,9 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
-
-from a11y.audit import ARGS, CHROMIUM, MODES, PAGE_KINDS, blocking, describe, ensure_axe, new_context, run_axe, serve
+from a11y.audit import MODES, PAGE_KINDS, blocking, describe, ensure_axe, new_context, run_axe, serve
 
 BROKEN = """<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>坏页面</title></head>
@@ -26,19 +24,9 @@ BROKEN = """<!DOCTYPE html>
 
 
 @pytest.fixture(scope="module")
-def browser():
-    assert Path(CHROMIUM).exists(), "Debian chromium is missing: run `make browser-deps`"
-    ensure_axe()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def site_url(sample_site):
-    with serve(sample_site) as url:
-        yield url
+def browser(browser):
+    ensure_axe()  # axe-core from the lockfile, before the first audit
+    return browser
 
 
 def test_axe_is_pinned_by_the_lockfile():

@@ -2,13 +2,7 @@
 inside its own frame with its label columns held in place (position: sticky)."""
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
-from pathlib import Path
-
 import pytest
-from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -17,41 +11,19 @@ PAGES = ["shili-county/art/xxgknb/2026-2025-xxgk-niandu-baogao.html",
          "shili-county-czj/art/xxgknb/2026-2025-xxgk-niandu-baogao.html", "annual/index.html"]
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
-def server(sample_site):
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(sample_site)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    watchdog = threading.Timer(600, httpd.shutdown)
-    watchdog.daemon = True
-    watchdog.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    watchdog.cancel()
-    httpd.shutdown()
-    httpd.server_close()
-
-
-@pytest.fixture(scope="module")
-def phone():
-    assert Path(CHROMIUM).exists(), "Debian chromium is missing: run `make browser-deps`"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN", device_scale_factor=2)
-        outside = []
-        context.on("request", lambda r: outside.append(r.url) if not r.url.startswith("http://127.0.0.1") else None)
-        yield context.new_page()
-        context.close()
-        browser.close()
-        assert outside == []
+def phone(browser):
+    context = browser.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN", device_scale_factor=2)
+    outside = []
+    context.on("request", lambda r: outside.append(r.url) if not r.url.startswith("http://127.0.0.1") else None)
+    yield context.new_page()
+    context.close()
+    assert outside == []
 
 
 @pytest.mark.parametrize("rel", PAGES)
-def test_the_page_does_not_scroll_sideways_the_table_frame_does(server, phone, rel):
-    phone.goto(f"{server}/{rel}")
+def test_the_page_does_not_scroll_sideways_the_table_frame_does(site_url, phone, rel):
+    phone.goto(f"{site_url}/{rel}")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
     frame = phone.locator(".annual-frame-t3").first
     widths = frame.evaluate("f => [f.scrollWidth, f.clientWidth, getComputedStyle(f).overflowX]")
@@ -66,8 +38,8 @@ def test_the_page_does_not_scroll_sideways_the_table_frame_does(server, phone, r
     assert phone.evaluate("window.scrollX") == 0 and phone.evaluate("document.documentElement.scrollWidth") <= 375
 
 
-def test_the_report_prints_on_a4_without_the_scroll_frame(server, phone):
-    phone.goto(f"{server}/{PAGES[0]}")
+def test_the_report_prints_on_a4_without_the_scroll_frame(site_url, phone):
+    phone.goto(f"{site_url}/{PAGES[0]}")
     phone.emulate_media(media="print")
     try:
         overflow = phone.locator(".annual-frame-t3").first.evaluate("f => getComputedStyle(f).overflowX")

@@ -3,47 +3,14 @@
 Debian's chromium driven by Playwright; the site is served on 127.0.0.1 by a
 server thread that the fixture stops (and that stops itself after 10 minutes).
 """
-import functools
-import http.server
 import re
-import threading
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def server(sample_site):
-    handler = functools.partial(_Quiet, directory=str(sample_site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    watchdog = threading.Timer(600, httpd.shutdown)
-    watchdog.daemon = True
-    watchdog.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    watchdog.cancel()
-    httpd.shutdown()
-    httpd.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert Path(CHROMIUM).exists(), "Debian chromium is missing: run `make browser-deps`"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
@@ -58,8 +25,8 @@ def page(browser):
     assert outside == []
 
 
-def test_portal_to_unit_to_column_to_item(page, server, tmp_path):
-    page.goto(f"{server}/index.html")
+def test_portal_to_unit_to_column_to_item(page, site_url, tmp_path):
+    page.goto(f"{site_url}/index.html")
     expect(page.locator("h1")).to_have_text("政府信息公开专栏")
     page.get_by_role("link", name="示例县人民政府", exact=True).click()
     expect(page.locator("h1")).to_have_text("示例县人民政府信息公开")
@@ -78,8 +45,8 @@ def test_portal_to_unit_to_column_to_item(page, server, tmp_path):
     page.screenshot(path=str(tmp_path / "item.png"), full_page=True)
 
 
-def test_keyboard_user_gets_a_skip_link_and_visible_focus(page, server):
-    page.goto(f"{server}/shili-county/index.html")
+def test_keyboard_user_gets_a_skip_link_and_visible_focus(page, site_url):
+    page.goto(f"{site_url}/shili-county/index.html")
     page.keyboard.press("Tab")
     focused = page.evaluate("() => [document.activeElement.textContent, getComputedStyle(document.activeElement).outlineStyle]")
     assert focused == ["跳到主要内容", "solid"]
@@ -90,24 +57,24 @@ def test_keyboard_user_gets_a_skip_link_and_visible_focus(page, server):
 @pytest.mark.parametrize("path", ["index.html", "shili-county/index.html", "shili-county/gfxwj/index.html",
                                   "shili-county/art/shjz/2026-2026q3-dibao-tekun-zijin-fafang.html",
                                   "shili-county/xxgkzn/index.html"])
-def test_phone_width_has_no_sideways_scrolling(browser, server, path):
+def test_phone_width_has_no_sideways_scrolling(browser, site_url, path):
     context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True)
     pg = context.new_page()
-    pg.goto(f"{server}/{path}")
+    pg.goto(f"{site_url}/{path}")
     width = pg.evaluate("() => document.documentElement.scrollWidth")
     context.close()
     assert width <= 360, f"{path} is {width}px wide on a 360px phone"
 
 
-def test_base_text_is_large_and_contrasty(page, server):
-    page.goto(f"{server}/shili-county/index.html")
+def test_base_text_is_large_and_contrasty(page, site_url):
+    page.goto(f"{site_url}/shili-county/index.html")
     size, color = page.evaluate("() => { const s = getComputedStyle(document.body); return [s.fontSize, s.color]; }")
     assert float(size.rstrip("px")) >= 18
     assert color == "rgb(31, 31, 31)"
 
 
-def test_question_on_a_policy_lands_on_its_answer(page, server):
-    page.goto(f"{server}/shili-county/art/gfxwj/2026-linshi-jiuzhu-shishi-xize.html")
+def test_question_on_a_policy_lands_on_its_answer(page, site_url):
+    page.goto(f"{site_url}/shili-county/art/gfxwj/2026-linshi-jiuzhu-shishi-xize.html")
     readings = page.get_by_role("region", name="相关解读")
     readings.get_by_role("link", name="我不是本县户籍，能不能申请？").click()
     expect(page).to_have_url(re.compile(r"/shili-county/art/zcjd/2026-linshi-jiuzhu-shishi-xize-wenda\.html#q-[0-9a-f]{8}$"))

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
-
-from a11y.audit import ARGS, CHROMIUM, new_context, serve
+from a11y.audit import new_context
+from playwright.sync_api import expect
 
 COUNTY = "shili-county"
 ITEM = f"{COUNTY}/art/gfxwj/2026-linshi-jiuzhu-shishi-xize.html"
@@ -28,21 +26,6 @@ Object.defineProperty(window, 'speechSynthesis', {configurable: true, value: {
 }});
 window.print = function () { window.__printed = (window.__printed || 0) + 1; };
 """
-
-
-@pytest.fixture(scope="module")
-def site_url(sample_site):
-    with serve(sample_site) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert Path(CHROMIUM).exists(), "Debian chromium is missing: run `make browser-deps`"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

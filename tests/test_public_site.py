@@ -10,9 +10,7 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
-
-from a11y.audit import ARGS, CHROMIUM, PAGE_KINDS, new_context, serve
+from a11y.audit import PAGE_KINDS, new_context
 
 COUNTY = "shili-county"
 SANGONG = f"{COUNTY}/art/sgjf/2026-sangong-juesuan-2025-jt.html"
@@ -104,21 +102,6 @@ def test_footer_links_a_sitemap_page_not_raw_xml(sample_site):
 
 
 # ---- in the browser --------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def site_url(sample_site):
-    with serve(sample_site) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert Path(CHROMIUM).exists(), "Debian chromium is missing: run `make browser-deps`"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
 
 @pytest.fixture(scope="module")
 def phone(browser):

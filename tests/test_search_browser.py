@@ -3,22 +3,16 @@ table, against lunr.py's own ranking, against substring truth on a generated uni
 and the search page of the shipped sample as a citizen uses it."""
 from __future__ import annotations
 
-import re
-
-import functools
-import http.server
 import json
 import math
 import random
+import re
 import shutil
-import threading
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from lunr.builder import Builder
 from lunr.query import QueryPresence
-from playwright.sync_api import sync_playwright
 
 from conftest import ROOT, build
 from gongkai.search import STATIC, index, tokenize, write_files, zhmap
@@ -32,41 +26,6 @@ COUNTY = "shili-county"
 # embargoed notice, an 依申请公开 record, the body of a 公示 past its period.
 SECRETS = ("内部讨论稿", "对解放路实施单双号限行", "东至环城东路", "HY-2026-15", "王秀兰", "李福生", "990102198503120236",
            "13907770123", "城关镇东街社区", "0991-62000099")
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def serve():
-    """serve(folder) -> base URL on 127.0.0.1; every server stops with the module (or after 10 min)."""
-    servers = []
-
-    def start(folder: Path) -> str:
-        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        timer = threading.Timer(600, httpd.shutdown)
-        timer.daemon = True
-        timer.start()
-        servers.append((httpd, timer))
-        return f"http://127.0.0.1:{httpd.server_address[1]}"
-
-    yield start
-    for httpd, timer in servers:
-        timer.cancel()
-        httpd.shutdown()
-        httpd.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert Path(CHROMIUM).exists(), "Debian chromium is missing: run `make browser-deps`"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
