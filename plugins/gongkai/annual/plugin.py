@@ -7,11 +7,8 @@ out as CSV (UTF-8 with BOM, formula-safe) and the report as JSON.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
-import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,30 +16,16 @@ from markupsafe import Markup
 from pelican import signals
 
 from .. import catalogs as catalogs_mod
+from ..fiscal_plugin import csv_bytes, neutralise  # noqa: F401 - csv_bytes is this module's too
 from ..render import Renderer
 from . import series
 from .model import Report
 from .spec import Spec, table3_layout
 
-_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
 
 def safe_cell(value) -> str:
-    """A CSV cell that a spreadsheet will not run: text starting with = + - @ tab or CR
-    gets a leading ' (numbers stay numbers)."""
-    text = str(value)
-    if text.startswith(_FORMULA) and not _NUMBER.match(text):
-        return "'" + text
-    return text
-
-
-def csv_bytes(header: list, rows: list[list]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([safe_cell(c) for c in header])
-    writer.writerows([[safe_cell(c) for c in row] for row in rows])
-    return buf.getvalue().encode("utf-8-sig")
+    """A CSV cell a spreadsheet will not run (the fiscal downloads' rule, one place)."""
+    return neutralise(str(value))
 
 
 def proactive_blocks(report: Report, spec: Spec) -> list[dict]:
