@@ -14,6 +14,8 @@
 #   make fix-encoding FILE=…  convert a GBK/Big5 file to UTF-8 in place (keeps FILE.bak)
 #   make a11y      axe-core audit of every page kind of the sample (counts per page kind)
 #   make bench-build  gongkai vs Hugo build figures (writes bench/results/)
+#   UNITS=a,b,c    html, publish, check: build only these units (a part, for merge)
+#   make merge     PARTS="out/g1 out/g2 …": merge the parts' units into $(OUTPUT) [SETTINGS=publishconf.py]
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -22,11 +24,13 @@ CONTENT ?= content
 OUTPUT ?= output
 PORT ?= 8000
 FAIL_ON ?= veto
+SETTINGS ?= pelicanconf.py
 SHARED ?= ../shared
 export BUILD_DATE
 GONGKAI := PYTHONPATH=$(CURDIR)/plugins $(PY) -m gongkai
+UNITS_ARG = $(if $(UNITS),--units "$(UNITS)")
 
-.PHONY: html publish check validate serve test bench browser-deps clean annual-report new import hooks fix-encoding a11y a11y-deps bench-build
+.PHONY: html publish check validate serve test bench browser-deps clean annual-report new import hooks fix-encoding a11y a11y-deps bench-build merge
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,16 +38,20 @@ $(VENV)/.installed: requirements.txt
 	@touch $@
 
 html: $(VENV)/.installed
-	$(GONGKAI) html --content $(CONTENT) --output $(OUTPUT) --settings pelicanconf.py $(if $(DEBUG),--debug)
+	$(GONGKAI) html --content $(CONTENT) --output $(OUTPUT) --settings pelicanconf.py $(UNITS_ARG) $(if $(DEBUG),--debug)
 
 publish: $(VENV)/.installed
-	$(GONGKAI) html --content $(CONTENT) --output $(OUTPUT) --settings publishconf.py $(if $(DEBUG),--debug)
+	$(GONGKAI) html --content $(CONTENT) --output $(OUTPUT) --settings publishconf.py $(UNITS_ARG) $(if $(DEBUG),--debug)
+
+# The parts of a split build (html/publish with UNITS=…), into one site; SETTINGS as the parts used.
+merge: $(VENV)/.installed
+	$(GONGKAI) merge --content $(CONTENT) --output $(OUTPUT) --settings $(SETTINGS) --parts $(PARTS)
 
 validate: $(VENV)/.installed
 	$(GONGKAI) validate --content $(CONTENT)
 
 check: $(VENV)/.installed
-	$(GONGKAI) check --content $(CONTENT) --fail-on $(FAIL_ON)
+	$(GONGKAI) check --content $(CONTENT) --fail-on $(FAIL_ON) $(UNITS_ARG)
 
 annual-report: $(VENV)/.installed
 	$(GONGKAI) annual-report --content $(CONTENT) --unit "$(UNIT)" --year "$(YEAR)"

@@ -1,4 +1,4 @@
-"""Command line: ``python -m gongkai html|check`` (what the Makefile runs), and the editor
+"""Command line: ``python -m gongkai html|check|merge`` (what the Makefile runs), and the editor
 tools ``new``, ``import``, ``hooks``, ``precommit``, ``fix-encoding`` (tools/cli.py)."""
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     if args and args[0] in cli.COMMANDS:
         return cli.run(args[0], args[1:])
     ap = argparse.ArgumentParser(prog="gongkai", description="Build or check 政府信息公开 column sites.")
-    ap.add_argument("command", choices=("html", "check", "validate", "annual-report"))
+    ap.add_argument("command", choices=("html", "check", "validate", "annual-report", "merge"))
     ap.add_argument("--content", default="content", type=Path)
     ap.add_argument("--output", default="output", type=Path)
     ap.add_argument("--settings", default="pelicanconf.py", type=Path)
@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--wait", type=float, default=300.0,
                     help="seconds to wait for another build writing the same output (default 300)")
     ap.add_argument("--debug", action="store_true", help="show the Python traceback of a failure")
+    ap.add_argument("--units", help="html/check: build only these units, e.g. a,b,c (then `merge` the parts)")
+    ap.add_argument("--parts", nargs="*", type=Path, default=[], help="merge: the outputs of `html --units …`")
     ap.add_argument("--unit", help="annual-report: the unit id")
     ap.add_argument("--year", help="annual-report: the year the report covers (YYYY)")
     ap.add_argument("--fail-on", default="veto", choices=("veto", "deduction", "notice"),
@@ -42,12 +44,19 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     try:
+        if args.command == "merge":
+            from .merge import merge
+            return merge(args.parts, args.content, args.output, args.settings, args.catalogs, as_of, args.wait)
+        units = None
+        if args.units is not None:
+            from .merge import parse_units
+            units = parse_units(args.units)
         if args.command == "validate":
             return 0 if _validate(args, as_of) is not None else 1
         if args.command == "check":
-            return _check(args, as_of)
+            return _check(args, as_of, units)
         return build(args.content, args.output, args.settings, args.catalogs, as_of, args.jobs,
-                     debug=args.debug, wait=args.wait)
+                     debug=args.debug, wait=args.wait, units=units)
     except errors.ContentError as exc:
         print(exc, file=sys.stderr)
         print(errors.summary(exc.problems), file=sys.stderr)
@@ -75,7 +84,7 @@ def _validate(args, as_of: str):
     return site
 
 
-def _check(args, as_of: str) -> int:
+def _check(args, as_of: str, units: list[str] | None = None) -> int:
     """Validate content, then build into a temporary folder (the link rule reads built pages)
     and run the checker; findings at or above --fail-on make the exit status non-zero."""
     site = _validate(args, as_of)
@@ -87,7 +96,7 @@ def _check(args, as_of: str) -> int:
         # The build's own summary lines are not the check's: stdout is the checker's listing;
         # build warnings and errors still reach stderr.
         code = build(args.content, Path(tmp) / args.output.name, args.settings, args.catalogs, as_of, args.jobs,
-                     debug=args.debug, wait=args.wait, on_check=reports.append, site=site)
+                     debug=args.debug, wait=args.wait, on_check=reports.append, site=site, units=units)
     if code != 0 or not reports:
         return code or 1
     report = reports[0]

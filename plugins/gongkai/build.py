@@ -75,21 +75,18 @@ class BuildError(Exception):
 
 def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_of: str,
           jobs: int | None = None, debug: bool = False, wait: float = 300.0, on_check=None,
-          site: Site | None = None) -> int:
+          site: Site | None = None, units: list[str] | None = None) -> int:
     """Build every unit into ``output``. ``on_check(report)`` receives the checker's report
     (the checker runs when GK_CHECK_REPORTS asks for the reports, or when ``on_check`` is given).
-    ``site``: content already scanned (and its problems printed) by the caller."""
-    if output.is_symlink():
-        raise BuildError(f"{output}: 输出目录是符号链接，拒绝构建，以免替换或删除它指向的目录；请用 --output "
-                         f"指向实际目录 (output is a symlink: refused; point --output at a real folder)", EXIT_USAGE)
-    if output.exists() and not output.is_dir():
-        raise BuildError(f"{output}: 输出路径已存在且不是目录，拒绝覆盖 (output exists and is not a folder: refused)",
-                         EXIT_USAGE)
+    ``site``: content already scanned (and its problems printed) by the caller.
+    ``units``: build only these units' folders, plus the parts ``merge`` needs (merge.py)."""
+    check_output(output)
     with build_lock(output, wait):
         recover(output)
         partial = output.parent / f".{output.name}.partial"
         try:
-            return _build(content, output, partial, settings_file, catalogs, as_of, jobs, debug, on_check, site)
+            return _build(content, output, partial, settings_file, catalogs, as_of, jobs, debug, on_check, site,
+                          units)
         finally:
             if partial.exists() or partial.is_symlink():
                 try:
@@ -98,13 +95,28 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
                     pass  # the failure that got us here is the one to report
 
 
+def check_output(output: Path) -> None:
+    """Refuse an output path that the swap would damage (build and merge)."""
+    if output.is_symlink():
+        raise BuildError(f"{output}: 输出目录是符号链接，拒绝构建，以免替换或删除它指向的目录；请用 --output "
+                         f"指向实际目录 (output is a symlink: refused; point --output at a real folder)", EXIT_USAGE)
+    if output.exists() and not output.is_dir():
+        raise BuildError(f"{output}: 输出路径已存在且不是目录，拒绝覆盖 (output exists and is not a folder: refused)",
+                         EXIT_USAGE)
+
+
 def _build(content: Path, output: Path, partial: Path, settings_file: Path, catalogs: Path, as_of: str,
-           jobs: int | None, debug: bool, on_check=None, site: Site | None = None) -> int:
+           jobs: int | None, debug: bool, on_check=None, site: Site | None = None,
+           only: list[str] | None = None) -> int:
     started = time.monotonic()
     site = site if site is not None else check(content, catalogs, max_warnings=20)
     if not site.ok:
         print(f"{errors.summary(site.problems)}; nothing was built, {output} is unchanged", file=sys.stderr)
         return 1
+    part = None
+    if only is not None:
+        from .merge import PartWriter  # a subset build (UNITS=a,b,c): every unit is scanned, these are built
+        part = PartWriter.of(site, only, content, catalogs, settings_file, as_of, output.name)
     base = _pelican_settings(settings_file)
     root_url = base.get("GK_SITE_ROOT", "").rstrip("/")
     if partial.exists() or partial.is_symlink():
@@ -127,7 +139,8 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
               "GK_ANNUAL": annual, "GK_AS_OF": as_of, "GK_HIDDEN": hidden,
               "GK_CATALOGS": str(catalogs.resolve()), "GK_SITE_DOMAIN": urlsplit(root_url).netloc}
     jobs_list = []
-    for uid in sorted(site.units, key=lambda u: (-counts[u], u)):
+    built = part.units if part is not None else sorted(site.units)
+    for uid in sorted(built, key=lambda u: (-counts[u], u)):
         unit = site.units[uid]
         jobs_list.append({
             "unit": uid,
@@ -168,23 +181,47 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
             print(f"[{', '.join(unit_ids)}] {message}", file=sys.stderr)
         print(f"{len(failures)} unit(s) failed to build; {output} is unchanged", file=sys.stderr)
         return max(r["code"] for r in failures)
-    report_changes(partial, output, sorted(site.units))
+    finish(partial, output, site, facts, catalogs, base, units, annual, as_of, built, on_check, part=part)
+    public = sum(len(facts.public(uid)) for uid in built)
+    print(f"built {len(built)} units{f' of {len(site.units)}' if part is not None else ''}, {public} public items "
+          f"of {sum(counts[uid] for uid in built)} (as of {as_of}) in {time.monotonic() - started:.1f}s -> {output}")
+    return 0
+
+
+def finish(partial: Path, output: Path, site: Site, facts: Facts, catalogs: Path, base: dict, units: dict[str, dict],
+           annual: dict, as_of: str, built: list[str], on_check=None, part=None, report_of=None,
+           merged: frozenset[str] = frozenset()) -> None:
+    """The final stage, after the unit folders are in ``partial``: the portal, the annual
+    portal, the portal search page, the checker, minify, swap. The full build and
+    ``merge`` (merge.py) both end here, so a merged tree cannot drift from a full build.
+    ``part``: a subset build's PartWriter (saves what merge needs into ``_parts/``);
+    ``report_of(partial)``: the checker's report from the parts (merge), instead of running
+    it; ``merged``: unit folders taken from parts (already minified there)."""
+    report_changes(partial, output, built)
     render_portal(partial, base, units, as_of, site.catalogs.level_names)
     annual_portal.render(partial, base, units, annual, site.catalogs.annual, as_of)
+    if part is not None:
+        part.save_search(partial)
     if line := search.build_portal(partial, base, units, as_of):
         print(line)
+    report = None
     if base.get("GK_CHECK_REPORTS") or on_check is not None:
-        from .check import after_render  # the check stage reads the rendered pages (links)
-        report = after_render(site, facts, catalogs, partial, base, output.name, bool(base.get("GK_CHECK_REPORTS")))
+        write = bool(base.get("GK_CHECK_REPORTS"))
+        if report_of is not None:
+            report = report_of(partial)
+            if write:
+                from .check import write_reports
+                write_reports(report, partial, base)
+        else:
+            from .check import after_render  # the check stage reads the rendered pages (links)
+            report = after_render(site, facts, catalogs, partial, base, output.name, write, units=built)
         if on_check is not None:
             on_check(report)
+    if part is not None:
+        part.save(partial, report)
     if base.get("GK_MINIFY"):
-        minify_css(partial)
+        minify_css(partial, skip=merged)
     _swap(partial, output)
-    public = len(facts.public())
-    print(f"built {len(site.units)} units, {public} public items of {len(site.items)} "
-          f"(as of {as_of}) in {time.monotonic() - started:.1f}s -> {output}")
-    return 0
 
 
 def report_changes(partial: Path, output: Path, unit_ids: list[str]) -> None:
@@ -215,10 +252,13 @@ def report_changes(partial: Path, output: Path, unit_ids: list[str]) -> None:
         print(f"lifecycle: {since_build} item(s) differ in state from the previous build in {output}")
 
 
-def minify_css(folder: Path) -> None:
-    """Production builds ship minified stylesheets (rcssmin: comments and spaces only)."""
+def minify_css(folder: Path, skip: frozenset[str] = frozenset()) -> None:
+    """Production builds ship minified stylesheets (rcssmin: comments and spaces only).
+    ``skip``: top-level folders already minified (a merge's unit folders, hard links to a part's)."""
     import rcssmin
     for css in sorted(folder.rglob("*.css")):
+        if css.relative_to(folder).parts[0] in skip:
+            continue
         css.write_text(rcssmin.cssmin(css.read_text(encoding="utf-8")), encoding="utf-8")
 
 

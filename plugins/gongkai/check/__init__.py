@@ -32,9 +32,14 @@ __all__ = ["SPECS", "Finding", "Hit", "Report", "Rule", "UnitFacts", "UnitReport
 
 
 def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | None = None,
-               shown_output: str = "output", site_root: str = "") -> dict[str, UnitFacts]:
-    """Every unit's facts, each computed once: attachments read once, built pages read once."""
+               shown_output: str = "output", site_root: str = "",
+               units: list[str] | None = None) -> dict[str, UnitFacts]:
+    """Every unit's facts, each computed once: attachments read once, built pages read once.
+    ``units``: only these (a subset build); links into the other units' folders are left
+    for merge to resolve (links.deferred)."""
     files, pages = links.scan_output(output, shown_output, site_root) if output is not None else (None, {})
+    if files is not None and units is not None:
+        files.foreign = frozenset(site.units) - frozenset(units)
     not_ids = privacy.not_id_tokens([u.org_code for u in site.units.values()]
                                     + [i.index_no for i in site.items if i.index_no])
     privacy_rule = rules.get("privacy.personal-info")
@@ -42,7 +47,7 @@ def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | 
     for gap in facts.gaps:
         gaps.setdefault(gap.policy.unit, []).append(gap)
     out = {}
-    for uid in sorted(site.units):
+    for uid in sorted(site.units if units is None else units):
         items = facts.by_unit.get(uid, [])
         uf = UnitFacts(site.units[uid], facts.day, site.catalogs, items, facts.states, gaps=gaps.get(uid, []),
                        deadlines={i.source: facts.fiscal_deadlines[i.source] for i in items
@@ -65,24 +70,29 @@ def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | 
 
 
 def run(site: Site, facts: Facts, rules_path: Path, output: Path | None = None, shown_output: str = "output",
-        site_root: str = "") -> Report:
-    """Evaluate every unit; ``output`` is the built site the link rule reads (None: links not checked)."""
+        site_root: str = "", only: list[str] | None = None) -> Report:
+    """Evaluate every unit (or ``only`` these); ``output`` is the built site the link rule
+    reads (None: links not checked)."""
     started = time.monotonic()
     rules = load_rules(rules_path)
-    units = unit_facts(site, facts, rules, output, shown_output, site_root)
+    units = unit_facts(site, facts, rules, output, shown_output, site_root, only)
     reports = [UnitReport.of(uf, evaluate(rules, uf), rules,
                              links.external_links(uf) if uf.pages is not None else {})
                for uid, uf in sorted(units.items())]
     report = Report(facts.day, rules, reports, site.catalogs.level_names, links_checked=output is not None)
+    if only is not None:
+        report.deferred = {uid: links.deferred(uf) for uid, uf in sorted(units.items())}
     report.seconds = time.monotonic() - started    # for the console only, never written to a file
     return report
 
 
 def after_render(site: Site, facts: Facts, catalogs: Path, partial: Path, settings: dict, shown_output: str,
-                 write: bool) -> Report:
-    """The build's check stage: run over the rendered ``partial`` output; write the reports when asked."""
+                 write: bool, units: list[str] | None = None) -> Report:
+    """The build's check stage: run over the rendered ``partial`` output; write the reports when asked.
+    ``units``: the units of a subset build (every unit: None, or all of them)."""
+    only = units if units is not None and set(units) != set(site.units) else None
     report = run(site, facts, catalogs / "rules.yaml", partial, shown_output,
-                 settings.get("GK_SITE_ROOT", "") if not settings.get("RELATIVE_URLS") else "")
+                 settings.get("GK_SITE_ROOT", "") if not settings.get("RELATIVE_URLS") else "", only)
     if write:
         write_reports(report, partial, settings)
     return report

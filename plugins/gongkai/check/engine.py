@@ -96,6 +96,11 @@ class Finding:
             return f"{self.path}:{self.line}" if self.line else self.path
         return f"{self.unit}" + (f" 栏目 {self.column}" if self.column else "")
 
+    @classmethod
+    def of(cls, r: Rule, unit: str, hit: Hit) -> Finding:
+        return cls(r.id, r.name, r.severity, r.points if r.severity == "deduction" else 0, unit, hit.found,
+                   hit.expected, r.source, hit.fix or r.fix, hit.path, hit.line, hit.column, hit.item)
+
     def sort_key(self) -> tuple:
         return (SEVERITIES.index(self.severity), self.rule, self.path or "", self.line or 0, self.column or "",
                 self.item or "", self.found)
@@ -229,7 +234,5 @@ def evaluate(rules: dict[str, Rule], unit: UnitFacts) -> list[Finding]:
     for rule_id in sorted(rules):
         r = rules[rule_id]
         for hit in r.fn(unit, r.thresholds):
-            out.append(Finding(r.id, r.name, r.severity, r.points if r.severity == "deduction" else 0, unit.id,
-                               hit.found, hit.expected, r.source, hit.fix or r.fix, hit.path, hit.line, hit.column,
-                               hit.item))
+            out.append(Finding.of(r, unit.id, hit))
     return sorted(out, key=Finding.sort_key)

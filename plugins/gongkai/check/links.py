@@ -45,6 +45,11 @@ class SiteFiles:
     site_root: str = ""             # absolute URL prefix that also means 'this site'
     files: set[str] = field(default_factory=set)
     anchors: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Unit folders built elsewhere (a subset build): links into them are left to merge.
+    foreign: frozenset[str] = frozenset()
+
+    def elsewhere(self, target: str | None) -> bool:
+        return bool(self.foreign) and target is not None and target.split("/", 1)[0] in self.foreign
 
 
 def scan_output(root: Path, shown_root: str, site_root: str = "") -> tuple[SiteFiles, dict[str, list[PageLinks]]]:
@@ -112,26 +117,48 @@ def external_links(unit: UnitFacts) -> dict[str, list[str]]:
     return {url: sorted(pages) for url, pages in sorted(out.items())}
 
 
-@rule("links.internal")
-def internal(unit: UnitFacts, t: dict) -> Iterator[Hit]:
-    if unit.pages is None or unit.files is None:
-        return
+def _internal(unit: UnitFacts) -> Iterator[tuple[PageLinks, Link, tuple]]:
+    """(page, link, resolved) of every internal link of the unit's pages."""
     files = unit.files
     seen: dict[tuple[str, str], tuple | None] = {}   # every page of a folder repeats the same navigation
-    for page in sorted(unit.pages, key=lambda p: p.path):
+    for page in sorted(unit.pages or [], key=lambda p: p.path):
         folder = posixpath.dirname(page.path)
         for link in page.links:
             key = (page.path if link.href.lstrip().startswith(("#", "?")) else folder, link.href)
             if key not in seen:
                 seen[key] = resolve(page.path, link.href, files) if link.href.strip() else None
             r = seen[key]
-            if r is None or r[0] != "internal":
-                continue
-            _, target, fragment = r
-            shown = f"{files.shown_root}/{page.path}"
-            if target is None or target not in files.files:
-                yield Hit(f"链接 '{link.href}' 指向的文件不存在", "指向本站已生成的页面或文件", path=shown, line=link.line)
-            elif fragment and fragment != "top" and target.endswith(".html") \
-                    and fragment not in files.anchors.get(target, frozenset()):
-                yield Hit(f"链接 '{link.href}' 的锚点 #{fragment} 在 {target} 中不存在", "指向页面中存在的 id",
-                          path=shown, line=link.line)
+            if r is not None and r[0] == "internal":
+                yield page, link, r
+
+
+def check_link(page: str, link: Link, r: tuple, files: SiteFiles) -> Hit | None:
+    """The finding for one internal link, or None when it resolves (file and anchor)."""
+    _, target, fragment = r
+    shown = f"{files.shown_root}/{page}"
+    if target is None or target not in files.files:
+        return Hit(f"链接 '{link.href}' 指向的文件不存在", "指向本站已生成的页面或文件", path=shown, line=link.line)
+    if fragment and fragment != "top" and target.endswith(".html") \
+            and fragment not in files.anchors.get(target, frozenset()):
+        return Hit(f"链接 '{link.href}' 的锚点 #{fragment} 在 {target} 中不存在", "指向页面中存在的 id",
+                   path=shown, line=link.line)
+    return None
+
+
+def deferred(unit: UnitFacts) -> list[tuple[str, int, str]]:
+    """(page, line, href) of the unit's links into folders built elsewhere (``files.foreign``):
+    a subset build cannot see those files; merge checks them (``check_link``) in the merged tree."""
+    if unit.pages is None or unit.files is None or not unit.files.foreign:
+        return []
+    return [(page.path, link.line, link.href) for page, link, r in _internal(unit) if unit.files.elsewhere(r[1])]
+
+
+@rule("links.internal")
+def internal(unit: UnitFacts, t: dict) -> Iterator[Hit]:
+    if unit.pages is None or unit.files is None:
+        return
+    for page, link, r in _internal(unit):
+        if unit.files.elsewhere(r[1]):
+            continue    # built in another part: merge checks it
+        if (hit := check_link(page.path, link, r, unit.files)) is not None:
+            yield hit

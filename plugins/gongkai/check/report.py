@@ -33,12 +33,17 @@ class UnitReport:
     @classmethod
     def of(cls, uf: UnitFacts, findings: list[Finding], rules: dict[str, Rule],
            external: dict[str, list[str]]) -> UnitReport:
-        per_rule: dict[str, int] = {}
-        for f in findings:
-            per_rule[f.rule] = per_rule.get(f.rule, 0) + f.points
-        deducted = sum(min(points, rules[r].max_points) if rules[r].max_points is not None else points
-                       for r, points in per_rule.items())
-        return cls(uf.id, uf.unit.name, uf.level, uf.unit.parent, findings, deducted, external)
+        return cls(uf.id, uf.unit.name, uf.level, uf.unit.parent, findings, deductions(findings, rules), external)
+
+    @classmethod
+    def from_dict(cls, data: dict, rules: dict[str, Rule], more: list[Finding] = ()) -> UnitReport:
+        """A unit's report as a subset build saved it (``as_dict``), with ``more`` findings
+        (its links into other parts' units, resolved by merge)."""
+        keys = Finding.__dataclass_fields__
+        findings = sorted([*(Finding(**{k: f[k] for k in keys}) for f in data["findings"]), *more],
+                          key=Finding.sort_key)
+        return cls(data["id"], data["name"], data["level"], data["parent"], findings, deductions(findings, rules),
+                   {e["url"]: list(e["pages"]) for e in data["external_links"]})
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -69,6 +74,15 @@ class UnitReport:
                 "external_links": [{"url": url, "pages": pages} for url, pages in self.external_links.items()]}
 
 
+def deductions(findings: list[Finding], rules: dict[str, Rule]) -> int:
+    """Points deducted: each rule's findings summed, capped by its ``max_points``."""
+    per_rule: dict[str, int] = {}
+    for f in findings:
+        per_rule[f.rule] = per_rule.get(f.rule, 0) + f.points
+    return sum(min(points, rules[r].max_points) if rules[r].max_points is not None else points
+               for r, points in per_rule.items())
+
+
 @dataclass
 class Report:
     as_of: dt.date
@@ -77,6 +91,9 @@ class Report:
     level_names: dict[str, str]
     links_checked: bool = True
     seconds: float = 0.0            # how long the checker ran (console only; not in check.json)
+    # A subset build's links into units built elsewhere, per unit: (page, line, href) for
+    # merge to resolve against the merged tree (links.deferred); not in check.json.
+    deferred: dict[str, list[tuple[str, int, str]]] = field(default_factory=dict)
 
     def findings(self) -> list[Finding]:
         return [f for u in self.units for f in u.findings]
