@@ -14,8 +14,9 @@
 #   make fix-encoding FILE=…  convert a GBK/Big5 file to UTF-8 in place (keeps FILE.bak)
 #   make a11y      axe-core audit of every page kind of the sample (counts per page kind)
 #   make bench-build  gongkai vs Hugo build figures (writes bench/results/)
-#   UNITS=a,b,c    html, publish, check: build only these units (a part, for merge)
+#   UNITS=a,b,c    html, publish, check: build only these units (a part, for merge); JOBS=n workers
 #   make merge     PARTS="out/g1 out/g2 …": merge the parts' units into $(OUTPUT) [SETTINGS=publishconf.py]
+#   make groups    GROUPS=n [JSON=1]: the units in n groups by city subtree, one UNITS= list per line
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -29,8 +30,9 @@ SHARED ?= ../shared
 export BUILD_DATE
 GONGKAI := PYTHONPATH=$(CURDIR)/plugins $(PY) -m gongkai
 UNITS_ARG = $(if $(UNITS),--units "$(UNITS)")
+JOBS_ARG = $(if $(JOBS),--jobs $(JOBS))
 
-.PHONY: html publish check validate serve test bench browser-deps clean annual-report new import hooks fix-encoding a11y a11y-deps bench-build merge
+.PHONY: html publish check validate serve test bench browser-deps clean annual-report new import hooks fix-encoding a11y a11y-deps bench-build merge groups
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,14 +40,17 @@ $(VENV)/.installed: requirements.txt
 	@touch $@
 
 html: $(VENV)/.installed
-	$(GONGKAI) html --content $(CONTENT) --output $(OUTPUT) --settings pelicanconf.py $(UNITS_ARG) $(if $(DEBUG),--debug)
+	$(GONGKAI) html --content $(CONTENT) --output $(OUTPUT) --settings pelicanconf.py $(UNITS_ARG) $(JOBS_ARG) $(if $(DEBUG),--debug)
 
 publish: $(VENV)/.installed
-	$(GONGKAI) html --content $(CONTENT) --output $(OUTPUT) --settings publishconf.py $(UNITS_ARG) $(if $(DEBUG),--debug)
+	$(GONGKAI) html --content $(CONTENT) --output $(OUTPUT) --settings publishconf.py $(UNITS_ARG) $(JOBS_ARG) $(if $(DEBUG),--debug)
 
 # The parts of a split build (html/publish with UNITS=…), into one site; SETTINGS as the parts used.
 merge: $(VENV)/.installed
 	$(GONGKAI) merge --content $(CONTENT) --output $(OUTPUT) --settings $(SETTINGS) --parts $(PARTS)
+
+groups: $(VENV)/.installed
+	@$(GONGKAI) groups --content $(CONTENT) --groups $(or $(GROUPS),2) $(if $(JSON),--json)
 
 validate: $(VENV)/.installed
 	$(GONGKAI) validate --content $(CONTENT)

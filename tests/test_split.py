@@ -156,3 +156,33 @@ def test_units_usage_errors_exit_2(tmp_path, units, message):
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_publish_parts_merge_to_the_publish_build(tmp_path):
+    """Production settings: absolute URLs, minified stylesheets (the parts' are minified once),
+    no checker reports in the parts."""
+    settings = str(ROOT / "publishconf.py")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return gongkai(*args, "--content", str(ROOT / "content"), "--settings", settings,
+                       "--catalogs", str(ROOT / "catalogs"))
+
+    full = run("html", "--output", str(tmp_path / "full" / "output"))
+    assert full.returncode == 0, full.stderr
+    for name, units in (("g1", G1), ("g2", G2)):
+        part = run("html", "--output", str(tmp_path / name), "--units", units)
+        assert part.returncode == 0, part.stderr
+    assert not (tmp_path / "g1" / "_parts" / "check").exists()
+    merged = run("merge", "--output", str(tmp_path / "merged" / "output"), "--parts",
+                 str(tmp_path / "g1"), str(tmp_path / "g2"))
+    assert merged.returncode == 0, merged.stderr
+    full_tree, merged_tree = tree(tmp_path / "full" / "output"), tree(tmp_path / "merged" / "output")
+    assert sorted(merged_tree) == sorted(full_tree)
+    assert [rel for rel in full_tree if full_tree[rel] != merged_tree[rel]] == []
+    css = merged_tree["shili-city/theme/css/main.css"]
+    assert b"\n\n" not in css and len(css) < len((ROOT / "theme" / "static" / "css" / "main.css").read_bytes())
+    # the pelicanconf parts do not fit a publishconf merge: other settings
+    wrong = gongkai("merge", "--content", str(ROOT / "content"), "--settings", str(ROOT / "pelicanconf.py"),
+                    "--catalogs", str(ROOT / "catalogs"), "--output", str(tmp_path / "wrong"), "--parts",
+                    str(tmp_path / "g1"), str(tmp_path / "g2"))
+    assert wrong.returncode == 2 and "不同的内容、目录、主题、设置或代码" in wrong.stderr

@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     if args and args[0] in cli.COMMANDS:
         return cli.run(args[0], args[1:])
     ap = argparse.ArgumentParser(prog="gongkai", description="Build or check 政府信息公开 column sites.")
-    ap.add_argument("command", choices=("html", "check", "validate", "annual-report", "merge"))
+    ap.add_argument("command", choices=("html", "check", "validate", "annual-report", "merge", "groups"))
     ap.add_argument("--content", default="content", type=Path)
     ap.add_argument("--output", default="output", type=Path)
     ap.add_argument("--settings", default="pelicanconf.py", type=Path)
@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--debug", action="store_true", help="show the Python traceback of a failure")
     ap.add_argument("--units", help="html/check: build only these units, e.g. a,b,c (then `merge` the parts)")
     ap.add_argument("--parts", nargs="*", type=Path, default=[], help="merge: the outputs of `html --units …`")
+    ap.add_argument("--groups", type=int, default=2, help="groups: how many unit groups (by city subtree)")
+    ap.add_argument("--json", action="store_true", help="groups: print a JSON list (a CI matrix)")
     ap.add_argument("--unit", help="annual-report: the unit id")
     ap.add_argument("--year", help="annual-report: the year the report covers (YYYY)")
     ap.add_argument("--fail-on", default="veto", choices=("veto", "deduction", "notice"),
@@ -44,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     try:
+        if args.command == "groups":
+            from .merge import groups_main
+            return groups_main(args.content, args.catalogs, args.groups, args.json)
         if args.command == "merge":
             from .merge import merge
             return merge(args.parts, args.content, args.output, args.settings, args.catalogs, as_of, args.wait)

@@ -42,6 +42,12 @@ STAGES: dict[str, tuple[str, str]] = {
               "writes output/check/ and output/<unit>/check/ when GK_CHECK_REPORTS; build(on_check=…) receives "
               "the report (`make check`)"),
     "swap": ("partial, output", "the new output replaces the old one only when all succeeded"),
+    # portal … swap are one function, build.finish, which the full build and merge both end with.
+    "parts": ("partial, report", "a subset build (UNITS=a,b,c) only: merge.PartWriter saves _parts/ (manifest, "
+              "each unit's search filter values before search-portal consumes them, checker report and links "
+              "into units built elsewhere)"),
+    "merge": ("parts, content, output", "python -m gongkai merge: scan + facts, refuse parts that do not fit, "
+              "hard-link their unit folders, then build.finish with the checker's report from the parts"),
 }
 
 # The checker's own extension seam (plugins/gongkai/check/engine.py): a rule family

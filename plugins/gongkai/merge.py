@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import html
 import json
 import os
+import posixpath
 import shutil
 import sys
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ from . import errors
 from .annual import series as annual_series
 from .build import (EXIT_USAGE, BuildError, _date, _pelican_settings, _remove, build_lock, check, check_output, finish,
                     recover, unit_summaries)
+from .check import links
 from .facts import Facts
 from .search import STASH
 from .units import UNIT_ID
@@ -278,15 +281,17 @@ class _OnDisk:
     """The merged tree's files, as ``links.SiteFiles.files`` (a set) is asked about them."""
 
     def __init__(self, root: Path):
-        self.root = root
+        self.root, self.cache = root, {}
 
     def __contains__(self, rel: object) -> bool:
         if not isinstance(rel, str) or not rel or rel.startswith(("/", "..")):
             return False
-        try:
-            return (self.root / rel).is_file()
-        except (OSError, ValueError):
-            return False
+        if rel not in self.cache:
+            try:
+                self.cache[rel] = (self.root / rel).is_file()
+            except (OSError, ValueError):
+                self.cache[rel] = False
+        return self.cache[rel]
 
 
 class _Anchors:
@@ -297,14 +302,12 @@ class _Anchors:
 
     def get(self, rel: str, default=frozenset()):
         if rel not in self.cache:
-            from .check import links
             path = self.root / rel
             try:
                 ok = rel.endswith(".html") and path.is_file() and path.stat().st_size <= links.MAX_PAGE_BYTES
                 text = path.read_text(encoding="utf-8", errors="replace") if ok else None
             except (OSError, ValueError):
                 text = None
-            import html
             self.cache[rel] = None if text is None else frozenset(html.unescape(a) for a in links._ANCHOR.findall(text))
         found = self.cache[rel]
         return default if found is None else found
@@ -313,7 +316,7 @@ class _Anchors:
 def merged_report(partial: Path, owner: dict[str, Part], site: Site, catalogs: Path, base: dict, shown_root: str,
                   as_of: str) -> Report:
     """The checker's report from the parts, with every deferred link checked in the merged tree."""
-    from .check import Report, UnitReport, links, load_rules
+    from .check import Report, UnitReport, load_rules
     from .check.engine import Finding
 
     rules = load_rules(catalogs / "rules.yaml")
@@ -322,6 +325,7 @@ def merged_report(partial: Path, owner: dict[str, Part], site: Site, catalogs: P
     files.files, files.anchors = _OnDisk(partial), _Anchors(partial)  # type: ignore[assignment]
     link_rule = rules.get("links.internal")
     reports, checked = [], True
+    resolved: dict[tuple[str, str], tuple | None] = {}   # as links._internal: pages of a folder share links
     for uid in sorted(site.units):
         part = owner[uid]
         if not part.check:
@@ -339,7 +343,10 @@ def merged_report(partial: Path, owner: dict[str, Part], site: Site, catalogs: P
             if link_rule is not None:
                 for page, line, href in data["deferred"]:
                     link = links.Link(int(line), str(href))
-                    r = links.resolve(str(page), link.href, files)
+                    key = (page if link.href.lstrip().startswith(("#", "?")) else posixpath.dirname(page), link.href)
+                    if key not in resolved:
+                        resolved[key] = links.resolve(str(page), link.href, files)
+                    r = resolved[key]
                     if r is not None and r[0] == "internal" \
                             and (hit := links.check_link(str(page), link, r, files)) is not None:
                         more.append(Finding.of(link_rule, uid, hit))
@@ -399,3 +406,49 @@ def merge(parts: list[Path], content: Path, output: Path, settings_file: Path, c
           f"{'hard links' if state.get('link', True) else 'copies'}) -> {output}")
     return 0
 
+
+
+# --- choosing the groups ---------------------------------------------------------------
+
+def plan(units: dict[str, tuple[str | None, int]], n: int) -> list[list[str]]:
+    """Unit id -> (parent, item files) into at most ``n`` groups: each child of a root unit
+    (a city) goes whole with its subtree (counties, townships, bureaus), each root alone;
+    the largest subtrees first, each into the group with the fewest items so far."""
+    def top(uid: str) -> str:
+        seen = [uid]
+        while (parent := units[seen[-1]][0]) in units and parent not in seen:
+            seen.append(parent)
+        return seen[-2] if len(seen) > 1 else seen[-1]
+
+    blocks: dict[str, list[str]] = {}
+    for uid in sorted(units):
+        blocks.setdefault(top(uid), []).append(uid)
+    groups: list[list[str]] = [[] for _ in range(max(1, min(n, len(blocks))))]
+    load = [0] * len(groups)
+    for _, members in sorted(blocks.items(), key=lambda kv: (-sum(units[u][1] for u in kv[1]), kv[0])):
+        i = load.index(min(load))
+        groups[i] += members
+        load[i] += sum(units[u][1] for u in members)
+    return [sorted(g) for g in groups if g]
+
+
+def groups_main(content: Path, catalogs: Path, n: int, as_json: bool) -> int:
+    """``python -m gongkai groups --groups N``: one UNITS= list per line (or a JSON list, for
+    a CI matrix)."""
+    from . import catalogs as catalogs_mod
+    from .site import ITEM_SUFFIXES
+    from .units import load_units
+
+    if n < 1:
+        raise _refuse(f"GROUPS: 分组数应为正整数，得到 {n} (expected a number of groups ≥ 1, got {n})")
+    units, problems = load_units(content, catalogs_mod.load(str(catalogs)))
+    for p in errors.sort(problems):
+        print(p, file=sys.stderr)
+    if not units or any(p.severity == "error" for p in problems):
+        print(f"{errors.summary(problems)}; no groups", file=sys.stderr)
+        return 1
+    sizes = {uid: (u.parent, sum(1 for p in u.folder.rglob("*") if p.suffix in ITEM_SUFFIXES and p.is_file()))
+             for uid, u in units.items()}
+    lists = [",".join(g) for g in plan(sizes, n)]
+    print(json.dumps(lists) if as_json else "\n".join(lists))
+    return 0
