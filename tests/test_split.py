@@ -186,3 +186,19 @@ def test_publish_parts_merge_to_the_publish_build(tmp_path):
                     "--catalogs", str(ROOT / "catalogs"), "--output", str(tmp_path / "wrong"), "--parts",
                     str(tmp_path / "g1"), str(tmp_path / "g2"))
     assert wrong.returncode == 2 and "不同的内容、目录、主题、设置或代码" in wrong.stderr
+
+
+@pytest.mark.parametrize(("rel", "text", "message"), [
+    ("_parts/check/shili-city.json", '{"report": {"findings": [{"rule": 3}]}, "deferred": []}', "检查结果格式不对"),
+    ("_parts/check/shili-city.json", "{not json", "检查结果 (checker part)无法读取"),
+    ("_parts/manifest.json", '{"format": "gongkai-part", "version": 1, "units": ["../etc"]}', "分组清单字段不完整"),
+    ("_parts/manifest.json", "[]", "不是本版本的分组清单"),
+])
+def test_merge_refuses_damaged_parts(split, tmp_path, rel, text, message):
+    part = tmp_path / "g1"
+    shutil.copytree(split["g1"], part)
+    (part / rel).write_text(text, encoding="utf-8")
+    result = merge([part, split["g2"]], tmp_path / "output", split["content"])
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "output").exists()

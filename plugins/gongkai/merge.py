@@ -351,7 +351,7 @@ def merged_report(partial: Path, owner: dict[str, Part], site: Site, catalogs: P
                             and (hit := links.check_link(str(page), link, r, files)) is not None:
                         more.append(Finding.of(link_rule, uid, hit))
             reports.append(UnitReport.from_dict(report, rules, more))
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise _refuse(f"{part.folder / PARTS / 'check' / (uid + '.json')}: 检查结果格式不对 "
                           f"(malformed checker part: {type(exc).__name__}: {exc})") from None
     return Report(_date(as_of), rules, reports, site.catalogs.level_names, links_checked=checked)
@@ -405,7 +405,6 @@ def merge(parts: list[Path], content: Path, output: Path, settings_file: Path, c
     print(f"merged {len(found)} part(s), {len(site.units)} units (as of {as_of}, "
           f"{'hard links' if state.get('link', True) else 'copies'}) -> {output}")
     return 0
-
 
 
 # --- choosing the groups ---------------------------------------------------------------
