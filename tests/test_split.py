@@ -202,3 +202,24 @@ def test_merge_refuses_damaged_parts(split, tmp_path, rel, text, message):
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "output").exists()
+
+
+def test_plan_keeps_city_subtrees_whole_and_balances_items():
+    from gongkai.merge import plan
+
+    units = {"p": (None, 5), "c1": ("p", 10), "k1": ("c1", 40), "t1": ("k1", 30),
+             "c2": ("p", 20), "k2": ("c2", 20), "c3": ("p", 50)}
+    groups = plan(units, 2)
+    assert sorted(u for g in groups for u in g) == sorted(units)
+    assert any({"c1", "k1", "t1"} <= set(g) for g in groups)          # a city with its subtree
+    assert any({"c2", "k2"} <= set(g) for g in groups)
+    # largest first, each into the lightest group: c1's 80 | c3 50 + c2's 40; then p 5 joins c1's
+    assert groups == [["c1", "k1", "p", "t1"], ["c2", "c3", "k2"]]
+    assert len(plan(units, 10)) == 4                                    # never more groups than subtrees
+
+
+def test_groups_command_prints_unit_lists():
+    result = gongkai("groups", "--content", str(ROOT / "content"), "--catalogs", str(ROOT / "catalogs"),
+                     "--groups", "2", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == ["shili-city,shili-county,shili-county-czj,shili-town", "shili-province"]

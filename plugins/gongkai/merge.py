@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import html
+import importlib.metadata
 import json
 import os
 import posixpath
@@ -119,7 +120,7 @@ PATH_SETTINGS = frozenset({"PATH", "OUTPUT_PATH", "THEME", "PLUGIN_PATHS", "GK_C
 
 def inputs_hash(content: Path, catalogs: Path, base: dict) -> str:
     """One hash of everything a unit folder is made from except the as-of date: the content,
-    the catalogs, the theme, the resolved settings and the code."""
+    the catalogs, the theme, the resolved settings, the code and the installed libraries."""
     h = hashlib.sha256(f"{FORMAT}:{VERSION}".encode())
     settings = {k: _plain(v) for k, v in base.items() if k.isupper() and k not in PATH_SETTINGS}
     h.update(json.dumps(settings, sort_keys=True, ensure_ascii=False, default=str).encode())
@@ -127,6 +128,9 @@ def inputs_hash(content: Path, catalogs: Path, base: dict) -> str:
     _hash_tree(h, catalogs, "catalogs")
     _hash_tree(h, Path(base["THEME"]), "theme")
     _hash_tree(h, CODE, "code")
+    # The libraries the code runs on (Pelican, Markdown, Jinja …): the installed versions.
+    h.update(json.dumps(sorted({(d.metadata["Name"] or "", d.version) for d in importlib.metadata.distributions()}))
+             .encode())
     return h.hexdigest()
 
 
