@@ -178,7 +178,8 @@ class ColumnsGenerator(Generator):
                 article.gk_next = items[i + 1] if i + 1 < len(items) else None
         self.gk = GK(unit=unit, units=self.settings["GK_UNITS"], tree=tree, columns=columns, lists=lists,
                      labels=cats.item_labels, level_names=cats.level_names, vocab=cats.vocab,
-                     as_of=self.settings["GK_AS_OF"], registry=registry, reverse=reverse_refs(registry))
+                     as_of=self.settings["GK_AS_OF"], registry=registry,
+                     reverse=self.settings["GK_REVERSE"] if "GK_REVERSE" in self.settings else reverse_refs(registry))
         self.context["GK"] = self.gk
         # Pelican copies files named by {static}/{attach} links whatever STATIC_PATHS says;
         # our files reach the output only through attachments and images of public items.
