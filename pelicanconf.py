@@ -55,7 +55,10 @@ AUTHOR_FEED_ATOM = AUTHOR_FEED_RSS = None
 FEED_MAX_ITEMS = 50
 
 # Autoescape everything; article bodies are sanitized and marked safe explicitly.
-JINJA_ENVIRONMENT = {"autoescape": True, "trim_blocks": True, "lstrip_blocks": True, "extensions": []}
+# auto_reload off: a build never sees a template change mid-run, and the up-to-date check
+# stat()ed every template on every page.
+JINJA_ENVIRONMENT = {"autoescape": True, "trim_blocks": True, "lstrip_blocks": True, "extensions": [],
+                     "auto_reload": False}
 
 LOAD_CONTENT_CACHE = False
 CACHE_CONTENT = False

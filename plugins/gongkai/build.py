@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from . import errors, lifecycle, reader, search
+from . import columns, errors, lifecycle, reader, search
 from .annual import portal as annual_portal
 from .annual import series as annual_series
 from .facts import Facts
@@ -138,6 +138,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     shared = {"GK_UNITS": units, "GK_REGISTRY": registry, "GK_PUBLIC_ON": public_on, "GK_SANGONG": sangong,
               "GK_ANNUAL": annual, "GK_AS_OF": as_of, "GK_HIDDEN": hidden,
               "GK_CATALOGS": str(catalogs.resolve()), "GK_SITE_DOMAIN": urlsplit(root_url).netloc}
+    shared["GK_REVERSE"] = columns.reverse_refs(registry)  # once per build, not once per unit
     jobs_list = []
     built = part.units if part is not None else sorted(site.units)
     for uid in sorted(built, key=lambda u: (-counts[u], u)):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
 from pelican import signals
 from pelican.generators import Generator
 
@@ -64,6 +65,21 @@ class GK:
     as_of: str
     registry: dict[str, dict] = field(default_factory=dict)
     reverse: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
+    # The side navigation rendered once per (page SITEURL, tree node): see nav_tree.
+    _trees: dict[tuple[str, str], str] = field(default_factory=dict, repr=False, compare=False)
+
+    def nav_tree(self, siteurl: str, node: Column, render, current_href: str) -> Markup:
+        """The column tree of the side navigation, the link to ``current_href`` marked
+        ``aria-current``. ``render(node)`` (the tree_full macro) depends only on the unit,
+        its lists and the page's SITEURL (its folder depth), so it runs once per depth, not
+        once per page; every column has its own href, so the first match is the column."""
+        key = (str(siteurl), node.id)
+        html = self._trees.get(key)
+        if html is None:
+            html = self._trees[key] = str(render(node))
+        if current_href:
+            html = html.replace(f'<a href="{current_href}">', f'<a href="{current_href}" aria-current="page">', 1)
+        return Markup(html)
 
     def ref(self, index_no: str | None) -> dict | None:
         """Registry entry of a public item (any unit), or None: unpublished items are never linked."""
@@ -162,7 +178,8 @@ class ColumnsGenerator(Generator):
                 article.gk_next = items[i + 1] if i + 1 < len(items) else None
         self.gk = GK(unit=unit, units=self.settings["GK_UNITS"], tree=tree, columns=columns, lists=lists,
                      labels=cats.item_labels, level_names=cats.level_names, vocab=cats.vocab,
-                     as_of=self.settings["GK_AS_OF"], registry=registry, reverse=reverse_refs(registry))
+                     as_of=self.settings["GK_AS_OF"], registry=registry,
+                     reverse=self.settings["GK_REVERSE"] if "GK_REVERSE" in self.settings else reverse_refs(registry))
         self.context["GK"] = self.gk
         # Pelican copies files named by {static}/{attach} links whatever STATIC_PATHS says;
         # our files reach the output only through attachments and images of public items.

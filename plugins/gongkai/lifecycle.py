@@ -139,11 +139,13 @@ def state(item: Item, day: dt.date, public_on_of: Callable[[str], dt.date | None
     return State("current")
 
 
-def changes(items: list[Item], day: dt.date, public_on_of) -> list[dict]:
-    """Items whose state on ``day`` differs from the day before (public ones only)."""
+def changes(items: list[Item], day: dt.date, public_on_of, known: dict[str, State] | None = None) -> list[dict]:
+    """Items whose state on ``day`` differs from the day before (public ones only).
+    ``known``: states on ``day`` already computed, by item.source."""
     out = []
     for item in items:
-        now, before = state(item, day, public_on_of), state(item, day - ONE_DAY, public_on_of)
+        now = known[item.source] if known is not None else state(item, day, public_on_of)
+        before = state(item, day - ONE_DAY, public_on_of)
         if now.code != before.code and now.public:
             out.append({"url": item.url, "index_no": item.index_no, "title": item.title,
                         "from": before.label, "to": now.label, "reason": now.reason})
@@ -178,10 +180,13 @@ def _apply_state(generator, metadata):
         return
     registry = generator.settings.get("GK_REGISTRY", {})
     st = state(item, _day(generator.settings), lookup(generator.settings.get("GK_PUBLIC_ON", {})))
-    # Every item of the unit, public or not, for the state-change report.
+    # Every item of the unit, public or not, for the state-change report; its state is
+    # computed here once and read again by _unlink_hidden and _write_report.
     if not hasattr(generator, "gk_all_items"):
         generator.gk_all_items = []
+        generator.gk_states = {}
     generator.gk_all_items.append(item)
+    generator.gk_states[item.source] = st
     if not st.public:
         # Pelican drops 'skip' content before any generator, feed or template sees it.
         metadata["status"] = "skip"
@@ -230,9 +235,9 @@ def _unlink_hidden(generator):
     plain text, with a warning naming the file: never a live link to a missing page."""
     settings = generator.settings
     uid = settings["GK_UNIT"]["id"]
-    day, public_on_of = _day(settings), lookup(settings.get("GK_PUBLIC_ON", {}))
+    states = getattr(generator, "gk_states", {})
     hidden = set(settings.get("GK_HIDDEN", ())) | hidden_targets(
-        [i for i in getattr(generator, "gk_all_items", []) if not state(i, day, public_on_of).public])
+        [i for i in getattr(generator, "gk_all_items", []) if not states[i.source].public])
     site_root = settings.get("GK_SITE_ROOT", "")
     for article in generator.articles:
         item = article.gk
@@ -261,16 +266,17 @@ def _write_report(generator, writer=None):
     items = getattr(generator, "gk_all_items", [])
     day = _day(generator.settings)
     public_on_of = lookup(generator.settings.get("GK_PUBLIC_ON", {}))
+    known = getattr(generator, "gk_states", {})
     states = {}
     for item in items:
-        st = state(item, day, public_on_of)
+        st = known[item.source]
         if st.public:
             states[item.url] = st.code
     report = {
         "unit": generator.settings["GK_UNIT"]["id"],
         "as_of": day.isoformat(),
         "changes_since": (day - ONE_DAY).isoformat(),
-        "changes": changes(items, day, public_on_of),
+        "changes": changes(items, day, public_on_of, known),
         "states": dict(sorted(states.items())),
     }
     path = Path(generator.output_path) / "lifecycle.json"

@@ -40,7 +40,9 @@ class _ItemReader(BaseReader):
         super().__init__(settings)
         self._catalogs = None
         self._unit = None
-        self._render = Renderer()
+        # Pelican makes a reader of every kind for every generator; only the articles
+        # generator reads items, so the Markdown instance is made on the first read.
+        self._renderer: Renderer | None = None
 
     def read(self, source_path):
         # Pelican logs a failed read as "Could not process <file>" without the cause;
@@ -63,6 +65,7 @@ class _ItemReader(BaseReader):
         if self._catalogs is None:
             self._catalogs = catalogs_mod.load(self.settings["GK_CATALOGS"])
             self._unit = Unit.from_settings(self.settings["GK_UNIT"])
+            self._renderer = Renderer()
         item = PREVALIDATED.get(str(path.resolve()))
         if item is None:
             item, problems = read_item(path, self._unit, self._catalogs)
@@ -71,9 +74,9 @@ class _ItemReader(BaseReader):
         else:
             item = replace(item)  # rendered fields are set below; keep the pre-pass copy as read
         try:
-            content = self._render(item.body) if item.body.strip() else ""
+            content = self._renderer(item.body) if item.body.strip() else ""
             content = images.rewrite(content, item.images)
-            item.qa = [replace(pair, a_html=images.rewrite(self._render(pair.a), item.images)) for pair in item.qa]
+            item.qa = [replace(pair, a_html=images.rewrite(self._renderer(pair.a), item.images)) for pair in item.qa]
         except images.UncheckedImage as exc:
             raise ContentError([Problem(item.source, item.body_line, "body", str(exc), "正文", rule="item.image")]) from None
         except RenderTimeout as exc:

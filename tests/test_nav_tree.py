@@ -1,0 +1,72 @@
+"""The side navigation (column tree) is rendered once per unit and page depth and the
+current column is marked in a copy: each page must still mark exactly its own column,
+with the links and counts of its own depth and unit."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from gongkai.columns import GK, column_save_as
+
+ROOT = Path(__file__).resolve().parents[1]
+TREE = '{% import "macros.html" as m with context %}{{ m.tree(GK.tree, current) }}'
+
+
+def make_gk(cats, level: str, lists: dict | None = None) -> GK:
+    tree = cats.tree_for(level)
+    return GK(unit={"id": "u", "name": "示例县人民政府", "short_name": "示例县", "level": level},
+              units={}, tree=tree, columns={c.id: c for c in tree.walk()}, lists=lists or {},
+              labels=cats.item_labels, level_names=cats.level_names, vocab=cats.vocab, as_of="2026-11-20")
+
+
+@pytest.fixture(scope="module")
+def tree_template():
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(ROOT / "theme" / "templates")), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True)
+    return env.from_string(TREE)
+
+
+def render(template, gk: GK, siteurl: str, current: str) -> str:
+    return template.render(GK=gk, SITEURL=siteurl, current=current, RELATIVE_URLS=True, GK_SITE_ROOT="")
+
+
+@pytest.mark.parametrize("level", ["county", "department"])
+def test_every_page_marks_its_own_column_only(cats, tree_template, level):
+    gk = make_gk(cats, level)
+    columns = [c for c in gk.tree.walk() if c.id != gk.tree.id]
+    assert len(columns) > 5
+    unmarked = render(tree_template, gk, "..", "")
+    assert "aria-current" not in unmarked
+    for col in columns:  # the cached tree is reused for every column after the first
+        html = render(tree_template, gk, "..", col.id)
+        marked = re.findall(r'<a href="([^"]*)" aria-current="page">', html)
+        assert marked == [f"../{column_save_as(col.id)}"], col.id
+        assert html.replace(' aria-current="page"', "") == unmarked
+
+
+def test_each_depth_gets_its_own_links(cats, tree_template):
+    gk = make_gk(cats, "county")
+    leaf = next(c for c in gk.tree.walk() if c.is_leaf and c.id != gk.tree.id)
+    deep = render(tree_template, gk, "../..", leaf.id)
+    top = render(tree_template, gk, ".", leaf.id)
+    assert f'<a href="./{column_save_as(leaf.id)}" aria-current="page">' in top
+    assert f'<a href="../../{column_save_as(leaf.id)}" aria-current="page">' in deep
+    assert 'href="../../' not in top and 'href="./' not in deep
+
+
+def test_a_column_outside_the_tree_marks_nothing(cats, tree_template):
+    gk = make_gk(cats, "county")
+    assert "aria-current" not in render(tree_template, gk, "..", "no-such-column")
+
+
+def test_counts_are_the_units_own(cats, tree_template):
+    county = make_gk(cats, "county")
+    leaf = next(c for c in county.tree.walk() if c.is_leaf and not c.generated)
+    other = make_gk(cats, "county", {leaf.id: ["a", "b", "c"]})
+    assert '<a href="../%s">%s<span class="count"><span class="visually-hidden">（</span>3<' % (
+        column_save_as(leaf.id), leaf.name) in render(tree_template, other, "..", "")
+    assert '<a href="../%s">%s<span class="count"><span class="visually-hidden">（</span>0<' % (
+        column_save_as(leaf.id), leaf.name) in render(tree_template, county, "..", "")
