@@ -16,8 +16,10 @@ withdrawn 公示 (State.withdrawn) gives its title and nothing else.
 """
 from __future__ import annotations
 
+import html
 import html.parser
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -55,12 +57,34 @@ class _Text(html.parser.HTMLParser):
             self.parts.append(data)
 
 
+# A start or end tag as html.parser reads one (name, then attributes, quoted values may hold '>').
+_TAG = re.compile(r"""<(/?)([a-zA-Z][^\t\n\r\f />\x00]*)(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_RAW = re.compile(r"<(?:script|style)", re.IGNORECASE)
+
+
+def _tag_text(markup: str) -> str | None:
+    """What _Text collects, by splitting at tags: sanitized bodies (every '<' opens a plain
+    tag, no script or style) parse identically and several times faster. None otherwise."""
+    pieces = _TAG.split(markup)
+    if markup.count("<") != len(pieces) // 3 or _RAW.search(markup):
+        return None
+    out = []
+    for k, piece in enumerate(pieces):
+        if k % 3 == 0:
+            out.append(html.unescape(piece) if "&" in piece else piece)
+        elif k % 3 == 2 and piece.lower() in BLOCK_TAGS:
+            out.append("\n")
+    return "".join(out)
+
+
 def html_text(markup: str) -> str:
-    parser = _Text()
-    parser.feed(markup or "")
-    parser.close()
-    lines = ("".join(parser.parts)).split("\n")
-    return "\n".join(line.strip() for line in lines if line.strip())
+    text = _tag_text(markup or "")
+    if text is None:
+        parser = _Text()
+        parser.feed(markup or "")
+        parser.close()
+        text = "".join(parser.parts)
+    return "\n".join(line.strip() for line in text.split("\n") if line.strip())
 
 
 def doc_of(article, prefix: str = "") -> index.Doc:

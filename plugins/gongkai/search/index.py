@@ -23,7 +23,6 @@ import hashlib
 import json
 import math
 from collections import Counter
-from itertools import chain
 from dataclasses import dataclass, field
 
 from . import tokenize
@@ -83,64 +82,131 @@ def dumps(obj) -> bytes:
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def terms_of(docs: list[Doc], table: dict[int, str]) -> list[dict[str, Counter]]:
-    """Per document, per field: term frequencies."""
-    return [{name: tokenize.term_counts(tokenize.fold(d.field_text(name), table)) for name, _, _ in FIELDS}
-            for d in docs]
+# Fields in the order of their codes: a term's fields appear in its shard in this order
+# (sorted keys), so postings sorted by (term, field, document) are already in file order.
+CODED = tuple(sorted(FIELDS, key=lambda f: f[1]))
 
 
-def weights(tfs: list[dict[str, Counter]]) -> dict[str, dict[str, list[int]]]:
-    """term -> field code -> [Δid, weight×1000, …], as lunr.py's Builder computes them.
+def postings(docs: list[Doc], t2s: dict[str, str]):
+    """Every (term, field, document) with its term frequency, as arrays sorted by term,
+    then field (``CODED`` order), then document: ``(terms, term, field, doc, tf)``."""
+    import numpy as np
+
+    n = len(docs)
+    texts = [d.field_text(name) for name, _, _ in CODED for d in docs]
+    terms, term, text, tf = tokenize.count_terms(texts, t2s)
+    fld, doc = np.divmod(text, max(1, n))
+    return terms, term, fld, doc, tf
+
+
+def weights(n: int, n_terms: int, term, fld, doc, tf):
+    """Each posting's weight ×1000, as lunr.py's Builder computes it.
 
     Mirrors ``lunr.builder.Builder._create_field_vectors`` operation for operation
     (tests compare both on the same documents): idf counts a document once per
     field it has the term in; each weight is rounded to 3 decimals. The arithmetic
-    runs on numpy arrays (IEEE doubles, the same operations in the same order);
-    rounding x to 3 decimals and scaling by 1000 is rint(x·1000) except within a
-    hair of a half, where Python's exact ``round`` decides.
+    runs on numpy arrays (IEEE doubles, the same operations in the same order; the
+    logarithm and the field norms in Python, as lunr.py does); rounding x to 3
+    decimals and scaling by 1000 is rint(x·1000) except within a hair of a half,
+    where Python's exact ``round`` decides.
     """
     import numpy as np
 
-    n = len(tfs)
-    df: Counter = Counter()
-    for d in tfs:
-        for name, _, _ in FIELDS:
-            df.update(d[name].keys())
-    terms = sorted(df)
-    tid = {t: i for i, t in enumerate(terms)}
-    idf = np.array([math.log(1 + abs((n - df[t] + 0.5) / (df[t] + 0.5))) for t in terms], dtype=np.float64)
-    postings: dict[str, dict[str, list[int]]] = {}
-    for name, code, boost in FIELDS:
-        lengths = [sum(d[name].values()) for d in tfs]
-        if not any(lengths):
+    nf = len(CODED)
+    seg = fld * n + doc
+    lengths = np.bincount(seg, weights=tf, minlength=nf * n).astype(np.int64).tolist()
+    norms: list[float] = []
+    for f in range(nf):
+        field_lengths = lengths[f * n:(f + 1) * n]
+        total = sum(field_lengths)
+        if not total:  # no posting reads these
+            norms += [1.0] * n
             continue
-        mean = sum(lengths) / n
-        norms = np.array([K1 * (1 - B + B * (length / mean)) for length in lengths], dtype=np.float64)
-        counts = [d[name] for d in tfs]
-        sizes = np.fromiter((len(c) for c in counts), dtype=np.int64, count=n)
-        total = int(sizes.sum())
-        term_ids = np.fromiter(chain.from_iterable(map(tid.__getitem__, c) for c in counts), dtype=np.int64, count=total)
-        tf = np.fromiter(chain.from_iterable(c.values() for c in counts), dtype=np.float64, count=total)
-        doc_ids = np.repeat(np.arange(n, dtype=np.int64), sizes)
-        x = idf[term_ids] * ((K1 + 1) * tf) / (norms[doc_ids] + tf) * boost
-        y = x * 1000
-        w = np.rint(y)
-        close = np.nonzero(np.abs(np.abs(y - np.floor(y)) - 0.5) < 1e-6)[0]
-        for i in close.tolist():
-            w[i] = round(round(float(x[i]), 3) * 1000)
-        order = np.lexsort((doc_ids, term_ids))
-        term_ids, doc_ids, w = term_ids[order], doc_ids[order], w[order].astype(np.int64)
-        starts = np.flatnonzero(np.diff(term_ids, prepend=-1))
-        ends = np.append(starts[1:], len(term_ids))
-        gaps = np.diff(doc_ids, prepend=0)
-        gaps[starts] = doc_ids[starts]
-        flat = np.empty(2 * len(w), dtype=np.int64)
-        flat[0::2] = gaps
-        flat[1::2] = w
-        flat_list = flat.tolist()
-        for t, lo, hi in zip(term_ids[starts].tolist(), starts.tolist(), ends.tolist()):
-            postings.setdefault(terms[t], {})[code] = flat_list[2 * lo:2 * hi]
-    return postings
+        mean = total / n
+        norms += [K1 * (1 - B + B * (length / mean)) for length in field_lengths]
+    df = np.bincount(term, minlength=n_terms)
+    idf_of = {c: math.log(1 + abs((n - c + 0.5) / (c + 0.5))) for c in np.unique(df).tolist()}
+    idf = np.array([idf_of[c] for c in df.tolist()], dtype=np.float64)
+    boost = np.array([b for _, _, b in CODED], dtype=np.float64)
+    tf = tf.astype(np.float64)
+    x = idf[term] * ((K1 + 1) * tf) / (np.array(norms, dtype=np.float64)[seg] + tf) * boost[fld]
+    y = x * 1000
+    w = np.rint(y)
+    close = np.nonzero(np.abs(np.abs(y - np.floor(y)) - 0.5) < 1e-6)[0]
+    for i in close.tolist():
+        w[i] = round(round(float(x[i]), 3) * 1000)
+    return w.astype(np.int64)
+
+
+def fnv1a_many(terms: list[str]):
+    """``fnv1a`` of every term, as a uint32 array: one numpy step per byte position."""
+    import numpy as np
+
+    encoded = [t.encode("utf-8") for t in terms]
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    starts = np.zeros(len(encoded), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    h = np.full(len(encoded), 0x811C9DC5, dtype=np.uint32)
+    prime = np.uint32(0x01000193)
+    for j in range(int(lengths.max()) if len(encoded) else 0):
+        at = np.flatnonzero(lengths > j)
+        h[at] = (h[at] ^ data[starts[at] + j]) * prime
+    return h
+
+
+def _numbers(values) -> tuple[str, object]:
+    """Non-negative ints as decimal text, each followed by ',' (what json.dumps writes
+    for them), with the end offset of each in the text."""
+    import numpy as np
+
+    digits = np.ones(len(values), dtype=np.int64)
+    k = 10
+    while len(values) and int(values.max()) >= k:
+        digits += values >= k
+        k *= 10
+    ends = np.cumsum(digits + 1)
+    buf = np.full(int(ends[-1]) if len(values) else 0, ord(","), dtype=np.uint8)
+    rest = values.copy()
+    for place in range(int(digits.max()) if len(values) else 0):
+        at = np.flatnonzero(digits > place)
+        buf[ends[at] - 2 - place] = 48 + rest[at] % 10
+        rest //= 10
+    return buf.tobytes().decode("ascii"), ends
+
+
+def term_shards(terms: list[str], term, fld, doc, w) -> tuple[int, dict[int, bytes]]:
+    """The term shards' bytes, as ``dumps`` writes ``{term: {field code: [Δid, weight, …]}}``
+    (terms and codes need no JSON escaping: [0-9a-z_] and CJK only), written from the
+    arrays: postings are already in file order."""
+    import numpy as np
+
+    if not len(term):
+        return 1, {}
+    nf = len(CODED)
+    group_key = term * nf + fld
+    first = np.flatnonzero(np.diff(group_key, prepend=-1))         # each (term, field) list
+    gaps = np.diff(doc, prepend=0)
+    gaps[first] = doc[first]
+    flat = np.empty(2 * len(w), dtype=np.int64)
+    flat[0::2] = gaps
+    flat[1::2] = w
+    text, ends = _numbers(flat)
+    lo = np.concatenate(([0], ends))[2 * first]
+    hi = ends[2 * np.append(first[1:], len(term)) - 1] - 1               # drop the trailing ','
+    codes = [f'"{code}":[' for _, code, _ in CODED]
+    lists = [codes[f] + text[a:b] + "]" for f, a, b in zip(fld[first].tolist(), lo.tolist(), hi.tolist())]
+    term_first = np.flatnonzero(np.diff(term[first], prepend=-1)).tolist() + [len(first)]
+    present = term[first][term_first[:-1]].tolist()
+    names = [terms[t] for t in present]
+    size = sum(map(len, names)) * 3 + 8 * len(names) + 6 * len(term)  # the estimate of the JSON size
+    shards = max(1, math.ceil(size / SHARD_BYTES))
+    shard_of = (fnv1a_many(names) % shards).tolist()
+    by_shard: dict[int, list[str]] = {}
+    for i, name in enumerate(names):
+        by_shard.setdefault(shard_of[i], []).append(
+            '"' + name + '":{' + ",".join(lists[term_first[i]:term_first[i + 1]]) + "}")
+    return shards, {k: ("{" + ",".join(parts) + "}").encode("utf-8") for k, parts in sorted(by_shard.items())}
 
 
 def id_set(ids: list[int]) -> list[int]:
@@ -185,15 +251,12 @@ def facets(docs: list[Doc]) -> dict[str, dict[str, list[int]]]:
 def build(docs: list[Doc], t2s: dict[str, str], labels: dict[str, str]) -> dict[str, bytes]:
     """Every file of the index, by path relative to the site root."""
     docs = order(docs)
-    postings = weights(terms_of(docs, tokenize.fold_table(t2s)))
-    size = sum(len(term) * 3 + 8 + sum(len(v) * 3 for v in fields.values()) for term, fields in postings.items())
-    shards = max(1, math.ceil(size / SHARD_BYTES))
-    by_shard: dict[int, dict] = {}
-    for term in sorted(postings):
-        by_shard.setdefault(fnv1a(term) % shards, {})[term] = postings[term]
+    terms, term, fld, doc, tf = postings(docs, t2s)
+    w = weights(len(docs), len(terms), term, fld, doc, tf)
+    shards, by_shard = term_shards(terms, term, fld, doc, w)
     files: dict[str, bytes] = {}
-    for k, content in sorted(by_shard.items()):
-        files[f"search/t/{k}.json"] = dumps(content)
+    for k, content in by_shard.items():
+        files[f"search/t/{k}.json"] = content
     for k in range(0, len(docs), DOCS_PER_SHARD):
         files[f"search/d/{k // DOCS_PER_SHARD}.json"] = dumps([record(d) for d in docs[k:k + DOCS_PER_SHARD]])
     files["search/facets.json"] = dumps(facets(docs))
