@@ -161,9 +161,33 @@ def test_vector_helpers_equal_their_plain_forms():
     terms = ["", "a", "政务", "发_2020", "𠀀𠀁", "2020_00042", "x" * 70]
     assert index.fnv1a_many(terms).tolist() == [index.fnv1a(t) for t in terms]
     values = np.array([0, 9, 10, 99, 100, 12345, 10 ** 9, 2 ** 62], dtype=np.int64)
-    text, ends = index._numbers(values)
-    assert text == "".join(f"{v}," for v in values.tolist())
-    assert ends.tolist() == [len("".join(f"{v}," for v in values.tolist()[:i + 1])) for i in range(len(values))]
+    assert index._digits(values).tolist() == [len(str(v)) for v in values.tolist()]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_term_shards_are_the_bytes_json_dumps_writes(seed):
+    """The shards assembled in numpy equal ``dumps`` of the same postings as a dict (the
+    writer the files were first made with): same bytes, same shard of each term."""
+    import numpy as np
+
+    rng = random.Random(seed)
+    n = rng.randint(1, 40)
+    terms = sorted({"".join(rng.choice("政务公开𠀀ab_42号") for _ in range(rng.randint(1, 4)))
+                    for _ in range(rng.randint(800, 1500) if seed else 3)})
+    rows = sorted({(t, f, rng.randrange(n)) for t in range(len(terms)) for _ in range(rng.randint(1, 6))
+                   for f in [rng.randrange(len(index.CODED))]})
+    term, fld, doc = (np.array(col, dtype=np.int64) for col in zip(*rows))
+    big = 10 ** 10 if seed == 5 else 60_000
+    w = np.array([rng.choice([0, 7, 10, 999, 1000, big]) for _ in rows], dtype=np.int64)
+    shards, files = index.term_shards(terms, term, fld, doc, w)
+    expected: dict[int, dict] = {}
+    for (t, f, d), weight in zip(rows, w.tolist()):
+        flat = expected.setdefault(index.fnv1a(terms[t]) % shards, {}).setdefault(terms[t], {}).setdefault(
+            index.CODED[f][1], [])
+        flat += [d - sum(flat[0::2]), weight]
+    assert files == {k: index.dumps(v) for k, v in sorted(expected.items())}
+    assert list(files) == sorted(files)
+    assert shards > 1 if seed else shards == 1
 
 
 def test_index_layout_order_and_withdrawn_notice():

@@ -138,26 +138,46 @@ def weights(n: int, n_terms: int, term, fld, doc, tf):
     return w.astype(np.int64)
 
 
-def fnv1a_many(terms: list[str]):
-    """``fnv1a`` of every term, as a uint32 array: one numpy step per byte position."""
+def _utf8(terms: list[str]):
+    """The terms' UTF-8 bytes, one after the other, and each term's byte length."""
     import numpy as np
 
     encoded = [t.encode("utf-8") for t in terms]
-    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-    data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-    starts = np.zeros(len(encoded), dtype=np.int64)
-    np.cumsum(lengths[:-1], out=starts[1:])
-    h = np.full(len(encoded), 0x811C9DC5, dtype=np.uint32)
+    return (np.frombuffer(b"".join(encoded), dtype=np.uint8),
+            np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)))
+
+
+def fnv1a_many(terms: list[str], utf8=None):
+    """``fnv1a`` of every term, as a uint32 array: one numpy step per byte position."""
+    import numpy as np
+
+    data, lengths = utf8 if utf8 is not None else _utf8(terms)
+    starts = _starts(lengths)
+    h = np.full(len(lengths), 0x811C9DC5, dtype=np.uint32)
     prime = np.uint32(0x01000193)
-    for j in range(int(lengths.max()) if len(encoded) else 0):
+    for j in range(int(lengths.max()) if len(lengths) else 0):
         at = np.flatnonzero(lengths > j)
         h[at] = (h[at] ^ data[starts[at] + j]) * prime
     return h
 
 
-def _numbers(values) -> tuple[str, object]:
-    """Non-negative ints as decimal text, each followed by ',' (what json.dumps writes
-    for them), with the end offset of each in the text."""
+def _starts(lengths):
+    import numpy as np
+
+    starts = np.zeros(len(lengths), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    return starts
+
+
+def _spans(starts, lengths):
+    """Every index of the spans [start, start + length), span after span."""
+    import numpy as np
+
+    return np.repeat(starts - _starts(lengths), lengths) + np.arange(int(lengths.sum()))
+
+
+def _digits(values):
+    """The number of decimal digits of each non-negative int."""
     import numpy as np
 
     digits = np.ones(len(values), dtype=np.int64)
@@ -165,48 +185,89 @@ def _numbers(values) -> tuple[str, object]:
     while len(values) and int(values.max()) >= k:
         digits += values >= k
         k *= 10
-    ends = np.cumsum(digits + 1)
-    buf = np.full(int(ends[-1]) if len(values) else 0, ord(","), dtype=np.uint8)
-    rest = values.copy()
-    for place in range(int(digits.max()) if len(values) else 0):
-        at = np.flatnonzero(digits > place)
-        buf[ends[at] - 2 - place] = 48 + rest[at] % 10
-        rest //= 10
-    return buf.tobytes().decode("ascii"), ends
+    return digits
 
 
 def term_shards(terms: list[str], term, fld, doc, w) -> tuple[int, dict[int, bytes]]:
-    """The term shards' bytes, as ``dumps`` writes ``{term: {field code: [Δid, weight, …]}}``
-    (terms and codes need no JSON escaping: [0-9a-z_] and CJK only), written from the
-    arrays: postings are already in file order."""
+    """The shard count and the term shards' bytes, exactly as ``dumps`` writes
+    ``{term: {field code: [Δid, weight, …]}}`` (terms and codes need no JSON escaping:
+    they are [0-9a-z_] and CJK), assembled in numpy from the postings (sorted by term,
+    field, document): each number with the punctuation before and after it."""
     import numpy as np
 
     if not len(term):
         return 1, {}
     nf = len(CODED)
-    group_key = term * nf + fld
-    first = np.flatnonzero(np.diff(group_key, prepend=-1))         # each (term, field) list
-    gaps = np.diff(doc, prepend=0)
-    gaps[first] = doc[first]
-    flat = np.empty(2 * len(w), dtype=np.int64)
-    flat[0::2] = gaps
-    flat[1::2] = w
-    text, ends = _numbers(flat)
-    lo = np.concatenate(([0], ends))[2 * first]
-    hi = ends[2 * np.append(first[1:], len(term)) - 1] - 1               # drop the trailing ','
-    codes = [f'"{code}":[' for _, code, _ in CODED]
-    lists = [codes[f] + text[a:b] + "]" for f, a, b in zip(fld[first].tolist(), lo.tolist(), hi.tolist())]
-    term_first = np.flatnonzero(np.diff(term[first], prepend=-1)).tolist() + [len(first)]
-    present = term[first][term_first[:-1]].tolist()
-    names = [terms[t] for t in present]
-    size = sum(map(len, names)) * 3 + 8 * len(names) + 6 * len(term)  # the estimate of the JSON size
+    utf8 = _utf8(terms)
+    size = sum(map(len, terms)) * 3 + 8 * len(terms) + 6 * len(term)  # the JSON size estimate
     shards = max(1, math.ceil(size / SHARD_BYTES))
-    shard_of = (fnv1a_many(names) % shards).tolist()
-    by_shard: dict[int, list[str]] = {}
-    for i, name in enumerate(names):
-        by_shard.setdefault(shard_of[i], []).append(
-            '"' + name + '":{' + ",".join(lists[term_first[i]:term_first[i + 1]]) + "}")
-    return shards, {k: ("{" + ",".join(parts) + "}").encode("utf-8") for k, parts in sorted(by_shard.items())}
+    shard_of = fnv1a_many(terms, utf8) % shards
+
+    # Postings in file order: by shard, then term; each (term, field) list keeps its order.
+    term_start = np.searchsorted(term, np.arange(len(terms)))
+    term_len = np.diff(np.append(term_start, len(term)))
+    order = np.argsort(shard_of, kind="stable")
+    at = _spans(term_start[order], term_len[order])
+    term, fld, doc, w = term[at], fld[at], doc[at], w[at]
+    p = len(term)
+    group_first = np.diff(term * nf + fld, prepend=-1) != 0
+    group_last = np.append(group_first[1:], True)
+    term_first = np.diff(term, prepend=-1) != 0
+    term_last = np.append(term_first[1:], True)
+    shard = shard_of[term].astype(np.int64)
+    shard_first = term_first & (np.diff(shard, prepend=-1) != 0)
+    shard_last = np.append(shard_first[1:], True)
+    gaps = np.diff(doc, prepend=0)
+    gaps[group_first] = doc[group_first]
+
+    # Bytes around each posting's two numbers: before the Δid '{' or ',' + '"term":{'
+    # (first of a term) and '"c":[' (first of a list); ',' between the numbers; after
+    # the weight ',' or ']' + (',' or '}' after a term's last list) + ('}' after a shard's last term).
+    name_len = utf8[1] + 4                                   # '"' + term + '":{'
+    before = group_first * 5 + term_first * (1 + name_len[term])
+    after = 1 + group_last * (1 + shard_last)
+    d_gap, d_w = _digits(gaps), _digits(w)
+    length = before + d_gap + 1 + d_w + after
+    end = np.cumsum(length)
+    start = end - length
+    out = np.empty(int(end[-1]) + 1, dtype=np.uint8)         # + a scratch byte, cut off below
+    scratch = len(out) - 1
+
+    def put(positions, values):
+        out[positions] = values
+
+    # The numbers, right-aligned in their place, one digit place at a time; a number
+    # without that place writes to the scratch byte. (uint32 division is the fast one.)
+    big = max(int(gaps.max()), int(w.max())) >= 2 ** 32
+    for values, digits, last in ((gaps, d_gap, start + before + d_gap - 1), (w, d_w, start + before + d_gap + d_w)):
+        rest = values.astype(np.uint64 if big else np.uint32)
+        for place in range(int(digits.max())):
+            down = rest // 10
+            put(np.where(digits > place, last - place, scratch) if place else last, rest - down * 10 + 48)
+            rest = down
+    put(start + before + d_gap, ord(","))
+    tail = start + before + d_gap + 1 + d_w
+    put(tail, np.where(group_last, ord("]"), ord(",")))
+    sel = np.flatnonzero(group_last)
+    put(tail[sel] + 1, np.where(term_last[sel], ord("}"), ord(",")))
+    sel = np.flatnonzero(shard_last)
+    put(tail[sel] + 2, ord("}"))
+    # '"c":[' before each list
+    sel = np.flatnonzero(group_first)
+    lead = start[sel] + term_first[sel] * (1 + name_len[term[sel]])
+    codes = np.frombuffer("".join(code for _, code, _ in CODED).encode(), dtype=np.uint8)
+    for k, byte in enumerate(b'"?":['):
+        put(lead + k, codes[fld[sel]] if byte == ord("?") else byte)
+    # '{' or ',' then '"term":{' before each term
+    sel = np.flatnonzero(term_first)
+    put(start[sel], np.where(shard_first[sel], ord("{"), ord(",")))
+    names = np.frombuffer(('"' + '":{"'.join(terms) + '":{').encode("utf-8"), dtype=np.uint8)
+    t = term[sel]
+    put(_spans(start[sel] + 1, name_len[t]), names[_spans(_starts(name_len)[t], name_len[t])])
+
+    first, last = np.flatnonzero(shard_first), np.flatnonzero(shard_last)
+    return shards, {k: out[start[a]:end[b]].tobytes()
+                    for k, a, b in zip(shard[first].tolist(), first.tolist(), last.tolist())}
 
 
 def id_set(ids: list[int]) -> list[int]:
