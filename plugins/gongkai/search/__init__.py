@@ -104,10 +104,14 @@ def doc_of(article, prefix: str = "") -> index.Doc:
 
 
 def write_files(root: Path, files: dict[str, bytes], static_dir: str) -> None:
+    folders = set()
     for rel, data in sorted(files.items()):
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        folder, _, name = rel.rpartition("/")
+        if folder not in folders:  # thousands of files in a few folders: one mkdir each
+            (root / folder).mkdir(parents=True, exist_ok=True)
+            folders.add(folder)
+        with open(root / folder / name, "wb") as f:
+            f.write(data)
     zhmap.write(root)
     dest = root / static_dir / "search"
     dest.mkdir(parents=True, exist_ok=True)

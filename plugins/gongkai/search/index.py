@@ -125,8 +125,8 @@ def weights(n: int, n_terms: int, term, fld, doc, tf):
         mean = total / n
         norms += [K1 * (1 - B + B * (length / mean)) for length in field_lengths]
     df = np.bincount(term, minlength=n_terms)
-    idf_of = {c: math.log(1 + abs((n - c + 0.5) / (c + 0.5))) for c in np.unique(df).tolist()}
-    idf = np.array([idf_of[c] for c in df.tolist()], dtype=np.float64)
+    counts, which = np.unique(df, return_inverse=True)
+    idf = np.array([math.log(1 + abs((n - c + 0.5) / (c + 0.5))) for c in counts.tolist()], dtype=np.float64)[which]
     boost = np.array([b for _, _, b in CODED], dtype=np.float64)
     tf = tf.astype(np.float64)
     x = idf[term] * ((K1 + 1) * tf) / (np.array(norms, dtype=np.float64)[seg] + tf) * boost[fld]
