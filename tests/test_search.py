@@ -91,7 +91,9 @@ def term_freqs(docs: list[index.Doc], table) -> list[dict[str, Counter]]:
             for d in docs]
 
 
-def test_weights_equal_lunr_py_field_vectors(table):
+@pytest.mark.parametrize("chunk", [1 << 18, 3])
+def test_weights_equal_lunr_py_field_vectors(table, chunk, monkeypatch):
+    monkeypatch.setattr(index, "CHUNK", chunk)
     docs = index.order(docs_fixture())
     tfs = term_freqs(docs, table)
     builder = Builder()
@@ -128,9 +130,12 @@ def test_weights_equal_lunr_py_field_vectors(table):
     assert from_files == expected
 
 
-def test_many_texts_count_as_each_text_alone():
-    """count_terms (a unit's texts at once, in numpy) equals term_counts text by text:
-    astral and traditional characters, joiners, full-width forms, lone surrogates, empty texts."""
+@pytest.mark.parametrize("block", [1 << 20, 7])
+def test_many_texts_count_as_each_text_alone(block, monkeypatch):
+    """count_terms (a unit's texts at once, in numpy; in blocks of whole texts) equals
+    term_counts text by text: astral and traditional characters, joiners, full-width
+    forms, lone surrogates, empty texts."""
+    monkeypatch.setattr(tokenize, "BLOCK", block)
     rng = random.Random(5)
     alphabet = "政务公开苏号税ab12 -/〔〕()（）,，。_x\nA開號\U00020001\U00030000Ｋ１\ud800　〇"
     t2s = zhmap.t2s()
@@ -165,11 +170,14 @@ def test_vector_helpers_equal_their_plain_forms():
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_term_shards_are_the_bytes_json_dumps_writes(seed):
+def test_term_shards_are_the_bytes_json_dumps_writes(seed, monkeypatch):
     """The shards assembled in numpy equal ``dumps`` of the same postings as a dict (the
-    writer the files were first made with): same bytes, same shard of each term."""
+    writer the files were first made with): same bytes, same shard of each term, whether
+    written in one piece or a few shards at a time."""
     import numpy as np
 
+    if seed % 2:
+        monkeypatch.setattr(index, "CHUNK", 97)
     rng = random.Random(seed)
     n = rng.randint(1, 40)
     terms = sorted({"".join(rng.choice("政务公开𠀀ab_42号") for _ in range(rng.randint(1, 4)))

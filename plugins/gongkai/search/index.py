@@ -36,6 +36,7 @@ SHARD_BYTES = 12_000     # target size of a term shard
 DOCS_PER_SHARD = 1       # documents per doc-store file: a page of 10 results fetches ≤ 10 small files
 MAX_TEXT = 60_000        # characters of body text kept for snippets and phrase checks
 RETIRED = frozenset({"expired", "repealed", "revised"})
+CHUNK = 1 << 18          # postings weighed or written at a time: bounds the memory a large unit takes
 
 
 @dataclass
@@ -113,8 +114,7 @@ def weights(n: int, n_terms: int, term, fld, doc, tf):
     import numpy as np
 
     nf = len(CODED)
-    seg = fld * n + doc
-    lengths = np.bincount(seg, weights=tf, minlength=nf * n).astype(np.int64).tolist()
+    lengths = np.bincount(fld * n + doc, weights=tf, minlength=nf * n).astype(np.int64).tolist()
     norms: list[float] = []
     for f in range(nf):
         field_lengths = lengths[f * n:(f + 1) * n]
@@ -124,18 +124,23 @@ def weights(n: int, n_terms: int, term, fld, doc, tf):
             continue
         mean = total / n
         norms += [K1 * (1 - B + B * (length / mean)) for length in field_lengths]
+    norms_of = np.array(norms, dtype=np.float64)
     df = np.bincount(term, minlength=n_terms)
     counts, which = np.unique(df, return_inverse=True)
-    idf = np.array([math.log(1 + abs((n - c + 0.5) / (c + 0.5))) for c in counts.tolist()], dtype=np.float64)[which]
+    idf_of = np.array([math.log(1 + abs((n - c + 0.5) / (c + 0.5))) for c in counts.tolist()], dtype=np.float64)[which]
     boost = np.array([b for _, _, b in CODED], dtype=np.float64)
-    tf = tf.astype(np.float64)
-    x = idf[term] * ((K1 + 1) * tf) / (np.array(norms, dtype=np.float64)[seg] + tf) * boost[fld]
-    y = x * 1000
-    w = np.rint(y)
-    close = np.nonzero(np.abs(np.abs(y - np.floor(y)) - 0.5) < 1e-6)[0]
-    for i in close.tolist():
-        w[i] = round(round(float(x[i]), 3) * 1000)
-    return w.astype(np.int64)
+    w = np.empty(len(term), dtype=np.int64)
+    for lo in range(0, len(term), CHUNK):  # a slice at a time: the float temporaries stay small
+        part = slice(lo, lo + CHUNK)
+        tf_ = tf[part].astype(np.float64)
+        x = idf_of[term[part]] * ((K1 + 1) * tf_) / (norms_of[fld[part] * n + doc[part]] + tf_) * boost[fld[part]]
+        y = x * 1000
+        r = np.rint(y)
+        close = np.nonzero(np.abs(np.abs(y - np.floor(y)) - 0.5) < 1e-6)[0]
+        for i in close.tolist():
+            r[i] = round(round(float(x[i]), 3) * 1000)
+        w[part] = r
+    return w
 
 
 def _utf8(terms: list[str]):
@@ -192,24 +197,40 @@ def term_shards(terms: list[str], term, fld, doc, w) -> tuple[int, dict[int, byt
     """The shard count and the term shards' bytes, exactly as ``dumps`` writes
     ``{term: {field code: [Δid, weight, …]}}`` (terms and codes need no JSON escaping:
     they are [0-9a-z_] and CJK), assembled in numpy from the postings (sorted by term,
-    field, document): each number with the punctuation before and after it."""
+    field, document), a few shards at a time."""
     import numpy as np
 
     if not len(term):
         return 1, {}
-    nf = len(CODED)
     utf8 = _utf8(terms)
     size = sum(map(len, terms)) * 3 + 8 * len(terms) + 6 * len(term)  # the JSON size estimate
     shards = max(1, math.ceil(size / SHARD_BYTES))
     shard_of = fnv1a_many(terms, utf8) % shards
+    name_len = utf8[1] + 4                                   # '"' + term + '":{'
+    names = np.frombuffer(('"' + '":{"'.join(terms) + '":{').encode("utf-8"), dtype=np.uint8)
+    name_start = _starts(name_len)
 
-    # Postings in file order: by shard, then term; each (term, field) list keeps its order.
+    # Terms in file order (by shard, then term), cut into runs of whole shards of about CHUNK postings.
     term_start = np.searchsorted(term, np.arange(len(terms)))
     term_len = np.diff(np.append(term_start, len(term)))
     order = np.argsort(shard_of, kind="stable")
-    at = _spans(term_start[order], term_len[order])
-    term, fld, doc, w = term[at], fld[at], doc[at], w[at]
-    p = len(term)
+    shard_end = np.cumsum(np.bincount(shard_of, weights=term_len, minlength=shards).astype(np.int64))
+    cuts = np.unique(np.searchsorted(shard_end, np.arange(CHUNK, int(shard_end[-1]), CHUNK)))
+    bounds = np.searchsorted(shard_of[order], np.concatenate(([0], cuts + 1, [shards])))
+    files: dict[int, bytes] = {}
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        if lo < hi:
+            at = _spans(term_start[order[lo:hi]], term_len[order[lo:hi]])
+            files.update(_assemble(term[at], fld[at], doc[at], w[at], shard_of, name_len, name_start, names))
+    return shards, files
+
+
+def _assemble(term, fld, doc, w, shard_of, name_len, name_start, names) -> dict[int, bytes]:
+    """The bytes of whole shards from their postings in file order: each number with the
+    punctuation before and after it."""
+    import numpy as np
+
+    nf = len(CODED)
     group_first = np.diff(term * nf + fld, prepend=-1) != 0
     group_last = np.append(group_first[1:], True)
     term_first = np.diff(term, prepend=-1) != 0
@@ -223,7 +244,6 @@ def term_shards(terms: list[str], term, fld, doc, w) -> tuple[int, dict[int, byt
     # Bytes around each posting's two numbers: before the Δid '{' or ',' + '"term":{'
     # (first of a term) and '"c":[' (first of a list); ',' between the numbers; after
     # the weight ',' or ']' + (',' or '}' after a term's last list) + ('}' after a shard's last term).
-    name_len = utf8[1] + 4                                   # '"' + term + '":{'
     before = group_first * 5 + term_first * (1 + name_len[term])
     after = 1 + group_last * (1 + shard_last)
     d_gap, d_w = _digits(gaps), _digits(w)
@@ -261,13 +281,11 @@ def term_shards(terms: list[str], term, fld, doc, w) -> tuple[int, dict[int, byt
     # '{' or ',' then '"term":{' before each term
     sel = np.flatnonzero(term_first)
     put(start[sel], np.where(shard_first[sel], ord("{"), ord(",")))
-    names = np.frombuffer(('"' + '":{"'.join(terms) + '":{').encode("utf-8"), dtype=np.uint8)
     t = term[sel]
-    put(_spans(start[sel] + 1, name_len[t]), names[_spans(_starts(name_len)[t], name_len[t])])
+    put(_spans(start[sel] + 1, name_len[t]), names[_spans(name_start[t], name_len[t])])
 
     first, last = np.flatnonzero(shard_first), np.flatnonzero(shard_last)
-    return shards, {k: out[start[a]:end[b]].tobytes()
-                    for k, a, b in zip(shard[first].tolist(), first.tolist(), last.tolist())}
+    return {k: out[start[a]:end[b]].tobytes() for k, a, b in zip(shard[first].tolist(), first.tolist(), last.tolist())}
 
 
 def id_set(ids: list[int]) -> list[int]:

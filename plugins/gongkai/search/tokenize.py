@@ -174,6 +174,7 @@ def normalize(folded: str) -> str:
 # the rare stretches of [0-9a-z] and joiners in Python, each distinct one once.
 
 _FOLD_SPAN = CJK_RANGES[-1][1] + 1   # every code point a fold table moves lies below this
+BLOCK = 1 << 20                      # characters counted at a time (whole texts): bounds the memory
 
 
 @functools.lru_cache(maxsize=4)  # a pure function of the (pinned) map: once per process, not per unit
@@ -269,21 +270,34 @@ def count_terms(texts: list[str], t2s: Mapping[str, str] | None = None):
     # CJK: every character and every two neighbours, as codes in string order over the
     # alphabet of the texts: a character's code is a·(V+1), the pair ab's a·(V+1) + b + 1.
     cjk = _mask(codes, CJK_RANGES)
-    pos = np.flatnonzero(cjk)
-    chars = codes[pos]
     present = np.zeros(_FOLD_SPAN, dtype=bool)
-    present[chars] = True
+    present[codes[cjk]] = True
     alphabet = np.flatnonzero(present)
-    ids = (np.cumsum(present, dtype=np.int64) - 1)[chars]
+    dense = np.cumsum(present, dtype=np.int64) - 1
     width = len(alphabet) + 1
-    text_of = np.searchsorted(starts, pos, side="right") - 1
-    touching = np.flatnonzero(pos[1:] == pos[:-1] + 1)
-    keys = np.concatenate((ids * width * n + text_of,
-                           (ids[touching] * width + ids[touching + 1] + 1) * n + text_of[touching]))
-    keys.sort()
-    first = _first_of_runs(keys)
-    tf_cjk = np.diff(np.append(first, len(keys)))
-    code_cjk, text_cjk = np.divmod(keys[first], n)
+    # Counted a block of whole texts at a time (the temporaries are several times the
+    # text's size), then the blocks' sorted (term, text) keys merged.
+    cut = np.searchsorted(starts, np.arange(0, len(codes), BLOCK), side="right") - 1
+    bounds = np.append(starts[np.unique(cut)], len(codes)) if len(starts) else np.array([0, 0])
+    key_parts, tf_parts = [], []
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        pos = np.flatnonzero(cjk[lo:hi]) + lo
+        ids = dense[codes[pos]]
+        text_of = np.searchsorted(starts, pos, side="right") - 1
+        touching = np.flatnonzero(pos[1:] == pos[:-1] + 1)
+        keys = np.concatenate((ids * width * n + text_of,
+                               (ids[touching] * width + ids[touching + 1] + 1) * n + text_of[touching]))
+        del pos, ids, text_of, touching
+        keys.sort()
+        first = _first_of_runs(keys)
+        tf_parts.append(np.diff(np.append(first, len(keys))))
+        key_parts.append(keys[first])
+    keys = np.concatenate(key_parts) if key_parts else np.zeros(0, dtype=np.int64)
+    tf_cjk = np.concatenate(tf_parts) if tf_parts else np.zeros(0, dtype=np.int64)
+    if len(key_parts) > 1:  # sorted runs, one per block: a merge
+        order = np.argsort(keys, kind="stable")
+        keys, tf_cjk = keys[order], tf_cjk[order]
+    code_cjk, text_cjk = np.divmod(keys, n)
     new_term = _first_of_runs(code_cjk)
     term_cjk = np.cumsum(np.diff(code_cjk, prepend=-1) != 0) - 1
     # The terms' text, built as one string: each term's one or two characters, then a newline.
