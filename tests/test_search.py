@@ -54,6 +54,22 @@ def test_page_text_joins_inline_markup_and_splits_blocks():
     assert html_text("<p>a &amp; b</p><script>secret()</script>") == "a & b"
 
 
+@pytest.mark.parametrize("markup", [
+    "<p>推进<strong>政务</strong>公开</p><P>第二段</P>", "<p>a &amp; b &lt;c&gt; &#x41;&nbsp;</p>",
+    '<a href="x>y" title=\'"\'>链接</a><br/>下一行<br>再一行', "<img alt='>' src=x>文字<hr />",
+    "<p>a < b</p>", "<!-- note --><p>注释</p>", "<p>x</p><STYLE>p{}</STYLE><script>s()</script>y",
+    "<p>未闭合<a title=\"oops>文字</p>", "</ p>奇怪的结束标签", "<?pi?><!DOCTYPE html>文", "&amp", "",
+    "<td>1</td>\n<td>2</td>\u3000<li> 空白 </li>"])
+def test_page_text_fast_path_equals_the_html_parser(markup):
+    from gongkai.search import _Text
+
+    parser = _Text()
+    parser.feed(markup)
+    parser.close()
+    lines = "".join(parser.parts).split("\n")
+    assert html_text(markup) == "\n".join(line.strip() for line in lines if line.strip())
+
+
 def docs_fixture() -> list[index.Doc]:
     return [
         index.Doc(url="art/a.html", title="关于推进政务公开的通知", published="2025-03-01", state="current",
@@ -69,10 +85,17 @@ def docs_fixture() -> list[index.Doc]:
     ]
 
 
-def test_weights_equal_lunr_py_field_vectors(table):
+def term_freqs(docs: list[index.Doc], table) -> list[dict[str, Counter]]:
+    """The reference: per document, per field, the term counts of the one-text tokenizer."""
+    return [{name: tokenize.term_counts(tokenize.fold(d.field_text(name), table)) for name, _, _ in index.FIELDS}
+            for d in docs]
+
+
+@pytest.mark.parametrize("chunk", [1 << 18, 3])
+def test_weights_equal_lunr_py_field_vectors(table, chunk, monkeypatch):
+    monkeypatch.setattr(index, "CHUNK", chunk)
     docs = index.order(docs_fixture())
-    tfs = index.terms_of(docs, table)
-    ours = index.weights(tfs)
+    tfs = term_freqs(docs, table)
     builder = Builder()
     builder.pipeline.reset()
     builder.search_pipeline.reset()
@@ -89,14 +112,90 @@ def test_weights_equal_lunr_py_field_vectors(table):
             terms = {posting["_index"]: term for term, posting in idx.inverted_index.items()}
             for i in range(0, len(vector.elements), 2):
                 expected[(terms[vector.elements[i]], code, doc_id)] = round(vector.elements[i + 1] * 1000)
-    got = {}
-    for term, fields in ours.items():
+    terms, term, fld, doc, tf = index.postings(docs, zhmap.t2s())
+    w = index.weights(len(docs), len(terms), term, fld, doc, tf)
+    got = {(terms[t], index.CODED[f][1], d): x for t, f, d, x in zip(term.tolist(), fld.tolist(), doc.tolist(), w.tolist())}
+    assert got == expected
+    # and the shards hold exactly these, as [Δid, weight, …] per term and field
+    shards = {}
+    for data in index.term_shards(terms, term, fld, doc, w)[1].values():
+        shards.update(json.loads(data))
+    from_files = {}
+    for t, fields in shards.items():
         for code, flat in fields.items():
             doc_id = 0
             for i in range(0, len(flat), 2):
                 doc_id += flat[i]
-                got[(term, code, doc_id)] = flat[i + 1]
-    assert got == expected
+                from_files[(t, code, doc_id)] = flat[i + 1]
+    assert from_files == expected
+
+
+@pytest.mark.parametrize("block", [1 << 20, 7])
+def test_many_texts_count_as_each_text_alone(block, monkeypatch):
+    """count_terms (a unit's texts at once, in numpy; in blocks of whole texts) equals
+    term_counts text by text: astral and traditional characters, joiners, full-width
+    forms, lone surrogates, empty texts."""
+    monkeypatch.setattr(tokenize, "BLOCK", block)
+    rng = random.Random(5)
+    alphabet = "政务公开苏号税ab12 -/〔〕()（）,，。_x\nA開號\U00020001\U00030000Ｋ１\ud800　〇"
+    t2s = zhmap.t2s()
+    table = tokenize.fold_table(t2s)
+    for _ in range(200):
+        texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(rng.randint(0, 9))]
+        terms, term, text, tf = tokenize.count_terms(texts, t2s)
+        got = [Counter() for _ in texts]
+        for t, x, c in zip(term.tolist(), text.tolist(), tf.tolist()):
+            got[x][terms[t]] += c
+        assert got == [tokenize.term_counts(tokenize.fold(s, table)) for s in texts], texts
+        assert terms == sorted(set(terms))
+        keys = list(zip(term.tolist(), text.tolist()))
+        assert keys == sorted(set(keys))
+    # A fold that maps a character to two cannot use the code-point table: the slow path agrees.
+    texts = ["開號ab", "x開"]
+    terms, term, text, tf = tokenize.count_terms(texts, {"開": "开开"})
+    table = tokenize.fold_table({"開": "开开"})
+    got = [Counter() for _ in texts]
+    for t, x, c in zip(term.tolist(), text.tolist(), tf.tolist()):
+        got[x][terms[t]] += c
+    assert got == [tokenize.term_counts(tokenize.fold(s, table)) for s in texts]
+
+
+def test_vector_helpers_equal_their_plain_forms():
+    import numpy as np
+
+    terms = ["", "a", "政务", "发_2020", "𠀀𠀁", "2020_00042", "x" * 70]
+    assert index.fnv1a_many(terms).tolist() == [index.fnv1a(t) for t in terms]
+    values = np.array([0, 9, 10, 99, 100, 12345, 10 ** 9, 2 ** 62], dtype=np.int64)
+    assert index._digits(values).tolist() == [len(str(v)) for v in values.tolist()]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_term_shards_are_the_bytes_json_dumps_writes(seed, monkeypatch):
+    """The shards assembled in numpy equal ``dumps`` of the same postings as a dict (the
+    writer the files were first made with): same bytes, same shard of each term, whether
+    written in one piece or a few shards at a time."""
+    import numpy as np
+
+    if seed % 2:
+        monkeypatch.setattr(index, "CHUNK", 97)
+    rng = random.Random(seed)
+    n = rng.randint(1, 40)
+    terms = sorted({"".join(rng.choice("政务公开𠀀ab_42号") for _ in range(rng.randint(1, 4)))
+                    for _ in range(rng.randint(800, 1500) if seed else 3)})
+    rows = sorted({(t, f, rng.randrange(n)) for t in range(len(terms)) for _ in range(rng.randint(1, 6))
+                   for f in [rng.randrange(len(index.CODED))]})
+    term, fld, doc = (np.array(col, dtype=np.int64) for col in zip(*rows))
+    big = 10 ** 10 if seed == 5 else 60_000
+    w = np.array([rng.choice([0, 7, 10, 999, 1000, big]) for _ in rows], dtype=np.int64)
+    shards, files = index.term_shards(terms, term, fld, doc, w)
+    expected: dict[int, dict] = {}
+    for (t, f, d), weight in zip(rows, w.tolist()):
+        flat = expected.setdefault(index.fnv1a(terms[t]) % shards, {}).setdefault(terms[t], {}).setdefault(
+            index.CODED[f][1], [])
+        flat += [d - sum(flat[0::2]), weight]
+    assert files == {k: index.dumps(v) for k, v in sorted(expected.items())}
+    assert list(files) == sorted(files)
+    assert shards > 1 if seed else shards == 1
 
 
 def test_index_layout_order_and_withdrawn_notice():

@@ -123,7 +123,8 @@ def test_ranking_equals_lunr_py_monolithic_index(probe, generated):
     documented tie-breaks: query terms in the title first, then newest) equal ours."""
     docs = generated["docs"]
     table = tokenize.fold_table(zhmap.t2s())
-    tfs = index.terms_of(docs, table)
+    tfs = [{name: tokenize.term_counts(tokenize.fold(d.field_text(name), table)) for name, _, _ in index.FIELDS}
+           for d in docs]
     builder = Builder()
     builder.pipeline.reset()
     builder.search_pipeline.reset()

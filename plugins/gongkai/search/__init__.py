@@ -16,8 +16,10 @@ withdrawn 公示 (State.withdrawn) gives its title and nothing else.
 """
 from __future__ import annotations
 
+import html
 import html.parser
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -55,12 +57,34 @@ class _Text(html.parser.HTMLParser):
             self.parts.append(data)
 
 
+# A start or end tag as html.parser reads one (name, then attributes, quoted values may hold '>').
+_TAG = re.compile(r"""<(/?)([a-zA-Z][^\t\n\r\f />\x00]*)(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_RAW = re.compile(r"<(?:script|style)", re.IGNORECASE)
+
+
+def _tag_text(markup: str) -> str | None:
+    """What _Text collects, by splitting at tags: sanitized bodies (every '<' opens a plain
+    tag, no script or style) parse identically and several times faster. None otherwise."""
+    pieces = _TAG.split(markup)
+    if markup.count("<") != len(pieces) // 3 or _RAW.search(markup):
+        return None
+    out = []
+    for k, piece in enumerate(pieces):
+        if k % 3 == 0:
+            out.append(html.unescape(piece) if "&" in piece else piece)
+        elif k % 3 == 2 and piece.lower() in BLOCK_TAGS:
+            out.append("\n")
+    return "".join(out)
+
+
 def html_text(markup: str) -> str:
-    parser = _Text()
-    parser.feed(markup or "")
-    parser.close()
-    lines = ("".join(parser.parts)).split("\n")
-    return "\n".join(line.strip() for line in lines if line.strip())
+    text = _tag_text(markup or "")
+    if text is None:
+        parser = _Text()
+        parser.feed(markup or "")
+        parser.close()
+        text = "".join(parser.parts)
+    return "\n".join(line.strip() for line in text.split("\n") if line.strip())
 
 
 def doc_of(article, prefix: str = "") -> index.Doc:
@@ -80,10 +104,14 @@ def doc_of(article, prefix: str = "") -> index.Doc:
 
 
 def write_files(root: Path, files: dict[str, bytes], static_dir: str) -> None:
+    folders = set()
     for rel, data in sorted(files.items()):
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        folder, _, name = rel.rpartition("/")
+        if folder not in folders:  # thousands of files in a few folders: one mkdir each
+            (root / folder).mkdir(parents=True, exist_ok=True)
+            folders.add(folder)
+        with open(root / folder / name, "wb") as f:
+            f.write(data)
     zhmap.write(root)
     dest = root / static_dir / "search"
     dest.mkdir(parents=True, exist_ok=True)
@@ -131,7 +159,7 @@ def labels() -> dict[str, str]:
 def _write_unit(generator, writer) -> None:
     from .. import lifecycle  # noqa: PLC0415
 
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     settings = generator.settings
     gk = generator.context.get("GK")
     out = Path(generator.output_path)
@@ -149,8 +177,10 @@ def _write_unit(generator, writer) -> None:
     # The portal's page (build_portal) lists every unit's filter values from here.
     stash = out.parent / STASH
     stash.mkdir(exist_ok=True)
+    # Wall time stretches on a shared machine; CPU time is the stage's own cost and adds up across workers.
     (stash / f"{unit['id']}.json").write_bytes(index.dumps(
-        {"seconds": round(time.monotonic() - started, 3), "options": options}))
+        {"seconds": round(time.monotonic() - started, 3), "cpu": round(time.process_time() - cpu, 3),
+         "options": options}))
 
 
 def build_portal(out: Path, settings: dict, units: dict[str, dict], as_of: str) -> str | None:
@@ -165,13 +195,14 @@ def build_portal(out: Path, settings: dict, units: dict[str, dict], as_of: str) 
     stash = out / STASH
     if not stash.is_dir():
         return None
-    started = time.monotonic()
-    options, seconds, indexed = [], 0.0, []
+    started = time.process_time()
+    options, seconds, wall, indexed = [], 0.0, 0.0, []
     for uid in sorted(units):
         path = stash / f"{uid}.json"
         if path.is_file():
             data = json.loads(path.read_text(encoding="utf-8"))
-            seconds += data["seconds"]
+            seconds += data["cpu"]
+            wall += data["seconds"]
             options.append(data["options"])
             indexed.append(uid)
     shutil.rmtree(stash, ignore_errors=True)
@@ -189,8 +220,9 @@ def build_portal(out: Path, settings: dict, units: dict[str, dict], as_of: str) 
         search=data, GK_AS_OF=as_of, SITEURL=".", RELATIVE_URLS=True, PORTAL_NAME=portal_name,
         THEME_STATIC_DIR=static_dir)
     (out / "search.html").write_text(html, encoding="utf-8")
-    total = seconds + time.monotonic() - started
-    return f"search: {total:.1f} s to index {merged['count']} pages of {len(indexed)} unit(s) (summed over workers)"
+    total = seconds + time.process_time() - started
+    return (f"search: {total:.1f} s to index {merged['count']} pages of {len(indexed)} unit(s) "
+            f"(CPU, summed over workers; {wall:.1f} s wall in the workers)")
 
 
 def register():

@@ -23,7 +23,6 @@ import hashlib
 import json
 import math
 from collections import Counter
-from itertools import chain
 from dataclasses import dataclass, field
 
 from . import tokenize
@@ -37,6 +36,7 @@ SHARD_BYTES = 12_000     # target size of a term shard
 DOCS_PER_SHARD = 1       # documents per doc-store file: a page of 10 results fetches ≤ 10 small files
 MAX_TEXT = 60_000        # characters of body text kept for snippets and phrase checks
 RETIRED = frozenset({"expired", "repealed", "revised"})
+CHUNK = 1 << 18          # postings weighed or written at a time: bounds the memory a large unit takes
 
 
 @dataclass
@@ -83,64 +83,209 @@ def dumps(obj) -> bytes:
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def terms_of(docs: list[Doc], table: dict[int, str]) -> list[dict[str, Counter]]:
-    """Per document, per field: term frequencies."""
-    return [{name: tokenize.term_counts(tokenize.fold(d.field_text(name), table)) for name, _, _ in FIELDS}
-            for d in docs]
+# Fields in the order of their codes: a term's fields appear in its shard in this order
+# (sorted keys), so postings sorted by (term, field, document) are already in file order.
+CODED = tuple(sorted(FIELDS, key=lambda f: f[1]))
 
 
-def weights(tfs: list[dict[str, Counter]]) -> dict[str, dict[str, list[int]]]:
-    """term -> field code -> [Δid, weight×1000, …], as lunr.py's Builder computes them.
+def postings(docs: list[Doc], t2s: dict[str, str]):
+    """Every (term, field, document) with its term frequency, as arrays sorted by term,
+    then field (``CODED`` order), then document: ``(terms, term, field, doc, tf)``."""
+    import numpy as np
+
+    n = len(docs)
+    texts = [d.field_text(name) for name, _, _ in CODED for d in docs]
+    terms, term, text, tf = tokenize.count_terms(texts, t2s)
+    fld, doc = np.divmod(text, max(1, n))
+    return terms, term, fld, doc, tf
+
+
+def weights(n: int, n_terms: int, term, fld, doc, tf):
+    """Each posting's weight ×1000, as lunr.py's Builder computes it.
 
     Mirrors ``lunr.builder.Builder._create_field_vectors`` operation for operation
     (tests compare both on the same documents): idf counts a document once per
     field it has the term in; each weight is rounded to 3 decimals. The arithmetic
-    runs on numpy arrays (IEEE doubles, the same operations in the same order);
-    rounding x to 3 decimals and scaling by 1000 is rint(x·1000) except within a
-    hair of a half, where Python's exact ``round`` decides.
+    runs on numpy arrays (IEEE doubles, the same operations in the same order; the
+    logarithm and the field norms in Python, as lunr.py does); rounding x to 3
+    decimals and scaling by 1000 is rint(x·1000) except within a hair of a half,
+    where Python's exact ``round`` decides.
     """
     import numpy as np
 
-    n = len(tfs)
-    df: Counter = Counter()
-    for d in tfs:
-        for name, _, _ in FIELDS:
-            df.update(d[name].keys())
-    terms = sorted(df)
-    tid = {t: i for i, t in enumerate(terms)}
-    idf = np.array([math.log(1 + abs((n - df[t] + 0.5) / (df[t] + 0.5))) for t in terms], dtype=np.float64)
-    postings: dict[str, dict[str, list[int]]] = {}
-    for name, code, boost in FIELDS:
-        lengths = [sum(d[name].values()) for d in tfs]
-        if not any(lengths):
+    nf = len(CODED)
+    lengths = np.bincount(fld * n + doc, weights=tf, minlength=nf * n).astype(np.int64).tolist()
+    norms: list[float] = []
+    for f in range(nf):
+        field_lengths = lengths[f * n:(f + 1) * n]
+        total = sum(field_lengths)
+        if not total:  # no posting reads these
+            norms += [1.0] * n
             continue
-        mean = sum(lengths) / n
-        norms = np.array([K1 * (1 - B + B * (length / mean)) for length in lengths], dtype=np.float64)
-        counts = [d[name] for d in tfs]
-        sizes = np.fromiter((len(c) for c in counts), dtype=np.int64, count=n)
-        total = int(sizes.sum())
-        term_ids = np.fromiter(chain.from_iterable(map(tid.__getitem__, c) for c in counts), dtype=np.int64, count=total)
-        tf = np.fromiter(chain.from_iterable(c.values() for c in counts), dtype=np.float64, count=total)
-        doc_ids = np.repeat(np.arange(n, dtype=np.int64), sizes)
-        x = idf[term_ids] * ((K1 + 1) * tf) / (norms[doc_ids] + tf) * boost
+        mean = total / n
+        norms += [K1 * (1 - B + B * (length / mean)) for length in field_lengths]
+    norms_of = np.array(norms, dtype=np.float64)
+    df = np.bincount(term, minlength=n_terms)
+    counts, which = np.unique(df, return_inverse=True)
+    idf_of = np.array([math.log(1 + abs((n - c + 0.5) / (c + 0.5))) for c in counts.tolist()], dtype=np.float64)[which]
+    boost = np.array([b for _, _, b in CODED], dtype=np.float64)
+    w = np.empty(len(term), dtype=np.int64)
+    for lo in range(0, len(term), CHUNK):  # a slice at a time: the float temporaries stay small
+        part = slice(lo, lo + CHUNK)
+        tf_ = tf[part].astype(np.float64)
+        x = idf_of[term[part]] * ((K1 + 1) * tf_) / (norms_of[fld[part] * n + doc[part]] + tf_) * boost[fld[part]]
         y = x * 1000
-        w = np.rint(y)
+        r = np.rint(y)
         close = np.nonzero(np.abs(np.abs(y - np.floor(y)) - 0.5) < 1e-6)[0]
         for i in close.tolist():
-            w[i] = round(round(float(x[i]), 3) * 1000)
-        order = np.lexsort((doc_ids, term_ids))
-        term_ids, doc_ids, w = term_ids[order], doc_ids[order], w[order].astype(np.int64)
-        starts = np.flatnonzero(np.diff(term_ids, prepend=-1))
-        ends = np.append(starts[1:], len(term_ids))
-        gaps = np.diff(doc_ids, prepend=0)
-        gaps[starts] = doc_ids[starts]
-        flat = np.empty(2 * len(w), dtype=np.int64)
-        flat[0::2] = gaps
-        flat[1::2] = w
-        flat_list = flat.tolist()
-        for t, lo, hi in zip(term_ids[starts].tolist(), starts.tolist(), ends.tolist()):
-            postings.setdefault(terms[t], {})[code] = flat_list[2 * lo:2 * hi]
-    return postings
+            r[i] = round(round(float(x[i]), 3) * 1000)
+        w[part] = r
+    return w
+
+
+def _utf8(terms: list[str]):
+    """The terms' UTF-8 bytes, one after the other, and each term's byte length."""
+    import numpy as np
+
+    encoded = [t.encode("utf-8") for t in terms]
+    return (np.frombuffer(b"".join(encoded), dtype=np.uint8),
+            np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)))
+
+
+def fnv1a_many(terms: list[str], utf8=None):
+    """``fnv1a`` of every term, as a uint32 array: one numpy step per byte position."""
+    import numpy as np
+
+    data, lengths = utf8 if utf8 is not None else _utf8(terms)
+    starts = _starts(lengths)
+    h = np.full(len(lengths), 0x811C9DC5, dtype=np.uint32)
+    prime = np.uint32(0x01000193)
+    for j in range(int(lengths.max()) if len(lengths) else 0):
+        at = np.flatnonzero(lengths > j)
+        h[at] = (h[at] ^ data[starts[at] + j]) * prime
+    return h
+
+
+def _starts(lengths):
+    import numpy as np
+
+    starts = np.zeros(len(lengths), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    return starts
+
+
+def _spans(starts, lengths):
+    """Every index of the spans [start, start + length), span after span."""
+    import numpy as np
+
+    return np.repeat(starts - _starts(lengths), lengths) + np.arange(int(lengths.sum()))
+
+
+def _digits(values):
+    """The number of decimal digits of each non-negative int."""
+    import numpy as np
+
+    digits = np.ones(len(values), dtype=np.int64)
+    k = 10
+    while len(values) and int(values.max()) >= k:
+        digits += values >= k
+        k *= 10
+    return digits
+
+
+def term_shards(terms: list[str], term, fld, doc, w) -> tuple[int, dict[int, bytes]]:
+    """The shard count and the term shards' bytes, exactly as ``dumps`` writes
+    ``{term: {field code: [Δid, weight, …]}}`` (terms and codes need no JSON escaping:
+    they are [0-9a-z_] and CJK), assembled in numpy from the postings (sorted by term,
+    field, document), a few shards at a time."""
+    import numpy as np
+
+    if not len(term):
+        return 1, {}
+    utf8 = _utf8(terms)
+    size = sum(map(len, terms)) * 3 + 8 * len(terms) + 6 * len(term)  # the JSON size estimate
+    shards = max(1, math.ceil(size / SHARD_BYTES))
+    shard_of = fnv1a_many(terms, utf8) % shards
+    name_len = utf8[1] + 4                                   # '"' + term + '":{'
+    names = np.frombuffer(('"' + '":{"'.join(terms) + '":{').encode("utf-8"), dtype=np.uint8)
+    name_start = _starts(name_len)
+
+    # Terms in file order (by shard, then term), cut into runs of whole shards of about CHUNK postings.
+    term_start = np.searchsorted(term, np.arange(len(terms)))
+    term_len = np.diff(np.append(term_start, len(term)))
+    order = np.argsort(shard_of, kind="stable")
+    shard_end = np.cumsum(np.bincount(shard_of, weights=term_len, minlength=shards).astype(np.int64))
+    cuts = np.unique(np.searchsorted(shard_end, np.arange(CHUNK, int(shard_end[-1]), CHUNK)))
+    bounds = np.searchsorted(shard_of[order], np.concatenate(([0], cuts + 1, [shards])))
+    files: dict[int, bytes] = {}
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        if lo < hi:
+            at = _spans(term_start[order[lo:hi]], term_len[order[lo:hi]])
+            files.update(_assemble(term[at], fld[at], doc[at], w[at], shard_of, name_len, name_start, names))
+    return shards, files
+
+
+def _assemble(term, fld, doc, w, shard_of, name_len, name_start, names) -> dict[int, bytes]:
+    """The bytes of whole shards from their postings in file order: each number with the
+    punctuation before and after it."""
+    import numpy as np
+
+    nf = len(CODED)
+    group_first = np.diff(term * nf + fld, prepend=-1) != 0
+    group_last = np.append(group_first[1:], True)
+    term_first = np.diff(term, prepend=-1) != 0
+    term_last = np.append(term_first[1:], True)
+    shard = shard_of[term].astype(np.int64)
+    shard_first = term_first & (np.diff(shard, prepend=-1) != 0)
+    shard_last = np.append(shard_first[1:], True)
+    gaps = np.diff(doc, prepend=0)
+    gaps[group_first] = doc[group_first]
+
+    # Bytes around each posting's two numbers: before the Δid '{' or ',' + '"term":{'
+    # (first of a term) and '"c":[' (first of a list); ',' between the numbers; after
+    # the weight ',' or ']' + (',' or '}' after a term's last list) + ('}' after a shard's last term).
+    before = group_first * 5 + term_first * (1 + name_len[term])
+    after = 1 + group_last * (1 + shard_last)
+    d_gap, d_w = _digits(gaps), _digits(w)
+    length = before + d_gap + 1 + d_w + after
+    end = np.cumsum(length)
+    start = end - length
+    out = np.empty(int(end[-1]) + 1, dtype=np.uint8)         # + a scratch byte, cut off below
+    scratch = len(out) - 1
+
+    def put(positions, values):
+        out[positions] = values
+
+    # The numbers, right-aligned in their place, one digit place at a time; a number
+    # without that place writes to the scratch byte. (uint32 division is the fast one.)
+    big = max(int(gaps.max()), int(w.max())) >= 2 ** 32
+    for values, digits, last in ((gaps, d_gap, start + before + d_gap - 1), (w, d_w, start + before + d_gap + d_w)):
+        rest = values.astype(np.uint64 if big else np.uint32)
+        for place in range(int(digits.max())):
+            down = rest // 10
+            put(np.where(digits > place, last - place, scratch) if place else last, rest - down * 10 + 48)
+            rest = down
+    put(start + before + d_gap, ord(","))
+    tail = start + before + d_gap + 1 + d_w
+    put(tail, np.where(group_last, ord("]"), ord(",")))
+    sel = np.flatnonzero(group_last)
+    put(tail[sel] + 1, np.where(term_last[sel], ord("}"), ord(",")))
+    sel = np.flatnonzero(shard_last)
+    put(tail[sel] + 2, ord("}"))
+    # '"c":[' before each list
+    sel = np.flatnonzero(group_first)
+    lead = start[sel] + term_first[sel] * (1 + name_len[term[sel]])
+    codes = np.frombuffer("".join(code for _, code, _ in CODED).encode(), dtype=np.uint8)
+    for k, byte in enumerate(b'"?":['):
+        put(lead + k, codes[fld[sel]] if byte == ord("?") else byte)
+    # '{' or ',' then '"term":{' before each term
+    sel = np.flatnonzero(term_first)
+    put(start[sel], np.where(shard_first[sel], ord("{"), ord(",")))
+    t = term[sel]
+    put(_spans(start[sel] + 1, name_len[t]), names[_spans(name_start[t], name_len[t])])
+
+    first, last = np.flatnonzero(shard_first), np.flatnonzero(shard_last)
+    return {k: out[start[a]:end[b]].tobytes() for k, a, b in zip(shard[first].tolist(), first.tolist(), last.tolist())}
 
 
 def id_set(ids: list[int]) -> list[int]:
@@ -185,15 +330,12 @@ def facets(docs: list[Doc]) -> dict[str, dict[str, list[int]]]:
 def build(docs: list[Doc], t2s: dict[str, str], labels: dict[str, str]) -> dict[str, bytes]:
     """Every file of the index, by path relative to the site root."""
     docs = order(docs)
-    postings = weights(terms_of(docs, tokenize.fold_table(t2s)))
-    size = sum(len(term) * 3 + 8 + sum(len(v) * 3 for v in fields.values()) for term, fields in postings.items())
-    shards = max(1, math.ceil(size / SHARD_BYTES))
-    by_shard: dict[int, dict] = {}
-    for term in sorted(postings):
-        by_shard.setdefault(fnv1a(term) % shards, {})[term] = postings[term]
+    terms, term, fld, doc, tf = postings(docs, t2s)
+    w = weights(len(docs), len(terms), term, fld, doc, tf)
+    shards, by_shard = term_shards(terms, term, fld, doc, w)
     files: dict[str, bytes] = {}
-    for k, content in sorted(by_shard.items()):
-        files[f"search/t/{k}.json"] = dumps(content)
+    for k, content in by_shard.items():
+        files[f"search/t/{k}.json"] = content
     for k in range(0, len(docs), DOCS_PER_SHARD):
         files[f"search/d/{k // DOCS_PER_SHARD}.json"] = dumps([record(d) for d in docs[k:k + DOCS_PER_SHARD]])
     files["search/facets.json"] = dumps(facets(docs))

@@ -21,6 +21,8 @@ No trimmer, stop-word filter or stemmer runs: lunr's would empty CJK terms.
 """
 from __future__ import annotations
 
+import bisect
+import functools
 import operator
 import re
 from collections import Counter
@@ -163,3 +165,183 @@ def query_terms(folded: str) -> list[str]:
 def normalize(folded: str) -> str:
     """Runs as units (``_`` across joiners), separated by one space: for phrase checks."""
     return " ".join("".join(("_" if j else "") + u for u, j in units) for units in runs(folded))
+
+
+# --- Many texts at once (index time) ---------------------------------------------
+# term_counts builds a Counter per text: at a unit's scale (millions of characters)
+# the Python objects are the cost. count_terms gives the same counts for a list of
+# texts as arrays: the CJK part (nearly all the text) is counted in numpy, and only
+# the rare stretches of [0-9a-z] and joiners in Python, each distinct one once.
+
+_FOLD_SPAN = CJK_RANGES[-1][1] + 1   # every code point a fold table moves lies below this
+BLOCK = 1 << 20                      # characters counted at a time (whole texts): bounds the memory
+
+
+@functools.lru_cache(maxsize=4)  # a pure function of the (pinned) map: once per process, not per unit
+def _folding(items: tuple[tuple[str, str], ...]):
+    import numpy as np
+
+    table = fold_table(dict(items))
+    if any(k >= _FOLD_SPAN or len(v) != 1 for k, v in table.items()):
+        return table, None  # a fold that changes lengths: count_terms folds text by text
+    lut = np.arange(_FOLD_SPAN, dtype=np.uint32)
+    lut[np.fromiter(table.keys(), dtype=np.int64)] = np.fromiter(map(ord, table.values()), dtype=np.uint32)
+    lut.flags.writeable = False
+    return table, lut
+
+
+def folding(t2s: Mapping[str, str] | None = None):
+    """``(fold_table(t2s), lookup)``: the table, and the same fold as an array indexed by
+    code point (None when a character folds to more than one)."""
+    return _folding(tuple((t2s or {}).items()))
+
+
+def _mask(codes, ranges):
+    import numpy as np
+
+    mask = np.zeros(len(codes), dtype=bool)
+    for lo, hi in ranges:
+        mask |= (codes == lo) if lo == hi else (codes >= lo) & (codes <= hi)
+    return mask
+
+
+_WORD_RANGES = tuple((ord(a), ord(b)) for a, b in ("09", "az")) + tuple((ord(c), ord(c)) for c in JOINERS)
+
+
+def _piece_terms(stretch: str) -> list[str]:
+    """The terms term_counts takes from one stretch of [0-9a-z] and joiners, given with
+    the CJK character on each side when there is one: its words, and the pairs."""
+    left = stretch[0] if _CJK_CHAR.match(stretch) else ""
+    right = stretch[-1] if len(stretch) > len(left) and _CJK_CHAR.match(stretch, len(stretch) - 1) else ""
+    units: list[tuple[str, bool]] = [(left, False)] if left else []
+    out: list[str] = []
+    joined = False
+    for part in _PART.finditer(stretch, len(left), len(stretch) - len(right)):
+        if part.group(1) is None:
+            joined = True
+        else:
+            units.append((part.group(1)[:MAX_WORD], joined))
+            out.append(units[-1][0])
+            joined = False
+    if right:
+        units.append((right, joined))
+    for i in range(len(units) - 1):
+        out += _pairs(units[i][0], units[i + 1])
+    return out
+
+
+def _runs_of(mask):
+    """Start and end of each run of True."""
+    import numpy as np
+
+    edges = np.flatnonzero(np.diff(mask.view(np.int8), prepend=0, append=0))
+    return edges[0::2], edges[1::2]
+
+
+def _first_of_runs(sorted_keys):
+    import numpy as np
+
+    return np.flatnonzero(np.diff(sorted_keys, prepend=-1)) if len(sorted_keys) else np.zeros(0, dtype=np.int64)
+
+
+def count_terms(texts: list[str], t2s: Mapping[str, str] | None = None):
+    """``term_counts(fold(text, fold_table(t2s)))`` for every text, as postings.
+
+    Returns ``(terms, term, text, tf)``: the distinct terms sorted as Python sorts
+    strings, and three equal-length int64 arrays, one row per (term, text) with the
+    term in the text, sorted by term then text; ``tf`` is the count.
+    """
+    import numpy as np
+
+    table, lut = folding(t2s)
+    if lut is None:
+        texts = [t.translate(table) for t in texts]
+    # One string, texts separated by a newline: it ends every run, so no term spans two texts.
+    big = "\n".join(texts)
+    codes = np.frombuffer(big.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if lut is not None:
+        codes = np.where(codes < _FOLD_SPAN, lut[np.minimum(codes, _FOLD_SPAN - 1)], codes)
+        big = codes.tobytes().decode("utf-32-le", "surrogatepass")
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    starts = np.zeros(len(texts), dtype=np.int64)
+    np.cumsum(lengths[:-1] + 1, out=starts[1:])
+    n = max(1, len(texts))
+
+    # CJK: every character and every two neighbours, as codes in string order over the
+    # alphabet of the texts: a character's code is a·(V+1), the pair ab's a·(V+1) + b + 1.
+    cjk = _mask(codes, CJK_RANGES)
+    present = np.zeros(_FOLD_SPAN, dtype=bool)
+    present[codes[cjk]] = True
+    alphabet = np.flatnonzero(present)
+    dense = np.cumsum(present, dtype=np.int64) - 1
+    width = len(alphabet) + 1
+    # Counted a block of whole texts at a time (the temporaries are several times the
+    # text's size), then the blocks' sorted (term, text) keys merged.
+    cut = np.searchsorted(starts, np.arange(0, len(codes), BLOCK), side="right") - 1
+    bounds = np.append(starts[np.unique(cut)], len(codes)) if len(starts) else np.array([0, 0])
+    key_parts, tf_parts = [], []
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        pos = np.flatnonzero(cjk[lo:hi]) + lo
+        ids = dense[codes[pos]]
+        text_of = np.searchsorted(starts, pos, side="right") - 1
+        touching = np.flatnonzero(pos[1:] == pos[:-1] + 1)
+        keys = np.concatenate((ids * width * n + text_of,
+                               (ids[touching] * width + ids[touching + 1] + 1) * n + text_of[touching]))
+        del pos, ids, text_of, touching
+        keys.sort()
+        first = _first_of_runs(keys)
+        tf_parts.append(np.diff(np.append(first, len(keys))))
+        key_parts.append(keys[first])
+    keys = np.concatenate(key_parts) if key_parts else np.zeros(0, dtype=np.int64)
+    tf_cjk = np.concatenate(tf_parts) if tf_parts else np.zeros(0, dtype=np.int64)
+    if len(key_parts) > 1:  # sorted runs, one per block: a merge
+        order = np.argsort(keys, kind="stable")
+        keys, tf_cjk = keys[order], tf_cjk[order]
+    code_cjk, text_cjk = np.divmod(keys, n)
+    new_term = _first_of_runs(code_cjk)
+    term_cjk = np.cumsum(np.diff(code_cjk, prepend=-1) != 0) - 1
+    # The terms' text, built as one string: each term's one or two characters, then a newline.
+    a, r = np.divmod(code_cjk[new_term], width)
+    spelled = np.zeros((len(a), 3), dtype=np.uint32)
+    spelled[:, 0] = alphabet[a]
+    spelled[:, 1] = alphabet[np.maximum(r - 1, 0)]
+    spelled[:, 2] = 10
+    keep = np.ones(spelled.shape, dtype=bool)
+    keep[:, 1] = r > 0
+    cjk_terms = spelled[keep].tobytes().decode("utf-32-le").split("\n")[:-1]
+
+    # The rest: stretches of [0-9a-z] and joiners with the CJK character on each side.
+    lo, hi = _runs_of(_mask(codes, _WORD_RANGES))
+    if not len(lo):
+        return cjk_terms, term_cjk, text_cjk, tf_cjk
+    lo = lo - (lo > 0) * cjk[np.maximum(lo - 1, 0)]
+    hi = hi + cjk[np.minimum(hi, len(codes) - 1)] * (hi < len(codes))
+    stretch_id: dict[str, int] = {}
+    occurrences = np.fromiter((stretch_id.setdefault(big[i:j], len(stretch_id))
+                               for i, j in zip(lo.tolist(), hi.tolist())), dtype=np.int64, count=len(lo))
+    where = np.searchsorted(starts, lo, side="right") - 1
+    found = [_piece_terms(stretch) for stretch in stretch_id]
+    latin_terms = sorted({t for terms in found for t in terms})
+    latin_id = {t: i for i, t in enumerate(latin_terms)}
+    sizes = np.fromiter(map(len, found), dtype=np.int64, count=len(found))
+    flat = np.fromiter((latin_id[t] for terms in found for t in terms), dtype=np.int64, count=int(sizes.sum()))
+    offsets = np.zeros(len(found), dtype=np.int64)
+    np.cumsum(sizes[:-1], out=offsets[1:])
+    per = sizes[occurrences]
+    at = np.repeat(offsets[occurrences] - np.cumsum(per) + per, per) + np.arange(int(per.sum()))
+    keys = flat[at] * n + np.repeat(where, per)
+    keys.sort()
+    first = _first_of_runs(keys)
+    tf_lat = np.diff(np.append(first, len(keys)))
+    term_lat, text_lat = np.divmod(keys[first], n)
+
+    # Both term lists are sorted and disjoint (every other term has a Latin word or '_'):
+    # merge them, renumber the postings, and put them in (term, text) order.
+    cut = np.array([bisect.bisect_left(cjk_terms, t) for t in latin_terms], dtype=np.int64)
+    rank_cjk = np.arange(len(cjk_terms)) + np.searchsorted(cut, np.arange(len(cjk_terms)), side="right")
+    rank_lat = cut + np.arange(len(latin_terms))
+    merged = sorted(cjk_terms + latin_terms)
+    term = np.concatenate((rank_cjk[term_cjk], rank_lat[term_lat]))
+    text = np.concatenate((text_cjk, text_lat))
+    order = np.argsort(term * n + text, kind="stable")  # two sorted runs: a linear merge
+    return merged, term[order], text[order], np.concatenate((tf_cjk, tf_lat))[order]

@@ -48,6 +48,7 @@ def t2s() -> dict[str, str]:
     return maps()["t2s"]
 
 
+@functools.lru_cache(maxsize=1)  # written into every unit: encoded once per process
 def data() -> bytes:
     return json.dumps(maps(), ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
