@@ -34,16 +34,16 @@ $(VENV)/.installed: requirements.txt
 	@touch $@
 
 html: $(VENV)/.installed
-	$(GONGKAI) html --content $(CONTENT) --output $(OUTPUT) --settings pelicanconf.py $(if $(DEBUG),--debug)
+	$(GONGKAI) html --content $(CONTENT) --output $(OUTPUT) --settings pelicanconf.py $(if $(DEBUG),--debug) $(if $(NOCACHE),--no-cache)
 
 publish: $(VENV)/.installed
-	$(GONGKAI) html --content $(CONTENT) --output $(OUTPUT) --settings publishconf.py $(if $(DEBUG),--debug)
+	$(GONGKAI) html --content $(CONTENT) --output $(OUTPUT) --settings publishconf.py $(if $(DEBUG),--debug) $(if $(NOCACHE),--no-cache)
 
 validate: $(VENV)/.installed
 	$(GONGKAI) validate --content $(CONTENT)
 
 check: $(VENV)/.installed
-	$(GONGKAI) check --content $(CONTENT) --fail-on $(FAIL_ON)
+	$(GONGKAI) check --content $(CONTENT) --fail-on $(FAIL_ON) $(if $(NOCACHE),--no-cache)
 
 annual-report: $(VENV)/.installed
 	$(GONGKAI) annual-report --content $(CONTENT) --unit "$(UNIT)" --year "$(YEAR)"

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from . import errors, lifecycle, reader, search
+from . import errors, incremental, lifecycle, reader, search
 from .annual import portal as annual_portal
 from .annual import series as annual_series
 from .facts import Facts
@@ -38,9 +38,10 @@ from .site import Site, scan
 from .tools.progress import Progress
 
 
-def check(content: Path, catalogs: Path, max_warnings: int | None = None) -> Site:
-    """Scan and print the problems: every error, and the warnings up to ``max_warnings``."""
-    site = scan(content, catalogs)
+def check(content: Path, catalogs: Path, max_warnings: int | None = None, cache=None) -> Site:
+    """Scan and print the problems: every error, and the warnings up to ``max_warnings``.
+    ``cache``: an incremental.ItemCache (validated items of unchanged files)."""
+    site = scan(content, catalogs, cache)
     # 年报 against last year's and the unit's items: only reports public on the as-of date
     site.problems.extend(annual_series.problems(site, lifecycle.as_of()))
     shown = 0
@@ -75,10 +76,11 @@ class BuildError(Exception):
 
 def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_of: str,
           jobs: int | None = None, debug: bool = False, wait: float = 300.0, on_check=None,
-          site: Site | None = None) -> int:
+          site: Site | None = None, use_cache: bool = True) -> int:
     """Build every unit into ``output``. ``on_check(report)`` receives the checker's report
     (the checker runs when GK_CHECK_REPORTS asks for the reports, or when ``on_check`` is given).
-    ``site``: content already scanned (and its problems printed) by the caller."""
+    ``site``: content already scanned (and its problems printed) by the caller. ``use_cache``:
+    reuse what the previous build into ``output`` made of unchanged input (incremental/)."""
     if output.is_symlink():
         raise BuildError(f"{output}: 输出目录是符号链接，拒绝构建，以免替换或删除它指向的目录；请用 --output "
                          f"指向实际目录 (output is a symlink: refused; point --output at a real folder)", EXIT_USAGE)
@@ -89,7 +91,8 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
         recover(output)
         partial = output.parent / f".{output.name}.partial"
         try:
-            return _build(content, output, partial, settings_file, catalogs, as_of, jobs, debug, on_check, site)
+            return _build(content, output, partial, settings_file, catalogs, as_of, jobs, debug, on_check, site,
+                          use_cache)
         finally:
             if partial.exists() or partial.is_symlink():
                 try:
@@ -99,9 +102,11 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
 
 
 def _build(content: Path, output: Path, partial: Path, settings_file: Path, catalogs: Path, as_of: str,
-           jobs: int | None, debug: bool, on_check=None, site: Site | None = None) -> int:
+           jobs: int | None, debug: bool, on_check=None, site: Site | None = None, use_cache: bool = True) -> int:
     started = time.monotonic()
-    site = site if site is not None else check(content, catalogs, max_warnings=20)
+    store = incremental.open_cache(output, use_cache)
+    site = site if site is not None else check(content, catalogs, max_warnings=20,
+                                               cache=incremental.ItemCache(store, catalogs))
     if not site.ok:
         print(f"{errors.summary(site.problems)}; nothing was built, {output} is unchanged", file=sys.stderr)
         return 1
@@ -143,6 +148,12 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
                 "GK_UNIT": unit.as_settings(),
             },
         })
+    # incremental/: units whose inputs did not change since the last build keep their folder.
+    reuse = incremental.Reuse(store, output, site, facts, shared, {j["unit"]: j["override"] for j in jobs_list},
+                              base, settings_file, catalogs)
+    reused = {uid for uid in reuse.plan([j["unit"] for j in jobs_list]) if reuse.link(uid, partial)}
+    jobs_list = [j for j in jobs_list if j["unit"] not in reused]
+    incremental.prepare_jobs(store, jobs_list)
     workers = max(1, min(jobs or os.cpu_count() or 1, len(jobs_list)))
     failures = []
     ctx = multiprocessing.get_context("fork")
@@ -168,6 +179,8 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
             print(f"[{', '.join(unit_ids)}] {message}", file=sys.stderr)
         print(f"{len(failures)} unit(s) failed to build; {output} is unchanged", file=sys.stderr)
         return max(r["code"] for r in failures)
+    kept = reuse.keep(partial, [j["unit"] for j in jobs_list])
+    print(incremental.summary(store, reuse, [j["unit"] for j in jobs_list]))
     report_changes(partial, output, sorted(site.units))
     render_portal(partial, base, units, as_of, site.catalogs.level_names)
     annual_portal.render(partial, base, units, annual, site.catalogs.annual, as_of)
@@ -180,7 +193,10 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
             on_check(report)
     if base.get("GK_MINIFY"):
         minify_css(partial)
+    reuse.forget()
     _swap(partial, output)
+    reuse.record(kept)
+    store.save_hashes()
     public = len(facts.public())
     print(f"built {len(site.units)} units, {public} public items of {len(site.items)} "
           f"(as of {as_of}) in {time.monotonic() - started:.1f}s -> {output}")
@@ -219,7 +235,10 @@ def minify_css(folder: Path) -> None:
     """Production builds ship minified stylesheets (rcssmin: comments and spaces only)."""
     import rcssmin
     for css in sorted(folder.rglob("*.css")):
-        css.write_text(rcssmin.cssmin(css.read_text(encoding="utf-8")), encoding="utf-8")
+        # Replaced, not rewritten in place: a reused unit's files are hard links to the last output.
+        fresh = css.with_name(f".{css.name}.min")
+        fresh.write_text(rcssmin.cssmin(css.read_text(encoding="utf-8")), encoding="utf-8")
+        os.replace(fresh, css)
 
 
 def _date(value: str):
