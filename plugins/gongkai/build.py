@@ -94,6 +94,7 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
             return _build(content, output, partial, settings_file, catalogs, as_of, jobs, debug, on_check, site,
                           use_cache)
         finally:
+            incremental.restore(output)   # reused units' files moved into partial go back if no swap happened
             if partial.exists() or partial.is_symlink():
                 try:
                     _remove(partial)
@@ -151,7 +152,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     # incremental/: units whose inputs did not change since the last build keep their folder.
     reuse = incremental.Reuse(store, output, site, facts, shared, {j["unit"]: j["override"] for j in jobs_list},
                               base, settings_file, catalogs)
-    reused = {uid for uid in reuse.plan([j["unit"] for j in jobs_list]) if reuse.link(uid, partial)}
+    reused = {uid for uid in reuse.plan([j["unit"] for j in jobs_list]) if reuse.stage(uid, partial)}
     jobs_list = [j for j in jobs_list if j["unit"] not in reused]
     incremental.prepare_jobs(store, jobs_list)
     workers = max(1, min(jobs or os.cpu_count() or 1, len(jobs_list)))
@@ -188,13 +189,16 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
         print(line)
     if base.get("GK_CHECK_REPORTS") or on_check is not None:
         from .check import after_render  # the check stage reads the rendered pages (links)
-        report = after_render(site, facts, catalogs, partial, base, output.name, bool(base.get("GK_CHECK_REPORTS")))
+        report = after_render(site, facts, catalogs, partial, base, output.name, bool(base.get("GK_CHECK_REPORTS")),
+                              reuse.scanner(kept))
         if on_check is not None:
             on_check(report)
     if base.get("GK_MINIFY"):
         minify_css(partial)
     reuse.forget()
+    reuse.finish(partial)
     _swap(partial, output)
+    reuse.done()
     reuse.record(kept)
     store.save_hashes()
     public = len(facts.public())
@@ -235,10 +239,7 @@ def minify_css(folder: Path) -> None:
     """Production builds ship minified stylesheets (rcssmin: comments and spaces only)."""
     import rcssmin
     for css in sorted(folder.rglob("*.css")):
-        # Replaced, not rewritten in place: a reused unit's files are hard links to the last output.
-        fresh = css.with_name(f".{css.name}.min")
-        fresh.write_text(rcssmin.cssmin(css.read_text(encoding="utf-8")), encoding="utf-8")
-        os.replace(fresh, css)
+        css.write_text(rcssmin.cssmin(css.read_text(encoding="utf-8")), encoding="utf-8")
 
 
 def _date(value: str):
@@ -278,17 +279,20 @@ def _swap(partial: Path, output: Path) -> None:
 
 def recover(output: Path) -> bool:
     """Undo a swap cut short: restore ``.output.old`` when ``output`` is missing, and
-    drop a leftover one. Returns True when the old output was restored."""
+    drop a leftover one; put back the reused units' files a stopped build had moved out
+    of ``output`` (incremental/). Returns True when the old output was restored."""
     old = _old(output)
-    if not (old.exists() or old.is_symlink()):
-        return False
-    if not output.exists() and not output.is_symlink() and old.is_dir() and not old.is_symlink():
-        os.rename(old, output)
-        print(f"恢复上次中断的构建留下的输出目录 (restored {output} from {old}, left by an interrupted build)",
-              file=sys.stderr)
-        return True
-    _remove(old)
-    return False
+    restored = False
+    if old.exists() or old.is_symlink():
+        if not output.exists() and not output.is_symlink() and old.is_dir() and not old.is_symlink():
+            os.rename(old, output)
+            print(f"恢复上次中断的构建留下的输出目录 (restored {output} from {old}, left by an interrupted build)",
+                  file=sys.stderr)
+            restored = True
+        else:
+            _remove(old)
+    incremental.restore(output)
+    return restored
 
 
 def _lock_path(output: Path) -> Path:

@@ -32,9 +32,11 @@ __all__ = ["SPECS", "Finding", "Hit", "Report", "Rule", "UnitFacts", "UnitReport
 
 
 def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | None = None,
-               shown_output: str = "output", site_root: str = "") -> dict[str, UnitFacts]:
-    """Every unit's facts, each computed once: attachments read once, built pages read once."""
-    files, pages = links.scan_output(output, shown_output, site_root) if output is not None else (None, {})
+               shown_output: str = "output", site_root: str = "", scanner=None) -> dict[str, UnitFacts]:
+    """Every unit's facts, each computed once: attachments read once, built pages read once.
+    ``scanner``: replaces ``links.scan_output`` (incremental/ keeps the scan of unchanged units)."""
+    scan = scanner or links.scan_output
+    files, pages = scan(output, shown_output, site_root) if output is not None else (None, {})
     not_ids = privacy.not_id_tokens([u.org_code for u in site.units.values()]
                                     + [i.index_no for i in site.items if i.index_no])
     privacy_rule = rules.get("privacy.personal-info")
@@ -65,13 +67,21 @@ def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | 
 
 
 def run(site: Site, facts: Facts, rules_path: Path, output: Path | None = None, shown_output: str = "output",
-        site_root: str = "") -> Report:
-    """Evaluate every unit; ``output`` is the built site the link rule reads (None: links not checked)."""
+        site_root: str = "", scanner=None) -> Report:
+    """Evaluate every unit; ``output`` is the built site the link rule reads (None: links not checked).
+    ``scanner``: see ``unit_facts``; its ``external(uid)`` may give a unit's external links."""
     started = time.monotonic()
     rules = load_rules(rules_path)
-    units = unit_facts(site, facts, rules, output, shown_output, site_root)
-    reports = [UnitReport.of(uf, evaluate(rules, uf), rules,
-                             links.external_links(uf) if uf.pages is not None else {})
+    units = unit_facts(site, facts, rules, output, shown_output, site_root, scanner)
+    known = getattr(scanner, "external", lambda uid: None)
+
+    def external(uid: str, uf: UnitFacts) -> dict:
+        if uf.pages is None:
+            return {}
+        found = known(uid)
+        return found if found is not None else links.external_links(uf)
+
+    reports = [UnitReport.of(uf, evaluate(rules, uf), rules, external(uid, uf))
                for uid, uf in sorted(units.items())]
     report = Report(facts.day, rules, reports, site.catalogs.level_names, links_checked=output is not None)
     report.seconds = time.monotonic() - started    # for the console only, never written to a file
@@ -79,10 +89,10 @@ def run(site: Site, facts: Facts, rules_path: Path, output: Path | None = None, 
 
 
 def after_render(site: Site, facts: Facts, catalogs: Path, partial: Path, settings: dict, shown_output: str,
-                 write: bool) -> Report:
+                 write: bool, scanner=None) -> Report:
     """The build's check stage: run over the rendered ``partial`` output; write the reports when asked."""
     report = run(site, facts, catalogs / "rules.yaml", partial, shown_output,
-                 settings.get("GK_SITE_ROOT", "") if not settings.get("RELATIVE_URLS") else "")
+                 settings.get("GK_SITE_ROOT", "") if not settings.get("RELATIVE_URLS") else "", scanner)
     if write:
         write_reports(report, partial, settings)
     return report

@@ -9,6 +9,7 @@ over attributes is enough and fast on tens of thousands of pages.
 from __future__ import annotations
 
 import html
+import os
 import posixpath
 import re
 from collections.abc import Iterator
@@ -47,29 +48,69 @@ class SiteFiles:
     anchors: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
-def scan_output(root: Path, shown_root: str, site_root: str = "") -> tuple[SiteFiles, dict[str, list[PageLinks]]]:
-    """(every file and anchor, unit id -> its pages' links) of the built output under ``root``."""
+def scan_output(root: Path, shown_root: str, site_root: str = "", skip: frozenset[str] = frozenset()
+                ) -> tuple[SiteFiles, dict[str, list[PageLinks]]]:
+    """(every file and anchor, unit id -> its pages' links) of the built output under ``root``;
+    top-level folders named in ``skip`` are left out (the caller adds them: ``add_unit``)."""
     files = SiteFiles(shown_root, site_root.rstrip("/"))
     pages: dict[str, list[PageLinks]] = {}
-    for path in sorted(root.rglob("*")):
-        if not path.is_file():
-            continue
-        rel = path.relative_to(root).as_posix()
-        files.files.add(rel)
-        if path.suffix != ".html" or path.stat().st_size > MAX_PAGE_BYTES:
-            continue
-        text = path.read_text(encoding="utf-8", errors="replace")
-        files.anchors[rel] = frozenset(html.unescape(a) for a in _ANCHOR.findall(text))
-        if "/" not in rel:
-            continue    # the portal's own pages belong to no unit
-        page = PageLinks(rel)
-        line, last = 1, 0
-        for m in _LINK.finditer(text):
-            line += text.count("\n", last, m.start())
-            last = m.start()
-            page.links.append(Link(line, html.unescape(m[1])))
-        pages.setdefault(rel.split("/", 1)[0], []).append(page)
+    for dirpath, dirnames, filenames in os.walk(root):
+        if dirpath == str(root):
+            dirnames[:] = [d for d in dirnames if d not in skip]
+        for name in filenames:
+            path = Path(dirpath, name)
+            if path.is_symlink() or not path.is_file():
+                continue
+            rel = path.relative_to(root).as_posix()
+            page = _scan_file(path, rel, files)
+            if page is not None:
+                pages.setdefault(rel.split("/", 1)[0], []).append(page)
+    for found in pages.values():
+        found.sort(key=lambda p: p.path.split("/"))
     return files, pages
+
+
+def scan_unit(folder: Path, uid: str, leave_out: frozenset[str] = frozenset()) -> tuple[SiteFiles, list[PageLinks]]:
+    """One unit's folder as ``scan_output`` sees it (paths from the output root), without
+    the top-level entries in ``leave_out``."""
+    files = SiteFiles("")
+    found: list[PageLinks] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        if dirpath == str(folder):
+            dirnames[:] = [d for d in dirnames if d not in leave_out]
+            filenames = [f for f in filenames if f not in leave_out]
+        for name in filenames:
+            path = Path(dirpath, name)
+            if path.is_symlink() or not path.is_file():
+                continue
+            rel = f"{uid}/{path.relative_to(folder).as_posix()}"
+            page = _scan_file(path, rel, files)
+            if page is not None:
+                found.append(page)
+    found.sort(key=lambda p: p.path.split("/"))
+    return files, found
+
+
+def add_unit(files: SiteFiles, part: SiteFiles) -> None:
+    files.files.update(part.files)
+    files.anchors.update(part.anchors)
+
+
+def _scan_file(path: Path, rel: str, files: SiteFiles) -> PageLinks | None:
+    files.files.add(rel)
+    if path.suffix != ".html" or path.stat().st_size > MAX_PAGE_BYTES:
+        return None
+    text = path.read_text(encoding="utf-8", errors="replace")
+    files.anchors[rel] = frozenset(html.unescape(a) for a in _ANCHOR.findall(text))
+    if "/" not in rel:
+        return None    # the portal's own pages belong to no unit
+    page = PageLinks(rel)
+    line, last = 1, 0
+    for m in _LINK.finditer(text):
+        line += text.count("\n", last, m.start())
+        last = m.start()
+        page.links.append(Link(line, html.unescape(m[1])))
+    return page
 
 
 def resolve(page: str, href: str, files: SiteFiles) -> tuple[str, str | None, str] | None:

@@ -15,10 +15,10 @@ import stat
 from pathlib import Path
 
 from .store import MARKER, Cache
-from .units import RECORD, Reuse, targets_file
+from .units import RECORD, Reuse, restore, targets_file
 from .validate import ItemCache
 
-__all__ = ["Cache", "ItemCache", "Reuse", "open_cache", "prepare_jobs", "summary"]
+__all__ = ["Cache", "ItemCache", "Reuse", "open_cache", "prepare_jobs", "restore", "summary"]
 
 
 def open_cache(output: Path, enabled: bool = True) -> Cache:
@@ -57,7 +57,9 @@ def summary(cache: Cache, reuse: Reuse, built: list[str]) -> str:
     if not cache.enabled:
         return f"incremental: cache off, rebuilt {units} of {units} units"
     why = ""
-    if built and len(built) <= 5:
+    if built and not reuse.previous:
+        why = f" ({reuse.note or 'no previous build'})"
+    elif built and len(built) <= 5:
         why = " (" + "; ".join(f"{uid}: {reuse.why(uid)}" for uid in sorted(built)) + ")"
     elif built and reuse.note:
         why = f" ({reuse.note})"

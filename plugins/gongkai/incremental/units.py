@@ -1,6 +1,5 @@
 """Per-unit output reuse: a unit whose key equals the one recorded by the previous build
-gets that build's ``output/<unit>/`` (hard links into the new partial folder) instead of
-a Pelican run.
+gets that build's ``output/<unit>/`` instead of a Pelican run.
 
 A unit's key is a hash of everything its folder is made from (docs/performance.md,
 "Incremental rebuilds"): the render key (code, libraries, theme, catalogs, resolved
@@ -10,15 +9,14 @@ lifecycle state of each of its items on the as-of date, the registry entries it 
 the date itself where a page shows them, and the hidden pages its body links point at
 (recorded by the worker that last built it: ``GK_LINK_TARGETS_FILE``).
 
-Files the parent writes into a unit folder after the units are built are never
-linked: ``lifecycle.json`` (dated: written here from the same function) and ``check/``
-(the checker writes them afresh). Anything else written later into a unit folder
-must replace its file, not rewrite it in place (a hard link shares the old output's
-bytes).
+The previous files are moved (renamed) into the new partial folder just before the
+swap, after a journal beside the output names them: a build stopped at any point
+leaves the previous output whole again at the next start (``restore``). Two entries
+of a reused folder are written afresh instead: ``lifecycle.json`` (dated) and
+``check/`` (the checker's pages).
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
@@ -33,7 +31,7 @@ from .store import Cache, digest
 from .validate import code_key, tree_signature
 
 RECORD = "units.json"
-NOT_LINKED = {"check", "lifecycle.json"}   # top-level names the parent writes after the units
+NOT_LINKED = {"check", "lifecycle.json"}   # top-level names the parent writes for a reused unit
 
 
 def render_key(cache: Cache, base: dict, settings_file: Path, catalogs: Path) -> str:
@@ -130,17 +128,22 @@ class Reuse:
                 out.append(uid)
         return out
 
-    def link(self, uid: str, partial: Path) -> bool:
-        """Hard-link the previous ``output/<uid>/`` into ``partial/<uid>/`` (copy across file
-        systems); False (and nothing left behind) when that folder is not as we wrote it."""
+    def stage(self, uid: str, partial: Path) -> bool:
+        """Start ``partial/<uid>/`` for a reused unit: its dated ``lifecycle.json`` (the
+        checker adds ``check/``) and its search facets for the portal. The rest of the
+        previous folder is moved in by ``finish``, once everything else has succeeded."""
         src, dest = self.output / uid, partial / uid
         try:
-            _link_tree(src, dest, top=True)
+            for entry in os.scandir(src):
+                mode = entry.stat(follow_symlinks=False).st_mode
+                if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+                    raise ValueError(f"{entry.path}: not a regular file or folder (never written by a build)")
             stash = self.cache.folder / _stash_name(uid)
             if stash.is_file() and not stash.is_symlink():
                 from ..search import STASH
                 (partial / STASH).mkdir(exist_ok=True)
                 shutil.copyfile(stash, partial / STASH / f"{uid}.json")
+            dest.mkdir()
             items = self.facts.by_unit.get(uid, [])
             (dest / "lifecycle.json").write_text(
                 lifecycle.report_text(uid, items, self.facts.day, lifecycle.lookup(self.facts.public_on)),
@@ -152,6 +155,23 @@ class Reuse:
             return False
         self.reused.append(uid)
         return True
+
+    def finish(self, partial: Path) -> None:
+        """Move the reused units' previous files into ``partial`` (renames: cheap), just
+        before the swap. A journal beside the output lists them first: if the build stops
+        before the swap is done, ``restore`` puts every one back (``build.recover``)."""
+        moves = {uid: sorted(e.name for e in os.scandir(self.output / uid) if e.name not in NOT_LINKED)
+                 for uid in self.reused}
+        if not moves:
+            return
+        _write_journal(self.output, partial, moves)
+        for uid, names in moves.items():
+            for name in names:
+                os.rename(self.output / uid / name, partial / uid / name)
+
+    def done(self) -> None:
+        """After the swap: the moved files are in the new output; the journal is spent."""
+        journal(self.output).unlink(missing_ok=True)
 
     def keep(self, partial: Path, built: list[str]) -> dict:
         """After the units ran: what to record for the next build (call before the portal
@@ -188,7 +208,12 @@ class Reuse:
         if not old:
             return "no previous key"
         changed = [name for name, value in self.parts.get(uid, {}).items() if old.get(name) != value]
-        return ",".join(changed) or "links"
+        return ",".join(changed) or "hidden link targets"
+
+    def scanner(self, kept: dict):
+        """The checker's link scan, with the scans of unchanged units kept (checks.py)."""
+        from .checks import Scanner
+        return Scanner(self.cache, self.output, sorted(self.site.units), self.reused, kept)
 
     def forget(self) -> None:
         """Before the swap: the recorded keys stop matching the output being replaced."""
@@ -200,30 +225,49 @@ class Reuse:
             self.cache.save_json(RECORD, {"output": _identity(self.output), "units": units})
 
 
+def journal(output: Path) -> Path:
+    return output.parent / f".{output.name}.moved.json"
+
+
+def _write_journal(output: Path, partial: Path, moves: dict[str, list[str]]) -> None:
+    from .store import _write_atomic
+    _write_atomic(journal(output), json.dumps({"partial": partial.name, "moves": moves}, sort_keys=True,
+                                              ensure_ascii=False).encode("utf-8"))
+
+
+def restore(output: Path) -> int:
+    """Put back what ``finish`` moved out of ``output`` when the build stopped before its
+    swap finished (run after ``build.recover`` restored ``.output.old``). Returns how
+    many files or folders went back."""
+    path = journal(output)
+    if not path.is_file() or path.is_symlink():
+        return 0
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        partial = output.parent / data["partial"]
+        moves = data["moves"]
+    except (OSError, ValueError, KeyError, TypeError):
+        path.unlink(missing_ok=True)
+        return 0
+    back = 0
+    if partial.is_dir() and not partial.is_symlink() and output.is_dir() and isinstance(moves, dict):
+        # The swap did not happen: the moved files are in partial, their folders in output.
+        for uid, names in sorted(moves.items()):
+            for name in names if isinstance(names, list) else ():
+                src, dest = partial / uid / name, output / uid / name
+                if "/" in uid + name or name in ("", ".", "..") or uid in ("", ".", ".."):
+                    continue
+                if (src.exists() or src.is_symlink()) and not (dest.exists() or dest.is_symlink()) \
+                        and (output / uid).is_dir():
+                    os.rename(src, dest)
+                    back += 1
+    path.unlink(missing_ok=True)
+    return back
+
+
 def _identity(output: Path) -> list | None:
     try:
         st = output.stat()
     except OSError:
         return None
     return [st.st_dev, st.st_ino, st.st_mtime_ns]
-
-
-def _link_tree(src: Path, dest: Path, top: bool = False) -> None:
-    os.mkdir(dest)
-    with os.scandir(src) as entries:
-        for entry in sorted(entries, key=lambda e: e.name):
-            if top and entry.name in NOT_LINKED:
-                continue
-            mode = entry.stat(follow_symlinks=False).st_mode
-            target = dest / entry.name
-            if stat.S_ISDIR(mode):
-                _link_tree(Path(entry.path), target)
-            elif stat.S_ISREG(mode):
-                try:
-                    os.link(entry.path, target)
-                except OSError as exc:
-                    if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-                        raise
-                    shutil.copyfile(entry.path, target)
-            else:
-                raise ValueError(f"{entry.path}: not a regular file or folder (never written by a build)")
