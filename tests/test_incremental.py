@@ -243,3 +243,24 @@ def test_a_stopped_build_never_loses_a_reused_unit(site, tmp_path, cut):
     result = rebuild(content, out)                       # and the next build starts clean
     assert rebuilt(result.stdout) == (0, 5)
     assert tree(out) == before
+
+
+def test_link_check_of_a_reused_unit_sees_another_units_page_go(site, tmp_path):
+    """The checker keeps a reused unit's link findings only while its links into other
+    units resolve as before: deleting the page another unit links to is reported."""
+    content, out = site
+    city_item = content / "shili-city" / "gsgg" / "2026-dongji-gongre-tongzhi.md"
+    href = "../../../shili-city/art/gsgg/2026-dongji-gongre-tongzhi.html"
+    notice_no = re.search(r"^index_no: (\S+)", text(content / UNIT / "gsgg" / "2026-zqx-gongshi.md"), re.M)[1]
+    (content / UNIT / "gsgg" / "2026-zqx-link.md").write_text(
+        f"---\ntitle: 示例镇转发市供热通知\ncolumn: gsgg\nindex_no: {notice_no[:-5]}09998\n"
+        "published: 2026-11-12\n---\n\n"
+        f"详见[市供热通知]({href})。\n", encoding="utf-8")
+    first = rebuild(content, out)
+    assert rebuilt(first.stdout) == (1, 5)
+    assert href not in text(out / "check" / "check.json")
+    city_item.unlink()
+    result = rebuild(content, out)
+    assert f"{UNIT}:" not in result.stdout.split("incremental:")[1].split("\n")[0]   # the town is reused
+    assert href in text(out / "check" / "check.json")
+    check_uncached(content, out, tmp_path)

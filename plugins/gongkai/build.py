@@ -158,7 +158,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     workers = max(1, min(jobs or os.cpu_count() or 1, len(jobs_list)))
     failures = []
     ctx = multiprocessing.get_context("fork")
-    reader.PREVALIDATED.update({str(item.path.resolve()): item for item in site.items})
+    reader.PREVALIDATED.update({str(item.path.resolve()): item for item in site.items if item.unit not in reused})
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                  initargs=(shared,)) as pool:

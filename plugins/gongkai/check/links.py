@@ -158,21 +158,48 @@ def internal(unit: UnitFacts, t: dict) -> Iterator[Hit]:
     if unit.pages is None or unit.files is None:
         return
     files = unit.files
+    # incremental/checks.py: the hits of an unchanged unit whose links outside itself resolve as before
+    memo = getattr(unit, "link_memo", None)
+    uid = unit.unit.id
+    if memo is not None:
+        kept = memo.hits(uid, files)
+        if kept is not None:
+            yield from kept
+            return
+    hits: list[Hit] = []
+    outside: dict[tuple[str, str], tuple] = {}
     seen: dict[tuple[str, str], tuple | None] = {}   # every page of a folder repeats the same navigation
-    for page in sorted(unit.pages, key=lambda p: p.path):
+    for page in sorted(memo.pages(uid, unit.pages) if memo is not None else unit.pages, key=lambda p: p.path):
         folder = posixpath.dirname(page.path)
         for link in page.links:
             key = (page.path if link.href.lstrip().startswith(("#", "?")) else folder, link.href)
             if key not in seen:
                 seen[key] = resolve(page.path, link.href, files) if link.href.strip() else None
+                r = seen[key]
+                if memo is not None and r is not None and r[0] == "internal" and r[1] is not None \
+                        and not r[1].startswith(f"{uid}/"):
+                    outside[key] = (page.path, link.href)
             r = seen[key]
             if r is None or r[0] != "internal":
                 continue
             _, target, fragment = r
             shown = f"{files.shown_root}/{page.path}"
             if target is None or target not in files.files:
-                yield Hit(f"链接 '{link.href}' 指向的文件不存在", "指向本站已生成的页面或文件", path=shown, line=link.line)
+                hits.append(Hit(f"链接 '{link.href}' 指向的文件不存在", "指向本站已生成的页面或文件", path=shown,
+                                line=link.line))
             elif fragment and fragment != "top" and target.endswith(".html") \
                     and fragment not in files.anchors.get(target, frozenset()):
-                yield Hit(f"链接 '{link.href}' 的锚点 #{fragment} 在 {target} 中不存在", "指向页面中存在的 id",
-                          path=shown, line=link.line)
+                hits.append(Hit(f"链接 '{link.href}' 的锚点 #{fragment} 在 {target} 中不存在", "指向页面中存在的 id",
+                                path=shown, line=link.line))
+    if memo is not None:
+        memo.keep(uid, hits, sorted(outside.values()), files)
+    yield from hits
+
+
+def probe(page: str, href: str, files: SiteFiles) -> tuple:
+    """How a link to another unit (or the portal) resolves today: what the rule's verdict
+    on it depends on (incremental/checks.py compares it with the last build's)."""
+    r = resolve(page, href, files)
+    if r is None or r[1] is None:
+        return (r,)
+    return (r, r[1] in files.files, sorted(files.anchors.get(r[1], ())) if r[2] else None)
