@@ -144,10 +144,7 @@ class Reuse:
                 (partial / STASH).mkdir(exist_ok=True)
                 shutil.copyfile(stash, partial / STASH / f"{uid}.json")
             dest.mkdir()
-            items = self.facts.by_unit.get(uid, [])
-            (dest / "lifecycle.json").write_text(
-                lifecycle.report_text(uid, items, self.facts.day, lifecycle.lookup(self.facts.public_on)),
-                encoding="utf-8")
+            (dest / "lifecycle.json").write_text(self._lifecycle(uid), encoding="utf-8")
         except (OSError, ValueError) as exc:
             self.cache.warn(f"{src}", exc)
             if dest.exists():
@@ -155,6 +152,19 @@ class Reuse:
             return False
         self.reused.append(uid)
         return True
+
+    def _lifecycle(self, uid: str) -> str:
+        """lifecycle.json of a reused unit: a function of the unit's key (its items, their
+        states, the 索引号 dates they depend on) and the as-of date, so kept under both."""
+        name = f"lifecycle/{hashlib.sha256(uid.encode('utf-8')).hexdigest()[:32]}.json"
+        want = [self.keys[uid], self.facts.day.isoformat()]
+        kept = self.cache.load_json(name)
+        if isinstance(kept, dict) and kept.get("key") == want and isinstance(kept.get("text"), str):
+            return kept["text"]
+        items = self.facts.by_unit.get(uid, [])
+        text = lifecycle.report_text(uid, items, self.facts.day, lifecycle.lookup(self.facts.public_on))
+        self.cache.save_json(name, {"key": want, "text": text})
+        return text
 
     def finish(self, partial: Path) -> None:
         """Move the reused units' previous files into ``partial`` (renames: cheap), just

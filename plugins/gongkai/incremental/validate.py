@@ -16,7 +16,6 @@ from pathlib import Path
 
 from ..items import Item
 from ..schema import read_item
-from ..source import shown_path
 from .store import SCHEMA, Cache, digest
 
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -87,7 +86,8 @@ class _UnitItems:
             return read_item(path, self.unit, cats)
         key = str(path)
         found = self.old.get(key)
-        if isinstance(found, tuple) and len(found) == 4 and found[0] == own and found[1] == shown_path(path):
+        # The shown path is a function of the path and the working folder (in the read key).
+        if isinstance(found, tuple) and len(found) == 4 and found[0] == own:
             deps, item = found[2], found[3]
             if isinstance(item, Item) and all(hashes.signature(p) == sig for p, sig in deps):
                 self.new[key] = found
@@ -96,7 +96,7 @@ class _UnitItems:
         self.owner.misses += 1
         item, problems = read_item(path, self.unit, cats)
         if item is not None and not problems:
-            self.new[key] = (own, shown_path(path), [(p, hashes.signature(p)) for p in _deps(item)], item)
+            self.new[key] = (own, item.source, [(p, hashes.signature(p)) for p in _deps(item)], item)
         self.changed = True
         return item, problems
 
