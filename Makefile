@@ -1,5 +1,6 @@
 # gongkai: every command installs what it needs on first use.
-#   make html      build every unit of $(CONTENT) into $(OUTPUT)
+#   make html      build every unit of $(CONTENT) into $(OUTPUT); only what changed since the last
+#                  build is rendered again (cache in .$(OUTPUT).cache/ beside it; NOCACHE=1: full build)
 #   make serve     serve $(OUTPUT) on http://127.0.0.1:$(PORT)
 #   make check     validate content and run the checker (non-zero exit on content errors
 #                  and on findings at or above FAIL_ON: veto (default), deduction, notice)
@@ -40,10 +41,10 @@ $(VENV)/.installed: requirements.txt
 	@touch $@
 
 html: $(VENV)/.installed
-	$(GONGKAI) html --content $(CONTENT) --output $(OUTPUT) --settings pelicanconf.py $(UNITS_ARG) $(JOBS_ARG) $(if $(DEBUG),--debug)
+	$(GONGKAI) html --content $(CONTENT) --output $(OUTPUT) --settings pelicanconf.py $(UNITS_ARG) $(JOBS_ARG) $(if $(DEBUG),--debug) $(if $(NOCACHE),--no-cache)
 
 publish: $(VENV)/.installed
-	$(GONGKAI) html --content $(CONTENT) --output $(OUTPUT) --settings publishconf.py $(UNITS_ARG) $(JOBS_ARG) $(if $(DEBUG),--debug)
+	$(GONGKAI) html --content $(CONTENT) --output $(OUTPUT) --settings publishconf.py $(UNITS_ARG) $(JOBS_ARG) $(if $(DEBUG),--debug) $(if $(NOCACHE),--no-cache)
 
 # The parts of a split build (html/publish with UNITS=…), into one site; SETTINGS as the parts used.
 merge: $(VENV)/.installed
@@ -53,10 +54,10 @@ groups: $(VENV)/.installed
 	@$(GONGKAI) groups --content $(CONTENT) --groups $(or $(GROUPS),2) $(if $(JSON),--json)
 
 validate: $(VENV)/.installed
-	$(GONGKAI) validate --content $(CONTENT)
+	$(GONGKAI) validate --content $(CONTENT) --output $(OUTPUT) $(if $(NOCACHE),--no-cache)
 
 check: $(VENV)/.installed
-	$(GONGKAI) check --content $(CONTENT) --fail-on $(FAIL_ON) $(UNITS_ARG)
+	$(GONGKAI) check --content $(CONTENT) --output $(OUTPUT) --fail-on $(FAIL_ON) $(UNITS_ARG) $(if $(NOCACHE),--no-cache)
 
 annual-report: $(VENV)/.installed
 	$(GONGKAI) annual-report --content $(CONTENT) --unit "$(UNIT)" --year "$(YEAR)"

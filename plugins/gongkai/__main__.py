@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--parts", nargs="*", type=Path, default=[], help="merge: the outputs of `html --units …`")
     ap.add_argument("--groups", type=int, default=2, help="groups: how many unit groups (by city subtree)")
     ap.add_argument("--json", action="store_true", help="groups: print a JSON list (a CI matrix)")
+    ap.add_argument("--no-cache", action="store_true",
+                    help="html/check/validate: ignore the build cache beside the output (a full build)")
     ap.add_argument("--unit", help="annual-report: the unit id")
     ap.add_argument("--year", help="annual-report: the year the report covers (YYYY)")
     ap.add_argument("--fail-on", default="veto", choices=("veto", "deduction", "notice"),
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return _check(args, as_of, units)
         return build(args.content, args.output, args.settings, args.catalogs, as_of, args.jobs,
-                     debug=args.debug, wait=args.wait, units=units)
+                     debug=args.debug, wait=args.wait, units=units, use_cache=not args.no_cache)
     except errors.ContentError as exc:
         print(exc, file=sys.stderr)
         print(errors.summary(exc.problems), file=sys.stderr)
@@ -79,7 +81,10 @@ def main(argv: list[str] | None = None) -> int:
 def _validate(args, as_of: str):
     """Content only (DESIGN §9): what the editor must fix before anything is built. Fast,
     no rendering. Returns the scanned Site, or None when content has errors (printed)."""
-    site = check(args.content, args.catalogs)
+    from .incremental import Cache, ItemCache
+    store = Cache.open(args.output, not args.no_cache)
+    site = check(args.content, args.catalogs, cache=ItemCache(store, args.catalogs))
+    store.save_hashes(prune=False)
     if not site.ok:
         print(errors.summary(site.problems), file=sys.stderr)
         return None
@@ -101,7 +106,7 @@ def _check(args, as_of: str, units: list[str] | None = None) -> int:
         # The build's own summary lines are not the check's: stdout is the checker's listing;
         # build warnings and errors still reach stderr.
         code = build(args.content, Path(tmp) / args.output.name, args.settings, args.catalogs, as_of, args.jobs,
-                     debug=args.debug, wait=args.wait, on_check=reports.append, site=site, units=units)
+                     debug=args.debug, wait=args.wait, on_check=reports.append, site=site, units=units, use_cache=False)
     if code != 0 or not reports:
         return code or 1
     report = reports[0]

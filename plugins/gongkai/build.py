@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from . import columns, errors, lifecycle, reader, search
+from . import columns, errors, incremental, lifecycle, reader, search
 from .annual import portal as annual_portal
 from .annual import series as annual_series
 from .facts import Facts
@@ -38,9 +38,10 @@ from .site import Site, scan
 from .tools.progress import Progress
 
 
-def check(content: Path, catalogs: Path, max_warnings: int | None = None) -> Site:
-    """Scan and print the problems: every error, and the warnings up to ``max_warnings``."""
-    site = scan(content, catalogs)
+def check(content: Path, catalogs: Path, max_warnings: int | None = None, cache=None) -> Site:
+    """Scan and print the problems: every error, and the warnings up to ``max_warnings``.
+    ``cache``: an incremental.ItemCache (validated items of unchanged files)."""
+    site = scan(content, catalogs, cache)
     # 年报 against last year's and the unit's items: only reports public on the as-of date
     site.problems.extend(annual_series.problems(site, lifecycle.as_of()))
     shown = 0
@@ -75,19 +76,21 @@ class BuildError(Exception):
 
 def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_of: str,
           jobs: int | None = None, debug: bool = False, wait: float = 300.0, on_check=None,
-          site: Site | None = None, units: list[str] | None = None) -> int:
+          site: Site | None = None, units: list[str] | None = None, use_cache: bool = True) -> int:
     """Build every unit into ``output``. ``on_check(report)`` receives the checker's report
     (the checker runs when GK_CHECK_REPORTS asks for the reports, or when ``on_check`` is given).
     ``site``: content already scanned (and its problems printed) by the caller.
-    ``units``: build only these units' folders, plus the parts ``merge`` needs (merge.py)."""
+    ``units``: build only these units' folders, plus the parts ``merge`` needs (merge.py).
+    ``use_cache``: reuse what the previous build into ``output`` made of unchanged input (incremental/)."""
     check_output(output)
     with build_lock(output, wait):
         recover(output)
         partial = output.parent / f".{output.name}.partial"
         try:
             return _build(content, output, partial, settings_file, catalogs, as_of, jobs, debug, on_check, site,
-                          units)
+                          units, use_cache)
         finally:
+            incremental.restore(output)   # reused units' files moved into partial go back if no swap happened
             if partial.exists() or partial.is_symlink():
                 try:
                     _remove(partial)
@@ -107,9 +110,11 @@ def check_output(output: Path) -> None:
 
 def _build(content: Path, output: Path, partial: Path, settings_file: Path, catalogs: Path, as_of: str,
            jobs: int | None, debug: bool, on_check=None, site: Site | None = None,
-           only: list[str] | None = None) -> int:
+           only: list[str] | None = None, use_cache: bool = True) -> int:
     started = time.monotonic()
-    site = site if site is not None else check(content, catalogs, max_warnings=20)
+    store = incremental.open_cache(output, use_cache)
+    site = site if site is not None else check(content, catalogs, max_warnings=20,
+                                               cache=incremental.ItemCache(store, catalogs))
     if not site.ok:
         print(f"{errors.summary(site.problems)}; nothing was built, {output} is unchanged", file=sys.stderr)
         return 1
@@ -157,10 +162,16 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
                 "GK_UNIT": unit.as_settings(),
             },
         })
+    # incremental/: units whose inputs did not change since the last build keep their folder.
+    reuse = incremental.Reuse(store, output, site, facts, shared, {j["unit"]: j["override"] for j in jobs_list},
+                              base, settings_file, catalogs)
+    reused = {uid for uid in reuse.plan([j["unit"] for j in jobs_list]) if reuse.stage(uid, partial)}
+    jobs_list = [j for j in jobs_list if j["unit"] not in reused]
+    incremental.prepare_jobs(store, jobs_list)
     workers = max(1, min(jobs or os.cpu_count() or 1, len(jobs_list)))
     failures = []
     ctx = multiprocessing.get_context("fork")
-    reader.PREVALIDATED.update({str(item.path.resolve()): item for item in site.items})
+    reader.PREVALIDATED.update({str(item.path.resolve()): item for item in site.items if item.unit not in reused})
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                  initargs=(shared,)) as pool:
@@ -182,7 +193,11 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
             print(f"[{', '.join(unit_ids)}] {message}", file=sys.stderr)
         print(f"{len(failures)} unit(s) failed to build; {output} is unchanged", file=sys.stderr)
         return max(r["code"] for r in failures)
-    finish(partial, output, site, facts, catalogs, base, units, annual, as_of, built, on_check, part=part)
+    kept = reuse.keep(partial, [j["unit"] for j in jobs_list])
+    print(incremental.summary(store, reuse, [j["unit"] for j in jobs_list]))
+    finish(partial, output, site, facts, catalogs, base, units, annual, as_of, built, on_check, part=part,
+           reuse=reuse, kept=kept)
+    store.save_hashes()
     public = sum(len(facts.public(uid)) for uid in built)
     print(f"built {len(built)} units{f' of {len(site.units)}' if part is not None else ''}, {public} public items "
           f"of {sum(counts[uid] for uid in built)} (as of {as_of}) in {time.monotonic() - started:.1f}s -> {output}")
@@ -191,13 +206,14 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
 
 def finish(partial: Path, output: Path, site: Site, facts: Facts, catalogs: Path, base: dict, units: dict[str, dict],
            annual: dict, as_of: str, built: list[str], on_check=None, part=None, report_of=None,
-           merged: frozenset[str] = frozenset()) -> None:
+           merged: frozenset[str] = frozenset(), reuse=None, kept=None) -> None:
     """The final stage, after the unit folders are in ``partial``: the portal, the annual
     portal, the portal search page, the checker, minify, swap. The full build and
     ``merge`` (merge.py) both end here, so a merged tree cannot drift from a full build.
     ``part``: a subset build's PartWriter (saves what merge needs into ``_parts/``);
     ``report_of(partial)``: the checker's report from the parts (merge), instead of running
-    it; ``merged``: unit folders taken from parts (already minified there)."""
+    it; ``merged``: unit folders taken from parts (already minified there); ``reuse``/``kept``:
+    the incremental plan (incremental.Reuse): reused units' files are moved in just before the swap."""
     report_changes(partial, output, built)
     render_portal(partial, base, units, as_of, site.catalogs.level_names)
     annual_portal.render(partial, base, units, annual, site.catalogs.annual, as_of)
@@ -215,14 +231,21 @@ def finish(partial: Path, output: Path, site: Site, facts: Facts, catalogs: Path
                 write_reports(report, partial, base)
         else:
             from .check import after_render  # the check stage reads the rendered pages (links)
-            report = after_render(site, facts, catalogs, partial, base, output.name, write, units=built)
+            report = after_render(site, facts, catalogs, partial, base, output.name, write, units=built,
+                                  scanner=reuse.scanner(kept) if reuse is not None else None)
         if on_check is not None:
             on_check(report)
     if part is not None:
         part.save(partial, report)
     if base.get("GK_MINIFY"):
         minify_css(partial, skip=merged)
+    if reuse is not None:
+        reuse.forget()
+        reuse.finish(partial)
     _swap(partial, output)
+    if reuse is not None:
+        reuse.done()
+        reuse.record(kept)
 
 
 def report_changes(partial: Path, output: Path, unit_ids: list[str]) -> None:
@@ -300,17 +323,20 @@ def _swap(partial: Path, output: Path) -> None:
 
 def recover(output: Path) -> bool:
     """Undo a swap cut short: restore ``.output.old`` when ``output`` is missing, and
-    drop a leftover one. Returns True when the old output was restored."""
+    drop a leftover one; put back the reused units' files a stopped build had moved out
+    of ``output`` (incremental/). Returns True when the old output was restored."""
     old = _old(output)
-    if not (old.exists() or old.is_symlink()):
-        return False
-    if not output.exists() and not output.is_symlink() and old.is_dir() and not old.is_symlink():
-        os.rename(old, output)
-        print(f"恢复上次中断的构建留下的输出目录 (restored {output} from {old}, left by an interrupted build)",
-              file=sys.stderr)
-        return True
-    _remove(old)
-    return False
+    restored = False
+    if old.exists() or old.is_symlink():
+        if not output.exists() and not output.is_symlink() and old.is_dir() and not old.is_symlink():
+            os.rename(old, output)
+            print(f"恢复上次中断的构建留下的输出目录 (restored {output} from {old}, left by an interrupted build)",
+                  file=sys.stderr)
+            restored = True
+        else:
+            _remove(old)
+    incremental.restore(output)
+    return restored
 
 
 def _lock_path(output: Path) -> Path:

@@ -22,7 +22,8 @@ PELICAN_SIGNALS: dict[str, str] = {
                                    "lifecycle.py turns body links to hidden items into plain text; "
                                    "annual/plugin.py attaches the 年报 view and roll-up, sets template 'annual'",
     "article_writer_finalized": "(generator, writer) — lifecycle.json, fiscal downloads, 年报 CSV/JSON; search/ writes "
-                                "the unit's index, zhmap.json and search.html",
+                                "the unit's index, zhmap.json and search.html; lifecycle.py writes the targets of the "
+                                "unit's body links to GK_LINK_TARGETS_FILE when incremental/ asks (the unit's key)",
     "feed_generated": "(context, feed) — feeds.py dates an empty feed by the as-of date, not the clock",
 }
 
@@ -30,9 +31,14 @@ PELICAN_SIGNALS: dict[str, str] = {
 # name -> (arguments, what it is for)
 STAGES: dict[str, tuple[str, str]] = {
     "lock": ("output", "one build at a time per output folder; a swap cut short is restored"),
-    "scan": ("content, catalogs -> Site", "read and validate every unit and item; collect problems"),
+    "cache": ("output, use_cache -> incremental.Cache", "the cache beside the output (.<output>.cache/); "
+              "ignored with one warning when damaged or not ours"),
+    "scan": ("content, catalogs, ItemCache -> Site", "read and validate every unit and item; collect problems "
+             "(items of unchanged files come from the cache)"),
     "facts": ("site, day -> Facts", "states, registry, reverse links: computed once per build"),
-    "units": ("job -> per-unit output", "one Pelican run per unit (render)"),
+    "reuse": ("site, facts, shared -> incremental.Reuse", "each unit's key; a unit whose key matches the last "
+              "build's keeps its output folder (lifecycle.json and check/ written afresh)"),
+    "units": ("job -> per-unit output", "one Pelican run per unit (render), for the units not reused"),
     "annual": ("site, facts -> GK_ANNUAL", "年报 warnings (annual/series.py) and every public report for roll-ups"),
     "portal": ("partial, settings, units", "the portal pages across every unit (and output/annual/)"),
     "search-portal": ("partial, settings, units, as_of", "search.build_portal: the portal's search.html "
@@ -41,7 +47,8 @@ STAGES: dict[str, tuple[str, str]] = {
               "check.after_render: the checker over the rendered units (the link rule reads the built pages); "
               "writes output/check/ and output/<unit>/check/ when GK_CHECK_REPORTS; build(on_check=…) receives "
               "the report (`make check`)"),
-    "swap": ("partial, output", "the new output replaces the old one only when all succeeded"),
+    "swap": ("partial, output", "the new output replaces the old one only when all succeeded; the reused units' "
+             "files are moved in just before (a journal lets recover() put them back), keys recorded after"),
     # portal … swap are one function, build.finish, which the full build and merge both end with.
     "parts": ("partial, report", "a subset build (UNITS=a,b,c) only: merge.PartWriter saves _parts/ (manifest, "
               "each unit's search filter values before search-portal consumes them, checker report and links "

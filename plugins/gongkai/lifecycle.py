@@ -239,12 +239,15 @@ def _unlink_hidden(generator):
     hidden = set(settings.get("GK_HIDDEN", ())) | hidden_targets(
         [i for i in getattr(generator, "gk_all_items", []) if not states[i.source].public])
     site_root = settings.get("GK_SITE_ROOT", "")
+    targets = generator.gk_link_targets = set()
     for article in generator.articles:
         item = article.gk
         page, source = f"{uid}/{item.save_as}", f"{uid}/{item.slug}"
 
         def is_hidden(url: str, page=page, source=source) -> bool:
-            return bool(link_target(url, page, source, site_root) & hidden)
+            found = link_target(url, page, source, site_root)
+            targets.update(found)
+            return bool(found & hidden)
 
         article._content, dropped = render.unlink(article._content or "", is_hidden)
         pairs = []
@@ -266,22 +269,35 @@ def _write_report(generator, writer=None):
     items = getattr(generator, "gk_all_items", [])
     day = _day(generator.settings)
     public_on_of = lookup(generator.settings.get("GK_PUBLIC_ON", {}))
-    known = getattr(generator, "gk_states", {})
+    path = Path(generator.output_path) / "lifecycle.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(report_text(generator.settings["GK_UNIT"]["id"], items, day, public_on_of,
+                                getattr(generator, "gk_states", None)), encoding="utf-8")
+    if generator.settings.get("GK_LINK_TARGETS_FILE"):
+        # incremental/: which hidden pages could this unit's links hit (the unit's cache key)
+        Path(generator.settings["GK_LINK_TARGETS_FILE"]).write_text(
+            json.dumps(sorted(getattr(generator, "gk_link_targets", ())), ensure_ascii=False), encoding="utf-8")
+
+
+def report_text(uid: str, items: list[Item], day: dt.date, public_on_of,
+                known: dict[str, State] | None = None) -> str:
+    """lifecycle.json of one unit (the build also writes it for a unit whose pages it reused).
+    ``known``: states on ``day`` already computed by the worker, by item.source."""
+    if known is None:
+        known = {item.source: state(item, day, public_on_of) for item in items}
     states = {}
     for item in items:
         st = known[item.source]
         if st.public:
             states[item.url] = st.code
     report = {
-        "unit": generator.settings["GK_UNIT"]["id"],
+        "unit": uid,
         "as_of": day.isoformat(),
         "changes_since": (day - ONE_DAY).isoformat(),
         "changes": changes(items, day, public_on_of, known),
         "states": dict(sorted(states.items())),
     }
-    path = Path(generator.output_path) / "lifecycle.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, ensure_ascii=False, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+    return json.dumps(report, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
 
 
 def register():

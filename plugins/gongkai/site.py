@@ -122,8 +122,9 @@ def item_files(unit: Unit, problems: list[Problem] | None = None) -> list[Path]:
     return out
 
 
-def scan(content: Path, catalog_dir: Path) -> Site:
-    """Read and validate every unit and item; collect every problem."""
+def scan(content: Path, catalog_dir: Path, cache=None) -> Site:
+    """Read and validate every unit and item; collect every problem. ``cache``
+    (incremental.validate.ItemCache) keeps the items of files that did not change."""
     cats = catalogs_mod.load(str(catalog_dir.resolve()))
     units, problems = load_units(content, cats)
     site = Site(cats, units, problems=problems)
@@ -134,13 +135,16 @@ def scan(content: Path, catalog_dir: Path) -> Site:
             site.unread_index_nos.update(declared_index_nos(path))
     progress = Progress(len(units), "检查 (check)")
     for unit in units.values():
+        kept = cache.unit(unit) if cache is not None else None
         for path in item_files(unit, site.problems):
-            item, item_problems = read_item(path, unit, cats)
+            item, item_problems = kept.read(path, cats) if kept is not None else read_item(path, unit, cats)
             site.problems.extend(item_problems)
             if item is not None:
                 site.items.append(item)
             else:
                 site.unread_index_nos.update(declared_index_nos(path))
+        if kept is not None:
+            kept.save()
         progress.step(len(site.items) - progress.items)
     progress.done()
     _check_across(site)

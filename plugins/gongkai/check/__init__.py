@@ -33,11 +33,13 @@ __all__ = ["SPECS", "Finding", "Hit", "Report", "Rule", "UnitFacts", "UnitReport
 
 def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | None = None,
                shown_output: str = "output", site_root: str = "",
-               units: list[str] | None = None) -> dict[str, UnitFacts]:
+               units: list[str] | None = None, scanner=None) -> dict[str, UnitFacts]:
     """Every unit's facts, each computed once: attachments read once, built pages read once.
     ``units``: only these (a subset build); links into the other units' folders are left
-    for merge to resolve (links.deferred)."""
-    files, pages = links.scan_output(output, shown_output, site_root) if output is not None else (None, {})
+    for merge to resolve (links.deferred). ``scanner``: replaces ``links.scan_output``
+    (incremental/ keeps the scan of unchanged units)."""
+    scan = scanner or links.scan_output
+    files, pages = scan(output, shown_output, site_root) if output is not None else (None, {})
     if files is not None and units is not None:
         files.foreign = frozenset(site.units) - frozenset(units)
     not_ids = privacy.not_id_tokens([u.org_code for u in site.units.values()]
@@ -65,19 +67,29 @@ def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | 
                                                 t["max_pages"]))
                     except Unreadable as exc:
                         uf.unread.append((shown, str(exc)))
+        if hasattr(scanner, "hits"):
+            uf.link_memo = scanner   # incremental/checks.py: the link rule's hits of unchanged units
         out[uid] = uf
     return out
 
 
 def run(site: Site, facts: Facts, rules_path: Path, output: Path | None = None, shown_output: str = "output",
-        site_root: str = "", only: list[str] | None = None) -> Report:
+        site_root: str = "", only: list[str] | None = None, scanner=None) -> Report:
     """Evaluate every unit (or ``only`` these); ``output`` is the built site the link rule
-    reads (None: links not checked)."""
+    reads (None: links not checked). ``scanner``: see ``unit_facts``; its ``external(uid)``
+    may give a unit's external links."""
     started = time.monotonic()
     rules = load_rules(rules_path)
-    units = unit_facts(site, facts, rules, output, shown_output, site_root, only)
-    reports = [UnitReport.of(uf, evaluate(rules, uf), rules,
-                             links.external_links(uf) if uf.pages is not None else {})
+    units = unit_facts(site, facts, rules, output, shown_output, site_root, only, scanner)
+    known = getattr(scanner, "external", lambda uid: None)
+
+    def external(uid: str, uf: UnitFacts) -> dict:
+        if uf.pages is None:
+            return {}
+        found = known(uid)
+        return found if found is not None else links.external_links(uf)
+
+    reports = [UnitReport.of(uf, evaluate(rules, uf), rules, external(uid, uf))
                for uid, uf in sorted(units.items())]
     report = Report(facts.day, rules, reports, site.catalogs.level_names, links_checked=output is not None)
     if only is not None:
@@ -87,12 +99,12 @@ def run(site: Site, facts: Facts, rules_path: Path, output: Path | None = None, 
 
 
 def after_render(site: Site, facts: Facts, catalogs: Path, partial: Path, settings: dict, shown_output: str,
-                 write: bool, units: list[str] | None = None) -> Report:
+                 write: bool, units: list[str] | None = None, scanner=None) -> Report:
     """The build's check stage: run over the rendered ``partial`` output; write the reports when asked.
     ``units``: the units of a subset build (every unit: None, or all of them)."""
     only = units if units is not None and set(units) != set(site.units) else None
     report = run(site, facts, catalogs / "rules.yaml", partial, shown_output,
-                 settings.get("GK_SITE_ROOT", "") if not settings.get("RELATIVE_URLS") else "", only)
+                 settings.get("GK_SITE_ROOT", "") if not settings.get("RELATIVE_URLS") else "", only, scanner)
     if write:
         write_reports(report, partial, settings)
     return report

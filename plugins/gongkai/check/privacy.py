@@ -14,6 +14,7 @@ from .unitfacts import UnitFacts
 
 _ID = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx])(?![0-9A-Za-z])")
 _MOBILE = re.compile(r"(?<![0-9A-Za-z])(1[3-9]\d{9})(?![0-9A-Za-z])")
+_RUN = re.compile(r"\d{11}")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 
@@ -49,8 +50,8 @@ def personal_numbers(text: str, not_ids: Iterable[str] = (), today: dt.date | No
     """(kind, masked number) of every unmasked 身份证号 or mobile number in ``text``.
 
     ``not_ids``: org codes and 索引号 (or their ``not_id_tokens``), never reported."""
-    if not any(c.isdigit() for c in text):
-        return []
+    if not _RUN.search(text):
+        return []   # both patterns need 11 digits in a row: most lines stop here, fast
     skip = not_ids if isinstance(not_ids, frozenset) else not_id_tokens(not_ids)
     out = []
     for m in _ID.finditer(text):

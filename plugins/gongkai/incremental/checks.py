@@ -1,0 +1,105 @@
+"""The checker's expensive reads, kept per unit under the unit's key: the link scan of
+its built pages (files and anchors; the links of every page), its external-link list,
+and the link rule's hits with the links that leave the unit (each compared, every
+build, with how it resolves today: another unit's page may have gone). Every other
+finding is evaluated afresh every build: they depend on the as-of date.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from .store import Cache
+
+
+def _name(kind: str, uid: str) -> str:
+    return f"{kind}/{hashlib.sha256(uid.encode('utf-8')).hexdigest()[:32]}.pickle"
+
+
+class Scanner:
+    """``check.links.scan_output`` over the partial output, with the scans of reused units
+    (whose pages are still in the previous output) taken from the cache; and the memo
+    the link rule consults (``hits``, ``keep``, ``pages``)."""
+
+    LEAVE_OUT = frozenset({"check"})   # a reused unit's old checker pages: the checker writes new ones
+
+    def __init__(self, cache: Cache, output: Path, unit_ids: list[str], reused: list[str], kept: dict):
+        self.cache, self.output = cache, output
+        self.unit_ids, self.reused = sorted(unit_ids), set(reused)
+        self.keys = {uid: rec.get("key") for uid, rec in kept.items() if isinstance(rec, dict)} \
+            if cache.enabled else {}
+        self.externals: dict[str, dict] = {}
+        self.lazy: set[str] = set()        # units whose page links stay in the cache unless needed
+        self.site_root = self.shown_root = ""
+
+    def external(self, uid: str) -> dict | None:
+        return self.externals.get(uid)
+
+    def __call__(self, root: Path, shown_root: str, site_root: str):
+        from types import SimpleNamespace
+
+        from ..check import links
+        self.site_root, self.shown_root = site_root, shown_root
+        files, pages = links.scan_output(root, shown_root, site_root, skip=frozenset(self.unit_ids))
+        for uid in self.unit_ids:
+            key = self.keys.get(uid)
+            record = self.cache.load_pickle(_name("scan", uid)) if key else None
+            if isinstance(record, dict) and record.get("key") == key and record.get("site_root") == site_root:
+                part = links.SiteFiles(shown_root, files.site_root, set(record["files"]),
+                                       {k: frozenset(v) for k, v in record["anchors"].items()})
+                found: list = []
+                self.lazy.add(uid)
+                external = record["external"]
+            else:
+                folder = (self.output if uid in self.reused else root) / uid
+                part, found = links.scan_unit(folder, uid, self.LEAVE_OUT if uid in self.reused else frozenset())
+                part.shown_root, part.site_root = shown_root, files.site_root
+                external = links.external_links(SimpleNamespace(pages=found, files=part))
+                if key:
+                    self.cache.save_pickle(_name("scan", uid), {
+                        "key": key, "site_root": site_root, "files": sorted(part.files),
+                        "anchors": {k: sorted(v) for k, v in part.anchors.items()}, "external": external})
+                    self.cache.save_pickle(_name("pages", uid), {
+                        "key": key, "pages": [(p.path, [(link.line, link.href) for link in p.links]) for p in found]})
+                    self.cache.remove(_name("links", uid))
+            links.add_unit(files, part)
+            pages[uid] = found
+            self.externals[uid] = external
+        return files, pages
+
+    # --- the link rule's memo (check/links.py ``internal``) ---------------------------
+
+    def pages(self, uid: str, pages: list) -> list:
+        if uid not in self.lazy:
+            return pages
+        from ..check import links
+        record = self.cache.load_pickle(_name("pages", uid))
+        if not (isinstance(record, dict) and record.get("key") == self.keys.get(uid)):
+            # The scan was kept but not the links: read the pages again from the output.
+            folder = self.output / uid
+            return links.scan_unit(folder, uid, self.LEAVE_OUT)[1] if folder.is_dir() else []
+        return [links.PageLinks(path, [links.Link(line, href) for line, href in found])
+                for path, found in record["pages"]]
+
+    def _context(self, uid: str) -> list:
+        return [self.keys.get(uid), self.site_root, self.shown_root]
+
+    def hits(self, uid: str, files) -> list | None:
+        from ..check import links
+        if not self.keys.get(uid):
+            return None
+        record = self.cache.load_pickle(_name("links", uid))
+        if not (isinstance(record, dict) and record.get("context") == self._context(uid)):
+            return None
+        for page, href, state in record["outside"]:
+            if links.probe(page, href, files) != state:
+                return None
+        return list(record["hits"])
+
+    def keep(self, uid: str, hits: list, outside: list[tuple[str, str]], files) -> None:
+        from ..check import links
+        if not self.keys.get(uid):
+            return
+        self.cache.save_pickle(_name("links", uid), {
+            "context": self._context(uid), "hits": hits,
+            "outside": [(page, href, links.probe(page, href, files)) for page, href in outside]})

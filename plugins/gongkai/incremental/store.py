@@ -1,0 +1,195 @@
+"""The cache folder of one output folder, and the content hashes of files.
+
+The cache lives beside the output, never inside it: ``<parent>/.<output name>.cache/``.
+It is ours only when it is a real folder owned by this user holding our marker file;
+anything else (a symlink, someone else's folder, a damaged file) is ignored with one
+warning and the build is a full one: the cache may make a build faster, never wrong
+and never fail.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import stat
+import sys
+import tempfile
+from pathlib import Path
+
+SCHEMA = 1              # bump when what is stored, or how a key is made, changes
+MARKER = "gongkai-cache.json"
+MAX_PICKLE = 512 * 1024 * 1024
+
+
+def sha256_file(path: Path | str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def digest(value) -> str:
+    """A stable hash of a JSON-able value (dict keys sorted)."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                     default=str).encode("utf-8")).hexdigest()
+
+
+class Hashes:
+    """Content hashes of files, re-hashed only when (size, mtime, ctime, inode) changed."""
+
+    def __init__(self, memo: dict | None = None):
+        self.memo: dict[str, list] = memo if isinstance(memo, dict) else {}
+        self.seen: dict[str, list] = {}
+
+    def signature(self, path: Path | str) -> list:
+        """[mode kind, content hash or link target]: what a file is, for a key. A symlink
+        is its target text plus what it points at; a missing file is ["-"]."""
+        p = str(path)
+        try:
+            st = os.lstat(p)
+        except OSError:
+            return ["-"]
+        if stat.S_ISLNK(st.st_mode):
+            try:
+                target = os.readlink(p)
+            except OSError:
+                target = "?"
+            return ["l", target, *self.signature(os.path.realpath(p))[1:]] if os.path.exists(p) else ["l", target]
+        if stat.S_ISDIR(st.st_mode):
+            return ["d"]
+        if not stat.S_ISREG(st.st_mode):
+            return ["o", stat.S_IFMT(st.st_mode)]
+        return ["f", self.of(p, st)]
+
+    def of(self, path: str, st: os.stat_result) -> str:
+        probe = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+        known = self.memo.get(path)
+        if isinstance(known, list) and len(known) == 6 and known[:5] == probe and isinstance(known[5], str):
+            self.seen[path] = known
+            return known[5]
+        value = sha256_file(path)
+        self.seen[path] = [*probe, value]
+        return value
+
+
+class Cache:
+    """One build's view of the cache folder; ``None``-safe: a disabled cache reads nothing."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = folder
+        self.warned = False
+        memo = self.load_json("hashes.json") if folder is not None else None
+        self.hashes = Hashes(memo)
+
+    @classmethod
+    def open(cls, output: Path, enabled: bool = True) -> Cache:
+        if not enabled:
+            return cls(None)
+        folder = output.parent / f".{output.name}.cache"
+        try:
+            if folder.is_symlink():
+                raise OSError(f"{folder}: 是符号链接 (is a symlink)")
+            if not folder.exists():
+                folder.mkdir(mode=0o700)
+                _write_atomic(folder / MARKER, json.dumps({"schema": SCHEMA, "what": "gongkai build cache"}).encode())
+            st = folder.stat()
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+                raise OSError(f"{folder}: 不是本用户的目录 (not a folder of this user)")
+            marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+            if not isinstance(marker, dict) or marker.get("what") != "gongkai build cache":
+                raise OSError(f"{folder}: 不是 gongkai 的缓存目录 (not a gongkai cache folder)")
+            if marker.get("schema") != SCHEMA:
+                # An older layout: start afresh inside our own folder.
+                for child in folder.iterdir():
+                    if child.name != MARKER and child.is_file() and not child.is_symlink():
+                        child.unlink()
+                _write_atomic(folder / MARKER, json.dumps({"schema": SCHEMA, "what": "gongkai build cache"}).encode())
+        except (OSError, ValueError) as exc:
+            print(f"warning: 构建缓存不可用，本次完整构建 (build cache not used, full build): {exc}", file=sys.stderr)
+            return cls(None)
+        return cls(folder)
+
+    @property
+    def enabled(self) -> bool:
+        return self.folder is not None
+
+    def warn(self, what: str, exc: BaseException) -> None:
+        if not self.warned:
+            print(f"warning: 构建缓存文件损坏或无法读取，已忽略 (build cache ignored): {what}: "
+                  f"{type(exc).__name__}: {exc}", file=sys.stderr)
+            self.warned = True
+
+    def _path(self, name: str) -> Path | None:
+        if self.folder is None:
+            return None
+        path = self.folder / name
+        if path.is_symlink():
+            return None
+        return path
+
+    def load_json(self, name: str):
+        path = self._path(name)
+        if path is None or not path.exists():
+            return None
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            self.warn(name, exc)
+            return None
+
+    def save_json(self, name: str, value) -> None:
+        path = self._path(name)
+        if path is not None:
+            self._save(path, json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
+
+    def load_pickle(self, name: str):
+        path = self._path(name)
+        if path is None or not path.exists():
+            return None
+        try:
+            if path.stat().st_size > MAX_PICKLE:
+                raise ValueError("too large")
+            with open(path, "rb") as f:
+                return pickle.load(f)  # noqa: S301 - our own folder, owned by this user (checked in open)
+        except Exception as exc:  # noqa: BLE001 - a damaged cache file is ignored, never an error
+            self.warn(name, exc)
+            return None
+
+    def save_pickle(self, name: str, value) -> None:
+        path = self._path(name)
+        if path is not None:
+            self._save(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def remove(self, name: str) -> None:
+        path = self._path(name)
+        if path is not None:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                self.warn(name, exc)
+
+    def _save(self, path: Path, data: bytes) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomic(path, data)
+        except OSError as exc:
+            self.warn(str(path.name), exc)
+
+    def save_hashes(self, prune: bool = True) -> None:
+        """Keep the hashes of the files this run looked at; ``prune``: forget the others
+        (a full build looks at every file; ``validate`` only at the items)."""
+        if self.folder is not None:
+            self.save_json("hashes.json", self.hashes.seen if prune else {**self.hashes.memo, **self.hashes.seen})
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,283 @@
+"""Per-unit output reuse: a unit whose key equals the one recorded by the previous build
+gets that build's ``output/<unit>/`` instead of a Pelican run.
+
+A unit's key is a hash of everything its folder is made from (docs/performance.md,
+"Incremental rebuilds"): the render key (code, libraries, theme, catalogs, resolved
+settings), the unit tree, the unit's own settings and every file in its folder, the
+lifecycle state of each of its items on the as-of date, the registry entries it shows
+(what its items name, and what names its items), the 三公 series, the 年报 data and
+the date itself where a page shows them, and the hidden pages its body links point at
+(recorded by the worker that last built it: ``GK_LINK_TARGETS_FILE``).
+
+The previous files are moved (renamed) into the new partial folder just before the
+swap, after a journal beside the output names them: a build stopped at any point
+leaves the previous output whole again at the next start (``restore``). Two entries
+of a reused folder are written afresh instead: ``lifecycle.json`` (dated) and
+``check/`` (the checker's pages).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+from .. import lifecycle
+from ..facts import REF_KEYS
+from ..items import as_list
+from .store import Cache, digest
+from .validate import code_key, tree_signature
+
+RECORD = "units.json"
+NOT_LINKED = {"check", "lifecycle.json"}   # top-level names the parent writes for a reused unit
+
+
+def render_key(cache: Cache, base: dict, settings_file: Path, catalogs: Path) -> str:
+    theme = Path(base.get("THEME", "theme"))
+    plain = json.dumps(base, sort_keys=True, default=lambda o: f"<{type(o).__name__}>", ensure_ascii=False) \
+        if _sortable(base) else repr(sorted(base))
+    return digest({"code": code_key(cache), "theme": tree_signature(cache, theme.resolve()),
+                   "catalogs": tree_signature(cache, catalogs.resolve()), "settings": plain,
+                   "settings_file": cache.hashes.signature(settings_file.resolve()), "cwd": os.getcwd()})
+
+
+def _sortable(value) -> bool:
+    try:
+        json.dumps(value, sort_keys=True, default=str)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _stash_name(uid: str) -> str:
+    return f"stash/{hashlib.sha256(uid.encode('utf-8')).hexdigest()[:32]}.json"
+
+
+def targets_file(cache: Cache, uid: str) -> str:
+    return str(cache.folder / "targets" / f"{hashlib.sha256(uid.encode('utf-8')).hexdigest()[:32]}.json")
+
+
+class Reuse:
+    """The plan of one build: which units to render, which to take from the last output."""
+
+    def __init__(self, cache: Cache, output: Path, site, facts, shared: dict, overrides: dict[str, dict],
+                 base: dict, settings_file: Path, catalogs: Path):
+        self.cache, self.output, self.site, self.facts = cache, output, site, facts
+        self.hidden = set(shared.get("GK_HIDDEN", ()))
+        self.keys: dict[str, str] = {}
+        self.parts: dict[str, dict[str, str]] = {}   # uid -> what its key is made of (hashes), for "why"
+        self.reused: list[str] = []
+        self.previous: dict = {}
+        self.note = ""
+        if not cache.enabled:
+            return
+        (cache.folder / "targets").mkdir(exist_ok=True)
+        record = cache.load_json(RECORD)
+        if isinstance(record, dict) and record.get("output") == _identity(output) \
+                and isinstance(record.get("units"), dict):
+            self.previous = record["units"]
+        elif record is not None:
+            self.note = "the output folder is not the one the cache recorded"
+        common = {"render": render_key(cache, base, settings_file, catalogs),
+                  "units": shared.get("GK_UNITS"), "sangong": shared.get("GK_SANGONG"),
+                  "domain": shared.get("GK_SITE_DOMAIN"), "catalogs_path": shared.get("GK_CATALOGS")}
+        common_key = digest(common)
+        registry, public_on = facts.registry, facts.public_on
+        naming: dict[str, set[str]] = {}     # 索引号 -> public entries naming it (reverse links)
+        for number, entry in registry.items():
+            for key in REF_KEYS:
+                for target in as_list(entry.get(key)):
+                    naming.setdefault(target, set()).add(number)
+        annual_key = digest(shared.get("GK_ANNUAL"))
+        for uid, unit in site.units.items():
+            items = facts.by_unit.get(uid, [])
+            own = {i.index_no for i in items if i.index_no}
+            refs = {r for i in items for key in REF_KEYS for r in as_list(getattr(i, key))}
+            shown = refs | own | {n for o in own for n in naming.get(o, ())}
+            dated = not any(facts.state(i).public for i in items)   # an empty feed is dated by the as-of day
+            has_annual = any(i.type == "annual-report" for i in items)
+            parts = {
+                "common": common_key,
+                "override": {k: v for k, v in overrides[uid].items() if k != "OUTPUT_PATH"},
+                "files": tree_signature(cache, unit.folder),
+                "states": sorted((i.source, facts.state(i).as_dict()) for i in items),
+                "registry": sorted((n, registry.get(n)) for n in shown),
+                "public_on": sorted((n, public_on.get(n)) for n in shown),
+                "annual": annual_key if has_annual else None,
+                "day": facts.day.isoformat() if dated or has_annual else None,
+            }
+            self.parts[uid] = {name: digest(value) for name, value in parts.items()}
+            self.keys[uid] = digest(self.parts[uid])
+
+    def _full_key(self, uid: str, targets) -> str:
+        return digest([self.keys[uid], sorted(self.hidden.intersection(targets))])
+
+    def plan(self, unit_ids: list[str]) -> list[str]:
+        """The units whose previous output can be reused."""
+        out = []
+        if not self.cache.enabled:
+            return out
+        for uid in unit_ids:
+            prev = self.previous.get(uid)
+            if not isinstance(prev, dict) or not isinstance(prev.get("targets"), list):
+                continue
+            if prev.get("key") == self._full_key(uid, prev["targets"]) and (self.output / uid).is_dir() \
+                    and not (self.output / uid).is_symlink():
+                out.append(uid)
+        return out
+
+    def stage(self, uid: str, partial: Path) -> bool:
+        """Start ``partial/<uid>/`` for a reused unit: its dated ``lifecycle.json`` (the
+        checker adds ``check/``) and its search facets for the portal. The rest of the
+        previous folder is moved in by ``finish``, once everything else has succeeded."""
+        src, dest = self.output / uid, partial / uid
+        try:
+            for entry in os.scandir(src):
+                mode = entry.stat(follow_symlinks=False).st_mode
+                if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+                    raise ValueError(f"{entry.path}: not a regular file or folder (never written by a build)")
+            stash = self.cache.folder / _stash_name(uid)
+            if stash.is_file() and not stash.is_symlink():
+                from ..search import STASH
+                (partial / STASH).mkdir(exist_ok=True)
+                shutil.copyfile(stash, partial / STASH / f"{uid}.json")
+            dest.mkdir()
+            (dest / "lifecycle.json").write_text(self._lifecycle(uid), encoding="utf-8")
+        except (OSError, ValueError) as exc:
+            self.cache.warn(f"{src}", exc)
+            if dest.exists():
+                shutil.rmtree(dest, ignore_errors=True)
+            return False
+        self.reused.append(uid)
+        return True
+
+    def _lifecycle(self, uid: str) -> str:
+        """lifecycle.json of a reused unit: a function of the unit's key (its items, their
+        states, the 索引号 dates they depend on) and the as-of date, so kept under both."""
+        name = f"lifecycle/{hashlib.sha256(uid.encode('utf-8')).hexdigest()[:32]}.json"
+        want = [self.keys[uid], self.facts.day.isoformat()]
+        kept = self.cache.load_json(name)
+        if isinstance(kept, dict) and kept.get("key") == want and isinstance(kept.get("text"), str):
+            return kept["text"]
+        items = self.facts.by_unit.get(uid, [])
+        text = lifecycle.report_text(uid, items, self.facts.day, lifecycle.lookup(self.facts.public_on))
+        self.cache.save_json(name, {"key": want, "text": text})
+        return text
+
+    def finish(self, partial: Path) -> None:
+        """Move the reused units' previous files into ``partial`` (renames: cheap), just
+        before the swap. A journal beside the output lists them first: if the build stops
+        before the swap is done, ``restore`` puts every one back (``build.recover``)."""
+        moves = {uid: sorted(e.name for e in os.scandir(self.output / uid) if e.name not in NOT_LINKED)
+                 for uid in self.reused}
+        if not moves:
+            return
+        _write_journal(self.output, partial, moves)
+        for uid, names in moves.items():
+            for name in names:
+                os.rename(self.output / uid / name, partial / uid / name)
+
+    def done(self) -> None:
+        """After the swap: the moved files are in the new output; the journal is spent."""
+        journal(self.output).unlink(missing_ok=True)
+
+    def keep(self, partial: Path, built: list[str]) -> dict:
+        """After the units ran: what to record for the next build (call before the portal
+        stage, which removes the search stash)."""
+        from ..search import STASH
+        units: dict = {}
+        if not self.cache.enabled:
+            return units
+        for uid in self.reused:
+            units[uid] = self.previous[uid]
+        for uid in built:
+            try:
+                targets = json.loads(Path(targets_file(self.cache, uid)).read_text(encoding="utf-8"))
+                if not isinstance(targets, list):
+                    continue
+                stash = partial / STASH / f"{uid}.json"
+                if stash.is_file():
+                    self.cache.folder.joinpath("stash").mkdir(exist_ok=True)
+                    shutil.copyfile(stash, self.cache.folder / _stash_name(uid))
+                else:
+                    self.cache.remove(_stash_name(uid))
+            except (OSError, ValueError) as exc:
+                self.cache.warn(uid, exc)
+                continue
+            units[uid] = {"key": self._full_key(uid, targets), "targets": targets, "parts": self.parts[uid]}
+        return units
+
+    def why(self, uid: str) -> str:
+        """What changed for a unit that is rebuilt: the names of the key's parts that differ."""
+        prev = self.previous.get(uid)
+        if not isinstance(prev, dict):
+            return "new" if self.previous else self.note or "no previous build"
+        old = prev.get("parts") if isinstance(prev.get("parts"), dict) else None
+        if not old:
+            return "no previous key"
+        changed = [name for name, value in self.parts.get(uid, {}).items() if old.get(name) != value]
+        return ",".join(changed) or "hidden link targets"
+
+    def scanner(self, kept: dict):
+        """The checker's link scan, with the scans of unchanged units kept (checks.py)."""
+        from .checks import Scanner
+        return Scanner(self.cache, self.output, sorted(self.site.units), self.reused, kept)
+
+    def forget(self) -> None:
+        """Before the swap: the recorded keys stop matching the output being replaced."""
+        self.cache.remove(RECORD)
+
+    def record(self, units: dict) -> None:
+        """After the swap: the output now holds what these keys describe."""
+        if self.cache.enabled:
+            self.cache.save_json(RECORD, {"output": _identity(self.output), "units": units})
+
+
+def journal(output: Path) -> Path:
+    return output.parent / f".{output.name}.moved.json"
+
+
+def _write_journal(output: Path, partial: Path, moves: dict[str, list[str]]) -> None:
+    from .store import _write_atomic
+    _write_atomic(journal(output), json.dumps({"partial": partial.name, "moves": moves}, sort_keys=True,
+                                              ensure_ascii=False).encode("utf-8"))
+
+
+def restore(output: Path) -> int:
+    """Put back what ``finish`` moved out of ``output`` when the build stopped before its
+    swap finished (run after ``build.recover`` restored ``.output.old``). Returns how
+    many files or folders went back."""
+    path = journal(output)
+    if not path.is_file() or path.is_symlink():
+        return 0
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        partial = output.parent / data["partial"]
+        moves = data["moves"]
+    except (OSError, ValueError, KeyError, TypeError):
+        path.unlink(missing_ok=True)
+        return 0
+    back = 0
+    if partial.is_dir() and not partial.is_symlink() and output.is_dir() and isinstance(moves, dict):
+        # The swap did not happen: the moved files are in partial, their folders in output.
+        for uid, names in sorted(moves.items()):
+            for name in names if isinstance(names, list) else ():
+                src, dest = partial / uid / name, output / uid / name
+                if "/" in uid + name or name in ("", ".", "..") or uid in ("", ".", ".."):
+                    continue
+                if (src.exists() or src.is_symlink()) and not (dest.exists() or dest.is_symlink()) \
+                        and (output / uid).is_dir():
+                    os.rename(src, dest)
+                    back += 1
+    path.unlink(missing_ok=True)
+    return back
+
+
+def _identity(output: Path) -> list | None:
+    try:
+        st = output.stat()
+    except OSError:
+        return None
+    return [st.st_dev, st.st_ino, st.st_mtime_ns]

@@ -1,0 +1,266 @@
+"""Incremental rebuilds (issue 15 point 3): the cache beside the output never serves a
+stale page. Each scenario rebuilds with the cache, checks what must have changed, and
+compares the tree byte for byte with an uncached (``--no-cache``) build of the same
+input and date: the test that catches any input forgotten in a unit's key."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import AS_OF, ROOT, build
+
+UNIT = "shili-town"
+NOTICE = """\
+---
+title: 示例镇临时公示ZQXNOTICE
+column: gsgg
+type: notice
+index_no: {index_no}
+published: 2026-11-10
+publicity_until: 2026-11-25
+---
+
+公示正文ZQXBODYTOKEN，请在公示期内反映。
+"""
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def same_trees(a: Path, b: Path) -> None:
+    ta, tb = tree(a), tree(b)
+    assert sorted(ta) == sorted(tb), set(ta) ^ set(tb)
+    differ = [name for name in ta if ta[name] != tb[name]]
+    assert not differ, differ[:10]
+
+
+def rebuilt(stdout: str) -> tuple[int, int]:
+    m = re.search(r"incremental: rebuilt (\d+) of (\d+) units", stdout)
+    assert m, stdout
+    return int(m.group(1)), int(m.group(2))
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A copy of the sample content with one open 公示 of the town, and a first cached build."""
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    index_nos = re.findall(r"^index_no:\s*(\S+)", "\n".join(
+        p.read_text(encoding="utf-8") for p in (content / UNIT).rglob("*.md")), re.M)
+    prefix, _, _ = sorted(index_nos)[-1].rpartition("-")
+    (content / UNIT / "gsgg" / "2026-zqx-gongshi.md").write_text(
+        NOTICE.format(index_no=f"{prefix}-09999"), encoding="utf-8")
+    out = tmp_path / "output"
+    first = build(content, out, "--jobs", "2")
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / ".output.cache").is_dir()
+    return content, out
+
+
+def rebuild(content: Path, out: Path, day: str = AS_OF, *extra: str):
+    result = build(content, out, "--jobs", "2", *extra, env={"BUILD_DATE": day})
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def check_uncached(content: Path, out: Path, tmp_path: Path, day: str = AS_OF, *extra: str) -> None:
+    fresh = tmp_path / "fresh" / "output"
+    rebuild(content, fresh, day, "--no-cache", *extra)
+    same_trees(out, fresh)
+    shutil.rmtree(fresh.parent)
+
+
+def text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def files_with(folder: Path, token: str) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and token.encode() in p.read_bytes()}
+
+
+def test_unchanged_input_reuses_every_unit(site, tmp_path):
+    content, out = site
+    result = rebuild(content, out)
+    built, total = rebuilt(result.stdout)
+    assert (built, total) == (0, 5)
+    check_uncached(content, out, tmp_path)
+
+
+def test_edit_an_item_shows_everywhere(site, tmp_path):
+    content, out = site
+    item = content / UNIT / "xxgkzd" / "2025-zhengwu-gongkai-gongzuo-zhidu.md"
+    source = text(item)
+    title = re.search(r"^title:\s*(.+)$", source, re.M).group(1)
+    item.write_text(source.replace(f"title: {title}", f"title: {title}EDITMARK", 1), encoding="utf-8")
+    result = rebuild(content, out)
+    assert rebuilt(result.stdout) == (1, 5)
+    found = files_with(out / UNIT, "EDITMARK")
+    page = "art/xxgkzd/2025-zhengwu-gongkai-gongzuo-zhidu.html"
+    assert page in found, found
+    assert "xxgkzd/index.html" in found            # its listing
+    assert "feed.xml" in found
+    assert any(name.startswith("search/") for name in found), found   # the unit's search shards
+    units = {p.name for p in content.iterdir() if p.is_dir()}
+    others = {n for n in files_with(out, "EDITMARK") if n.split("/")[0] in units - {UNIT}}
+    assert not others   # only the edited unit was rebuilt, and no other unit shows the item
+    check_uncached(content, out, tmp_path)
+
+
+def test_template_change_changes_every_page(site, tmp_path):
+    content, out = site
+    theme = tmp_path / "theme"
+    shutil.copytree(ROOT / "theme", theme)
+    settings = tmp_path / "conf.py"
+    settings.write_text(f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom pelicanconf import *\n"
+                        f"THEME = {str(theme)!r}\n", encoding="utf-8")
+    first = rebuild(content, out, AS_OF, "--settings", str(settings))
+    assert rebuilt(first.stdout)[0] == 5          # settings differ: every unit
+    before = tree(out)
+    base = theme / "templates" / "base.html"
+    base.write_text(text(base).replace("</footer>", "<!-- TPLMARK --></footer>", 1), encoding="utf-8")
+    result = rebuild(content, out, AS_OF, "--settings", str(settings))
+    assert rebuilt(result.stdout) == (5, 5)
+    after = tree(out)
+    pages = [n for n in after if n.endswith(".html") and n.split("/")[0] in
+             {p.name for p in content.iterdir() if p.is_dir()} and "/check/" not in n and not n.endswith("/search.html")]
+    assert pages
+    unchanged = [n for n in pages if after[n] == before.get(n)]
+    assert not unchanged, unchanged[:5]
+    assert all(b"TPLMARK" in after[n] for n in pages)
+    check_uncached(content, out, tmp_path, AS_OF, "--settings", str(settings))
+
+
+def test_date_past_publicity_until_withdraws_everywhere(site, tmp_path):
+    content, out = site
+    assert "gsgg/2026-zqx-gongshi.html" in " ".join(files_with(out / UNIT, "ZQXBODYTOKEN"))
+    assert any(n.startswith("search/") for n in files_with(out / UNIT, "ZQXBODYTOKEN"))
+    report = json.loads(text(out / UNIT / "lifecycle.json"))
+    url = next(u for u in report["states"] if u.endswith("2026-zqx-gongshi.html"))
+    assert report["states"][url] == "open"
+    day = "2026-11-26"
+    result = rebuild(content, out, day)
+    built, _ = rebuilt(result.stdout)
+    assert 1 <= built < 5          # the town (state changed) and the 年报 units (dated), not all
+    assert not files_with(out, "ZQXBODYTOKEN")     # page, feed, search shards: the body is gone
+    report = json.loads(text(out / UNIT / "lifecycle.json"))
+    assert report["states"][url] == "closed"       # withdrawn: what remains of a 公示 after its period
+    assert report["as_of"] == day
+    check_uncached(content, out, tmp_path, day)
+
+
+def test_delete_an_item_removes_it_everywhere(site, tmp_path):
+    content, out = site
+    assert files_with(out / UNIT, "ZQXNOTICE")
+    (content / UNIT / "gsgg" / "2026-zqx-gongshi.md").unlink()
+    result = rebuild(content, out)
+    assert rebuilt(result.stdout)[0] >= 1
+    assert not files_with(out, "ZQXNOTICE")
+    assert not (out / UNIT / "art" / "gsgg" / "2026-zqx-gongshi.html").exists()
+    check_uncached(content, out, tmp_path)
+
+
+def test_corrupt_cache_is_ignored(site, tmp_path):
+    content, out = site
+    cache = tmp_path / ".output.cache"
+    for path in cache.rglob("*"):
+        if path.is_file() and path.name != "gongkai-cache.json":
+            path.write_bytes(b"\x80garbage{")
+    item = content / UNIT / "xxgkzd" / "2025-zhengwu-gongkai-gongzuo-zhidu.md"
+    item.write_text(text(item).replace("\n---\n", "\n---\nZQXCORRUPT\n", 1), encoding="utf-8")
+    result = rebuild(content, out)
+    assert "build cache ignored" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert rebuilt(result.stdout)[0] == 5       # nothing trusted from a damaged cache
+    assert files_with(out / UNIT, "ZQXCORRUPT")
+    check_uncached(content, out, tmp_path)
+    again = rebuild(content, out)                # and the cache is whole again
+    assert rebuilt(again.stdout) == (0, 5)
+
+
+def test_cache_folder_that_is_not_ours_is_refused(tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / ".output.cache").symlink_to(elsewhere)
+    out = tmp_path / "output"
+    result = rebuild(content, out)
+    assert "build cache not used" in result.stderr
+    assert list(elsewhere.iterdir()) == []
+    (tmp_path / ".output.cache").unlink()
+    (tmp_path / ".output.cache").mkdir()       # a folder without our marker: not ours either
+    (tmp_path / ".output.cache" / "keep.txt").write_text("x", encoding="utf-8")
+    result = rebuild(content, out)
+    assert "build cache not used" in result.stderr
+    assert [p.name for p in (tmp_path / ".output.cache").iterdir()] == ["keep.txt"]
+
+
+def test_no_cache_build_drops_the_recorded_keys(site, tmp_path):
+    """An uncached build replaces the output: the next cached build must not reuse from it
+    on the strength of keys recorded for the output before it."""
+    content, out = site
+    item = content / UNIT / "xxgkzd" / "2025-zhengwu-gongkai-gongzuo-zhidu.md"
+    original = text(item)
+    item.write_text(original.replace("\n---\n", "\n---\nZQXNOCACHE\n", 1), encoding="utf-8")
+    rebuild(content, out, AS_OF, "--no-cache")
+    item.write_text(original, encoding="utf-8")
+    result = rebuild(content, out)
+    assert rebuilt(result.stdout)[0] == 5
+    assert not files_with(out, "ZQXNOCACHE")
+
+
+@pytest.mark.parametrize("cut", ["before-swap", "between-renames"])
+def test_a_stopped_build_never_loses_a_reused_unit(site, tmp_path, cut):
+    """Reused units' files are moved (renamed) into the partial folder just before the
+    swap; a build killed there leaves the previous output whole at the next start."""
+    from gongkai import build as build_mod
+    from gongkai.incremental import units as units_mod
+    content, out = site
+    before = tree(out)
+    partial = tmp_path / ".output.partial"
+    moves = {}
+    for uid in ("shili-town", "shili-city"):
+        (partial / uid).mkdir(parents=True)
+        (partial / uid / "lifecycle.json").write_text("{}", encoding="utf-8")   # a new build's own file
+        moves[uid] = sorted(p.name for p in (out / uid).iterdir() if p.name not in units_mod.NOT_LINKED)
+    units_mod._write_journal(out, partial, moves)
+    for uid, names in moves.items():
+        for name in names[: len(names) // 2 + 1]:       # killed halfway through the moves
+            (out / uid / name).rename(partial / uid / name)
+    if cut == "between-renames":
+        for uid, names in moves.items():
+            for name in names[len(names) // 2 + 1:]:
+                (out / uid / name).rename(partial / uid / name)
+        out.rename(tmp_path / ".output.old")             # the swap's first rename, then killed
+    build_mod.recover(out)
+    assert tree(out) == before
+    assert not units_mod.journal(out).exists()
+    result = rebuild(content, out)                       # and the next build starts clean
+    assert rebuilt(result.stdout) == (0, 5)
+    assert tree(out) == before
+
+
+def test_link_check_of_a_reused_unit_sees_another_units_page_go(site, tmp_path):
+    """The checker keeps a reused unit's link findings only while its links into other
+    units resolve as before: deleting the page another unit links to is reported."""
+    content, out = site
+    city_item = content / "shili-city" / "gsgg" / "2026-dongji-gongre-tongzhi.md"
+    href = "../../../shili-city/art/gsgg/2026-dongji-gongre-tongzhi.html"
+    notice_no = re.search(r"^index_no: (\S+)", text(content / UNIT / "gsgg" / "2026-zqx-gongshi.md"), re.M)[1]
+    (content / UNIT / "gsgg" / "2026-zqx-link.md").write_text(
+        f"---\ntitle: 示例镇转发市供热通知\ncolumn: gsgg\nindex_no: {notice_no[:-5]}09998\n"
+        "published: 2026-11-12\n---\n\n"
+        f"详见[市供热通知]({href})。\n", encoding="utf-8")
+    first = rebuild(content, out)
+    assert rebuilt(first.stdout) == (1, 5)
+    assert href not in text(out / "check" / "check.json")
+    city_item.unlink()
+    result = rebuild(content, out)
+    assert f"{UNIT}:" not in result.stdout.split("incremental:")[1].split("\n")[0]   # the town is reused
+    assert href in text(out / "check" / "check.json")
+    check_uncached(content, out, tmp_path)
