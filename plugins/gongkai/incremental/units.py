@@ -92,6 +92,8 @@ class Reuse:
                     naming.setdefault(target, set()).add(number)
         annual_key = digest(shared.get("GK_ANNUAL"))
         for uid, unit in site.units.items():
+            if uid not in overrides:
+                continue    # not built by this (subset) build
             items = facts.by_unit.get(uid, [])
             own = {i.index_no for i in items if i.index_no}
             refs = {r for i in items for key in REF_KEYS for r in as_list(getattr(i, key))}
