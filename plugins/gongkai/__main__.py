@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--wait", type=float, default=300.0,
                     help="seconds to wait for another build writing the same output (default 300)")
     ap.add_argument("--debug", action="store_true", help="show the Python traceback of a failure")
+    ap.add_argument("--timings", type=Path, default=None,
+                    help="html: write the per-stage times and peak RSS as JSON to this file (or set GK_TIMINGS)")
     ap.add_argument("--unit", help="annual-report: the unit id")
     ap.add_argument("--year", help="annual-report: the year the report covers (YYYY)")
     ap.add_argument("--fail-on", default="veto", choices=("veto", "deduction", "notice"),
@@ -47,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return _check(args, as_of)
         return build(args.content, args.output, args.settings, args.catalogs, as_of, args.jobs,
-                     debug=args.debug, wait=args.wait)
+                     debug=args.debug, wait=args.wait, timings_file=args.timings)
     except errors.ContentError as exc:
         print(exc, file=sys.stderr)
         print(errors.summary(exc.problems), file=sys.stderr)

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from . import errors, lifecycle, reader, search
+from . import errors, lifecycle, reader, search, timings
 from .annual import portal as annual_portal
 from .annual import series as annual_series
 from .facts import Facts
@@ -75,10 +75,11 @@ class BuildError(Exception):
 
 def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_of: str,
           jobs: int | None = None, debug: bool = False, wait: float = 300.0, on_check=None,
-          site: Site | None = None) -> int:
+          site: Site | None = None, timings_file: Path | None = None) -> int:
     """Build every unit into ``output``. ``on_check(report)`` receives the checker's report
     (the checker runs when GK_CHECK_REPORTS asks for the reports, or when ``on_check`` is given).
-    ``site``: content already scanned (and its problems printed) by the caller."""
+    ``site``: content already scanned (and its problems printed) by the caller.
+    ``timings_file``: where the per-stage figures go as JSON (default: $GK_TIMINGS, else nowhere)."""
     if output.is_symlink():
         raise BuildError(f"{output}: 输出目录是符号链接，拒绝构建，以免替换或删除它指向的目录；请用 --output "
                          f"指向实际目录 (output is a symlink: refused; point --output at a real folder)", EXIT_USAGE)
@@ -89,7 +90,8 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
         recover(output)
         partial = output.parent / f".{output.name}.partial"
         try:
-            return _build(content, output, partial, settings_file, catalogs, as_of, jobs, debug, on_check, site)
+            return _build(content, output, partial, settings_file, catalogs, as_of, jobs, debug, on_check, site,
+                          timings_file)
         finally:
             if partial.exists() or partial.is_symlink():
                 try:
@@ -99,9 +101,12 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
 
 
 def _build(content: Path, output: Path, partial: Path, settings_file: Path, catalogs: Path, as_of: str,
-           jobs: int | None, debug: bool, on_check=None, site: Site | None = None) -> int:
+           jobs: int | None, debug: bool, on_check=None, site: Site | None = None,
+           timings_file: Path | None = None) -> int:
     started = time.monotonic()
+    watch = timings.Stopwatch()  # per-stage CPU, wall and peak RSS: one `stages:` line, JSON when asked
     site = site if site is not None else check(content, catalogs, max_warnings=20)
+    watch.lap("validate")
     if not site.ok:
         print(f"{errors.summary(site.problems)}; nothing was built, {output} is unchanged", file=sys.stderr)
         return 1
@@ -126,6 +131,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     shared = {"GK_UNITS": units, "GK_REGISTRY": registry, "GK_PUBLIC_ON": public_on, "GK_SANGONG": sangong,
               "GK_ANNUAL": annual, "GK_AS_OF": as_of, "GK_HIDDEN": hidden,
               "GK_CATALOGS": str(catalogs.resolve()), "GK_SITE_DOMAIN": urlsplit(root_url).netloc}
+    watch.lap("lifecycle")
     jobs_list = []
     for uid in sorted(site.units, key=lambda u: (-counts[u], u)):
         unit = site.units[uid]
@@ -153,11 +159,14 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
             progress = Progress(len(jobs_list), "构建 (build)")
             for result in pool.map(build_unit, jobs_list):
                 progress.step(counts[result["unit"]])
+                watch.worker(result)
                 if result["errors"]:
                     failures.append(result)
         progress.done()
     finally:
         reader.PREVALIDATED.clear()
+    watch.workers = workers
+    watch.lap("render", wall="units")
     if failures:
         # One mistake, one message (DESIGN §9): a broken template fails every unit alike.
         seen: dict[str, list[str]] = {}
@@ -171,16 +180,21 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     report_changes(partial, output, sorted(site.units))
     render_portal(partial, base, units, as_of, site.catalogs.level_names)
     annual_portal.render(partial, base, units, annual, site.catalogs.annual, as_of)
+    watch.lap("write")
     if line := search.build_portal(partial, base, units, as_of):
         print(line)
+    watch.lap("search")
     if base.get("GK_CHECK_REPORTS") or on_check is not None:
         from .check import after_render  # the check stage reads the rendered pages (links)
         report = after_render(site, facts, catalogs, partial, base, output.name, bool(base.get("GK_CHECK_REPORTS")))
         if on_check is not None:
             on_check(report)
+    watch.lap("check")
     if base.get("GK_MINIFY"):
         minify_css(partial)
     _swap(partial, output)
+    watch.lap("write")
+    print(watch.report(timings_file))
     public = len(facts.public())
     print(f"built {len(site.units)} units, {public} public items of {len(site.items)} "
           f"(as of {as_of}) in {time.monotonic() - started:.1f}s -> {output}")
@@ -435,6 +449,7 @@ def build_unit(job: dict) -> dict:
     handler = _Collect(job.get("debug", False))
     root = logging.getLogger()
     root.addHandler(handler)
+    cpu, wall = time.process_time(), time.perf_counter()
     try:
         settings = read_settings(job["settings_file"], override={**_SHARED, **job["override"]})
         Pelican(settings).run()
@@ -446,7 +461,10 @@ def build_unit(job: dict) -> dict:
         code = EXIT_CONTENT
     finally:
         root.removeHandler(handler)
-    return {"unit": job["unit"], "errors": handler.errors, "code": code}
+    stash = Path(job["override"]["OUTPUT_PATH"]).parent / search.STASH / f"{job['unit']}.json"
+    return {"unit": job["unit"], "errors": handler.errors, "code": code,
+            "stages": timings.unit_sums(time.process_time() - cpu, time.perf_counter() - wall, stash),
+            "rss_mib": timings.peak_rss_mib()}
 
 
 def render_portal(out: Path, settings: dict, units: dict[str, dict], as_of: str,

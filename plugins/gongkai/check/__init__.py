@@ -14,6 +14,7 @@ rule reads the built pages), before the new output is swapped into place.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,22 +33,24 @@ __all__ = ["SPECS", "Finding", "Hit", "Report", "Rule", "UnitFacts", "UnitReport
 
 
 def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | None = None,
-               shown_output: str = "output", site_root: str = "") -> dict[str, UnitFacts]:
-    """Every unit's facts, each computed once: attachments read once, built pages read once."""
-    files, pages = links.scan_output(output, shown_output, site_root) if output is not None else (None, {})
+               shown_output: str = "output", site_root: str = "") -> Iterator[UnitFacts]:
+    """Every unit's facts, in unit order, each computed once: attachments read once, built
+    pages read once for their anchors and once for the unit's links. One unit at a time:
+    a province's links (the column tree on every page) do not all fit in memory at once."""
+    files = links.scan_files(output, shown_output, site_root) if output is not None else None
     not_ids = privacy.not_id_tokens([u.org_code for u in site.units.values()]
                                     + [i.index_no for i in site.items if i.index_no])
     privacy_rule = rules.get("privacy.personal-info")
     gaps: dict[str, list] = {}
     for gap in facts.gaps:
         gaps.setdefault(gap.policy.unit, []).append(gap)
-    out = {}
     for uid in sorted(site.units):
         items = facts.by_unit.get(uid, [])
         uf = UnitFacts(site.units[uid], facts.day, site.catalogs, items, facts.states, gaps=gaps.get(uid, []),
                        deadlines={i.source: facts.fiscal_deadlines[i.source] for i in items
                                   if i.source in facts.fiscal_deadlines},
-                       pages=pages.get(uid, []) if files is not None else None, files=files, not_ids=not_ids)
+                       pages=links.unit_pages(output, uid, files) if files is not None else None, files=files,
+                       not_ids=not_ids)
         if privacy_rule is not None:
             t = privacy_rule.thresholds
             for item in uf.shown:
@@ -60,8 +63,7 @@ def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | 
                                                 t["max_pages"]))
                     except Unreadable as exc:
                         uf.unread.append((shown, str(exc)))
-        out[uid] = uf
-    return out
+        yield uf
 
 
 def run(site: Site, facts: Facts, rules_path: Path, output: Path | None = None, shown_output: str = "output",
@@ -69,10 +71,9 @@ def run(site: Site, facts: Facts, rules_path: Path, output: Path | None = None, 
     """Evaluate every unit; ``output`` is the built site the link rule reads (None: links not checked)."""
     started = time.monotonic()
     rules = load_rules(rules_path)
-    units = unit_facts(site, facts, rules, output, shown_output, site_root)
     reports = [UnitReport.of(uf, evaluate(rules, uf), rules,
                              links.external_links(uf) if uf.pages is not None else {})
-               for uid, uf in sorted(units.items())]
+               for uf in unit_facts(site, facts, rules, output, shown_output, site_root)]
     report = Report(facts.day, rules, reports, site.catalogs.level_names, links_checked=output is not None)
     report.seconds = time.monotonic() - started    # for the console only, never written to a file
     return report

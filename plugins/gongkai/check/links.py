@@ -47,10 +47,12 @@ class SiteFiles:
     anchors: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
-def scan_output(root: Path, shown_root: str, site_root: str = "") -> tuple[SiteFiles, dict[str, list[PageLinks]]]:
-    """(every file and anchor, unit id -> its pages' links) of the built output under ``root``."""
+def scan_files(root: Path, shown_root: str, site_root: str = "") -> SiteFiles:
+    """Every file of the built output under ``root`` and the anchors of each page (what
+    any link may point at). The links themselves are read per unit (``unit_pages``), so
+    the check stage holds one unit's links at a time, not the province's."""
     files = SiteFiles(shown_root, site_root.rstrip("/"))
-    pages: dict[str, list[PageLinks]] = {}
+    shared: dict[frozenset[str], frozenset[str]] = {}   # most pages of a unit have the same anchors
     for path in sorted(root.rglob("*")):
         if not path.is_file():
             continue
@@ -59,17 +61,33 @@ def scan_output(root: Path, shown_root: str, site_root: str = "") -> tuple[SiteF
         if path.suffix != ".html" or path.stat().st_size > MAX_PAGE_BYTES:
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
-        files.anchors[rel] = frozenset(html.unescape(a) for a in _ANCHOR.findall(text))
-        if "/" not in rel:
-            continue    # the portal's own pages belong to no unit
+        found = frozenset(html.unescape(a) for a in _ANCHOR.findall(text))
+        files.anchors[rel] = shared.setdefault(found, found)
+    return files
+
+
+def unit_pages(root: Path, unit: str, files: SiteFiles) -> list[PageLinks]:
+    """The links of one unit's built pages (read again from ``root``, after ``scan_files``)."""
+    pages = []
+    prefix = unit + "/"
+    for rel in sorted(r for r in files.anchors if r.startswith(prefix)):
+        text = (root / rel).read_text(encoding="utf-8", errors="replace")
         page = PageLinks(rel)
         line, last = 1, 0
         for m in _LINK.finditer(text):
             line += text.count("\n", last, m.start())
             last = m.start()
             page.links.append(Link(line, html.unescape(m[1])))
-        pages.setdefault(rel.split("/", 1)[0], []).append(page)
-    return files, pages
+        pages.append(page)
+    return pages
+
+
+def scan_output(root: Path, shown_root: str, site_root: str = "") -> tuple[SiteFiles, dict[str, list[PageLinks]]]:
+    """(every file and anchor, unit id -> its pages' links) of the built output under ``root``:
+    every unit's links at once (the check stage itself goes unit by unit)."""
+    files = scan_files(root, shown_root, site_root)
+    units = sorted({rel.split("/", 1)[0] for rel in files.anchors if "/" in rel})
+    return files, {uid: unit_pages(root, uid, files) for uid in units}
 
 
 def resolve(page: str, href: str, files: SiteFiles) -> tuple[str, str | None, str] | None:
