@@ -34,6 +34,15 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def deciles(values: list[float]) -> list[float]:
+    """The largest value of each tenth of ``values`` (in order): a worker whose memory grows
+    unit after unit shows a rising curve; a bounded one a flat curve."""
+    if not values:
+        return []
+    n, k = len(values), min(10, len(values))
+    return [round(max(values[i * n // k:(i + 1) * n // k]), 1) for i in range(k)]
+
+
 def _order(names) -> list[str]:
     return [s for s in STAGES if s in names] + sorted(n for n in names if n not in STAGES)
 
@@ -47,6 +56,7 @@ class Stopwatch:
     rss: dict[str, float] = field(default_factory=dict)     # parent / largest worker, MiB
     peak_after: dict[str, float] = field(default_factory=dict)  # parent peak RSS after each stage
     worker_unit: str = ""                                   # the unit the largest worker was building
+    worker_rss: list[float] = field(default_factory=list)   # each unit's worker peak, in completion order
     workers: int = 0
     units: int = 0
     started: float = field(default_factory=time.perf_counter)
@@ -72,6 +82,7 @@ class Stopwatch:
         for name, cpu in (result.get("stages") or {}).items():
             self.add(name, cpu)
         rss = result.get("rss_mib") or 0.0
+        self.worker_rss.append(rss)
         if rss > self.rss.get("worker", 0.0):
             self.rss["worker"], self.worker_unit = rss, result.get("unit", "")
         self.units += 1
@@ -84,7 +95,8 @@ class Stopwatch:
                 "total_cpu": round(sum(self.cpu.values()), 3),
                 "rss_mib": {k: round(v, 1) for k, v in self.rss.items()},
                 "parent_peak_after": {k: round(v, 1) for k, v in self.peak_after.items()},
-                "worker_unit": self.worker_unit, "workers": self.workers, "units": self.units}
+                "worker_unit": self.worker_unit, "workers": self.workers, "units": self.units,
+                "worker_rss_deciles": deciles(self.worker_rss)}
 
     def line(self) -> str:
         data = self.as_json()
