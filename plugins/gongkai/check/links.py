@@ -21,6 +21,9 @@ from .unitfacts import UnitFacts
 
 _LINK = re.compile(r"""\s(?:href|src)\s*=\s*"([^"]*)\"""")
 _ANCHOR = re.compile(r"""\s(?:id|name)\s*=\s*"([^"]*)\"""")
+# The same over the page's bytes: only the matches are decoded (pages are read twice, see scan_files).
+_LINK_B = re.compile(_LINK.pattern.encode())
+_ANCHOR_B = re.compile(_ANCHOR.pattern.encode())
 _IGNORED_SCHEMES = ("mailto", "tel", "javascript", "data", "sms")
 MAX_PAGE_BYTES = 20_000_000
 
@@ -60,8 +63,7 @@ def scan_files(root: Path, shown_root: str, site_root: str = "") -> SiteFiles:
         files.files.add(rel)
         if path.suffix != ".html" or path.stat().st_size > MAX_PAGE_BYTES:
             continue
-        text = path.read_text(encoding="utf-8", errors="replace")
-        found = frozenset(html.unescape(a) for a in _ANCHOR.findall(text))
+        found = frozenset(html.unescape(a.decode("utf-8", "replace")) for a in _ANCHOR_B.findall(path.read_bytes()))
         files.anchors[rel] = shared.setdefault(found, found)
     return files
 
@@ -71,13 +73,13 @@ def unit_pages(root: Path, unit: str, files: SiteFiles) -> list[PageLinks]:
     pages = []
     prefix = unit + "/"
     for rel in sorted(r for r in files.anchors if r.startswith(prefix)):
-        text = (root / rel).read_text(encoding="utf-8", errors="replace")
+        data = (root / rel).read_bytes()
         page = PageLinks(rel)
         line, last = 1, 0
-        for m in _LINK.finditer(text):
-            line += text.count("\n", last, m.start())
+        for m in _LINK_B.finditer(data):
+            line += data.count(b"\n", last, m.start())
             last = m.start()
-            page.links.append(Link(line, html.unescape(m[1])))
+            page.links.append(Link(line, html.unescape(m[1].decode("utf-8", "replace"))))
         pages.append(page)
     return pages
 
