@@ -48,6 +48,7 @@ class SiteFiles:
     site_root: str = ""             # absolute URL prefix that also means 'this site'
     files: set[str] = field(default_factory=set)
     anchors: dict[str, frozenset[str]] = field(default_factory=dict)
+    pages: dict[str, list[str]] = field(default_factory=dict)   # unit id -> its HTML pages, in path order
 
 
 def scan_files(root: Path, shown_root: str, site_root: str = "") -> SiteFiles:
@@ -65,14 +66,15 @@ def scan_files(root: Path, shown_root: str, site_root: str = "") -> SiteFiles:
             continue
         found = frozenset(html.unescape(a.decode("utf-8", "replace")) for a in _ANCHOR_B.findall(path.read_bytes()))
         files.anchors[rel] = shared.setdefault(found, found)
+        if "/" in rel:      # the portal's own pages belong to no unit
+            files.pages.setdefault(rel.split("/", 1)[0], []).append(rel)
     return files
 
 
 def unit_pages(root: Path, unit: str, files: SiteFiles) -> list[PageLinks]:
     """The links of one unit's built pages (read again from ``root``, after ``scan_files``)."""
     pages = []
-    prefix = unit + "/"
-    for rel in sorted(r for r in files.anchors if r.startswith(prefix)):
+    for rel in files.pages.get(unit, []):
         data = (root / rel).read_bytes()
         page = PageLinks(rel)
         line, last = 1, 0
@@ -88,8 +90,7 @@ def scan_output(root: Path, shown_root: str, site_root: str = "") -> tuple[SiteF
     """(every file and anchor, unit id -> its pages' links) of the built output under ``root``:
     every unit's links at once (the check stage itself goes unit by unit)."""
     files = scan_files(root, shown_root, site_root)
-    units = sorted({rel.split("/", 1)[0] for rel in files.anchors if "/" in rel})
-    return files, {uid: unit_pages(root, uid, files) for uid in units}
+    return files, {uid: unit_pages(root, uid, files) for uid in sorted(files.pages)}
 
 
 def resolve(page: str, href: str, files: SiteFiles) -> tuple[str, str | None, str] | None:
