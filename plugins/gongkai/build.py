@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from . import columns, errors, incremental, lifecycle, reader, search
+from . import columns, errors, incremental, lifecycle, reader, search, timings
 from .annual import portal as annual_portal
 from .annual import series as annual_series
 from .facts import Facts
@@ -76,19 +76,21 @@ class BuildError(Exception):
 
 def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_of: str,
           jobs: int | None = None, debug: bool = False, wait: float = 300.0, on_check=None,
-          site: Site | None = None, units: list[str] | None = None, use_cache: bool = True) -> int:
+          site: Site | None = None, units: list[str] | None = None, use_cache: bool = True,
+          timings_file: Path | None = None) -> int:
     """Build every unit into ``output``. ``on_check(report)`` receives the checker's report
     (the checker runs when GK_CHECK_REPORTS asks for the reports, or when ``on_check`` is given).
     ``site``: content already scanned (and its problems printed) by the caller.
     ``units``: build only these units' folders, plus the parts ``merge`` needs (merge.py).
-    ``use_cache``: reuse what the previous build into ``output`` made of unchanged input (incremental/)."""
+    ``use_cache``: reuse what the previous build into ``output`` made of unchanged input (incremental/).
+    ``timings_file``: where the per-stage figures go as JSON (default: $GK_TIMINGS, else nowhere)."""
     check_output(output)
     with build_lock(output, wait):
         recover(output)
         partial = output.parent / f".{output.name}.partial"
         try:
             return _build(content, output, partial, settings_file, catalogs, as_of, jobs, debug, on_check, site,
-                          units, use_cache)
+                          units, use_cache, timings_file)
         finally:
             incremental.restore(output)   # reused units' files moved into partial go back if no swap happened
             if partial.exists() or partial.is_symlink():
@@ -110,11 +112,13 @@ def check_output(output: Path) -> None:
 
 def _build(content: Path, output: Path, partial: Path, settings_file: Path, catalogs: Path, as_of: str,
            jobs: int | None, debug: bool, on_check=None, site: Site | None = None,
-           only: list[str] | None = None, use_cache: bool = True) -> int:
+           only: list[str] | None = None, use_cache: bool = True, timings_file: Path | None = None) -> int:
     started = time.monotonic()
+    watch = timings.Stopwatch()  # per-stage CPU, wall and peak RSS: one `stages:` line, JSON when asked
     store = incremental.open_cache(output, use_cache)
     site = site if site is not None else check(content, catalogs, max_warnings=20,
                                                cache=incremental.ItemCache(store, catalogs))
+    watch.lap("validate")
     if not site.ok:
         print(f"{errors.summary(site.problems)}; nothing was built, {output} is unchanged", file=sys.stderr)
         return 1
@@ -144,6 +148,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
               "GK_ANNUAL": annual, "GK_AS_OF": as_of, "GK_HIDDEN": hidden,
               "GK_CATALOGS": str(catalogs.resolve()), "GK_SITE_DOMAIN": urlsplit(root_url).netloc}
     shared["GK_REVERSE"] = columns.reverse_refs(registry)  # once per build, not once per unit
+    watch.lap("lifecycle")
     jobs_list = []
     built = part.units if part is not None else sorted(site.units)
     for uid in sorted(built, key=lambda u: (-counts[u], u)):
@@ -178,11 +183,14 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
             progress = Progress(len(jobs_list), "构建 (build)")
             for result in pool.map(build_unit, jobs_list):
                 progress.step(counts[result["unit"]])
+                watch.worker(result)
                 if result["errors"]:
                     failures.append(result)
         progress.done()
     finally:
         reader.PREVALIDATED.clear()
+    watch.workers = workers
+    watch.lap("render", wall="units")
     if failures:
         # One mistake, one message (DESIGN §9): a broken template fails every unit alike.
         seen: dict[str, list[str]] = {}
@@ -196,8 +204,9 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     kept = reuse.keep(partial, [j["unit"] for j in jobs_list])
     print(incremental.summary(store, reuse, [j["unit"] for j in jobs_list]))
     finish(partial, output, site, facts, catalogs, base, units, annual, as_of, built, on_check, part=part,
-           reuse=reuse, kept=kept)
+           reuse=reuse, kept=kept, watch=watch)
     store.save_hashes()
+    print(watch.report(timings_file))
     public = sum(len(facts.public(uid)) for uid in built)
     print(f"built {len(built)} units{f' of {len(site.units)}' if part is not None else ''}, {public} public items "
           f"of {sum(counts[uid] for uid in built)} (as of {as_of}) in {time.monotonic() - started:.1f}s -> {output}")
@@ -206,21 +215,25 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
 
 def finish(partial: Path, output: Path, site: Site, facts: Facts, catalogs: Path, base: dict, units: dict[str, dict],
            annual: dict, as_of: str, built: list[str], on_check=None, part=None, report_of=None,
-           merged: frozenset[str] = frozenset(), reuse=None, kept=None) -> None:
+           merged: frozenset[str] = frozenset(), reuse=None, kept=None, watch=None) -> None:
     """The final stage, after the unit folders are in ``partial``: the portal, the annual
     portal, the portal search page, the checker, minify, swap. The full build and
     ``merge`` (merge.py) both end here, so a merged tree cannot drift from a full build.
     ``part``: a subset build's PartWriter (saves what merge needs into ``_parts/``);
     ``report_of(partial)``: the checker's report from the parts (merge), instead of running
     it; ``merged``: unit folders taken from parts (already minified there); ``reuse``/``kept``:
-    the incremental plan (incremental.Reuse): reused units' files are moved in just before the swap."""
+    the incremental plan (incremental.Reuse): reused units' files are moved in just before the swap;
+    ``watch``: the build's timings.Stopwatch (stages write, search, check)."""
+    watch = watch if watch is not None else timings.Stopwatch()
     report_changes(partial, output, built)
     render_portal(partial, base, units, as_of, site.catalogs.level_names)
     annual_portal.render(partial, base, units, annual, site.catalogs.annual, as_of)
+    watch.lap("write")
     if part is not None:
         part.save_search(partial)
     if line := search.build_portal(partial, base, units, as_of):
         print(line)
+    watch.lap("search")
     report = None
     if base.get("GK_CHECK_REPORTS") or on_check is not None:
         write = bool(base.get("GK_CHECK_REPORTS"))
@@ -235,6 +248,7 @@ def finish(partial: Path, output: Path, site: Site, facts: Facts, catalogs: Path
                                   scanner=reuse.scanner(kept) if reuse is not None else None)
         if on_check is not None:
             on_check(report)
+    watch.lap("check")
     if part is not None:
         part.save(partial, report)
     if base.get("GK_MINIFY"):
@@ -246,6 +260,7 @@ def finish(partial: Path, output: Path, site: Site, facts: Facts, catalogs: Path
     if reuse is not None:
         reuse.done()
         reuse.record(kept)
+    watch.lap("write")
 
 
 def report_changes(partial: Path, output: Path, unit_ids: list[str]) -> None:
@@ -502,6 +517,7 @@ def build_unit(job: dict) -> dict:
     handler = _Collect(job.get("debug", False))
     root = logging.getLogger()
     root.addHandler(handler)
+    cpu, wall = time.process_time(), time.perf_counter()
     try:
         settings = read_settings(job["settings_file"], override={**_SHARED, **job["override"]})
         Pelican(settings).run()
@@ -513,7 +529,10 @@ def build_unit(job: dict) -> dict:
         code = EXIT_CONTENT
     finally:
         root.removeHandler(handler)
-    return {"unit": job["unit"], "errors": handler.errors, "code": code}
+    stash = Path(job["override"]["OUTPUT_PATH"]).parent / search.STASH / f"{job['unit']}.json"
+    return {"unit": job["unit"], "errors": handler.errors, "code": code,
+            "stages": timings.unit_sums(time.process_time() - cpu, time.perf_counter() - wall, stash),
+            "rss_mib": timings.peak_rss_mib()}
 
 
 def render_portal(out: Path, settings: dict, units: dict[str, dict], as_of: str,

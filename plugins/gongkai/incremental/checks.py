@@ -29,7 +29,8 @@ class Scanner:
         self.keys = {uid: rec.get("key") for uid, rec in kept.items() if isinstance(rec, dict)} \
             if cache.enabled else {}
         self.externals: dict[str, dict] = {}
-        self.lazy: set[str] = set()        # units whose page links stay in the cache unless needed
+        self.lazy: set[str] = set()        # units whose page links are loaded only when the rule needs them
+        self.folders: dict[str, Path] = {}  # where a lazy unit's pages are read again when not in the cache
         self.site_root = self.shown_root = ""
 
     def external(self, uid: str) -> dict | None:
@@ -63,6 +64,12 @@ class Scanner:
                         "key": key, "pages": [(p.path, [(link.line, link.href) for link in p.links]) for p in found]})
                     self.cache.remove(_name("links", uid))
             links.add_unit(files, part)
+            if found:
+                # Read again when the link rule reaches this unit (``pages``): the check stage
+                # holds one unit's links at a time, not the province's.
+                self.lazy.add(uid)
+                self.folders[uid] = folder
+                found = []
             pages[uid] = found
             self.externals[uid] = external
         return files, pages
@@ -73,11 +80,12 @@ class Scanner:
         if uid not in self.lazy:
             return pages
         from ..check import links
-        record = self.cache.load_pickle(_name("pages", uid))
+        record = self.cache.load_pickle(_name("pages", uid)) if self.keys.get(uid) else None
         if not (isinstance(record, dict) and record.get("key") == self.keys.get(uid)):
             # The scan was kept but not the links: read the pages again from the output.
-            folder = self.output / uid
-            return links.scan_unit(folder, uid, self.LEAVE_OUT)[1] if folder.is_dir() else []
+            folder = self.folders.get(uid, self.output / uid)
+            leave_out = self.LEAVE_OUT if uid in self.reused or uid not in self.folders else frozenset()
+            return links.scan_unit(folder, uid, leave_out)[1] if folder.is_dir() else []
         return [links.PageLinks(path, [links.Link(line, href) for line, href in found])
                 for path, found in record["pages"]]
 

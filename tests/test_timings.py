@@ -1,0 +1,116 @@
+"""Per-stage figures of a build (plugins/gongkai/timings.py) and how `make bench` reads them."""
+import importlib.util
+import json
+import sys
+import time
+
+from conftest import FIXTURES, ROOT, build
+from gongkai import timings
+
+spec = importlib.util.spec_from_file_location("gongkai_build_bench", ROOT / "tests/bench/build_bench.py")
+build_bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(build_bench)
+
+
+def _spin(seconds: float) -> None:
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+
+
+def test_laps_account_cpu_and_wall_to_the_stage_that_just_ended():
+    watch = timings.Stopwatch()
+    _spin(0.05)
+    watch.lap("validate")
+    time.sleep(0.05)
+    watch.lap("render", wall="units")
+    assert watch.cpu["validate"] >= 0.05
+    assert watch.cpu["render"] < 0.04           # sleeping is wall time, not CPU
+    assert watch.wall["units"] >= 0.05 and "render" not in watch.wall
+    assert watch.rss["parent"] > 0 and set(watch.peak_after) == {"validate", "render"}
+
+
+def test_workers_add_up_and_the_largest_one_is_named():
+    watch = timings.Stopwatch()
+    watch.worker({"unit": "a", "stages": {"render": 2.0, "search": 1.0}, "rss_mib": 120.0})
+    watch.worker({"unit": "b", "stages": {"render": 3.0, "search": 0.5}, "rss_mib": 150.0})
+    watch.worker({"unit": "c", "stages": {"render": 1.0}, "rss_mib": 90.0})
+    data = watch.as_json()
+    assert data["cpu"] == {"render": 6.0, "search": 1.5}
+    assert data["rss_mib"]["worker"] == 150.0 and data["worker_unit"] == "b" and data["units"] == 3
+    assert data["worker_rss_deciles"] == [120.0, 150.0, 90.0]
+
+
+def test_line_lists_stages_in_pipeline_order_then_others():
+    watch = timings.Stopwatch()
+    for name in ("write", "cache", "validate", "check"):
+        watch.add(name, 1.0)
+    line = watch.line()
+    assert line.startswith("stages: CPU s (all processes) validate 1.0, check 1.0, write 1.0, cache 1.0;")
+    assert "peak RSS parent" in line
+
+
+def test_report_writes_sorted_json_to_the_path_or_gk_timings(tmp_path, monkeypatch):
+    watch = timings.Stopwatch()
+    watch.add("render", 1.25)
+    explicit = tmp_path / "t.json"
+    assert watch.report(explicit).startswith("stages:")
+    data = json.loads(explicit.read_text(encoding="utf-8"))
+    assert data["cpu"] == {"render": 1.25} and list(data) == sorted(data)
+    monkeypatch.setenv("GK_TIMINGS", str(tmp_path / "env.json"))
+    watch.report()
+    assert json.loads((tmp_path / "env.json").read_text(encoding="utf-8"))["cpu"] == {"render": 1.25}
+
+
+def test_deciles_show_the_largest_value_of_each_tenth():
+    assert timings.deciles([]) == []
+    assert timings.deciles([5.0]) == [5.0]
+    assert timings.deciles([float(n) for n in range(100)]) == [float(n) for n in range(9, 100, 10)]
+
+
+def test_unit_sums_take_search_cpu_or_scale_its_wall_seconds(tmp_path):
+    stash = tmp_path / "u.json"
+    stash.write_text('{"cpu": 1.5, "seconds": 4.0}', encoding="utf-8")
+    assert timings.unit_sums(5.0, 10.0, stash) == {"render": 3.5, "search": 1.5}
+    stash.write_text('{"seconds": 4.0}', encoding="utf-8")
+    assert timings.unit_sums(5.0, 10.0, stash) == {"render": 3.0, "search": 2.0}   # 4 s wall at 50 % CPU
+    assert timings.unit_sums(1.0, 1.0, stash) == {"render": 0.0, "search": 1.0}    # never more than the unit
+    assert timings.unit_sums(2.0, 2.0, tmp_path / "missing.json") == {"render": 2.0, "search": 0.0}
+    stash.write_text("not json", encoding="utf-8")
+    assert timings.unit_sums(2.0, 2.0, stash) == {"render": 2.0, "search": 0.0}
+
+
+def test_a_build_prints_its_stages_and_writes_them_outside_the_output(tmp_path):
+    out = tmp_path / "out"
+    result = build(FIXTURES / "good", out, "--timings", str(tmp_path / "flag.json"),
+                   env={"GK_TIMINGS": str(tmp_path / "env.json")})
+    assert result.returncode == 0, result.stderr
+    assert sum(line.startswith("stages: ") for line in result.stdout.splitlines()) == 1
+    data = json.loads((tmp_path / "flag.json").read_text(encoding="utf-8"))
+    assert not (tmp_path / "env.json").exists()      # the flag wins over the environment
+    assert set(timings.STAGES) <= set(data["cpu"])
+    assert data["cpu"]["render"] > 0 and data["cpu"]["validate"] > 0
+    assert set(data["wall"]) >= {"validate", "lifecycle", "units", "search", "check", "write"}
+    assert data["units"] == 2 and data["rss_mib"]["parent"] > 0 and data["rss_mib"]["worker"] > 0
+    assert not [p for p in out.rglob("*.json") if "stages" in p.read_text(encoding="utf-8", errors="replace")]
+
+
+def test_bench_measure_reads_the_stages_the_build_wrote(tmp_path):
+    script = "import json, os; open(os.environ['GK_TIMINGS'], 'w').write(json.dumps({'cpu': {'render': 1.0}}))"
+    sample = build_bench.measure([sys.executable, "-c", script], timings=tmp_path / "s.json")
+    assert sample["stages"] == {"cpu": {"render": 1.0}} and sample["wall"] > 0 and sample["rss_mib"] > 0
+
+
+def test_bench_summary_and_targets():
+    def sample(wall, rss, render):
+        return {"wall": wall, "cpu": wall * 1.5, "rss_mib": rss,
+                "stages": {"cpu": {"render": render}, "wall": {"units": wall}, "rss_mib": {"parent": rss}}}
+    fig = build_bench.summarize([sample(10.0, 300.0, 5.0), sample(12.0, 310.0, 7.0), sample(11.0, 305.0, 6.0)])
+    assert fig["wall"] == {"min": 10.0, "median": 11.0}
+    assert fig["stages"]["cpu"] == {"render": 6.0} and fig["stages"]["rss_mib"] == {"parent": 305.0}
+    assert build_bench._target("cold", "wall", [11.0, 10.0]).endswith("MISSED")
+    assert build_bench._target("cold", "wall", [9.0, 10.0]).endswith("ok")
+    assert build_bench._target("edit", "wall", [1.5, 0.2]).endswith("ok")
+    assert build_bench._target("date", "wall", [6.0, 3.0]).endswith("MISSED")
+    assert build_bench._target("cold", "rss_mib", [600.0, 100.0]).endswith("MISSED")
+    assert build_bench._target("edit", "cpu", [1.0, 1.0]) == ""
