@@ -35,20 +35,24 @@ def cats():
     return catalogs_mod.load(str(ROOT / "catalogs"))
 
 
+def write_tree(content: Path, files: dict[str, str | bytes]) -> Path:
+    """Write {relative path: text (dedented) or bytes} under ``content`` and return it."""
+    for rel, data in files.items():
+        path = content / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(textwrap.dedent(data), encoding="utf-8")
+    return content
+
+
 @pytest.fixture
 def make_tree(tmp_path):
     """Write {relative path: text or bytes} under tmp_path/content and return that folder."""
 
     def make(files: dict[str, str | bytes]) -> Path:
-        content = tmp_path / "content"
-        for rel, data in files.items():
-            path = content / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(data, bytes):
-                path.write_bytes(data)
-            else:
-                path.write_text(textwrap.dedent(data), encoding="utf-8")
-        return content
+        return write_tree(tmp_path / "content", files)
 
     return make
 

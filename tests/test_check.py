@@ -8,13 +8,12 @@ import datetime as dt
 import io
 import itertools
 import shutil
-import textwrap
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, write_tree
 from gongkai import check
 from gongkai.check.metadata import standard_doc_number
 from gongkai.check.privacy import is_id_number, personal_numbers
@@ -45,15 +44,7 @@ def make_tree(tmp_path):
     counter = itertools.count()
 
     def make(files: dict[str, str | bytes]) -> Path:
-        content = tmp_path / f"t{next(counter)}" / "content"
-        for rel, data in files.items():
-            path = content / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(data, bytes):
-                path.write_bytes(data)
-            else:
-                path.write_text(textwrap.dedent(data), encoding="utf-8")
-        return content
+        return write_tree(tmp_path / f"t{next(counter)}" / "content", files)
 
     return make
 
