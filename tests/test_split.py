@@ -223,3 +223,15 @@ def test_groups_command_prints_unit_lists():
                      "--groups", "2", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == ["shili-city,shili-county,shili-county-czj,shili-town", "shili-province"]
+
+
+def test_merge_refuses_a_symlinked_parts_folder(split, tmp_path):
+    """A part whose _parts/ is a link to another part's is refused, not followed."""
+    part = tmp_path / "g1"
+    shutil.copytree(split["g1"], part)
+    shutil.rmtree(part / "_parts")
+    (part / "_parts").symlink_to(split["g1"] / "_parts", target_is_directory=True)
+    result = merge([part, split["g2"]], tmp_path / "output", split["content"])
+    assert result.returncode == 2, result.stderr
+    assert "分组资料目录是符号链接" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "output").exists()

@@ -213,6 +213,8 @@ def _read_json(path: Path, what: str):
 def read_part(folder: Path) -> Part:
     if not folder.is_dir() or folder.is_symlink():
         raise _refuse(f"{folder}: 分组输出目录不存在或是符号链接 (part folder missing, or a symlink)")
+    if (folder / PARTS).is_symlink():
+        raise _refuse(f"{folder / PARTS}: 分组资料目录是符号链接，拒绝读取 (the parts folder is a symlink: refused)")
     path = folder / PARTS / "manifest.json"
     data = _read_json(path, "分组清单 (part manifest)")
     if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("version") != VERSION:
