@@ -24,6 +24,26 @@ def test_working_days_follow_the_official_calendar():
     assert working_days_after(dt.date(2027, 3, 5), dt.date(2027, 3, 9)) == (2, False)
 
 
+def test_working_days_match_a_day_by_day_count_across_years():
+    # The running totals must agree with counting each day, also across year ends and
+    # into years without official data (inexact as soon as one such day is counted).
+    from gongkai.interpretation import is_workday
+
+    def by_day(start, end):
+        count, exact, day = 0, True, start + dt.timedelta(days=1)
+        while day <= end:
+            work, known = is_workday(day)
+            count, exact, day = count + work, exact and known, day + dt.timedelta(days=1)
+        return count, exact
+
+    starts = [dt.date(2019, 12, 31), dt.date(2024, 2, 28), dt.date(2025, 12, 30), dt.date(2026, 12, 31)]
+    for start in starts:
+        for span in (0, 1, 2, 7, 40, 365, 366, 800):
+            end = start + dt.timedelta(days=span)
+            assert working_days_after(start, end) == by_day(start, end), (start, end)
+    assert working_days_after(dt.date(2026, 3, 9), dt.date(2026, 3, 5)) == (0, True)
+
+
 def policy(index_no, published, column="gfxwj"):
     return Item(unit="u", source=f"{index_no}.md", path=None, slug=index_no, type="document", title=f"政策{index_no}",
                 column=column, published=dt.datetime.fromisoformat(published), issuer="i", index_no=index_no,

@@ -22,16 +22,46 @@ def is_workday(day: dt.date) -> tuple[bool, bool]:
         return day.weekday() < 5, False
 
 
-def working_days_after(start: dt.date, end: dt.date) -> tuple[int, bool]:
-    """Working days in (start, end]: how late ``end`` is, counted from ``start``."""
-    count, exact = 0, True
-    day = start + dt.timedelta(days=1)
-    while day <= end:
-        work, known = is_workday(day)
-        count += work
-        exact &= known
+@functools.lru_cache(maxsize=None)
+def _year(year: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Per day of ``year``: working days and inexact days from 1 January up to and
+    including that day (index 0 is 1 January)."""
+    work, inexact, day = [], [], dt.date(year, 1, 1)
+    w = n = 0
+    # One library call tells whether the year has official data; then its own tables are
+    # read directly (its is_workday scans every holiday for the year range on each call).
+    known = is_workday(day)[1]
+    while day.year == year:
+        is_work = (day in chinese_calendar.workdays or (day.weekday() < 5 and day not in chinese_calendar.holidays)) \
+            if known else day.weekday() < 5
+        w += is_work
+        n += not known
+        work.append(w)
+        inexact.append(n)
         day += dt.timedelta(days=1)
-    return count, exact
+    return tuple(work), tuple(inexact)
+
+
+def _through(day: dt.date) -> tuple[int, int]:
+    """(working days, inexact days) from 1 January of ``day``'s year through ``day``."""
+    work, inexact = _year(day.year)
+    i = day.timetuple().tm_yday - 1
+    return work[i], inexact[i]
+
+
+def working_days_after(start: dt.date, end: dt.date) -> tuple[int, bool]:
+    """Working days in (start, end]: how late ``end`` is, counted from ``start``.
+    Counted from per-year running totals: the checker asks this for every policy."""
+    if end <= start:
+        return 0, True
+    w_end, n_end = _through(end)
+    w_start, n_start = _through(start)
+    count, inexact = w_end - w_start, n_end - n_start
+    for year in range(start.year, end.year):
+        work, unknown = _year(year)
+        count += work[-1]
+        inexact += unknown[-1]
+    return count, inexact == 0
 
 
 @dataclass(frozen=True)
