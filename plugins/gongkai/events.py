@@ -21,7 +21,7 @@ PELICAN_SIGNALS: dict[str, str] = {
     "article_generator_finalized": "(generator) — fiscal_plugin.py attaches tables and charts; "
                                    "lifecycle.py turns body links to hidden items into plain text; "
                                    "annual/plugin.py attaches the 年报 view and roll-up, sets template 'annual'",
-    "article_writer_finalized": "(generator, writer) — lifecycle.json, fiscal downloads, 年报 CSV/JSON; search/ writes "
+    "article_writer_finalized": "(generator, writer) — lifecycle.json, fiscal downloads, 年报 CSV/JSON (both through downloads.write); search/ writes "
                                 "the unit's index, zhmap.json and search.html; lifecycle.py writes the targets of the "
                                 "unit's body links to GK_LINK_TARGETS_FILE when incremental/ asks (the unit's key)",
     "feed_generated": "(context, feed) — feeds.py dates an empty feed by the as-of date, not the clock",

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from pelican import signals
 
 from . import catalogs as catalogs_mod
+from . import downloads
 from .charts import bar_chart
 from .fiscal import Fiscal, Sangong, money, sangong_rows
 
@@ -179,20 +180,17 @@ def item_json(item, facts) -> bytes:
     return (json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode("utf-8")
 
 
+def _files(article, view: dict):
+    if view["kind"] == "sangong":
+        yield view["csv"][0], sangong_csv(view)
+    else:
+        for t in view["tables"]:
+            yield t["csv"], table_csv(t["table"], view["facts"].unit)
+    yield view["json"], item_json(article.gk, view["facts"])
+
+
 def _write_downloads(generator, writer=None):
-    out = Path(generator.output_path)
-    for article in generator.articles:
-        view = getattr(article, "fiscal", None)
-        if not view:
-            continue
-        folder = out / Path(article.gk.save_as).parent
-        folder.mkdir(parents=True, exist_ok=True)
-        if view["kind"] == "sangong":
-            (folder / view["csv"][0]).write_bytes(sangong_csv(view))
-        else:
-            for t in view["tables"]:
-                (folder / t["csv"]).write_bytes(table_csv(t["table"], view["facts"].unit))
-        (folder / view["json"]).write_bytes(item_json(article.gk, view["facts"]))
+    downloads.write(generator, "fiscal", _files)
 
 
 def register():

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from pelican import signals
 
 from .. import catalogs as catalogs_mod
+from .. import downloads
 from ..fiscal_plugin import csv_bytes, neutralise  # noqa: F401 - csv_bytes is this module's too
 from ..render import Renderer
 from . import series
@@ -131,18 +132,15 @@ def report_json(item, v: dict) -> bytes:
     return (json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode("utf-8")
 
 
+def _files(article, v: dict):
+    yield v["csv"]["proactive"], proactive_csv(v)
+    yield v["csv"]["requests"], requests_csv(v)
+    yield v["csv"]["appeals"], appeals_csv(v)
+    yield v["json"], report_json(article.gk, v)
+
+
 def _write_downloads(generator, writer=None):
-    out = Path(generator.output_path)
-    for article in generator.articles:
-        v = getattr(article, "annual", None)
-        if not v:
-            continue
-        folder = out / Path(article.gk.save_as).parent
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / v["csv"]["proactive"]).write_bytes(proactive_csv(v))
-        (folder / v["csv"]["requests"]).write_bytes(requests_csv(v))
-        (folder / v["csv"]["appeals"]).write_bytes(appeals_csv(v))
-        (folder / v["json"]).write_bytes(report_json(article.gk, v))
+    downloads.write(generator, "annual", _files)
 
 
 def register():
