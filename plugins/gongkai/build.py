@@ -38,10 +38,10 @@ from .site import Site, scan
 from .tools.progress import Progress
 
 
-def check(content: Path, catalogs: Path, max_warnings: int | None = None, cache=None) -> Site:
+def check(content: Path, catalogs: Path, max_warnings: int | None = None, cache=None, jobs: int | None = None) -> Site:
     """Scan and print the problems: every error, and the warnings up to ``max_warnings``.
-    ``cache``: an incremental.ItemCache (validated items of unchanged files)."""
-    site = scan(content, catalogs, cache)
+    ``cache``: an incremental.ItemCache (validated items of unchanged files); ``jobs``: workers of the scan."""
+    site = scan(content, catalogs, cache, jobs)
     # 年报 against last year's and the unit's items: only reports public on the as-of date
     site.problems.extend(annual_series.problems(site, lifecycle.as_of()))
     shown = 0
@@ -117,7 +117,9 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     watch = timings.Stopwatch()  # per-stage CPU, wall and peak RSS: one `stages:` line, JSON when asked
     store = incremental.open_cache(output, use_cache)
     site = site if site is not None else check(content, catalogs, max_warnings=20,
-                                               cache=incremental.ItemCache(store, catalogs))
+                                               cache=incremental.ItemCache(store, catalogs), jobs=jobs)
+    watch.add("validate", site.workers_cpu)   # the scan's workers (site.scan)
+    watch.rss["validate_worker"] = site.workers_rss
     watch.lap("validate")
     if not site.ok:
         print(f"{errors.summary(site.problems)}; nothing was built, {output} is unchanged", file=sys.stderr)
@@ -176,7 +178,8 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     workers = max(1, min(jobs or os.cpu_count() or 1, len(jobs_list)))
     failures = []
     ctx = multiprocessing.get_context("fork")
-    reader.PREVALIDATED.update({str(item.path.resolve()): item for item in site.items if item.unit not in reused})
+    if site.spool is not None:
+        reader.SPOOL[:] = [site.spool]   # each worker loads its unit's full items from the pre-pass's spool
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                  initargs=(shared,)) as pool:
@@ -188,7 +191,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
                     failures.append(result)
         progress.done()
     finally:
-        reader.PREVALIDATED.clear()
+        reader.SPOOL.clear()
     watch.workers = workers
     watch.lap("render", wall="units")
     if failures:

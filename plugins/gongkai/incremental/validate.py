@@ -59,6 +59,24 @@ class ItemCache:
     def unit(self, unit) -> _UnitItems:
         return _UnitItems(self, unit)
 
+    # The pre-pass validates units in forked workers (site.scan): what one unit adds to
+    # the counters and to the hashes seen is handed back to the parent and merged there.
+    def begin(self) -> None:
+        self._saved = (self.hits, self.misses, self.cache.hashes.seen)
+        self.hits = self.misses = 0
+        self.cache.hashes.seen = {}
+
+    def end(self) -> dict:
+        out = {"hits": self.hits, "misses": self.misses, "seen": self.cache.hashes.seen}
+        self.hits, self.misses, self.cache.hashes.seen = self._saved
+        return out
+
+    def merge(self, part: dict | None) -> None:
+        if part:
+            self.hits += part["hits"]
+            self.misses += part["misses"]
+            self.cache.hashes.seen.update(part["seen"])
+
 
 def _name(uid: str) -> str:
     return f"items/{hashlib.sha256(uid.encode('utf-8')).hexdigest()[:32]}.pickle"
