@@ -141,3 +141,52 @@ def test_slim_keeps_everything_but_bodies():
     thin = spool_mod.slim(item)
     assert thin.body == "" and thin.qa[0].a == "" and thin.qa[0].anchor == item.qa[0].anchor
     assert thin.lines == item.lines and thin.title == item.title and item.body == "long body"
+
+
+def _cached_scan(content: Path, output: Path, jobs: int = 1):
+    from gongkai.incremental import Cache, ItemCache
+    store = Cache.open(output)
+    cache = ItemCache(store, ROOT / "catalogs")
+    site = scan(content, ROOT / "catalogs", cache, jobs=jobs)
+    store.save_hashes()
+    return site, cache
+
+
+def test_an_unchanged_unit_is_validated_from_its_slim_record_alone(make_tree, tmp_path, monkeypatch):
+    from gongkai.incremental.store import Cache
+    content = _content(make_tree)
+    output = tmp_path / "output"
+    first, _ = _cached_scan(content, output, jobs=2)
+    bodies = {uid: [i.body for i in first.full_items(uid)] for uid in first.units}
+    (content / "a" / "qtwj" / "f1.md").write_text(ITEM.format(n="a1x", no=NO.format(1), d=2, extra=""),
+                                                  encoding="utf-8")
+    loaded: list[str] = []
+    real = Cache.load_pickle
+    monkeypatch.setattr(Cache, "load_pickle", lambda self, name: loaded.append(name) or real(self, name))
+    second, cache = _cached_scan(content, output, jobs=1)
+    full_files = [n for n in loaded if not n.endswith(".slim.pickle")]
+    # Units a, b, c, d: a changed (its full items are read), c and d have problems (no slim
+    # record: read every time, with their messages), b is clean and unchanged: slim record only.
+    assert len(full_files) == 3 and cache.hits > 0
+    assert _shown(second.problems) == _shown(first.problems)
+    assert [i.source for i in second.items] == [i.source for i in first.items]
+    assert all(i.body == "" for i in second.items)
+    assert [i.body for i in second.full_items("b")] == bodies["b"]      # from the cache file
+    assert [i.body.strip() for i in second.full_items("a")][1] == "正文ZQXa1xBODY"
+
+
+def test_a_cache_file_changed_after_the_scan_is_refused_and_the_sources_read(make_tree, tmp_path, capsys):
+    content = _content(make_tree)
+    output = tmp_path / "output"
+    _cached_scan(content, output)
+    site, _ = _cached_scan(content, output)
+    # The spool points at the cache's file for unit b; overwrite that file with other items.
+    ref = pickle.loads(site.spool.path("b").read_bytes())
+    assert "cache" in ref
+    stored = pickle.loads(Path(ref["cache"]).read_bytes())
+    for key, entry in stored["items"].items():
+        stored["items"][key] = (["f", "0" * 64], *entry[1:])
+    Path(ref["cache"]).write_bytes(pickle.dumps(stored))
+    assert site.spool.load("b") is None
+    assert "spool" in capsys.readouterr().err
+    assert sorted(i.body.strip() for i in site.full_items("b"))[-1] == "正文ZQXdupBODY"

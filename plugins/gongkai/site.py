@@ -206,18 +206,26 @@ class _Validate:
         if self.cache is not None:
             self.cache.begin()
         kept = self.cache.unit(unit) if self.cache is not None else None
-        for path in item_files(unit, problems):
+        paths = item_files(unit, problems)
+        reused = kept.reuse(paths) if kept is not None and self.slim and not problems else None
+        if reused is not None:
+            # Nothing of the unit changed: its slim items come from the cache, and its full
+            # items stay in the cache file, which the spool points at.
+            self.spool.refer(uid, *kept.refs(paths))
+            return {"unit": uid, "problems": problems, "unread": unread, "items": reused,
+                    "cache": self.cache.end()}
+        for path in paths:
             item, item_problems = kept.read(path, self.cats) if kept is not None else read_item(path, unit, self.cats)
             problems.extend(item_problems)
             if item is not None:
                 items.append(item)
             else:
                 unread.update(declared_index_nos(path))
+        slim = [spool_mod.slim(i) for i in items] if self.slim else None
         if kept is not None:
-            kept.save()
+            kept.save(slim if not problems and len(items) == len(paths) else None, paths)
         self.spool.write(uid, items)
-        return {"unit": uid, "problems": problems, "unread": unread,
-                "items": [spool_mod.slim(i) for i in items] if self.slim else items,
+        return {"unit": uid, "problems": problems, "unread": unread, "items": slim if self.slim else items,
                 "cache": self.cache.end() if self.cache is not None else None}
 
 

@@ -68,7 +68,10 @@ class Spool:
 
     def write(self, uid: str, items: list[Item]) -> None:
         """Keep ``uid``'s full items (in a worker of the pre-pass, or in the parent)."""
-        data = pickle.dumps({"token": self.token, "unit": uid, "items": items}, protocol=pickle.HIGHEST_PROTOCOL)
+        self._write(uid, {"token": self.token, "unit": uid, "items": items})
+
+    def _write(self, uid: str, value: dict) -> None:
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         target = self.path(uid)
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{target.name}.")
         try:
@@ -79,6 +82,11 @@ class Spool:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    def refer(self, uid: str, cache_file: str, unit_key: str, refs: list) -> None:
+        """``uid``'s full items are those of the build cache's file for the unit
+        (incremental/validate.py): the spool keeps where, and which file versions."""
+        self._write(uid, {"token": self.token, "unit": uid, "cache": cache_file, "unit_key": unit_key, "refs": refs})
+
     def load(self, uid: str) -> list[Item] | None:
         """``uid``'s full items, or None when its file is missing or not ours (said once)."""
         if self._last is not None and self._last[0] == uid:
@@ -86,25 +94,14 @@ class Spool:
         self._last = None   # the previous unit's bodies go before the next unit's come in
         path = self.path(uid)
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
-        except OSError as exc:
-            self._warn(path, exc)
-            return None
-        try:
-            with os.fdopen(fd, "rb") as f:
-                st = os.fstat(f.fileno())
-                if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
-                    raise ValueError("not a regular file of this user")
-                if st.st_size > MAX_BYTES:
-                    raise ValueError("too large")
-                data = pickle.load(f)  # noqa: S301 - our private folder (mkdtemp, 0700), checked above
+            data = _read_pickle(path)
+            if not isinstance(data, dict) or data.get("token") != self.token or data.get("unit") != uid:
+                raise ValueError("not written by this build")
+            items = data.get("items") if "cache" not in data else _from_cache(data)
+            if not isinstance(items, list) or not all(isinstance(i, Item) for i in items):
+                raise ValueError("not a list of items")
         except Exception as exc:  # noqa: BLE001 - a damaged file is read again from the sources, never trusted
             self._warn(path, exc)
-            return None
-        items = data.get("items") if isinstance(data, dict) else None
-        if not isinstance(data, dict) or data.get("token") != self.token or data.get("unit") != uid \
-                or not isinstance(items, list) or not all(isinstance(i, Item) for i in items):
-            self._warn(path, ValueError("not written by this build"))
             return None
         self._last = (uid, items)
         return items
@@ -121,3 +118,31 @@ class Spool:
             print(f"warning: 本次构建的暂存文件不可用，已重新读取源文件 (build spool file refused, sources read "
                   f"again): {path.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
             self.warned = True
+
+
+def _read_pickle(path: Path | str):
+    """A pickle of ours: a regular file of this user (a symlink is not followed), bounded."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+            raise ValueError("not a regular file of this user")
+        if st.st_size > MAX_BYTES:
+            raise ValueError("too large")
+        return pickle.load(f)  # noqa: S301 - our private folder (mkdtemp, 0700) or our cache folder, checked
+
+
+def _from_cache(ref: dict) -> list[Item]:
+    """The items a spool entry points at in the build cache, each at the file version the
+    pre-pass saw: a cache file changed since (another build, a damaged file) is refused."""
+    stored = _read_pickle(ref["cache"])
+    kept = stored.get("items") if isinstance(stored, dict) and stored.get("unit_key") == ref["unit_key"] else None
+    if not isinstance(kept, dict):
+        raise ValueError("the build cache no longer holds this unit's items")
+    out = []
+    for path, signature in ref["refs"]:
+        entry = kept.get(path)
+        if not (isinstance(entry, tuple) and len(entry) == 4 and entry[0] == signature):
+            raise ValueError(f"the build cache no longer holds {path} as validated")
+        out.append(entry[3])
+    return out
