@@ -190,3 +190,19 @@ def test_a_cache_file_changed_after_the_scan_is_refused_and_the_sources_read(mak
     assert site.spool.load("b") is None
     assert "spool" in capsys.readouterr().err
     assert sorted(i.body.strip() for i in site.full_items("b"))[-1] == "正文ZQXdupBODY"
+
+
+def test_a_build_spools_beside_its_output_and_leaves_nothing_there(tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    # A killed build's spool is removed by the next build; a symlink named like one is left alone.
+    stale = tmp_path / ".output.spool-dead1234"
+    stale.mkdir()
+    (stale / "x.pickle").write_bytes(b"old")
+    target = tmp_path / "keep"
+    target.mkdir()
+    os.symlink(target, tmp_path / ".output.spool-link")
+    result = build(content, tmp_path / "output", "--jobs", "2")
+    assert result.returncode == 0, result.stderr
+    left = sorted(p.name for p in tmp_path.iterdir() if ".spool-" in p.name)
+    assert left == [".output.spool-link"] and target.is_dir()

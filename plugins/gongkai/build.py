@@ -38,10 +38,11 @@ from .site import Site, scan
 from .tools.progress import Progress
 
 
-def check(content: Path, catalogs: Path, max_warnings: int | None = None, cache=None, jobs: int | None = None) -> Site:
+def check(content: Path, catalogs: Path, max_warnings: int | None = None, cache=None, jobs: int | None = None,
+          spool_at: tuple[Path, str] | None = None) -> Site:
     """Scan and print the problems: every error, and the warnings up to ``max_warnings``.
-    ``cache``: an incremental.ItemCache (validated items of unchanged files); ``jobs``: workers of the scan."""
-    site = scan(content, catalogs, cache, jobs)
+    ``cache``: an incremental.ItemCache (validated items of unchanged files); ``jobs``, ``spool_at``: see site.scan."""
+    site = scan(content, catalogs, cache, jobs, spool_at=spool_at)
     # 年报 against last year's and the unit's items: only reports public on the as-of date
     site.problems.extend(annual_series.problems(site, lifecycle.as_of()))
     shown = 0
@@ -117,7 +118,8 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     watch = timings.Stopwatch()  # per-stage CPU, wall and peak RSS: one `stages:` line, JSON when asked
     store = incremental.open_cache(output, use_cache)
     site = site if site is not None else check(content, catalogs, max_warnings=20,
-                                               cache=incremental.ItemCache(store, catalogs), jobs=jobs)
+                                               cache=incremental.ItemCache(store, catalogs), jobs=jobs,
+                                               spool_at=(output.parent, _spool_prefix(output)))
     watch.add("validate", site.workers_cpu)   # the scan's workers (site.scan)
     watch.rss["validate_worker"] = site.workers_rss
     watch.lap("validate")
@@ -354,7 +356,15 @@ def recover(output: Path) -> bool:
         else:
             _remove(old)
     incremental.restore(output)
+    for stale in output.parent.iterdir() if output.parent.is_dir() else ():
+        # The pre-pass's spool of a build that was killed (under the lock: no build uses it).
+        if stale.name.startswith(_spool_prefix(output)) and stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
     return restored
+
+
+def _spool_prefix(output: Path) -> str:
+    return f".{output.name}.spool-"
 
 
 def _lock_path(output: Path) -> Path:

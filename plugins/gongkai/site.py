@@ -157,17 +157,19 @@ def item_files(unit: Unit, problems: list[Problem] | None = None) -> list[Path]:
     return out
 
 
-def scan(content: Path, catalog_dir: Path, cache=None, jobs: int | None = None, slim: bool = True) -> Site:
+def scan(content: Path, catalog_dir: Path, cache=None, jobs: int | None = None, slim: bool = True,
+         spool_at: tuple[Path, str] | None = None) -> Site:
     """Read and validate every unit and item; collect every problem. ``cache``
     (incremental.validate.ItemCache) keeps the items of files that did not change.
 
     Units are validated in ``jobs`` forked workers (default: one per core); each writes
     its unit's full items to the build's spool and returns slim ones (``slim=False``:
     the full items stay in ``site.items``, for tools that want every body at hand).
+    ``spool_at``: (folder, name prefix) of the spool (default: a private folder in the temp dir).
     Results are taken in unit order, so problems and items do not depend on scheduling."""
     cats = catalogs_mod.load(str(catalog_dir.resolve()))
     units, problems = load_units(content, cats)
-    site = Site(cats, units, problems=problems, spool=Spool(), slim=slim)
+    site = Site(cats, units, problems=problems, spool=Spool(*(spool_at or ())), slim=slim)
     for folder in sorted(p for p in content.iterdir() if p.is_dir() and p.name not in units and p.name[:1] not in "._") \
             if content.is_dir() else ():
         # A unit whose _unit.yaml is reported: its items' 索引号 are not reported again as missing.

@@ -7,7 +7,8 @@ rules and the 年报/三公 series read. Whoever needs a unit's bodies (the rend
 that builds it, the checker's body rules) loads that unit's file and drops it after.
 
 The folder is private to this build: made by ``tempfile.mkdtemp`` (mode 0700, a fresh
-random name), with a random token inside every file. A file that is not a regular file
+random name; beside the output, ``.<output>.spool-XXXX``, for a build, so that a tmpfs
+/tmp does not hold a province's bodies in memory), with a random token inside every file. A file that is not a regular file
 of this user, is too large, cannot be unpickled or carries another token is refused
 (never followed, never trusted); the caller then reads the unit's sources again.
 """
@@ -56,8 +57,8 @@ def _remove(folder: str, owner: int) -> None:
 class Spool:
     """The private folder of one build's validated items (removed when the object goes)."""
 
-    def __init__(self, base: Path | None = None):
-        self.folder = Path(tempfile.mkdtemp(prefix=".gongkai-spool-", dir=base))
+    def __init__(self, base: Path | None = None, prefix: str = ".gongkai-spool-"):
+        self.folder = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
         self.token = secrets.token_hex(16)
         self.warned = False
         self._last: tuple[str, list[Item]] | None = None
