@@ -206,3 +206,16 @@ def test_a_build_spools_beside_its_output_and_leaves_nothing_there(tmp_path):
     assert result.returncode == 0, result.stderr
     left = sorted(p.name for p in tmp_path.iterdir() if ".spool-" in p.name)
     assert left == [".output.spool-link"] and target.is_dir()
+
+
+def test_a_spool_that_cannot_be_written_costs_time_not_the_build(make_tree, monkeypatch, capsys):
+    content = _content(make_tree)
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(spool_mod.os, "fdopen", full)
+    site = scan(content, ROOT / "catalogs", jobs=1)
+    monkeypatch.undo()
+    assert not any(site.spool.folder.iterdir())
+    assert [i.body.strip() for i in site.full_items("a")][0] == "正文ZQXa0BODY"
+    assert "spool" in capsys.readouterr().err

@@ -72,15 +72,23 @@ class Spool:
         self._write(uid, {"token": self.token, "unit": uid, "items": items})
 
     def _write(self, uid: str, value: dict) -> None:
+        # A spool that cannot be written (a full disk) costs time, never the build: the
+        # unit's file is then missing, and whoever loads it reads the sources again.
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         target = self.path(uid)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{target.name}.")
+        tmp = None
         try:
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{target.name}.")
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
             os.replace(tmp, target)
+        except OSError:
+            for path in (tmp, target):
+                if path is not None:
+                    Path(path).unlink(missing_ok=True)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
             raise
 
     def refer(self, uid: str, cache_file: str, unit_key: str, refs: list) -> None:
