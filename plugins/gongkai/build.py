@@ -38,10 +38,11 @@ from .site import Site, scan
 from .tools.progress import Progress
 
 
-def check(content: Path, catalogs: Path, max_warnings: int | None = None, cache=None) -> Site:
+def check(content: Path, catalogs: Path, max_warnings: int | None = None, cache=None, jobs: int | None = None,
+          spool_at: tuple[Path, str] | None = None) -> Site:
     """Scan and print the problems: every error, and the warnings up to ``max_warnings``.
-    ``cache``: an incremental.ItemCache (validated items of unchanged files)."""
-    site = scan(content, catalogs, cache)
+    ``cache``: an incremental.ItemCache (validated items of unchanged files); ``jobs``, ``spool_at``: see site.scan."""
+    site = scan(content, catalogs, cache, jobs, spool_at=spool_at)
     # 年报 against last year's and the unit's items: only reports public on the as-of date
     site.problems.extend(annual_series.problems(site, lifecycle.as_of()))
     shown = 0
@@ -117,7 +118,10 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     watch = timings.Stopwatch()  # per-stage CPU, wall and peak RSS: one `stages:` line, JSON when asked
     store = incremental.open_cache(output, use_cache)
     site = site if site is not None else check(content, catalogs, max_warnings=20,
-                                               cache=incremental.ItemCache(store, catalogs))
+                                               cache=incremental.ItemCache(store, catalogs), jobs=jobs,
+                                               spool_at=(output.parent, _spool_prefix(output)))
+    watch.add("validate", site.workers_cpu)   # the scan's workers (site.scan)
+    watch.rss["validate_worker"] = site.workers_rss
     watch.lap("validate")
     if not site.ok:
         print(f"{errors.summary(site.problems)}; nothing was built, {output} is unchanged", file=sys.stderr)
@@ -176,7 +180,8 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     workers = max(1, min(jobs or os.cpu_count() or 1, len(jobs_list)))
     failures = []
     ctx = multiprocessing.get_context("fork")
-    reader.PREVALIDATED.update({str(item.path.resolve()): item for item in site.items if item.unit not in reused})
+    if site.spool is not None:
+        reader.SPOOL[:] = [site.spool]   # each worker loads its unit's full items from the pre-pass's spool
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                  initargs=(shared,)) as pool:
@@ -188,7 +193,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
                     failures.append(result)
         progress.done()
     finally:
-        reader.PREVALIDATED.clear()
+        reader.SPOOL.clear()
     watch.workers = workers
     watch.lap("render", wall="units")
     if failures:
@@ -351,7 +356,15 @@ def recover(output: Path) -> bool:
         else:
             _remove(old)
     incremental.restore(output)
+    for stale in output.parent.iterdir() if output.parent.is_dir() else ():
+        # The pre-pass's spool of a build that was killed (under the lock: no build uses it).
+        if stale.name.startswith(_spool_prefix(output)) and stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
     return restored
+
+
+def _spool_prefix(output: Path) -> str:
+    return f".{output.name}.spool-"
 
 
 def _lock_path(output: Path) -> Path:

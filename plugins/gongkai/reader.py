@@ -20,14 +20,15 @@ from .errors import ContentError, Problem
 from .items import Item
 from .render import TEMPLATES, Renderer, RenderTimeout
 from .schema import read_item
+from .spool import Spool
 from .units import Unit
 
 logger = logging.getLogger(__name__)
 
-# Items already read and validated by this build's pre-pass (build.py), by absolute
-# path. Set only around the pool of forked workers, so each worker renders them
-# instead of parsing and validating every file a second time.
-PREVALIDATED: dict[str, Item] = {}
+# The spool of this build's pre-pass (spool.py; set by build.py only around the pool of
+# forked workers): each worker loads the items of the unit it builds from it, instead
+# of parsing and validating every file a second time.
+SPOOL: list[Spool] = []
 
 
 class _ItemReader(BaseReader):
@@ -43,6 +44,7 @@ class _ItemReader(BaseReader):
         # Pelican makes a reader of every kind for every generator; only the articles
         # generator reads items, so the Markdown instance is made on the first read.
         self._renderer: Renderer | None = None
+        self._known: dict[str, Item] = {}   # this unit's items from the pre-pass, by absolute path
 
     def read(self, source_path):
         # Pelican logs a failed read as "Could not process <file>" without the cause;
@@ -66,7 +68,9 @@ class _ItemReader(BaseReader):
             self._catalogs = catalogs_mod.load(self.settings["GK_CATALOGS"])
             self._unit = Unit.from_settings(self.settings["GK_UNIT"])
             self._renderer = Renderer()
-        item = PREVALIDATED.get(str(path.resolve()))
+            if SPOOL:
+                self._known = {str(i.path.resolve()): i for i in SPOOL[0].load(self._unit.id) or ()}
+        item = self._known.pop(str(path.resolve()), None)
         if item is None:
             item, problems = read_item(path, self._unit, self._catalogs)
             if item is None:

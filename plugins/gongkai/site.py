@@ -7,17 +7,24 @@ the rule that a 索引号 is unique across all units.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
 import re
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import catalogs as catalogs_mod
-from . import fiscal, lifecycle, paths
+from . import fiscal, lifecycle, paths, timings
+from . import spool as spool_mod
 from .errors import Problem
 from .fields import q
 from .items import Item, as_list
 from .schema import read_item
 from .source import shown_path
+from .spool import Spool
 from .tools.progress import Progress
 from .units import Unit, load_units
 
@@ -33,10 +40,38 @@ class Site:
     items: list[Item] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     unread_index_nos: set[str] = field(default_factory=set)   # of files that failed to read
+    spool: Spool | None = field(default=None, repr=False)     # every unit's full items (spool.py)
+    slim: bool = False                                        # ``items`` carry no bodies (scan)
+    _full: tuple | None = field(default=None, repr=False, compare=False)   # (unit id, source -> full item)
+    workers_cpu: float = 0.0       # CPU seconds of the scan's workers (timings: stage validate)
+    workers_rss: float = 0.0       # their largest peak RSS, MiB
 
     @property
     def ok(self) -> bool:
         return not any(p.severity == "error" for p in self.problems)
+
+    def full_items(self, uid: str) -> list[Item]:
+        """``uid``'s items with their bodies, loaded one unit at a time (``items`` may be
+        slim: see ``scan``). A spool file that is refused is replaced by reading the
+        unit's files again (the scan reported their problems)."""
+        if not self.slim:
+            return [i for i in self.items if i.unit == uid]
+        full = self.spool.load(uid) if self.spool is not None else None
+        if full is None:
+            unit = self.units[uid]
+            full = [item for item in (read_item(i.path, unit, self.catalogs)[0] for i in self.items if i.unit == uid)
+                    if item is not None]
+        return full
+
+    def full_item(self, item: Item) -> Item:
+        """``item`` with its body and the answers of its 问答; the unit's full items are
+        kept until another unit's are asked for (the checker goes unit by unit)."""
+        if not self.slim:
+            return item
+        if self._full is None or self._full[0] != item.unit:
+            self._full = None
+            self._full = (item.unit, {i.source: i for i in self.full_items(item.unit)})
+        return self._full[1].get(item.source, item)
 
     def sangong_series(self, day: dt.date) -> list[dict]:
         """Every public 三公 item's figures, for comparisons and overviews in any unit."""
@@ -122,34 +157,105 @@ def item_files(unit: Unit, problems: list[Problem] | None = None) -> list[Path]:
     return out
 
 
-def scan(content: Path, catalog_dir: Path, cache=None) -> Site:
+def scan(content: Path, catalog_dir: Path, cache=None, jobs: int | None = None, slim: bool = True,
+         spool_at: tuple[Path, str] | None = None) -> Site:
     """Read and validate every unit and item; collect every problem. ``cache``
-    (incremental.validate.ItemCache) keeps the items of files that did not change."""
+    (incremental.validate.ItemCache) keeps the items of files that did not change.
+
+    Units are validated in ``jobs`` forked workers (default: one per core); each writes
+    its unit's full items to the build's spool and returns slim ones (``slim=False``:
+    the full items stay in ``site.items``, for tools that want every body at hand).
+    ``spool_at``: (folder, name prefix) of the spool (default: a private folder in the temp dir).
+    Results are taken in unit order, so problems and items do not depend on scheduling."""
     cats = catalogs_mod.load(str(catalog_dir.resolve()))
     units, problems = load_units(content, cats)
-    site = Site(cats, units, problems=problems)
+    site = Site(cats, units, problems=problems, spool=Spool(*(spool_at or ())), slim=slim)
     for folder in sorted(p for p in content.iterdir() if p.is_dir() and p.name not in units and p.name[:1] not in "._") \
             if content.is_dir() else ():
         # A unit whose _unit.yaml is reported: its items' 索引号 are not reported again as missing.
         for path in folder.rglob("*.md"):
             site.unread_index_nos.update(declared_index_nos(path))
     progress = Progress(len(units), "检查 (check)")
-    for unit in units.values():
-        kept = cache.unit(unit) if cache is not None else None
-        for path in item_files(unit, site.problems):
-            item, item_problems = kept.read(path, cats) if kept is not None else read_item(path, unit, cats)
-            site.problems.extend(item_problems)
-            if item is not None:
-                site.items.append(item)
-            else:
-                site.unread_index_nos.update(declared_index_nos(path))
-        if kept is not None:
-            kept.save()
-        progress.step(len(site.items) - progress.items)
+    task = _Validate(units, cats, cache, site.spool, slim)
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(units)))
+    for result in _results(task, list(units), workers):
+        site.problems.extend(result["problems"])
+        site.items.extend(result["items"])
+        site.unread_index_nos.update(result["unread"])
+        if cache is not None:
+            cache.merge(result["cache"])
+        if "worker" in result:
+            site.workers_cpu += result["worker"][0]
+            site.workers_rss = max(site.workers_rss, result["worker"][1])
+        progress.step(len(result["items"]))
     progress.done()
     _check_across(site)
     _check_sangong_series(site)
     return site
+
+
+class _Validate:
+    """One unit's pre-pass, the same in a forked worker and in the parent."""
+
+    def __init__(self, units: dict[str, Unit], cats, cache, spool: Spool, slim: bool):
+        self.units, self.cats, self.cache, self.spool, self.slim = units, cats, cache, spool, slim
+
+    def __call__(self, uid: str) -> dict:
+        unit = self.units[uid]
+        problems: list[Problem] = []
+        items: list[Item] = []
+        unread: set[str] = set()
+        if self.cache is not None:
+            self.cache.begin()
+        kept = self.cache.unit(unit) if self.cache is not None else None
+        paths = item_files(unit, problems)
+        reused = kept.reuse(paths) if kept is not None and self.slim and not problems else None
+        if reused is not None:
+            # Nothing of the unit changed: its slim items come from the cache, and its full
+            # items stay in the cache file, which the spool points at.
+            self.spool.refer(uid, *kept.refs(paths))
+            return {"unit": uid, "problems": problems, "unread": unread, "items": reused,
+                    "cache": self.cache.end()}
+        for path in paths:
+            item, item_problems = kept.read(path, self.cats) if kept is not None else read_item(path, unit, self.cats)
+            problems.extend(item_problems)
+            if item is not None:
+                items.append(item)
+            else:
+                unread.update(declared_index_nos(path))
+        slim = [spool_mod.slim(i) for i in items] if self.slim else None
+        if kept is not None:
+            kept.save(slim if not problems and len(items) == len(paths) else None, paths)
+        self.spool.write(uid, items)
+        return {"unit": uid, "problems": problems, "unread": unread, "items": slim if self.slim else items,
+                "cache": self.cache.end() if self.cache is not None else None}
+
+
+_TASK: list = []   # the pre-pass of the current scan, in each forked worker (set by the pool's initializer)
+
+
+def _init_worker(task: _Validate) -> None:
+    _TASK[:] = [task]
+
+
+def _run(uid: str) -> dict:
+    cpu = time.process_time()
+    result = _TASK[0](uid)
+    # The parent's own figures do not see a worker's: each unit's CPU and the worker's peak go back.
+    result["worker"] = (time.process_time() - cpu, timings.peak_rss_mib())
+    return result
+
+
+def _results(task: _Validate, uids: list[str], workers: int) -> Iterator[dict]:
+    """Each unit's result, in the order of ``uids``."""
+    if workers <= 1 or len(uids) <= 1:
+        yield from map(task, uids)
+        return
+    # Forked: the catalogs, the units and the cache are inherited, not pickled per unit.
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(task,)) as pool:
+        yield from pool.map(_run, uids)
 
 
 _INDEX_LINE = re.compile(r"""^index_no\s*[:：]\s*['"]?([^'"#\s]+)""", re.M)

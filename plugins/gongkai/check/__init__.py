@@ -54,7 +54,8 @@ def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | 
         uf = UnitFacts(site.units[uid], facts.day, site.catalogs, items, facts.states, gaps=gaps.get(uid, []),
                        deadlines={i.source: facts.fiscal_deadlines[i.source] for i in items
                                   if i.source in facts.fiscal_deadlines},
-                       pages=pages.get(uid, []) if files is not None else None, files=files, not_ids=not_ids)
+                       pages=pages.get(uid, []) if files is not None else None, files=files, not_ids=not_ids,
+                       full=site.full_item)
         if privacy_rule is not None:
             t = privacy_rule.thresholds
             for item in uf.shown:

@@ -36,7 +36,7 @@ def final_account_tables(unit: UnitFacts, t: dict) -> Iterator[Hit]:
         for item in items:
             if item.type == "fiscal" and item.facts is not None:
                 seen += " ".join(tb.name for tb in item.facts.tables)
-            seen += item.body + " ".join(a.name for a in item.attachments)
+            seen += unit.full(item).body + " ".join(a.name for a in item.attachments)
             seen += " ".join(texts.get(_shown(item, a.name), "") for a in item.attachments)
         missing = [name for name in standard if name not in seen]
         if missing:

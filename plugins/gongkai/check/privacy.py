@@ -69,9 +69,10 @@ def _places(unit: UnitFacts) -> Iterator[tuple[str, int | None, str, str]]:
         yield item.source, item.line("title"), "行", item.title
         if item.summary:
             yield item.source, item.line("summary"), "行", item.summary
-        for offset, line in enumerate(item.body.split("\n")):
+        full = unit.full(item)   # the body and the answers are read here only, one unit at a time
+        for offset, line in enumerate(full.body.split("\n")):
             yield item.source, item.body_line + offset, "行", line
-        for n, pair in enumerate(item.qa):
+        for n, pair in enumerate(full.qa):
             yield item.source, item.lines.get(("qa", n, "q")), "行", pair.q
             yield item.source, item.lines.get(("qa", n, "a")), "行", pair.a
     for text in unit.texts:

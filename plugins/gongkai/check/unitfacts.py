@@ -7,6 +7,7 @@ Built once per unit by ``check.run``; every rule function reads it and nothing e
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -36,6 +37,8 @@ class UnitFacts:
     pages: list[PageLinks] | None = None               # links of the built pages (None: not built)
     files: SiteFiles | None = None                     # every built file and its anchors
     not_ids: frozenset[str] = frozenset()              # digit runs of every org code and 索引号: not personal IDs
+    # An item with its body and 问答 answers: ``items`` are the scan's slim ones (Site.full_item).
+    full: Callable[[Item], Item] = field(default=lambda item: item, repr=False, compare=False)
 
     @property
     def id(self) -> str:

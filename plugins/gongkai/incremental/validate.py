@@ -59,23 +59,80 @@ class ItemCache:
     def unit(self, unit) -> _UnitItems:
         return _UnitItems(self, unit)
 
+    # The pre-pass validates units in forked workers (site.scan): what one unit adds to
+    # the counters and to the hashes seen is handed back to the parent and merged there.
+    def begin(self) -> None:
+        self._saved = (self.hits, self.misses, self.cache.hashes.seen)
+        self.hits = self.misses = 0
+        self.cache.hashes.seen = {}
 
-def _name(uid: str) -> str:
-    return f"items/{hashlib.sha256(uid.encode('utf-8')).hexdigest()[:32]}.pickle"
+    def end(self) -> dict:
+        out = {"hits": self.hits, "misses": self.misses, "seen": self.cache.hashes.seen}
+        self.hits, self.misses, self.cache.hashes.seen = self._saved
+        return out
+
+    def merge(self, part: dict | None) -> None:
+        if part:
+            self.hits += part["hits"]
+            self.misses += part["misses"]
+            self.cache.hashes.seen.update(part["seen"])
+
+
+def _name(uid: str, kind: str = "") -> str:
+    return f"items/{hashlib.sha256(uid.encode('utf-8')).hexdigest()[:32]}{kind}.pickle"
 
 
 class _UnitItems:
+    """One unit's kept items: ``items/<unit>.pickle`` holds the full items by path;
+    ``items/<unit>.slim.pickle``, written beside it when every file of the unit validated
+    without a problem, holds the unit's slim items in file order with the signatures they
+    were read at. An unchanged unit is answered from the slim file alone (``reuse``):
+    an edit build's pre-pass does not unpickle the province's bodies."""
+
     def __init__(self, owner: ItemCache, unit):
         self.owner, self.unit = owner, unit
         cache = owner.cache
         self.enabled = cache.enabled
         self.unit_key = digest([owner.key, repr(unit), cache.hashes.signature(unit.folder / "_unit.yaml")]) \
             if self.enabled else ""
-        stored = cache.load_pickle(_name(unit.id)) if self.enabled else None
-        self.old: dict = stored if isinstance(stored, dict) and stored.get("unit_key") == self.unit_key else {}
-        self.old = self.old.get("items", {}) if isinstance(self.old.get("items"), dict) else {}
+        self._old: dict | None = None
         self.new: dict = {}
         self.changed = False
+
+    @property
+    def old(self) -> dict:
+        if self._old is None:
+            stored = self.owner.cache.load_pickle(_name(self.unit.id)) if self.enabled else None
+            old = stored if isinstance(stored, dict) and stored.get("unit_key") == self.unit_key else {}
+            self._old = old.get("items", {}) if isinstance(old.get("items"), dict) else {}
+        return self._old
+
+    def reuse(self, paths: list[Path]) -> list[Item] | None:
+        """The slim items of ``paths`` (the unit's files, in order) when none of them nor
+        what they read changed since they were kept without a problem; else None."""
+        if not self.enabled:
+            return None
+        record = self.owner.cache.load_pickle(_name(self.unit.id, ".slim"))
+        if not isinstance(record, dict) or record.get("unit_key") != self.unit_key:
+            return None
+        files, slim = record.get("files"), record.get("slim")
+        if not isinstance(files, list) or not isinstance(slim, list) or not len(files) == len(slim) == len(paths):
+            return None
+        hashes = self.owner.cache.hashes
+        for path, entry, item in zip(paths, files, slim):
+            if not (isinstance(entry, tuple) and len(entry) == 3 and entry[0] == str(path) and isinstance(item, Item)):
+                return None
+            own = hashes.signature(path)
+            if own[0] != "f" or own != entry[1] or not all(hashes.signature(p) == sig for p, sig in entry[2]):
+                return None
+        self.owner.hits += len(paths)
+        return slim
+
+    def refs(self, paths: list[Path]) -> tuple[str, str, list]:
+        """Where the full items of a unit answered by ``reuse`` are: (cache file, unit key,
+        [(path, signature)]), for the build's spool to read them from (spool.Spool.refer)."""
+        return (str(self.owner.cache.folder / _name(self.unit.id)), self.unit_key,
+                [(str(p), self.owner.cache.hashes.signature(p)) for p in paths])
 
     def read(self, path: Path, cats) -> tuple[Item | None, list]:
         if not self.enabled:
@@ -100,9 +157,20 @@ class _UnitItems:
         self.changed = True
         return item, problems
 
-    def save(self) -> None:
-        if self.enabled and (self.changed or set(self.new) != set(self.old)):
+    def save(self, slim: list[Item] | None = None, paths: list[Path] | None = None) -> None:
+        """Keep the full items; ``slim`` (with the unit's ``paths``, in order): the unit
+        had no problem at all, so the next build may take it from the slim file."""
+        if not self.enabled:
+            return
+        if self.changed or set(self.new) != set(self.old):
             self.owner.cache.save_pickle(_name(self.unit.id), {"unit_key": self.unit_key, "items": self.new})
+        keys = [str(p) for p in paths or ()]
+        if slim is not None and len(slim) == len(keys) and all(k in self.new for k in keys):
+            files = [(k, self.new[k][0], self.new[k][2]) for k in keys]
+            self.owner.cache.save_pickle(_name(self.unit.id, ".slim"),
+                                         {"unit_key": self.unit_key, "files": files, "slim": slim})
+        else:
+            self.owner.cache.remove(_name(self.unit.id, ".slim"))
 
 
 def _deps(item: Item) -> list[str]:

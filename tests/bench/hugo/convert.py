@@ -208,10 +208,11 @@ def convert(content: Path, dest: Path, catalogs: Path, as_of: dt.date, units: li
             section = root / "content" / col.id
             section.mkdir(parents=True, exist_ok=True)
             (section / "_index.md").write_text(json.dumps({"title": col.name}, ensure_ascii=False) + "\n", encoding="utf-8")
+        bodies = {i.source: i.body for i in site.full_items(uid)}   # the scan keeps items without bodies
         for item in public:
             state = facts.state(item)
             shown = lifecycle.withdraw(item) if state.withdrawn else item
-            body = "" if state.withdrawn else (shown.body or "")
+            body = "" if state.withdrawn else (bodies.get(item.source) or "")
             page = root / "content" / item.column / page_name(item.slug)
             page.parent.mkdir(parents=True, exist_ok=True)
             page.write_text(json.dumps(_front(shown, state, state.withdrawn), ensure_ascii=False, sort_keys=True)

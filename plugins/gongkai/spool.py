@@ -1,0 +1,157 @@
+"""Validated items of one build, one file per unit, so the parent need not hold them.
+
+The pre-pass (``site.scan``) validates each unit in a worker; the worker writes the
+unit's full items (bodies, answers, line maps) here and hands the parent a slim copy
+of each (``slim``): what the cross-unit facts, the registry, the checker's metadata
+rules and the 年报/三公 series read. Whoever needs a unit's bodies (the render worker
+that builds it, the checker's body rules) loads that unit's file and drops it after.
+
+The folder is private to this build: made by ``tempfile.mkdtemp`` (mode 0700, a fresh
+random name; beside the output, ``.<output>.spool-XXXX``, for a build, so that a tmpfs
+/tmp does not hold a province's bodies in memory), with a random token inside every file. A file that is not a regular file
+of this user, is too large, cannot be unpickled or carries another token is refused
+(never followed, never trusted); the caller then reads the unit's sources again.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import secrets
+import shutil
+import stat
+import sys
+import tempfile
+import weakref
+from dataclasses import replace
+from pathlib import Path
+
+from .items import Item
+
+MAX_BYTES = 1024 * 1024 * 1024   # one unit's items; far above any real unit
+
+
+def slim(item: Item) -> Item:
+    """``item`` without what only rendering and the body rules read: the body and the
+    answers of its 问答 (questions and their anchors stay: the registry shows them)."""
+    thin = object.__new__(Item)   # not dataclasses.replace or copy.copy: ~10x slower per item
+    for name in Item.__slots__:
+        setattr(thin, name, getattr(item, name))
+    thin.body = ""
+    thin.qa = [replace(pair, a="", a_html="") for pair in item.qa]
+    thin.lines = {_KEYS.setdefault(k, k): v for k, v in item.lines.items()}
+    return thin
+
+
+# Line-map keys are tuples like ("title",), made afresh for every file; the slim items of
+# a worker share one of each (the parent gets them shared within each unit's result).
+_KEYS: dict[tuple, tuple] = {}
+
+
+def _remove(folder: str, owner: int) -> None:
+    # A forked worker inherits this finalizer; only the process that made the folder removes it.
+    if os.getpid() == owner:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class Spool:
+    """The private folder of one build's validated items (removed when the object goes)."""
+
+    def __init__(self, base: Path | None = None, prefix: str = ".gongkai-spool-"):
+        self.folder = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+        self.token = secrets.token_hex(16)
+        self.warned = False
+        self._last: tuple[str, list[Item]] | None = None
+        self._final = weakref.finalize(self, _remove, str(self.folder), os.getpid())
+
+    def path(self, uid: str) -> Path:
+        return self.folder / f"{hashlib.sha256(uid.encode('utf-8')).hexdigest()[:32]}.pickle"
+
+    def write(self, uid: str, items: list[Item]) -> None:
+        """Keep ``uid``'s full items (in a worker of the pre-pass, or in the parent)."""
+        self._write(uid, {"token": self.token, "unit": uid, "items": items})
+
+    def _write(self, uid: str, value: dict) -> None:
+        # A spool that cannot be written (a full disk) costs time, never the build: the
+        # unit's file is then missing, and whoever loads it reads the sources again.
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        target = self.path(uid)
+        tmp = None
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{target.name}.")
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, target)
+        except OSError:
+            for path in (tmp, target):
+                if path is not None:
+                    Path(path).unlink(missing_ok=True)
+        except BaseException:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def refer(self, uid: str, cache_file: str, unit_key: str, refs: list) -> None:
+        """``uid``'s full items are those of the build cache's file for the unit
+        (incremental/validate.py): the spool keeps where, and which file versions."""
+        self._write(uid, {"token": self.token, "unit": uid, "cache": cache_file, "unit_key": unit_key, "refs": refs})
+
+    def load(self, uid: str) -> list[Item] | None:
+        """``uid``'s full items, or None when its file is missing or not ours (said once)."""
+        if self._last is not None and self._last[0] == uid:
+            return self._last[1]
+        self._last = None   # the previous unit's bodies go before the next unit's come in
+        path = self.path(uid)
+        try:
+            data = _read_pickle(path)
+            if not isinstance(data, dict) or data.get("token") != self.token or data.get("unit") != uid:
+                raise ValueError("not written by this build")
+            items = data.get("items") if "cache" not in data else _from_cache(data)
+            if not isinstance(items, list) or not all(isinstance(i, Item) for i in items):
+                raise ValueError("not a list of items")
+        except Exception as exc:  # noqa: BLE001 - a damaged file is read again from the sources, never trusted
+            self._warn(path, exc)
+            return None
+        self._last = (uid, items)
+        return items
+
+    def forget(self) -> None:
+        self._last = None
+
+    def close(self) -> None:
+        self._last = None
+        self._final()
+
+    def _warn(self, path: Path, exc: BaseException) -> None:
+        if not self.warned:
+            print(f"warning: 本次构建的暂存文件不可用，已重新读取源文件 (build spool file refused, sources read "
+                  f"again): {path.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            self.warned = True
+
+
+def _read_pickle(path: Path | str):
+    """A pickle of ours: a regular file of this user (a symlink is not followed), bounded."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+            raise ValueError("not a regular file of this user")
+        if st.st_size > MAX_BYTES:
+            raise ValueError("too large")
+        return pickle.load(f)  # noqa: S301 - our private folder (mkdtemp, 0700) or our cache folder, checked
+
+
+def _from_cache(ref: dict) -> list[Item]:
+    """The items a spool entry points at in the build cache, each at the file version the
+    pre-pass saw: a cache file changed since (another build, a damaged file) is refused."""
+    stored = _read_pickle(ref["cache"])
+    kept = stored.get("items") if isinstance(stored, dict) and stored.get("unit_key") == ref["unit_key"] else None
+    if not isinstance(kept, dict):
+        raise ValueError("the build cache no longer holds this unit's items")
+    out = []
+    for path, signature in ref["refs"]:
+        entry = kept.get(path)
+        if not (isinstance(entry, tuple) and len(entry) == 4 and entry[0] == signature):
+            raise ValueError(f"the build cache no longer holds {path} as validated")
+        out.append(entry[3])
+    return out

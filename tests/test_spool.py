@@ -1,0 +1,221 @@
+"""Bounded memory (issue 15 point 4): the pre-pass validates units in forked workers,
+keeps every unit's full items in the build's private spool and hands the parent slim
+items. The parent's items carry no bodies; whoever needs bodies loads one unit's from
+the spool, and a spool file that is not ours is refused, never followed."""
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+from pathlib import Path
+
+from conftest import ROOT, UNIT_YAML, build
+from test_incremental import same_trees
+
+from gongkai import check as checker
+from gongkai import spool as spool_mod
+from gongkai.facts import Facts
+from gongkai.site import scan
+
+ITEM = "---\ntitle: 文件{n}\ncolumn: qtwj\nindex_no: {no}\npublished: 2024-01-0{d}\n{extra}---\n正文ZQX{n}BODY\n"
+NO = "11990102MB0000003X/2024-{:05d}"
+
+
+def _content(make_tree) -> Path:
+    """Four units, with a problem of every kind the scan reports: per file, per folder, across units."""
+    town = UNIT_YAML.replace("level: county", "level: township")
+    files = {}
+    for u, uid in enumerate(("a", "b", "c", "d")):
+        files[f"{uid}/_unit.yaml"] = UNIT_YAML if uid == "a" else town
+        for n in range(3):
+            files[f"{uid}/qtwj/f{n}.md"] = ITEM.format(n=f"{uid}{n}", no=NO.format(u * 10 + n), d=n + 1, extra="")
+    files["b/qtwj/dup.md"] = ITEM.format(n="dup", no=NO.format(0), d=5, extra="")          # duplicate of a/f0
+    files["c/qtwj/ref.md"] = ITEM.format(n="ref", no=NO.format(90), d=5, extra=f"repealed_by: {NO.format(99)}\n")
+    files["c/qtwj/bad.md"] = "---\ntitle: [\n---\n"                                            # does not parse
+    files["d/qtwj/odd.yml"] = "title: x\n"                                                     # not read, said so
+    files["d/qtwj/qa.md"] = ("---\ntitle: 解读\ncolumn: zcjd\ntype: interpretation\nindex_no: " + NO.format(95)
+                             + "\ninterprets: " + NO.format(31) + "\npublished: 2024-01-06\nqa:\n  - q: 问题一\n    a: 答案ZQXANSWER\n---\n正文\n")
+    return make_tree(files)
+
+
+def _shown(problems) -> list[tuple]:
+    return [(p.path.split("content/")[-1], p.line, p.field, p.severity, p.message) for p in problems]
+
+
+def test_parent_items_carry_no_bodies_and_the_spool_has_them(make_tree):
+    content = _content(make_tree)
+    site = scan(content, ROOT / "catalogs", jobs=2)
+    assert site.items and all(i.body == "" for i in site.items)
+    assert all(pair.a == "" and pair.q for i in site.items for pair in i.qa)
+    full = {i.source.split("content/")[-1]: i for uid in site.units for i in site.full_items(uid)}
+    assert full["a/qtwj/f1.md"].body.strip() == "正文ZQXa1BODY"
+    assert [p.a for p in full["d/qtwj/qa.md"].qa] == ["答案ZQXANSWER"]
+    # The slim items keep what the registry and the messages read: line numbers, 问答 anchors.
+    slim = next(i for i in site.items if i.source.endswith("d/qtwj/qa.md"))
+    assert slim.line("index_no") == full["d/qtwj/qa.md"].line("index_no") and slim.qa[0].anchor
+    assert site.full_item(slim).qa[0].a == "答案ZQXANSWER"
+
+
+def test_problems_and_items_do_not_depend_on_the_number_of_workers(make_tree):
+    content = _content(make_tree)
+    one, two = scan(content, ROOT / "catalogs", jobs=1), scan(content, ROOT / "catalogs", jobs=2)
+    assert _shown(one.problems) == _shown(two.problems)
+    rules = {p[-1].split(" ")[0] for p in _shown(one.problems)}
+    assert len(one.problems) >= 4 and rules          # the duplicate, the reference, the parse error, the suffix
+    assert [i.source for i in one.items] == [i.source for i in two.items]
+    assert one.unread_index_nos == two.unread_index_nos
+    assert one.items == two.items
+
+
+def test_a_spool_file_that_is_not_ours_is_refused_and_the_sources_read_again(make_tree, tmp_path, capsys):
+    content = _content(make_tree)
+    site = scan(content, ROOT / "catalogs", jobs=2)
+    spool = site.spool
+    assert oct(spool.folder.stat().st_mode & 0o777) == "0o700"
+    a, b, c = spool.path("a"), spool.path("b"), spool.path("c")
+    # Another build's file (another token), a damaged one, and a symlink to a file of ours.
+    foreign = pickle.loads(a.read_bytes())
+    foreign["token"] = "0" * 32
+    a.write_bytes(pickle.dumps(foreign))
+    b.write_bytes(b"\x80\x05garbage")
+    elsewhere = tmp_path / "elsewhere.pickle"
+    shutil.copyfile(c, elsewhere)
+    c.unlink()
+    os.symlink(elsewhere, c)
+    for uid in ("a", "b", "c"):
+        spool.forget()
+        assert spool.load(uid) is None
+        bodies = sorted(i.body.strip() for i in site.full_items(uid))   # read again from the sources
+        assert bodies and all(body.startswith("正文") for body in bodies)
+        assert f"正文ZQX{uid}0BODY" in bodies
+    assert "spool" in capsys.readouterr().err
+    assert spool.load("d") is not None
+
+
+def test_the_spool_goes_with_the_scan(make_tree):
+    content = _content(make_tree)
+    site = scan(content, ROOT / "catalogs", jobs=2)
+    folder = site.spool.folder
+    assert sorted(p.name for p in folder.iterdir()) == sorted(site.spool.path(u).name for u in site.units)
+    site.spool.close()
+    assert not folder.exists()
+
+
+def test_checker_body_rules_read_bodies_from_the_spool(make_tree):
+    # An unmasked personal ID in a body and in an answer: the privacy rule sees both with slim items.
+    content = _content(make_tree)
+    (content / "a" / "qtwj" / "f2.md").write_text(ITEM.format(n="a2", no=NO.format(2), d=3, extra="")
+                                                  + "联系人身份证 110101199003074514\n", encoding="utf-8")
+    site = scan(content, ROOT / "catalogs", jobs=2)
+    facts = Facts.of(site, __import__("datetime").date(2026, 11, 22))
+    report = checker.run(site, facts, ROOT / "catalogs" / "rules.yaml", only=["a"])
+    found = [f for u in report.units for f in u.findings if f.rule == "privacy.personal-info"]
+    assert found and "110101" in found[0].found and found[0].path.endswith("a/qtwj/f2.md")
+
+
+def test_build_renders_from_the_spool_and_a_refused_spool_gives_the_same_site(tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    normal = build(content, tmp_path / "one" / "output", "--no-cache", "--jobs", "2")
+    assert normal.returncode == 0, normal.stderr
+    assert "spool" not in normal.stderr
+    # Every spool file unreadable: the workers and the checker read the sources again, same bytes.
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import gongkai.spool as s\ns.Spool.write = lambda self, uid, items: None\n", encoding="utf-8")
+    refused = build(content, tmp_path / "two" / "output", "--no-cache", "--jobs", "2",
+                    env={"PYTHONPATH": f"{hook}{os.pathsep}{ROOT / 'plugins'}"})
+    assert refused.returncode == 0, refused.stderr
+    assert "spool" in refused.stderr
+    same_trees(tmp_path / "one" / "output", tmp_path / "two" / "output")
+
+
+def test_slim_keeps_everything_but_bodies():
+    from gongkai.fields import QA
+    from gongkai.items import Item
+    import datetime as dt
+    item = Item(unit="a", source="content/a/x.md", path=Path("content/a/x.md"), slug="x", type="interpretation",
+                title="t", column="zcjd", published=dt.datetime(2024, 1, 1), issuer="i", body="long body",
+                qa=[QA("q", "answer", "<p>answer</p>")], lines={("title",): 2})
+    thin = spool_mod.slim(item)
+    assert thin.body == "" and thin.qa[0].a == "" and thin.qa[0].anchor == item.qa[0].anchor
+    assert thin.lines == item.lines and thin.title == item.title and item.body == "long body"
+
+
+def _cached_scan(content: Path, output: Path, jobs: int = 1):
+    from gongkai.incremental import Cache, ItemCache
+    store = Cache.open(output)
+    cache = ItemCache(store, ROOT / "catalogs")
+    site = scan(content, ROOT / "catalogs", cache, jobs=jobs)
+    store.save_hashes()
+    return site, cache
+
+
+def test_an_unchanged_unit_is_validated_from_its_slim_record_alone(make_tree, tmp_path, monkeypatch):
+    from gongkai.incremental.store import Cache
+    content = _content(make_tree)
+    output = tmp_path / "output"
+    first, _ = _cached_scan(content, output, jobs=2)
+    bodies = {uid: [i.body for i in first.full_items(uid)] for uid in first.units}
+    (content / "a" / "qtwj" / "f1.md").write_text(ITEM.format(n="a1x", no=NO.format(1), d=2, extra=""),
+                                                  encoding="utf-8")
+    loaded: list[str] = []
+    real = Cache.load_pickle
+    monkeypatch.setattr(Cache, "load_pickle", lambda self, name: loaded.append(name) or real(self, name))
+    second, cache = _cached_scan(content, output, jobs=1)
+    full_files = [n for n in loaded if not n.endswith(".slim.pickle")]
+    # Units a, b, c, d: a changed (its full items are read), c and d have problems (no slim
+    # record: read every time, with their messages), b is clean and unchanged: slim record only.
+    assert len(full_files) == 3 and cache.hits > 0
+    assert _shown(second.problems) == _shown(first.problems)
+    assert [i.source for i in second.items] == [i.source for i in first.items]
+    assert all(i.body == "" for i in second.items)
+    assert [i.body for i in second.full_items("b")] == bodies["b"]      # from the cache file
+    assert [i.body.strip() for i in second.full_items("a")][1] == "正文ZQXa1xBODY"
+
+
+def test_a_cache_file_changed_after_the_scan_is_refused_and_the_sources_read(make_tree, tmp_path, capsys):
+    content = _content(make_tree)
+    output = tmp_path / "output"
+    _cached_scan(content, output)
+    site, _ = _cached_scan(content, output)
+    # The spool points at the cache's file for unit b; overwrite that file with other items.
+    ref = pickle.loads(site.spool.path("b").read_bytes())
+    assert "cache" in ref
+    stored = pickle.loads(Path(ref["cache"]).read_bytes())
+    for key, entry in stored["items"].items():
+        stored["items"][key] = (["f", "0" * 64], *entry[1:])
+    Path(ref["cache"]).write_bytes(pickle.dumps(stored))
+    assert site.spool.load("b") is None
+    assert "spool" in capsys.readouterr().err
+    assert sorted(i.body.strip() for i in site.full_items("b"))[-1] == "正文ZQXdupBODY"
+
+
+def test_a_build_spools_beside_its_output_and_leaves_nothing_there(tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    # A killed build's spool is removed by the next build; a symlink named like one is left alone.
+    stale = tmp_path / ".output.spool-dead1234"
+    stale.mkdir()
+    (stale / "x.pickle").write_bytes(b"old")
+    target = tmp_path / "keep"
+    target.mkdir()
+    os.symlink(target, tmp_path / ".output.spool-link")
+    result = build(content, tmp_path / "output", "--jobs", "2")
+    assert result.returncode == 0, result.stderr
+    left = sorted(p.name for p in tmp_path.iterdir() if ".spool-" in p.name)
+    assert left == [".output.spool-link"] and target.is_dir()
+
+
+def test_a_spool_that_cannot_be_written_costs_time_not_the_build(make_tree, monkeypatch, capsys):
+    content = _content(make_tree)
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(spool_mod.os, "fdopen", full)
+    site = scan(content, ROOT / "catalogs", jobs=1)
+    monkeypatch.undo()
+    assert not any(site.spool.folder.iterdir())
+    assert [i.body.strip() for i in site.full_items("a")][0] == "正文ZQXa0BODY"
+    assert "spool" in capsys.readouterr().err
