@@ -5,16 +5,25 @@ built output; external links are listed in the report, never fetched.
 content/ is read again) and keeps its links and its anchors; the rule compares them.
 Our templates write attributes in double quotes, escaped, so a regular expression
 over attributes is enough and fast on tens of thousands of pages.
+
+In a build, each unit's worker scans the folder it has just written (``stash_unit``:
+the pages are still in the page cache, and the workers run in parallel) and leaves
+the scan in a per-build stash beside the unit folders (``STASH``); the parent's check
+stage reads the stash (incremental/checks.py ``Scanner``), not the pages.
 """
 from __future__ import annotations
 
 import html
+import io
 import os
+import pickle
 import posixpath
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from .engine import Hit, rule
@@ -24,10 +33,12 @@ _LINK = re.compile(r"""\s(?:href|src)\s*=\s*"([^"]*)\"""")
 _ANCHOR = re.compile(r"""\s(?:id|name)\s*=\s*"([^"]*)\"""")
 _IGNORED_SCHEMES = ("mailto", "tel", "javascript", "data", "sms")
 MAX_PAGE_BYTES = 20_000_000
+STASH = ".check-stash"     # beside the unit folders of one build: each unit's scan, left by its worker
+STASH_FORMAT = 1
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
+    # A tuple: a unit's links are a million of these at province scale, made and pickled fast.
     line: int
     href: str
 
@@ -59,15 +70,14 @@ def scan_output(root: Path, shown_root: str, site_root: str = "", skip: frozense
     top-level folders named in ``skip`` are left out (the caller adds them: ``add_unit``)."""
     files = SiteFiles(shown_root, site_root.rstrip("/"))
     pages: dict[str, list[PageLinks]] = {}
+    top = str(root)
     for dirpath, dirnames, filenames in os.walk(root):
-        if dirpath == str(root):
+        if dirpath == top:
             dirnames[:] = [d for d in dirnames if d not in skip]
+        prefix = os.path.relpath(dirpath, top).replace(os.sep, "/")
         for name in filenames:
-            path = Path(dirpath, name)
-            if path.is_symlink() or not path.is_file():
-                continue
-            rel = path.relative_to(root).as_posix()
-            page = _scan_file(path, rel, files)
+            rel = name if prefix == "." else f"{prefix}/{name}"
+            page = _scan_file(os.path.join(dirpath, name), rel, files)
             if page is not None:
                 pages.setdefault(rel.split("/", 1)[0], []).append(page)
     for found in pages.values():
@@ -80,20 +90,65 @@ def scan_unit(folder: Path, uid: str, leave_out: frozenset[str] = frozenset()) -
     the top-level entries in ``leave_out``."""
     files = SiteFiles("")
     found: list[PageLinks] = []
+    interned: dict[str, str] = {}
+    top = str(folder)
     for dirpath, dirnames, filenames in os.walk(folder):
-        if dirpath == str(folder):
+        if dirpath == top:
             dirnames[:] = [d for d in dirnames if d not in leave_out]
             filenames = [f for f in filenames if f not in leave_out]
+        sub = os.path.relpath(dirpath, top).replace(os.sep, "/")
+        prefix = uid if sub == "." else f"{uid}/{sub}"
         for name in filenames:
-            path = Path(dirpath, name)
-            if path.is_symlink() or not path.is_file():
-                continue
-            rel = f"{uid}/{path.relative_to(folder).as_posix()}"
-            page = _scan_file(path, rel, files)
+            page = _scan_file(os.path.join(dirpath, name), f"{prefix}/{name}", files, interned)
             if page is not None:
                 found.append(page)
     found.sort(key=lambda p: p.path.split("/"))
     return files, found
+
+
+def stash_unit(folder: Path, uid: str, stash: Path, site_root: str) -> None:
+    """Scan the unit folder a worker has just written and leave the scan in ``stash``
+    (``<stash>/<uid>.pickle``): a header (files, anchors, external links) the check stage
+    reads for every unit, then the pages' links, read when the link rule reaches the unit.
+    Written to a temporary name and renamed: a stash file is whole or absent."""
+    from types import SimpleNamespace
+
+    files, found = scan_unit(folder, uid)
+    files.site_root = site_root.rstrip("/")
+    external = external_links(SimpleNamespace(pages=found, files=files))
+    header = {"format": STASH_FORMAT, "unit": uid, "site_root": site_root, "files": sorted(files.files),
+              "anchors": {k: sorted(v) for k, v in files.anchors.items()}, "external": external}
+    body = [(p.path, [(link.line, link.href) for link in p.links]) for p in found]
+    stash.mkdir(exist_ok=True)
+    tmp = stash / f".{uid}.pickle.tmp"
+    with open(tmp, "wb") as f:
+        pickle.dump(header, f, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(body, f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, stash / f"{uid}.pickle")
+
+
+def read_stash(path: Path, uid: str, site_root: str) -> tuple[dict, bytes] | None:
+    """(header, the pickled pages' bytes) of a unit's stash file, or None when it is
+    missing, damaged, or made for another unit or site root (then the folder is read)."""
+    try:
+        if path.is_symlink() or not path.is_file():
+            return None
+        data = path.read_bytes()
+        f = io.BytesIO(data)
+        header = pickle.load(f)  # noqa: S301 - written by this build's own workers, in its own partial folder
+    except Exception:  # noqa: BLE001 - a damaged stash is only a slower check stage
+        return None
+    if not (isinstance(header, dict) and header.get("format") == STASH_FORMAT and header.get("unit") == uid
+            and header.get("site_root") == site_root):
+        return None
+    return header, data[f.tell():]
+
+
+def load_pages(body: bytes) -> list[PageLinks]:
+    """The pages' links from the bytes ``read_stash`` returned (or the cache kept)."""
+    make = Link._make
+    return [PageLinks(path, list(map(make, found)))
+            for path, found in pickle.loads(body)]  # noqa: S301 - our own stash or cache folder
 
 
 def add_unit(files: SiteFiles, part: SiteFiles) -> None:
@@ -101,11 +156,19 @@ def add_unit(files: SiteFiles, part: SiteFiles) -> None:
     files.anchors.update(part.anchors)
 
 
-def _scan_file(path: Path, rel: str, files: SiteFiles) -> PageLinks | None:
-    files.files.add(rel)
-    if path.suffix != ".html" or path.stat().st_size > MAX_PAGE_BYTES:
+def _scan_file(path: str, rel: str, files: SiteFiles, interned: dict[str, str] | None = None) -> PageLinks | None:
+    """Add a regular file (never a symlink) to ``files``; the links of an HTML page."""
+    try:
+        st = os.lstat(path)
+    except OSError:
         return None
-    text = path.read_text(encoding="utf-8", errors="replace")
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    files.files.add(rel)
+    if not rel.endswith(".html") or st.st_size > MAX_PAGE_BYTES:
+        return None
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = f.read()
     files.anchors[rel] = frozenset(html.unescape(a) for a in _ANCHOR.findall(text))
     if "/" not in rel:
         return None    # the portal's own pages belong to no unit
@@ -114,7 +177,12 @@ def _scan_file(path: Path, rel: str, files: SiteFiles) -> PageLinks | None:
     for m in _LINK.finditer(text):
         line += text.count("\n", last, m.start())
         last = m.start()
-        page.links.append(Link(line, html.unescape(m[1])))
+        href = html.unescape(m[1])
+        if interned is not None:
+            # One object per distinct href: every page repeats the navigation, and a pickle
+            # of the unit's links stores a repeated object once.
+            href = interned.setdefault(href, href)
+        page.links.append(Link(line, href))
     return page
 
 
@@ -150,11 +218,17 @@ def resolve(page: str, href: str, files: SiteFiles) -> tuple[str, str | None, st
 def external_links(unit: UnitFacts) -> dict[str, list[str]]:
     """External URL -> the unit's pages that link to it (for the report; never fetched)."""
     out: dict[str, set[str]] = {}
+    url_of: dict[str, str | None] = {}   # whether a link is external does not depend on its page
     for page in unit.pages or []:
         for link in page.links:
-            r = resolve(page.path, link.href, unit.files)
-            if r and r[0] == "external":
-                out.setdefault(r[2], set()).add(page.path)
+            href = link.href
+            if href in url_of:
+                url = url_of[href]
+            else:
+                r = resolve(page.path, href, unit.files)
+                url = url_of[href] = r[2] if r and r[0] == "external" else None
+            if url is not None:
+                out.setdefault(url, set()).add(page.path)
     return {url: sorted(pages) for url, pages in sorted(out.items())}
 
 
@@ -198,7 +272,7 @@ def deferred(unit: UnitFacts) -> list[tuple[str, int, str]]:
             if unit.files.elsewhere(r[1])]
 
 
-@rule("links.internal")
+@rule("links.internal", cross_unit=True)   # other units' pages; its own memo: Scanner.hits
 def internal(unit: UnitFacts, t: dict) -> Iterator[Hit]:
     if unit.pages is None or unit.files is None:
         return
@@ -213,16 +287,42 @@ def internal(unit: UnitFacts, t: dict) -> Iterator[Hit]:
             return
     hits: list[Hit] = []
     outside: dict[tuple[str, str], tuple[str, str]] = {}
-    for page, link, r, key in _internal(unit):
-        if files.elsewhere(r[1]):
-            continue    # built in another part: merge checks it
-        if memo is not None and r[1] is not None and not r[1].startswith(f"{uid}/"):
-            outside.setdefault(key, (page.path, link.href))
-        if (hit := check_link(page.path, link, r, files)) is not None:
-            hits.append(hit)
+    pages = (getattr(unit, "link_memo", None) or _Plain()).pages(uid, unit.pages)
+    # As ``_internal``, with the verdict kept per key too: whether a link resolves depends
+    # on its target, not on the page (which only names where a finding is).
+    seen: dict[tuple[str, str], tuple | None] = {}
+    own = f"{uid}/"
+    for page in sorted(pages, key=lambda p: p.path):
+        folder = posixpath.dirname(page.path)
+        for link in page.links:
+            href = link.href
+            key = (page.path if href.lstrip().startswith(("#", "?")) else folder, href)
+            got = seen.get(key, _UNSEEN)
+            if got is _UNSEEN:
+                r = resolve(page.path, href, files) if href.strip() else None
+                if r is None or r[0] != "internal" or files.elsewhere(r[1]):
+                    got = None   # ignored, external, or built in another part (merge checks it)
+                else:
+                    if memo is not None and r[1] is not None and not r[1].startswith(own):
+                        outside[key] = (page.path, href)
+                    got = (r, check_link(page.path, link, r, files) is None)
+                seen[key] = got
+            if got is not None and not got[1]:
+                hits.append(check_link(page.path, link, got[0], files))
     if memo is not None:
         memo.keep(uid, hits, sorted(outside.values()), files)
     yield from hits
+
+
+_UNSEEN = object()
+
+
+class _Plain:
+    """The pages of a unit as ``unit_facts`` gave them (no incremental memo)."""
+
+    @staticmethod
+    def pages(uid: str, pages: list | None) -> list:
+        return pages or []
 
 
 def probe(page: str, href: str, files: SiteFiles) -> tuple:
