@@ -101,8 +101,8 @@ def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | 
                                                 t["max_pages"]))
                     except Unreadable as exc:
                         uf.unread.append((shown, str(exc)))
-        if hasattr(scanner, "hits"):
-            uf.link_memo = scanner   # incremental/checks.py: the link rule's hits of unchanged units
+        if hasattr(scanner, "verdicts"):
+            uf.link_memo = scanner   # incremental/checks.py: the link rule's verdicts from the workers or the cache
         out[uid] = uf
     return out
 

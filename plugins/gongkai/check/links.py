@@ -34,11 +34,10 @@ _ANCHOR = re.compile(r"""\s(?:id|name)\s*=\s*"([^"]*)\"""")
 _IGNORED_SCHEMES = ("mailto", "tel", "javascript", "data", "sms")
 MAX_PAGE_BYTES = 20_000_000
 STASH = ".check-stash"     # beside the unit folders of one build: each unit's scan, left by its worker
-STASH_FORMAT = 1
+STASH_FORMAT = 3
 
 
 class Link(NamedTuple):
-    # A tuple: a unit's links are a million of these at province scale, made and pickled fast.
     line: int
     href: str
 
@@ -46,7 +45,7 @@ class Link(NamedTuple):
 @dataclass
 class PageLinks:
     path: str                       # relative to the output root, e.g. shili-county/art/x.html
-    links: list[Link] = field(default_factory=list)
+    links: list[tuple[int, str]] = field(default_factory=list)   # (line, href), as ``Link``
 
 
 @dataclass
@@ -109,7 +108,8 @@ def scan_unit(folder: Path, uid: str, leave_out: frozenset[str] = frozenset()) -
 def stash_unit(folder: Path, uid: str, stash: Path, site_root: str) -> None:
     """Scan the unit folder a worker has just written and leave the scan in ``stash``
     (``<stash>/<uid>.pickle``): a header (files, anchors, external links) the check stage
-    reads for every unit, then the pages' links, read when the link rule reaches the unit.
+    reads for every unit, then the link rule's verdicts on the unit's links (``judge_unit``),
+    read when the rule reaches the unit.
     Written to a temporary name and renamed: a stash file is whole or absent."""
     from types import SimpleNamespace
 
@@ -118,7 +118,7 @@ def stash_unit(folder: Path, uid: str, stash: Path, site_root: str) -> None:
     external = external_links(SimpleNamespace(pages=found, files=files))
     header = {"format": STASH_FORMAT, "unit": uid, "site_root": site_root, "files": sorted(files.files),
               "anchors": {k: sorted(v) for k, v in files.anchors.items()}, "external": external}
-    body = [(p.path, [(link.line, link.href) for link in p.links]) for p in found]
+    body = judge_unit(uid, found, files)
     stash.mkdir(exist_ok=True)
     tmp = stash / f".{uid}.pickle.tmp"
     with open(tmp, "wb") as f:
@@ -128,7 +128,7 @@ def stash_unit(folder: Path, uid: str, stash: Path, site_root: str) -> None:
 
 
 def read_stash(path: Path, uid: str, site_root: str) -> tuple[dict, bytes] | None:
-    """(header, the pickled pages' bytes) of a unit's stash file, or None when it is
+    """(header, the pickled verdicts' bytes) of a unit's stash file, or None when it is
     missing, damaged, or made for another unit or site root (then the folder is read)."""
     try:
         if path.is_symlink() or not path.is_file():
@@ -144,11 +144,14 @@ def read_stash(path: Path, uid: str, site_root: str) -> tuple[dict, bytes] | Non
     return header, data[f.tell():]
 
 
-def load_pages(body: bytes) -> list[PageLinks]:
-    """The pages' links from the bytes ``read_stash`` returned (or the cache kept)."""
-    make = Link._make
-    return [PageLinks(path, list(map(make, found)))
-            for path, found in pickle.loads(body)]  # noqa: S301 - our own stash or cache folder
+def load_verdicts(body: bytes) -> tuple[list, list, bytes]:
+    """The verdicts from the bytes ``read_stash`` returned (or the cache kept)."""
+    failing, outside, places = pickle.loads(body)  # noqa: S301 - our own stash or cache folder
+    return failing, outside, places
+
+
+def dump_verdicts(verdicts: tuple[list, list, bytes]) -> bytes:
+    return pickle.dumps(verdicts, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def add_unit(files: SiteFiles, part: SiteFiles) -> None:
@@ -169,20 +172,25 @@ def _scan_file(path: str, rel: str, files: SiteFiles, interned: dict[str, str] |
         return None
     with open(path, encoding="utf-8", errors="replace") as f:
         text = f.read()
-    files.anchors[rel] = frozenset(html.unescape(a) for a in _ANCHOR.findall(text))
+    unescape = html.unescape
+    files.anchors[rel] = frozenset(unescape(a) if "&" in a else a for a in _ANCHOR.findall(text))
     if "/" not in rel:
         return None    # the portal's own pages belong to no unit
     page = PageLinks(rel)
+    found, count = page.links, text.count
     line, last = 1, 0
     for m in _LINK.finditer(text):
-        line += text.count("\n", last, m.start())
-        last = m.start()
-        href = html.unescape(m[1])
+        start = m.start()
+        line += count("\n", last, start)
+        last = start
+        href = m[1]
+        if "&" in href:
+            href = unescape(href)
         if interned is not None:
             # One object per distinct href: every page repeats the navigation, and a pickle
             # of the unit's links stores a repeated object once.
             href = interned.setdefault(href, href)
-        page.links.append(Link(line, href))
+        found.append((line, href))
     return page
 
 
@@ -220,8 +228,7 @@ def external_links(unit: UnitFacts) -> dict[str, list[str]]:
     out: dict[str, set[str]] = {}
     url_of: dict[str, str | None] = {}   # whether a link is external does not depend on its page
     for page in unit.pages or []:
-        for link in page.links:
-            href = link.href
+        for _, href in page.links:
             if href in url_of:
                 url = url_of[href]
             else:
@@ -230,24 +237,6 @@ def external_links(unit: UnitFacts) -> dict[str, list[str]]:
             if url is not None:
                 out.setdefault(url, set()).add(page.path)
     return {url: sorted(pages) for url, pages in sorted(out.items())}
-
-
-def _internal(unit: UnitFacts) -> Iterator[tuple[PageLinks, Link, tuple, tuple[str, str]]]:
-    """(page, link, resolved, key) of every internal link of the unit's pages; ``key`` is
-    what the resolution depends on (links repeated on every page of a folder share it)."""
-    files = unit.files
-    memo = getattr(unit, "link_memo", None)
-    pages = memo.pages(unit.unit.id, unit.pages) if memo is not None else (unit.pages or [])
-    seen: dict[tuple[str, str], tuple | None] = {}   # every page of a folder repeats the same navigation
-    for page in sorted(pages, key=lambda p: p.path):
-        folder = posixpath.dirname(page.path)
-        for link in page.links:
-            key = (page.path if link.href.lstrip().startswith(("#", "?")) else folder, link.href)
-            if key not in seen:
-                seen[key] = resolve(page.path, link.href, files) if link.href.strip() else None
-            r = seen[key]
-            if r is not None and r[0] == "internal":
-                yield page, link, r, key
 
 
 def check_link(page: str, link: Link, r: tuple, files: SiteFiles) -> Hit | None:
@@ -263,72 +252,99 @@ def check_link(page: str, link: Link, r: tuple, files: SiteFiles) -> Hit | None:
     return None
 
 
+def judge_unit(uid: str, pages: list[PageLinks], files: SiteFiles) -> tuple[list, list, bytes]:
+    """The link rule's work that needs only the unit's own folder: (failing, outside, places).
+    ``failing``: (page, line, href, resolved) of each link into the unit that does not
+    resolve, in page and link order; ``outside``: the links that leave the unit (to
+    another unit or the portal), one entry per folder and href — (a page it is on, href,
+    target, fragment) — judged where every unit's files are known; ``places``: for each
+    entry, its [(page, line, index in page), …], pickled: read only when the entry fails
+    or goes to another part. A worker runs it on the folder it has just written
+    (``stash_unit``): whether a link into the unit resolves depends on that folder only."""
+    own = f"{uid}/"
+    seen: dict[tuple[str, str], object] = {}   # every page of a folder repeats the same navigation
+    failing: list[tuple[str, int, str, tuple]] = []
+    outside: dict[tuple[str, str], tuple[str, str, list, tuple]] = {}
+    for page in sorted(pages, key=lambda p: p.path):
+        folder = posixpath.dirname(page.path)
+        for index, (line, href) in enumerate(page.links):
+            key = (page.path if href.lstrip().startswith(("#", "?")) else folder, href)
+            got = seen.get(key, _UNSEEN)
+            if got is _UNSEEN:
+                r = resolve(page.path, href, files) if href.strip() else None
+                if r is None or r[0] != "internal":
+                    got = None
+                elif r[1] is not None and r[1] != uid and not r[1].startswith(own):
+                    got = _OUTSIDE
+                    outside[key] = (page.path, href, [], r)
+                else:
+                    # Whether a link resolves depends on its target, not on the page it is on.
+                    got = (r, check_link(page.path, Link(line, href), r, files) is None)
+                seen[key] = got
+            if got is None:
+                continue
+            if got is _OUTSIDE:
+                outside[key][2].append((page.path, line, index))
+            elif not got[1]:
+                failing.append((page.path, line, href, got[0]))
+    return (failing, [(first, href, r[1], r[2]) for first, href, _, r in outside.values()],
+            pickle.dumps([found for _, _, found, _ in outside.values()], protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _target(target: str, files: SiteFiles) -> str:
+    """The last step of ``resolve``, the one that reads the other units' files: a folder
+    link means its index.html."""
+    if target not in files.files and f"{target}/index.html" in files.files:
+        return f"{target}/index.html"
+    return target
+
+
+def _verdicts(unit: UnitFacts) -> tuple[list, list, bytes]:
+    memo = getattr(unit, "link_memo", None)   # incremental/checks.py: the workers' (or the cache's) verdicts
+    found = memo.verdicts(unit.unit.id) if memo is not None else None
+    return found if found is not None else judge_unit(unit.unit.id, unit.pages or [], unit.files)
+
+
 def deferred(unit: UnitFacts) -> list[tuple[str, int, str]]:
     """(page, line, href) of the unit's links into folders built elsewhere (``files.foreign``):
     a subset build cannot see those files; merge checks them (``check_link``) in the merged tree."""
     if unit.pages is None or unit.files is None or not unit.files.foreign:
         return []
-    return [(page.path, link.line, link.href) for page, link, r, _ in _internal(unit)
-            if unit.files.elsewhere(r[1])]
+    files, out = unit.files, []
+    _, outside, places = _verdicts(unit)
+    loaded = None
+    for n, (_, href, target, _) in enumerate(outside):
+        if files.elsewhere(_target(target, files)):
+            loaded = pickle.loads(places) if loaded is None else loaded  # noqa: S301 - ours (judge_unit)
+            out += [(page, index, line, href) for page, line, index in loaded[n]]
+    return [(page, line, href) for page, _, line, href in sorted(out)]
 
 
-@rule("links.internal", cross_unit=True)   # other units' pages; its own memo: Scanner.hits
+@rule("links.internal", cross_unit=True)   # other units' pages: judged every build
 def internal(unit: UnitFacts, t: dict) -> Iterator[Hit]:
     if unit.pages is None or unit.files is None:
         return
-    files, uid = unit.files, unit.unit.id
-    # incremental/checks.py: the hits of an unchanged unit whose links outside itself resolve
-    # as before. Not in a subset build: its verdicts on links into other parts are merge's.
-    memo = getattr(unit, "link_memo", None) if not files.foreign else None
-    if memo is not None:
-        kept = memo.hits(uid, files)
-        if kept is not None:
-            yield from kept
-            return
-    hits: list[Hit] = []
-    outside: dict[tuple[str, str], tuple[str, str]] = {}
-    pages = (getattr(unit, "link_memo", None) or _Plain()).pages(uid, unit.pages)
-    # As ``_internal``, with the verdict kept per key too: whether a link resolves depends
-    # on its target, not on the page (which only names where a finding is).
-    seen: dict[tuple[str, str], tuple | None] = {}
-    own = f"{uid}/"
-    for page in sorted(pages, key=lambda p: p.path):
-        folder = posixpath.dirname(page.path)
-        for link in page.links:
-            href = link.href
-            key = (page.path if href.lstrip().startswith(("#", "?")) else folder, href)
-            got = seen.get(key, _UNSEEN)
-            if got is _UNSEEN:
-                r = resolve(page.path, href, files) if href.strip() else None
-                if r is None or r[0] != "internal" or files.elsewhere(r[1]):
-                    got = None   # ignored, external, or built in another part (merge checks it)
-                else:
-                    if memo is not None and r[1] is not None and not r[1].startswith(own):
-                        outside[key] = (page.path, href)
-                    got = (r, check_link(page.path, link, r, files) is None)
-                seen[key] = got
-            if got is not None and not got[1]:
-                hits.append(check_link(page.path, link, got[0], files))
-    if memo is not None:
-        memo.keep(uid, hits, sorted(outside.values()), files)
+    files = unit.files
+    failing, outside, places = _verdicts(unit)
+    hits = [hit for page, line, href, r in failing if (hit := check_link(page, Link(line, href), r, files))]
+    ok: dict[tuple[str, str], bool] = {}   # whether (target, fragment) resolves: many folders link the same page
+    bad = []
+    for n, (first, href, target, fragment) in enumerate(outside):
+        # Links that leave the unit, judged against every unit's files; links into units
+        # built elsewhere (a subset build) are merge's.
+        target = _target(target, files)
+        if files.elsewhere(target):
+            continue
+        r = ("internal", target, fragment)
+        if (target, fragment) not in ok:
+            ok[(target, fragment)] = check_link(first, Link(0, href), r, files) is None
+        if not ok[(target, fragment)]:
+            bad.append((n, href, r))
+    if bad:
+        loaded = pickle.loads(places)  # noqa: S301 - ours (judge_unit)
+        for n, href, r in bad:
+            hits += [check_link(page, Link(line, href), r, files) for page, line, _ in loaded[n]]
     yield from hits
 
 
-_UNSEEN = object()
-
-
-class _Plain:
-    """The pages of a unit as ``unit_facts`` gave them (no incremental memo)."""
-
-    @staticmethod
-    def pages(uid: str, pages: list | None) -> list:
-        return pages or []
-
-
-def probe(page: str, href: str, files: SiteFiles) -> tuple:
-    """How a link to another unit (or the portal) resolves today: what the rule's verdict
-    on it depends on (incremental/checks.py compares it with the last build's)."""
-    r = resolve(page, href, files)
-    if r is None or r[1] is None:
-        return (r,)
-    return (r, r[1] in files.files, sorted(files.anchors.get(r[1], ())) if r[2] else None)
+_UNSEEN, _OUTSIDE = object(), object()

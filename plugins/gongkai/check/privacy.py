@@ -69,8 +69,9 @@ def _places(unit: UnitFacts) -> Iterator[tuple[str, int | None, str, str]]:
         yield item.source, item.line("title"), "行", item.title
         if item.summary:
             yield item.source, item.line("summary"), "行", item.summary
-        for offset, line in enumerate(item.body.split("\n")):
-            yield item.source, item.body_line + offset, "行", line
+        if _RUN.search(item.body):   # a body with no run of 11 digits has no line to report: one search
+            for offset, line in enumerate(item.body.split("\n")):
+                yield item.source, item.body_line + offset, "行", line
         for n, pair in enumerate(item.qa):
             yield item.source, item.lines.get(("qa", n, "q")), "行", pair.q
             yield item.source, item.lines.get(("qa", n, "a")), "行", pair.a
