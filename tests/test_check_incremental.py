@@ -205,3 +205,53 @@ def test_a_new_date_reevaluates_a_reused_units_findings(tmp_path):
     assert rebuilt(result.stdout)[0] < 5
     assert any(f["rule"] == "freshness.home-stale" for f in unit_findings(out, "shili-town"))
     same_as_uncached(content, out, tmp_path, day)
+
+
+# --- the reports: pieces kept per unit are the pieces a full write makes ------------------
+
+def test_check_json_from_unit_fragments_is_the_same_text(make_tree, tmp_path):
+    from gongkai.check.report import Report, unit_fragment
+    report = evaluate(make_tree(full(**{"jgzn/jg.md": None})), built_tree(tmp_path / "built"))
+    assert report.findings()
+    assert report.to_json([unit_fragment(u.as_dict()) for u in report.units]) == report.to_json()
+    empty = Report(report.as_of, report.rules, [], report.level_names)
+    assert empty.to_json([]) == empty.to_json()
+
+
+class DictMemo:
+    def __init__(self):
+        self.kept: dict[str, dict] = {}
+
+    def load(self, uid: str) -> dict:
+        return dict(self.kept.get(uid, {}))
+
+    def save(self, uid: str, record: dict) -> None:
+        self.kept[uid] = record
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_kept_report_pieces_follow_the_date_and_the_templates(make_tree, tmp_path):
+    theme = tmp_path / "theme"
+    shutil.copytree(ROOT / "theme", theme)
+    settings = {"THEME": str(theme)}
+    content = make_tree(full(**{"jgzn/jg.md": None}))
+    memo = DictMemo()
+
+    def both(report: check.Report, name: str) -> None:
+        check.write_reports(report, tmp_path / name / "plain", settings)
+        check.write_reports(report, tmp_path / name / "kept", settings, memo)
+        assert files_of(tmp_path / name / "kept") == files_of(tmp_path / name / "plain")
+
+    both(evaluate(content, None), "first")
+    assert memo.kept["demo"]["html"]
+    memo.kept["demo"]["json"] += " "            # a piece is taken as kept while its digest matches
+    check.write_reports(evaluate(content, None), tmp_path / "again", settings, memo)
+    assert (tmp_path / "again/check/check.json").read_bytes() != (tmp_path / "first/plain/check/check.json").read_bytes()
+    both(evaluate(content, None, day=DAY + dt.timedelta(days=40)), "later")     # other date, other findings
+    template = theme / "templates" / "check_unit.html"
+    template.write_text(template.read_text(encoding="utf-8").replace("检查报告", "检查报告（新）"), encoding="utf-8")
+    both(evaluate(content, None, day=DAY + dt.timedelta(days=40)), "template")
+    assert "检查报告（新）" in (tmp_path / "template/kept/demo/check/index.html").read_text(encoding="utf-8")

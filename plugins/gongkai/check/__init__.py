@@ -167,5 +167,5 @@ def after_render(site: Site, facts: Facts, catalogs: Path, partial: Path, settin
     finally:
         shutil.rmtree(partial / links.STASH, ignore_errors=True)   # the workers' scans: never in the output
     if write:
-        write_reports(report, partial, settings)
+        write_reports(report, partial, settings, getattr(scanner, "pieces", None))
     return report

@@ -36,6 +36,7 @@ class Scanner:
         self.stashed: dict[str, Path] = {}  # units built by this build: their worker's scan (links.stash_unit)
         self.judged: dict[str, bytes] = {}  # units scanned here (no stash, nothing kept): their verdicts
         self.findings = Findings(cache, self.keys) if self.keys else None
+        self.pieces = Pieces(cache) if cache.enabled else None
         self.site_root = self.shown_root = ""
         self.root: Path | None = None
 
@@ -138,3 +139,20 @@ class Findings:
     def keep_findings(self, uid: str, context: str, findings: list) -> None:
         if self.keys.get(uid):
             self.cache.save_pickle(_name("findings", uid), {"key": [self.keys[uid], context], "findings": findings})
+
+
+class Pieces:
+    """Each unit's piece of check.json and its report page (check/report.py ``write_reports``),
+    kept with the digests of what they are made of (the unit's report, the build-wide
+    context, the templates): a unit whose report did not change is not encoded or
+    rendered again."""
+
+    def __init__(self, cache: Cache):
+        self.cache = cache
+
+    def load(self, uid: str) -> dict:
+        record = self.cache.load_pickle(_name("report", uid))
+        return record if isinstance(record, dict) else {}
+
+    def save(self, uid: str, record: dict) -> None:
+        self.cache.save_pickle(_name("report", uid), record)
