@@ -9,7 +9,8 @@ national rules, with the source of each rule.
     report.py       scoring, check.json, the HTML reports, the console summary
 
 ``run`` is the whole stage: after the build has rendered every unit (so the link
-rule reads the built pages), before the new output is swapped into place.
+rule reads the built pages: each unit's worker scanned its own, ``scan_unit_job``),
+before the new output is swapped into place.
 """
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def prepare_jobs(jobs: list[dict], partial: Path, settings: dict, enabled: bool)
     if not enabled:
         return
     for job in jobs:
-        job["check_scan"] = {"stash": str(partial / links.STASH), "site_root": site_root(settings)}
+        job["check_scan"] = {"stash": str((partial / links.STASH).resolve()), "site_root": site_root(settings)}
 
 
 def scan_unit_job(job: dict) -> float:
