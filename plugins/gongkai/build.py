@@ -177,6 +177,8 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     reused = {uid for uid in reuse.plan([j["unit"] for j in jobs_list]) if reuse.stage(uid, partial)}
     jobs_list = [j for j in jobs_list if j["unit"] not in reused]
     incremental.prepare_jobs(store, jobs_list)
+    from .check import prepare_jobs as check_jobs   # the link scan runs in the unit workers
+    check_jobs(jobs_list, partial, base, bool(base.get("GK_CHECK_REPORTS") or on_check is not None))
     workers = max(1, min(jobs or os.cpu_count() or 1, len(jobs_list)))
     failures = []
     ctx = multiprocessing.get_context("fork")
@@ -543,8 +545,11 @@ def build_unit(job: dict) -> dict:
     finally:
         root.removeHandler(handler)
     stash = Path(job["override"]["OUTPUT_PATH"]).parent / search.STASH / f"{job['unit']}.json"
-    return {"unit": job["unit"], "errors": handler.errors, "code": code,
-            "stages": timings.unit_sums(time.process_time() - cpu, time.perf_counter() - wall, stash),
+    stages = timings.unit_sums(time.process_time() - cpu, time.perf_counter() - wall, stash)
+    if not handler.errors and job.get("check_scan"):
+        from .check import scan_unit_job   # the checker's link scan of the pages just written
+        stages["check"] = scan_unit_job(job)
+    return {"unit": job["unit"], "errors": handler.errors, "code": code, "stages": stages,
             "rss_mib": timings.peak_rss_mib()}
 
 

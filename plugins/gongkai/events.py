@@ -38,13 +38,16 @@ STAGES: dict[str, tuple[str, str]] = {
     "facts": ("site, day -> Facts", "states, registry, reverse links: computed once per build"),
     "reuse": ("site, facts, shared -> incremental.Reuse", "each unit's key; a unit whose key matches the last "
               "build's keeps its output folder (lifecycle.json and check/ written afresh)"),
-    "units": ("job -> per-unit output", "one Pelican run per unit (render), for the units not reused"),
+    "units": ("job -> per-unit output", "one Pelican run per unit (render), for the units not reused; then, "
+              "when the checker runs, the worker's link scan of the folder it wrote (check.scan_unit_job -> "
+              "the build's .check-stash/)"),
     "annual": ("site, facts -> GK_ANNUAL", "年报 warnings (annual/series.py) and every public report for roll-ups"),
     "portal": ("partial, settings, units", "the portal pages across every unit (and output/annual/)"),
     "search-portal": ("partial, settings, units, as_of", "search.build_portal: the portal's search.html "
                       "(it queries the units' own indexes); prints the search stage's time"),
     "check": ("site, facts, catalogs, partial, settings -> check.Report",
-              "check.after_render: the checker over the rendered units (the link rule reads the built pages); "
+              "check.after_render: the checker over the rendered units (the link rule reads the workers' scans, "
+              "or the cache's for reused units); "
               "writes output/check/ and output/<unit>/check/ when GK_CHECK_REPORTS; build(on_check=…) receives "
               "the report (`make check`)"),
     "swap": ("partial, output", "the new output replaces the old one only when all succeeded; the reused units' "

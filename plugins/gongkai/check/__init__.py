@@ -9,10 +9,14 @@ national rules, with the source of each rule.
     report.py       scoring, check.json, the HTML reports, the console summary
 
 ``run`` is the whole stage: after the build has rendered every unit (so the link
-rule reads the built pages), before the new output is swapped into place.
+rule reads the built pages: each unit's worker scanned its own, ``scan_unit_job``),
+before the new output is swapped into place.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,22 +32,53 @@ if TYPE_CHECKING:  # pragma: no cover - import for annotations only
     from ..site import Site
 
 __all__ = ["SPECS", "Finding", "Hit", "Report", "Rule", "UnitFacts", "UnitReport", "after_render", "load_rules",
-           "rule", "run", "unit_facts", "write_reports"]
+           "prepare_jobs", "rule", "run", "scan_unit_job", "site_root", "unit_facts", "write_reports"]
+
+
+def site_root(settings: dict) -> str:
+    """The absolute URL prefix the link rule reads as 'this site' (none with relative URLs)."""
+    return settings.get("GK_SITE_ROOT", "") if not settings.get("RELATIVE_URLS") else ""
+
+
+def prepare_jobs(jobs: list[dict], partial: Path, settings: dict, enabled: bool) -> None:
+    """When the checker will run, each unit's worker scans the folder it has just written
+    for the link rule (``scan_unit_job``): the parent's check stage then reads no page."""
+    if not enabled:
+        return
+    for job in jobs:
+        job["check_scan"] = {"stash": str((partial / links.STASH).resolve()), "site_root": site_root(settings)}
+
+
+def scan_unit_job(job: dict) -> float:
+    """In a unit's worker, after Pelican wrote the unit: its link scan into the build's
+    stash. Returns the CPU seconds spent (the check stage's share of the worker). Best
+    effort: without a stash file the check stage reads the unit's pages itself."""
+    what = job.get("check_scan")
+    if not what:
+        return 0.0
+    started = time.process_time()
+    try:
+        links.stash_unit(Path(job["override"]["OUTPUT_PATH"]), job["unit"], Path(what["stash"]), what["site_root"])
+    except OSError:
+        Path(what["stash"], f"{job['unit']}.pickle").unlink(missing_ok=True)
+    return time.process_time() - started
 
 
 def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | None = None,
                shown_output: str = "output", site_root: str = "",
-               units: list[str] | None = None, scanner=None) -> dict[str, UnitFacts]:
+               units: list[str] | None = None, scanner=None, not_ids: frozenset[str] | None = None,
+               attachments=None) -> dict[str, UnitFacts]:
     """Every unit's facts, each computed once: attachments read once, built pages read once.
     ``units``: only these (a subset build); links into the other units' folders are left
     for merge to resolve (links.deferred). ``scanner``: replaces ``links.scan_output``
-    (incremental/ keeps the scan of unchanged units)."""
+    (incremental/ keeps the scan of unchanged units). ``attachments(uid)``: False for a
+    unit whose attachments need not be read (its findings are reused)."""
     scan = scanner or links.scan_output
     files, pages = scan(output, shown_output, site_root) if output is not None else (None, {})
     if files is not None and units is not None:
         files.foreign = frozenset(site.units) - frozenset(units)
-    not_ids = privacy.not_id_tokens([u.org_code for u in site.units.values()]
-                                    + [i.index_no for i in site.items if i.index_no])
+    if not_ids is None:
+        not_ids = not_id_tokens(site)
     privacy_rule = rules.get("privacy.personal-info")
     gaps: dict[str, list] = {}
     for gap in facts.gaps:
@@ -56,7 +91,7 @@ def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | 
                                   if i.source in facts.fiscal_deadlines},
                        pages=pages.get(uid, []) if files is not None else None, files=files, not_ids=not_ids,
                        full=site.full_item)
-        if privacy_rule is not None:
+        if privacy_rule is not None and (attachments is None or attachments(uid)):
             t = privacy_rule.thresholds
             for item in uf.shown:
                 for att in item.attachments:
@@ -68,20 +103,37 @@ def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | 
                                                 t["max_pages"]))
                     except Unreadable as exc:
                         uf.unread.append((shown, str(exc)))
-        if hasattr(scanner, "hits"):
-            uf.link_memo = scanner   # incremental/checks.py: the link rule's hits of unchanged units
+        if hasattr(scanner, "verdicts"):
+            uf.link_memo = scanner   # incremental/checks.py: the link rule's verdicts from the workers or the cache
         out[uid] = uf
     return out
+
+
+def not_id_tokens(site: Site) -> frozenset[str]:
+    """Digit runs of every unit's org code and every 索引号 (privacy: never personal numbers)."""
+    return privacy.not_id_tokens([u.org_code for u in site.units.values()]
+                                 + [i.index_no for i in site.items if i.index_no])
 
 
 def run(site: Site, facts: Facts, rules_path: Path, output: Path | None = None, shown_output: str = "output",
         site_root: str = "", only: list[str] | None = None, scanner=None) -> Report:
     """Evaluate every unit (or ``only`` these); ``output`` is the built site the link rule
     reads (None: links not checked). ``scanner``: see ``unit_facts``; its ``external(uid)``
-    may give a unit's external links."""
+    may give a unit's external links, its ``findings`` (incremental/checks.py) the findings
+    of a unit whose inputs did not change, for the rules not declared ``cross_unit``."""
     started = time.monotonic()
     rules = load_rules(rules_path)
-    units = unit_facts(site, facts, rules, output, shown_output, site_root, only, scanner)
+    not_ids = not_id_tokens(site)
+    memo = getattr(scanner, "findings", None)
+    # Everything an unchanged unit's own findings depend on besides the unit key: the date,
+    # the rules, and the one cross-unit fact a rule that is not ``cross_unit`` reads (not_ids).
+    context = hashlib.sha256(json.dumps(
+        [facts.day.isoformat(), sorted(not_ids), hashlib.sha256(rules_path.read_bytes()).hexdigest(), only is not None]
+    ).encode("utf-8")).hexdigest() if memo is not None else ""
+    kept = {uid: memo.kept(uid, context) for uid in (site.units if only is None else only)} \
+        if memo is not None else {}
+    units = unit_facts(site, facts, rules, output, shown_output, site_root, only, scanner, not_ids,
+                       attachments=lambda uid: kept.get(uid) is None)
     known = getattr(scanner, "external", lambda uid: None)
 
     def external(uid: str, uf: UnitFacts) -> dict:
@@ -90,8 +142,16 @@ def run(site: Site, facts: Facts, rules_path: Path, output: Path | None = None, 
         found = known(uid)
         return found if found is not None else links.external_links(uf)
 
-    reports = [UnitReport.of(uf, evaluate(rules, uf), rules, external(uid, uf))
-               for uid, uf in sorted(units.items())]
+    def findings(uid: str, uf: UnitFacts) -> list[Finding]:
+        if kept.get(uid) is not None:
+            # Sorting is stable and the key starts with the rule: the order of a full evaluation.
+            return sorted(kept[uid] + evaluate(rules, uf, cross_unit_only=True), key=Finding.sort_key)
+        found = evaluate(rules, uf)
+        if memo is not None:
+            memo.keep_findings(uid, context, [f for f in found if not rules[f.rule].cross_unit])
+        return found
+
+    reports = [UnitReport.of(uf, findings(uid, uf), rules, external(uid, uf)) for uid, uf in sorted(units.items())]
     report = Report(facts.day, rules, reports, site.catalogs.level_names, links_checked=output is not None)
     if only is not None:
         report.deferred = {uid: links.deferred(uf) for uid, uf in sorted(units.items())}
@@ -104,8 +164,10 @@ def after_render(site: Site, facts: Facts, catalogs: Path, partial: Path, settin
     """The build's check stage: run over the rendered ``partial`` output; write the reports when asked.
     ``units``: the units of a subset build (every unit: None, or all of them)."""
     only = units if units is not None and set(units) != set(site.units) else None
-    report = run(site, facts, catalogs / "rules.yaml", partial, shown_output,
-                 settings.get("GK_SITE_ROOT", "") if not settings.get("RELATIVE_URLS") else "", only, scanner)
+    try:
+        report = run(site, facts, catalogs / "rules.yaml", partial, shown_output, site_root(settings), only, scanner)
+    finally:
+        shutil.rmtree(partial / links.STASH, ignore_errors=True)   # the workers' scans: never in the output
     if write:
-        write_reports(report, partial, settings)
+        write_reports(report, partial, settings, getattr(scanner, "pieces", None))
     return report

@@ -47,6 +47,9 @@ class Spec:
     fn: Callable[..., Iterable[Hit]]
     thresholds: dict[str, str]       # key -> kind: int | bool | str | list | map
     family: str
+    # Reads facts of other units (their pages, their items): evaluated every build, also
+    # for a unit whose own findings are reused (incremental/checks.py).
+    cross_unit: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class Rule:
     thresholds: dict[str, Any]
     fn: Callable[..., Iterable[Hit]] = field(repr=False, compare=False)
     family: str = ""
+    cross_unit: bool = False
 
     @property
     def severity_label(self) -> str:
@@ -121,12 +125,14 @@ class Finding:
 SPECS: dict[str, Spec] = {}
 
 
-def rule(rule_id: str, thresholds: dict[str, str] | None = None):
-    """Declare a rule function under ``rule_id`` (``family.name``)."""
+def rule(rule_id: str, thresholds: dict[str, str] | None = None, cross_unit: bool = False):
+    """Declare a rule function under ``rule_id`` (``family.name``). ``cross_unit``: the rule
+    reads facts of other units than the one it judges (a rule that reads only its unit's
+    items, files, states, the catalogs and the date leaves it False)."""
     def register(fn):
         if rule_id in SPECS:
             raise ValueError(f"rule {rule_id} declared twice")
-        SPECS[rule_id] = Spec(rule_id, fn, dict(thresholds or {}), rule_id.split(".")[0])
+        SPECS[rule_id] = Spec(rule_id, fn, dict(thresholds or {}), rule_id.split(".")[0], cross_unit)
         return fn
     return register
 
@@ -191,7 +197,8 @@ def load_rules(path: Path) -> dict[str, Rule]:
             err(doc.line(*at, "thresholds", key), f"thresholds.{key}",
                 f"not read by this rule (expected: {', '.join(spec.thresholds) or 'none'})")
         out[rule_id] = Rule(rule_id, str(raw.get("name") or ""), severity, points or 0, max_points,
-                            str(raw.get("source") or ""), str(raw.get("fix") or ""), thresholds, spec.fn, spec.family)
+                            str(raw.get("source") or ""), str(raw.get("fix") or ""), thresholds, spec.fn, spec.family,
+                            spec.cross_unit)
     if problems:
         raise ContentError(problems)
     return out
@@ -228,11 +235,14 @@ def _convert(raw, kind: str):
     raise ValueError(f"unknown threshold kind {kind}")  # pragma: no cover - declaration bug
 
 
-def evaluate(rules: dict[str, Rule], unit: UnitFacts) -> list[Finding]:
-    """Every finding of every rule for one unit, in a stable order."""
+def evaluate(rules: dict[str, Rule], unit: UnitFacts, cross_unit_only: bool = False) -> list[Finding]:
+    """Every finding of every rule for one unit, in a stable order (``cross_unit_only``:
+    of the rules declared ``cross_unit`` only)."""
     out = []
     for rule_id in sorted(rules):
         r = rules[rule_id]
+        if cross_unit_only and not r.cross_unit:
+            continue
         for hit in r.fn(unit, r.thresholds):
             out.append(Finding.of(r, unit.id, hit))
     return sorted(out, key=Finding.sort_key)

@@ -9,7 +9,7 @@ from .engine import Hit, rule
 from .unitfacts import UnitFacts
 
 
-@rule("interpretation.missing")
+@rule("interpretation.missing", cross_unit=True)   # a 解读 may come from another unit
 def missing(unit: UnitFacts, t: dict) -> Iterator[Hit]:
     for gap in unit.gaps:
         if gap.kind == "missing" and not unit.state(gap.policy).retired:
@@ -20,7 +20,7 @@ def missing(unit: UnitFacts, t: dict) -> Iterator[Hit]:
                       fix=f"发布政策解读：type: interpretation，interprets: {p.index_no}")
 
 
-@rule("interpretation.late")
+@rule("interpretation.late", cross_unit=True)
 def late(unit: UnitFacts, t: dict) -> Iterator[Hit]:
     for gap in unit.gaps:
         if gap.kind == "late" and not unit.state(gap.policy).retired:

@@ -5,16 +5,25 @@ built output; external links are listed in the report, never fetched.
 content/ is read again) and keeps its links and its anchors; the rule compares them.
 Our templates write attributes in double quotes, escaped, so a regular expression
 over attributes is enough and fast on tens of thousands of pages.
+
+In a build, each unit's worker scans the folder it has just written (``stash_unit``:
+the pages are still in the page cache, and the workers run in parallel) and leaves
+the scan in a per-build stash beside the unit folders (``STASH``); the parent's check
+stage reads the stash (incremental/checks.py ``Scanner``), not the pages.
 """
 from __future__ import annotations
 
 import html
+import io
 import os
+import pickle
 import posixpath
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from .engine import Hit, rule
@@ -24,10 +33,11 @@ _LINK = re.compile(r"""\s(?:href|src)\s*=\s*"([^"]*)\"""")
 _ANCHOR = re.compile(r"""\s(?:id|name)\s*=\s*"([^"]*)\"""")
 _IGNORED_SCHEMES = ("mailto", "tel", "javascript", "data", "sms")
 MAX_PAGE_BYTES = 20_000_000
+STASH = ".check-stash"     # beside the unit folders of one build: each unit's scan, left by its worker
+STASH_FORMAT = 3
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
     line: int
     href: str
 
@@ -35,7 +45,7 @@ class Link:
 @dataclass
 class PageLinks:
     path: str                       # relative to the output root, e.g. shili-county/art/x.html
-    links: list[Link] = field(default_factory=list)
+    links: list[tuple[int, str]] = field(default_factory=list)   # (line, href), as ``Link``
 
 
 @dataclass
@@ -59,15 +69,14 @@ def scan_output(root: Path, shown_root: str, site_root: str = "", skip: frozense
     top-level folders named in ``skip`` are left out (the caller adds them: ``add_unit``)."""
     files = SiteFiles(shown_root, site_root.rstrip("/"))
     pages: dict[str, list[PageLinks]] = {}
+    top = str(root)
     for dirpath, dirnames, filenames in os.walk(root):
-        if dirpath == str(root):
+        if dirpath == top:
             dirnames[:] = [d for d in dirnames if d not in skip]
+        prefix = os.path.relpath(dirpath, top).replace(os.sep, "/")
         for name in filenames:
-            path = Path(dirpath, name)
-            if path.is_symlink() or not path.is_file():
-                continue
-            rel = path.relative_to(root).as_posix()
-            page = _scan_file(path, rel, files)
+            rel = name if prefix == "." else f"{prefix}/{name}"
+            page = _scan_file(os.path.join(dirpath, name), rel, files)
             if page is not None:
                 pages.setdefault(rel.split("/", 1)[0], []).append(page)
     for found in pages.values():
@@ -80,20 +89,69 @@ def scan_unit(folder: Path, uid: str, leave_out: frozenset[str] = frozenset()) -
     the top-level entries in ``leave_out``."""
     files = SiteFiles("")
     found: list[PageLinks] = []
+    interned: dict[str, str] = {}
+    top = str(folder)
     for dirpath, dirnames, filenames in os.walk(folder):
-        if dirpath == str(folder):
+        if dirpath == top:
             dirnames[:] = [d for d in dirnames if d not in leave_out]
             filenames = [f for f in filenames if f not in leave_out]
+        sub = os.path.relpath(dirpath, top).replace(os.sep, "/")
+        prefix = uid if sub == "." else f"{uid}/{sub}"
         for name in filenames:
-            path = Path(dirpath, name)
-            if path.is_symlink() or not path.is_file():
-                continue
-            rel = f"{uid}/{path.relative_to(folder).as_posix()}"
-            page = _scan_file(path, rel, files)
+            page = _scan_file(os.path.join(dirpath, name), f"{prefix}/{name}", files, interned)
             if page is not None:
                 found.append(page)
     found.sort(key=lambda p: p.path.split("/"))
     return files, found
+
+
+def stash_unit(folder: Path, uid: str, stash: Path, site_root: str) -> None:
+    """Scan the unit folder a worker has just written and leave the scan in ``stash``
+    (``<stash>/<uid>.pickle``): a header (files, anchors, external links) the check stage
+    reads for every unit, then the link rule's verdicts on the unit's links (``judge_unit``),
+    read when the rule reaches the unit.
+    Written to a temporary name and renamed: a stash file is whole or absent."""
+    from types import SimpleNamespace
+
+    files, found = scan_unit(folder, uid)
+    files.site_root = site_root.rstrip("/")
+    external = external_links(SimpleNamespace(pages=found, files=files))
+    header = {"format": STASH_FORMAT, "unit": uid, "site_root": site_root, "files": sorted(files.files),
+              "anchors": {k: sorted(v) for k, v in files.anchors.items()}, "external": external}
+    body = judge_unit(uid, found, files)
+    stash.mkdir(exist_ok=True)
+    tmp = stash / f".{uid}.pickle.tmp"
+    with open(tmp, "wb") as f:
+        pickle.dump(header, f, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(body, f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, stash / f"{uid}.pickle")
+
+
+def read_stash(path: Path, uid: str, site_root: str) -> tuple[dict, bytes] | None:
+    """(header, the pickled verdicts' bytes) of a unit's stash file, or None when it is
+    missing, damaged, or made for another unit or site root (then the folder is read)."""
+    try:
+        if path.is_symlink() or not path.is_file():
+            return None
+        data = path.read_bytes()
+        f = io.BytesIO(data)
+        header = pickle.load(f)  # noqa: S301 - written by this build's own workers, in its own partial folder
+    except Exception:  # noqa: BLE001 - a damaged stash is only a slower check stage
+        return None
+    if not (isinstance(header, dict) and header.get("format") == STASH_FORMAT and header.get("unit") == uid
+            and header.get("site_root") == site_root):
+        return None
+    return header, data[f.tell():]
+
+
+def load_verdicts(body: bytes) -> tuple[list, list, bytes]:
+    """The verdicts from the bytes ``read_stash`` returned (or the cache kept)."""
+    failing, outside, places = pickle.loads(body)  # noqa: S301 - our own stash or cache folder
+    return failing, outside, places
+
+
+def dump_verdicts(verdicts: tuple[list, list, bytes]) -> bytes:
+    return pickle.dumps(verdicts, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def add_unit(files: SiteFiles, part: SiteFiles) -> None:
@@ -101,20 +159,38 @@ def add_unit(files: SiteFiles, part: SiteFiles) -> None:
     files.anchors.update(part.anchors)
 
 
-def _scan_file(path: Path, rel: str, files: SiteFiles) -> PageLinks | None:
-    files.files.add(rel)
-    if path.suffix != ".html" or path.stat().st_size > MAX_PAGE_BYTES:
+def _scan_file(path: str, rel: str, files: SiteFiles, interned: dict[str, str] | None = None) -> PageLinks | None:
+    """Add a regular file (never a symlink) to ``files``; the links of an HTML page."""
+    try:
+        st = os.lstat(path)
+    except OSError:
         return None
-    text = path.read_text(encoding="utf-8", errors="replace")
-    files.anchors[rel] = frozenset(html.unescape(a) for a in _ANCHOR.findall(text))
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    files.files.add(rel)
+    if not rel.endswith(".html") or st.st_size > MAX_PAGE_BYTES:
+        return None
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    unescape = html.unescape
+    files.anchors[rel] = frozenset(unescape(a) if "&" in a else a for a in _ANCHOR.findall(text))
     if "/" not in rel:
         return None    # the portal's own pages belong to no unit
     page = PageLinks(rel)
+    found, count = page.links, text.count
     line, last = 1, 0
     for m in _LINK.finditer(text):
-        line += text.count("\n", last, m.start())
-        last = m.start()
-        page.links.append(Link(line, html.unescape(m[1])))
+        start = m.start()
+        line += count("\n", last, start)
+        last = start
+        href = m[1]
+        if "&" in href:
+            href = unescape(href)
+        if interned is not None:
+            # One object per distinct href: every page repeats the navigation, and a pickle
+            # of the unit's links stores a repeated object once.
+            href = interned.setdefault(href, href)
+        found.append((line, href))
     return page
 
 
@@ -150,30 +226,17 @@ def resolve(page: str, href: str, files: SiteFiles) -> tuple[str, str | None, st
 def external_links(unit: UnitFacts) -> dict[str, list[str]]:
     """External URL -> the unit's pages that link to it (for the report; never fetched)."""
     out: dict[str, set[str]] = {}
+    url_of: dict[str, str | None] = {}   # whether a link is external does not depend on its page
     for page in unit.pages or []:
-        for link in page.links:
-            r = resolve(page.path, link.href, unit.files)
-            if r and r[0] == "external":
-                out.setdefault(r[2], set()).add(page.path)
+        for _, href in page.links:
+            if href in url_of:
+                url = url_of[href]
+            else:
+                r = resolve(page.path, href, unit.files)
+                url = url_of[href] = r[2] if r and r[0] == "external" else None
+            if url is not None:
+                out.setdefault(url, set()).add(page.path)
     return {url: sorted(pages) for url, pages in sorted(out.items())}
-
-
-def _internal(unit: UnitFacts) -> Iterator[tuple[PageLinks, Link, tuple, tuple[str, str]]]:
-    """(page, link, resolved, key) of every internal link of the unit's pages; ``key`` is
-    what the resolution depends on (links repeated on every page of a folder share it)."""
-    files = unit.files
-    memo = getattr(unit, "link_memo", None)
-    pages = memo.pages(unit.unit.id, unit.pages) if memo is not None else (unit.pages or [])
-    seen: dict[tuple[str, str], tuple | None] = {}   # every page of a folder repeats the same navigation
-    for page in sorted(pages, key=lambda p: p.path):
-        folder = posixpath.dirname(page.path)
-        for link in page.links:
-            key = (page.path if link.href.lstrip().startswith(("#", "?")) else folder, link.href)
-            if key not in seen:
-                seen[key] = resolve(page.path, link.href, files) if link.href.strip() else None
-            r = seen[key]
-            if r is not None and r[0] == "internal":
-                yield page, link, r, key
 
 
 def check_link(page: str, link: Link, r: tuple, files: SiteFiles) -> Hit | None:
@@ -189,46 +252,99 @@ def check_link(page: str, link: Link, r: tuple, files: SiteFiles) -> Hit | None:
     return None
 
 
+def judge_unit(uid: str, pages: list[PageLinks], files: SiteFiles) -> tuple[list, list, bytes]:
+    """The link rule's work that needs only the unit's own folder: (failing, outside, places).
+    ``failing``: (page, line, href, resolved) of each link into the unit that does not
+    resolve, in page and link order; ``outside``: the links that leave the unit (to
+    another unit or the portal), one entry per folder and href — (a page it is on, href,
+    target, fragment) — judged where every unit's files are known; ``places``: for each
+    entry, its [(page, line, index in page), …], pickled: read only when the entry fails
+    or goes to another part. A worker runs it on the folder it has just written
+    (``stash_unit``): whether a link into the unit resolves depends on that folder only."""
+    own = f"{uid}/"
+    seen: dict[tuple[str, str], object] = {}   # every page of a folder repeats the same navigation
+    failing: list[tuple[str, int, str, tuple]] = []
+    outside: dict[tuple[str, str], tuple[str, str, list, tuple]] = {}
+    for page in sorted(pages, key=lambda p: p.path):
+        folder = posixpath.dirname(page.path)
+        for index, (line, href) in enumerate(page.links):
+            key = (page.path if href.lstrip().startswith(("#", "?")) else folder, href)
+            got = seen.get(key, _UNSEEN)
+            if got is _UNSEEN:
+                r = resolve(page.path, href, files) if href.strip() else None
+                if r is None or r[0] != "internal":
+                    got = None
+                elif r[1] is not None and r[1] != uid and not r[1].startswith(own):
+                    got = _OUTSIDE
+                    outside[key] = (page.path, href, [], r)
+                else:
+                    # Whether a link resolves depends on its target, not on the page it is on.
+                    got = (r, check_link(page.path, Link(line, href), r, files) is None)
+                seen[key] = got
+            if got is None:
+                continue
+            if got is _OUTSIDE:
+                outside[key][2].append((page.path, line, index))
+            elif not got[1]:
+                failing.append((page.path, line, href, got[0]))
+    return (failing, [(first, href, r[1], r[2]) for first, href, _, r in outside.values()],
+            pickle.dumps([found for _, _, found, _ in outside.values()], protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _target(target: str, files: SiteFiles) -> str:
+    """The last step of ``resolve``, the one that reads the other units' files: a folder
+    link means its index.html."""
+    if target not in files.files and f"{target}/index.html" in files.files:
+        return f"{target}/index.html"
+    return target
+
+
+def _verdicts(unit: UnitFacts) -> tuple[list, list, bytes]:
+    memo = getattr(unit, "link_memo", None)   # incremental/checks.py: the workers' (or the cache's) verdicts
+    found = memo.verdicts(unit.unit.id) if memo is not None else None
+    return found if found is not None else judge_unit(unit.unit.id, unit.pages or [], unit.files)
+
+
 def deferred(unit: UnitFacts) -> list[tuple[str, int, str]]:
     """(page, line, href) of the unit's links into folders built elsewhere (``files.foreign``):
     a subset build cannot see those files; merge checks them (``check_link``) in the merged tree."""
     if unit.pages is None or unit.files is None or not unit.files.foreign:
         return []
-    return [(page.path, link.line, link.href) for page, link, r, _ in _internal(unit)
-            if unit.files.elsewhere(r[1])]
+    files, out = unit.files, []
+    _, outside, places = _verdicts(unit)
+    loaded = None
+    for n, (_, href, target, _) in enumerate(outside):
+        if files.elsewhere(_target(target, files)):
+            loaded = pickle.loads(places) if loaded is None else loaded  # noqa: S301 - ours (judge_unit)
+            out += [(page, index, line, href) for page, line, index in loaded[n]]
+    return [(page, line, href) for page, _, line, href in sorted(out)]
 
 
-@rule("links.internal")
+@rule("links.internal", cross_unit=True)   # other units' pages: judged every build
 def internal(unit: UnitFacts, t: dict) -> Iterator[Hit]:
     if unit.pages is None or unit.files is None:
         return
-    files, uid = unit.files, unit.unit.id
-    # incremental/checks.py: the hits of an unchanged unit whose links outside itself resolve
-    # as before. Not in a subset build: its verdicts on links into other parts are merge's.
-    memo = getattr(unit, "link_memo", None) if not files.foreign else None
-    if memo is not None:
-        kept = memo.hits(uid, files)
-        if kept is not None:
-            yield from kept
-            return
-    hits: list[Hit] = []
-    outside: dict[tuple[str, str], tuple[str, str]] = {}
-    for page, link, r, key in _internal(unit):
-        if files.elsewhere(r[1]):
-            continue    # built in another part: merge checks it
-        if memo is not None and r[1] is not None and not r[1].startswith(f"{uid}/"):
-            outside.setdefault(key, (page.path, link.href))
-        if (hit := check_link(page.path, link, r, files)) is not None:
-            hits.append(hit)
-    if memo is not None:
-        memo.keep(uid, hits, sorted(outside.values()), files)
+    files = unit.files
+    failing, outside, places = _verdicts(unit)
+    hits = [hit for page, line, href, r in failing if (hit := check_link(page, Link(line, href), r, files))]
+    ok: dict[tuple[str, str], bool] = {}   # whether (target, fragment) resolves: many folders link the same page
+    bad = []
+    for n, (first, href, target, fragment) in enumerate(outside):
+        # Links that leave the unit, judged against every unit's files; links into units
+        # built elsewhere (a subset build) are merge's.
+        target = _target(target, files)
+        if files.elsewhere(target):
+            continue
+        r = ("internal", target, fragment)
+        if (target, fragment) not in ok:
+            ok[(target, fragment)] = check_link(first, Link(0, href), r, files) is None
+        if not ok[(target, fragment)]:
+            bad.append((n, href, r))
+    if bad:
+        loaded = pickle.loads(places)  # noqa: S301 - ours (judge_unit)
+        for n, href, r in bad:
+            hits += [check_link(page, Link(line, href), r, files) for page, line, _ in loaded[n]]
     yield from hits
 
 
-def probe(page: str, href: str, files: SiteFiles) -> tuple:
-    """How a link to another unit (or the portal) resolves today: what the rule's verdict
-    on it depends on (incremental/checks.py compares it with the last build's)."""
-    r = resolve(page, href, files)
-    if r is None or r[1] is None:
-        return (r,)
-    return (r, r[1] in files.files, sorted(files.anchors.get(r[1], ())) if r[2] else None)
+_UNSEEN, _OUTSIDE = object(), object()

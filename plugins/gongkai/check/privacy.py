@@ -70,8 +70,9 @@ def _places(unit: UnitFacts) -> Iterator[tuple[str, int | None, str, str]]:
         if item.summary:
             yield item.source, item.line("summary"), "行", item.summary
         full = unit.full(item)   # the body and the answers are read here only, one unit at a time
-        for offset, line in enumerate(full.body.split("\n")):
-            yield item.source, item.body_line + offset, "行", line
+        if _RUN.search(full.body):   # a body with no run of 11 digits has no line to report: one search
+            for offset, line in enumerate(full.body.split("\n")):
+                yield item.source, item.body_line + offset, "行", line
         for n, pair in enumerate(full.qa):
             yield item.source, item.lines.get(("qa", n, "q")), "行", pair.q
             yield item.source, item.lines.get(("qa", n, "a")), "行", pair.a

@@ -7,6 +7,7 @@ deductions (each rule's ``max_points`` caps what it takes), never below 0.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,30 @@ from .unitfacts import UnitFacts
 
 SCHEMA_VERSION = 1
 FAIL_ON = ("veto", "deduction", "notice")
+_UNITS = "\0units\0"     # where check.json's list of units goes (a JSON string cannot hold it raw)
+
+
+def unit_fragment(data: dict) -> str:
+    """One unit of check.json's ``units`` list, as ``json.dumps(indent=1)`` writes it two
+    levels deep (JSON strings hold no raw newline: every line moves by two spaces)."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1).replace("\n", "\n  ")
+
+
+def _digest(*parts: str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _templates(theme: Path) -> str:
+    """The report templates and everything they may import: the theme's templates folder."""
+    h = hashlib.sha256(jinja2.__version__.encode())
+    for path in sorted((theme / "templates").rglob("*")):
+        if path.is_file():
+            h.update(path.relative_to(theme).as_posix().encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 @dataclass
@@ -112,8 +137,16 @@ class Report:
                 "rules": [self.rules[r].as_dict() for r in sorted(self.rules)],
                 "units": [u.as_dict() for u in self.units]}
 
-    def to_json(self) -> str:
-        return json.dumps(self.as_dict(), ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+    def to_json(self, fragments: list[str] | None = None) -> str:
+        """check.json. ``fragments``: each unit's ``unit_fragment``, made (or kept) beforehand:
+        the same text, without encoding every unit again (json's indented encoder is slow)."""
+        data = self.as_dict()
+        if fragments is None:
+            return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+        data["units"] = _UNITS
+        text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1)
+        units = "[\n  " + ",\n  ".join(fragments) + "\n ]" if fragments else "[]"
+        return text.replace(json.dumps(_UNITS), units, 1) + "\n"
 
     def console(self) -> str:
         """Findings grouped per unit, for ``make check``."""
@@ -137,8 +170,10 @@ def _env(theme: Path) -> jinja2.Environment:
                               trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
 
 
-def write_reports(report: Report, out: Path, settings: dict) -> None:
-    """output/check/check.json, output/check/index.html and output/<unit>/check/index.html."""
+def write_reports(report: Report, out: Path, settings: dict, memo=None) -> None:
+    """output/check/check.json, output/check/index.html and output/<unit>/check/index.html.
+    ``memo`` (incremental/checks.py ``Pieces``): each unit's piece of check.json and its page
+    as the last build made them, reused when the digest of what they are made of is equal."""
     env = _env(Path(settings["THEME"]))
     static = settings.get("THEME_STATIC_DIR", "theme")
     common = dict(as_of=report.as_of.isoformat(), level_names=report.level_names, labels=SEVERITY_LABELS,
@@ -146,7 +181,30 @@ def write_reports(report: Report, out: Path, settings: dict) -> None:
                   portal_name=settings.get("GK_PORTAL_NAME", "政府信息公开平台"))
     folder = out / "check"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "check.json").write_text(report.to_json(), encoding="utf-8")
+    pages: dict[str, str] = {}
+    fragments = None
+    if memo is not None:
+        unit_css = f"../{static}/css/main.css"
+        context = _digest(json.dumps({**common, "rules": {k: r.as_dict() for k, r in report.rules.items()},
+                                      "css": unit_css}, ensure_ascii=False, sort_keys=True),
+                          _templates(Path(settings["THEME"])))
+        fragments = []
+        for u in report.units:
+            data = u.as_dict()
+            made = _digest(json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
+            kept = memo.load(u.id)
+            fresh = {"json_key": made, "html_key": _digest(made, context)}
+            fresh["json"] = kept["json"] if kept.get("json_key") == made and isinstance(kept.get("json"), str) \
+                else unit_fragment(data)
+            if kept.get("html_key") == fresh["html_key"] and isinstance(kept.get("html"), str):
+                fresh["html"] = kept["html"]
+            else:
+                fresh["html"] = env.get_template("check_unit.html").render(u=u, css=unit_css, **common)
+            if fresh != kept:
+                memo.save(u.id, fresh)
+            fragments.append(fresh["json"])
+            pages[u.id] = fresh["html"]
+    (folder / "check.json").write_text(report.to_json(fragments), encoding="utf-8")
     summary = env.get_template("check_index.html").render(units=report.units, css=f"../{static}/css/main.css",
                                                            js=f"../{static}/js/check-sort.js", **common)
     (folder / "index.html").write_text(summary, encoding="utf-8")
@@ -154,4 +212,6 @@ def write_reports(report: Report, out: Path, settings: dict) -> None:
     for u in report.units:
         page = out / u.id / "check" / "index.html"
         page.parent.mkdir(parents=True, exist_ok=True)
-        page.write_text(unit_tpl.render(u=u, css=f"../{static}/css/main.css", **common), encoding="utf-8")
+        text = pages.get(u.id)
+        page.write_text(text if text is not None else unit_tpl.render(u=u, css=f"../{static}/css/main.css", **common),
+                        encoding="utf-8")

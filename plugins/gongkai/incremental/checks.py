@@ -1,13 +1,16 @@
 """The checker's expensive reads, kept per unit under the unit's key: the link scan of
-its built pages (files and anchors; the links of every page), its external-link list,
-and the link rule's hits with the links that leave the unit (each compared, every
-build, with how it resolves today: another unit's page may have gone). Every other
-finding is evaluated afresh every build: they depend on the as-of date.
+its built pages (files and anchors), its external-link list, and the link rule's
+verdicts on the links into the unit (the links that leave it are judged every build:
+another unit's page may have gone); and the unit's findings of the rules that read only
+the unit (``Findings``), under its key, the as-of date, the rules and the cross-unit
+facts they read. A unit built by this build brings its scan and verdicts from its
+worker (check/links.py ``stash_unit``): the check stage reads no page it has.
 """
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from types import SimpleNamespace
 
 from .store import Cache
 
@@ -17,9 +20,10 @@ def _name(kind: str, uid: str) -> str:
 
 
 class Scanner:
-    """``check.links.scan_output`` over the partial output, with the scans of reused units
-    (whose pages are still in the previous output) taken from the cache; and the memo
-    the link rule consults (``hits``, ``keep``, ``pages``)."""
+    """``check.links.scan_output`` over the partial output: the units built by this build
+    from their workers' scans (``links.STASH``), the reused units (whose pages are still
+    in the previous output) from the cache; and the link rule's verdicts on each unit's
+    own links (``verdicts``). With the cache off it still reads the stash."""
 
     LEAVE_OUT = frozenset({"check"})   # a reused unit's old checker pages: the checker writes new ones
 
@@ -29,85 +33,126 @@ class Scanner:
         self.keys = {uid: rec.get("key") for uid, rec in kept.items() if isinstance(rec, dict)} \
             if cache.enabled else {}
         self.externals: dict[str, dict] = {}
-        self.lazy: set[str] = set()        # units whose page links are loaded only when the rule needs them
-        self.folders: dict[str, Path] = {}  # where a lazy unit's pages are read again when not in the cache
+        self.stashed: dict[str, Path] = {}  # units built by this build: their worker's scan (links.stash_unit)
+        self.judged: dict[str, bytes] = {}  # units scanned here (no stash, nothing kept): their verdicts
+        self.findings = Findings(cache, self.keys) if self.keys else None
+        self.pieces = Pieces(cache) if cache.enabled else None
         self.site_root = self.shown_root = ""
+        self.root: Path | None = None
 
     def external(self, uid: str) -> dict | None:
         return self.externals.get(uid)
 
     def __call__(self, root: Path, shown_root: str, site_root: str):
-        from types import SimpleNamespace
-
         from ..check import links
-        self.site_root, self.shown_root = site_root, shown_root
-        files, pages = links.scan_output(root, shown_root, site_root, skip=frozenset(self.unit_ids))
+        self.site_root, self.shown_root, self.root = site_root, shown_root, root
+        files, pages = links.scan_output(root, shown_root, site_root, skip=frozenset(self.unit_ids) | {links.STASH})
         for uid in self.unit_ids:
             key = self.keys.get(uid)
-            record = self.cache.load_pickle(_name("scan", uid)) if key else None
-            if isinstance(record, dict) and record.get("key") == key and record.get("site_root") == site_root:
+            stashed = None if uid in self.reused else links.read_stash(root / links.STASH / f"{uid}.pickle",
+                                                                       uid, site_root)
+            record = self.cache.load_pickle(_name("scan", uid)) if key and stashed is None else None
+            if stashed is not None:
+                # Built by this build: its worker scanned the pages it wrote (links.stash_unit).
+                header, body = stashed
+                part = links.SiteFiles(shown_root, files.site_root, set(header["files"]),
+                                       {k: frozenset(v) for k, v in header["anchors"].items()})
+                external = header["external"]
+                self.stashed[uid] = root / links.STASH / f"{uid}.pickle"
+                if key:
+                    self._save(uid, key, site_root, header["files"], header["anchors"], external, body)
+            elif isinstance(record, dict) and record.get("key") == key and record.get("site_root") == site_root:
                 part = links.SiteFiles(shown_root, files.site_root, set(record["files"]),
                                        {k: frozenset(v) for k, v in record["anchors"].items()})
-                found: list = []
-                self.lazy.add(uid)
                 external = record["external"]
             else:
                 folder = (self.output if uid in self.reused else root) / uid
                 part, found = links.scan_unit(folder, uid, self.LEAVE_OUT if uid in self.reused else frozenset())
                 part.shown_root, part.site_root = shown_root, files.site_root
                 external = links.external_links(SimpleNamespace(pages=found, files=part))
+                # Judged now, from the unit's own files (as a worker does): its pages are not kept.
+                self.judged[uid] = links.dump_verdicts(links.judge_unit(uid, found, part))
                 if key:
-                    self.cache.save_pickle(_name("scan", uid), {
-                        "key": key, "site_root": site_root, "files": sorted(part.files),
-                        "anchors": {k: sorted(v) for k, v in part.anchors.items()}, "external": external})
-                    self.cache.save_pickle(_name("pages", uid), {
-                        "key": key, "pages": [(p.path, [(link.line, link.href) for link in p.links]) for p in found]})
-                    self.cache.remove(_name("links", uid))
+                    self._save(uid, key, site_root, sorted(part.files),
+                               {k: sorted(v) for k, v in part.anchors.items()}, external, self.judged[uid])
             links.add_unit(files, part)
-            if found:
-                # Read again when the link rule reaches this unit (``pages``): the check stage
-                # holds one unit's links at a time, not the province's.
-                self.lazy.add(uid)
-                self.folders[uid] = folder
-                found = []
-            pages[uid] = found
+            pages[uid] = []
             self.externals[uid] = external
         return files, pages
 
-    # --- the link rule's memo (check/links.py ``internal``) ---------------------------
-
-    def pages(self, uid: str, pages: list) -> list:
-        if uid not in self.lazy:
-            return pages
+    def _save(self, uid: str, key: str, site_root: str, files: list, anchors: dict, external: dict,
+              verdicts: bytes) -> None:
         from ..check import links
-        record = self.cache.load_pickle(_name("pages", uid)) if self.keys.get(uid) else None
-        if not (isinstance(record, dict) and record.get("key") == self.keys.get(uid)):
-            # The scan was kept but not the links: read the pages again from the output.
-            folder = self.folders.get(uid, self.output / uid)
-            leave_out = self.LEAVE_OUT if uid in self.reused or uid not in self.folders else frozenset()
-            return links.scan_unit(folder, uid, leave_out)[1] if folder.is_dir() else []
-        return [links.PageLinks(path, [links.Link(line, href) for line, href in found])
-                for path, found in record["pages"]]
+        self.cache.save_pickle(_name("scan", uid), {
+            "key": key, "site_root": site_root, "files": files, "anchors": anchors, "external": external})
+        # The verdicts stay pickled (the bytes the worker wrote): stored without loading them.
+        self.cache.save_pickle(_name("verdicts", uid), {"key": key, "site_root": site_root, "body": verdicts,
+                                                        "format": links.STASH_FORMAT})
 
-    def _context(self, uid: str) -> list:
-        return [self.keys.get(uid), self.site_root, self.shown_root]
-
-    def hits(self, uid: str, files) -> list | None:
+    def verdicts(self, uid: str) -> tuple[list, list, bytes] | None:
+        """The link rule's verdicts on the unit's own links (check/links.py ``judge_unit``),
+        loaded when the rule reaches the unit: the stage holds one unit's links at a time."""
         from ..check import links
+        if uid in self.judged:
+            return links.load_verdicts(self.judged.pop(uid))
+        if uid in self.stashed:
+            got = links.read_stash(self.stashed[uid], uid, self.site_root)
+            if got is not None:
+                return links.load_verdicts(got[1])
+        key = self.keys.get(uid)
+        record = self.cache.load_pickle(_name("verdicts", uid)) if key else None
+        if isinstance(record, dict) and record.get("key") == key and record.get("site_root") == self.site_root \
+                and record.get("format") == links.STASH_FORMAT and isinstance(record.get("body"), bytes):
+            try:
+                return links.load_verdicts(record["body"])
+            except Exception as exc:  # noqa: BLE001 - a damaged cache file: the pages are read again
+                self.cache.warn(_name("verdicts", uid), exc)
+        # Neither stashed nor kept: read the unit's pages again (a reused unit: the previous output).
+        reused = uid in self.reused
+        folder = (self.output if reused or self.root is None else self.root) / uid
+        if not folder.is_dir():
+            return None
+        part, found = links.scan_unit(folder, uid, self.LEAVE_OUT if reused else frozenset())
+        part.site_root = self.site_root.rstrip("/")
+        return links.judge_unit(uid, found, part)
+
+
+class Findings:
+    """The findings of each unit for the rules not declared ``cross_unit`` (check/engine.py),
+    kept under the unit's key and the checker's context (the as-of date, the rules file,
+    the cross-unit facts those rules read: check/__init__.py ``run``). A unit whose key
+    and context match gets them back instead of an evaluation; the ``cross_unit`` rules
+    (links, 解读) are evaluated every build."""
+
+    def __init__(self, cache: Cache, keys: dict[str, str]):
+        self.cache, self.keys = cache, keys
+
+    def kept(self, uid: str, context: str) -> list | None:
         if not self.keys.get(uid):
             return None
-        record = self.cache.load_pickle(_name("links", uid))
-        if not (isinstance(record, dict) and record.get("context") == self._context(uid)):
-            return None
-        for page, href, state in record["outside"]:
-            if links.probe(page, href, files) != state:
-                return None
-        return list(record["hits"])
+        record = self.cache.load_pickle(_name("findings", uid))
+        if isinstance(record, dict) and record.get("key") == [self.keys[uid], context] \
+                and isinstance(record.get("findings"), list):
+            return record["findings"]
+        return None
 
-    def keep(self, uid: str, hits: list, outside: list[tuple[str, str]], files) -> None:
-        from ..check import links
-        if not self.keys.get(uid):
-            return
-        self.cache.save_pickle(_name("links", uid), {
-            "context": self._context(uid), "hits": hits,
-            "outside": [(page, href, links.probe(page, href, files)) for page, href in outside]})
+    def keep_findings(self, uid: str, context: str, findings: list) -> None:
+        if self.keys.get(uid):
+            self.cache.save_pickle(_name("findings", uid), {"key": [self.keys[uid], context], "findings": findings})
+
+
+class Pieces:
+    """Each unit's piece of check.json and its report page (check/report.py ``write_reports``),
+    kept with the digests of what they are made of (the unit's report, the build-wide
+    context, the templates): a unit whose report did not change is not encoded or
+    rendered again."""
+
+    def __init__(self, cache: Cache):
+        self.cache = cache
+
+    def load(self, uid: str) -> dict:
+        record = self.cache.load_pickle(_name("report", uid))
+        return record if isinstance(record, dict) else {}
+
+    def save(self, uid: str, record: dict) -> None:
+        self.cache.save_pickle(_name("report", uid), record)

@@ -1,0 +1,257 @@
+"""The check stage at province scale (issue 15): the link scan runs in the unit workers
+and the parent reads their scan, not the pages; an unchanged unit's findings are reused
+on a build with the same as-of date, and never when anything they depend on changed.
+
+The function-level tests run the checker over a hand-written tree; the build-level ones
+change a cross-unit fact or the date between two cached builds and compare the output,
+check/ reports included, byte for byte with a ``--no-cache`` build of the same input."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import AS_OF, ROOT, build
+from gongkai import check
+from gongkai.check import engine, links
+from gongkai.facts import Facts
+from gongkai.incremental.checks import Scanner
+from gongkai.incremental.store import Cache
+from gongkai.site import scan
+from test_check import DAY, found, full
+from test_incremental import rebuilt, same_trees
+
+RULES = ROOT / "catalogs" / "rules.yaml"
+
+
+def built_tree(out: Path) -> Path:
+    """A built output of the test_check county ('demo') with a broken link and an anchor."""
+    (out / "demo/art").mkdir(parents=True)
+    (out / "other").mkdir()
+    (out / "other/index.html").write_text('<h1 id="top-of-other">x</h1>', encoding="utf-8")
+    (out / "demo/art/a.html").write_text('<h2 id="q1">问</h2><a href="#q1">self</a>', encoding="utf-8")
+    (out / "demo/index.html").write_text(
+        '<a href="art/a.html#q1">ok</a>\n<a href="../other/#top-of-other">ok</a>\n'
+        '<a href="https://www.gov.cn/">ext</a>\n<a href="art/missing.html">bad</a>\n', encoding="utf-8")
+    return out
+
+
+def evaluate(content: Path, out: Path | None, scanner=None, day: dt.date = DAY) -> check.Report:
+    site = scan(content, ROOT / "catalogs")
+    assert site.ok, [str(p) for p in site.problems]
+    return check.run(site, Facts.of(site, day), RULES, out, scanner=scanner)
+
+
+def test_the_check_stage_reads_the_workers_scan_not_the_pages(make_tree, tmp_path):
+    content = make_tree(full())
+    out = built_tree(tmp_path / "built")
+    plain = evaluate(content, out).as_dict()
+    links.stash_unit(out / "demo", "demo", out / links.STASH, "")
+    # The pages change after the worker's scan: what the parent reports comes from the scan.
+    (out / "demo/index.html").write_text("<p>nothing here</p>", encoding="utf-8")
+    (out / "demo/art/a.html").unlink()
+    report = evaluate(content, out, Scanner(Cache(None), out, ["demo"], [], {}))
+    assert report.as_dict() == plain
+    assert [f.line for f in found(report, "links.internal")] == [4]
+    assert report.units[0].external_links == {"https://www.gov.cn/": ["demo/index.html"]}
+
+
+def test_a_damaged_or_foreign_stash_is_not_read(make_tree, tmp_path):
+    content = make_tree(full())
+    out = built_tree(tmp_path / "built")
+    plain = evaluate(content, out).as_dict()
+    links.stash_unit(out / "demo", "demo", out / links.STASH, "https://gk.example.gov.cn")  # another site root
+    assert evaluate(content, out, Scanner(Cache(None), out, ["demo"], [], {})).as_dict() == plain
+    (out / links.STASH / "demo.pickle").write_bytes(b"not a pickle")
+    assert evaluate(content, out, Scanner(Cache(None), out, ["demo"], [], {})).as_dict() == plain
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """How often a rule that reads only its unit (structure.empty-column) and a cross-unit
+    one (interpretation.missing) are evaluated."""
+    calls = {"own": 0, "cross": 0}
+    for rule_id, name in (("structure.empty-column", "own"), ("interpretation.missing", "cross")):
+        spec = engine.SPECS[rule_id]
+
+        def counting(unit, t, fn=spec.fn, name=name):
+            calls[name] += 1
+            return fn(unit, t)
+
+        monkeypatch.setitem(engine.SPECS, rule_id, dataclasses.replace(spec, fn=counting))
+    return calls
+
+
+def test_findings_are_reused_only_under_the_same_key_and_date(make_tree, tmp_path, counted):
+    content = make_tree(full(**{"jgzn/jg.md": None}))       # one finding of the counted rule
+    out = built_tree(tmp_path / "built")
+
+    def cached(key: str, day: dt.date = DAY) -> check.Report:
+        return evaluate(content, out, Scanner(Cache.open(out), out, ["demo"], [], {"demo": {"key": key}}), day)
+
+    first = cached("k1")
+    assert found(first, "structure.empty-column") and counted == {"own": 1, "cross": 1}
+    again = cached("k1")
+    assert again.as_dict() == first.as_dict()
+    assert counted == {"own": 1, "cross": 2}                # the cross-unit rule runs every build
+    later = DAY + dt.timedelta(days=1)
+    assert cached("k1", later).as_dict() == evaluate(content, out, day=later).as_dict()
+    assert counted["own"] == 3                               # another date: evaluated again (and uncached)
+    cached("k2", later)
+    assert counted["own"] == 4                               # another unit key: evaluated again
+    assert cached("k2", later).as_dict() == evaluate(content, out, day=later).as_dict()
+    assert counted["own"] == 5                               # (the uncached run: the cached one reused)
+
+
+# --- whole builds: a cached build's reports equal an uncached build's ---------------------
+
+def copy_sample(tmp_path: Path) -> tuple[Path, Path]:
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    return content, tmp_path / "output"
+
+
+def cached_build(content: Path, out: Path, day: str = AS_OF):
+    result = build(content, out, "--jobs", "2", env={"BUILD_DATE": day})
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def same_as_uncached(content: Path, out: Path, tmp_path: Path, day: str = AS_OF) -> None:
+    fresh = tmp_path / "fresh" / "output"
+    result = build(content, fresh, "--jobs", "2", "--no-cache", env={"BUILD_DATE": day})
+    assert result.returncode == 0, result.stderr
+    same_trees(out, fresh)
+    shutil.rmtree(fresh.parent)
+
+
+def unit_findings(out: Path, uid: str) -> list[dict]:
+    data = json.loads((out / "check" / "check.json").read_text(encoding="utf-8"))
+    return next(u for u in data["units"] if u["id"] == uid)["findings"]
+
+
+def rebuilt_units(stdout: str) -> str:
+    return stdout.split("incremental:")[1].split("\n")[0]
+
+
+ID_NUMBER = "11010519491231002X"    # a valid 身份证号, and a valid form of 统一社会信用代码
+
+
+def test_another_units_org_code_changes_a_reused_units_privacy_finding(tmp_path):
+    """The 个人信息 rule reads every unit's org codes and 索引号 (not personal numbers): a
+    reused unit's findings are evaluated again when another unit's org code changes."""
+    content, out = copy_sample(tmp_path)
+    town = content / "shili-town" / "xxgkzd"
+    page = sorted(town.glob("*.md"))[0]
+    page.write_text(page.read_text(encoding="utf-8") + f"\n联系人证件号 {ID_NUMBER}。\n", encoding="utf-8")
+    cached_build(content, out)
+    assert any(f["rule"] == "privacy.personal-info" for f in unit_findings(out, "shili-town"))
+    old = re.search(r'org_code: "(\S+)"', (content / "shili-city" / "_unit.yaml").read_text(encoding="utf-8"))[1]
+    for path in (content / "shili-city").rglob("*"):
+        if path.suffix in (".md", ".yaml") and old in (text := path.read_text(encoding="utf-8")):
+            path.write_text(text.replace(old, ID_NUMBER), encoding="utf-8")
+    result = cached_build(content, out)
+    assert "shili-town:" not in rebuilt_units(result.stdout)   # the town's own inputs did not change
+    assert not any(f["rule"] == "privacy.personal-info" for f in unit_findings(out, "shili-town"))
+    same_as_uncached(content, out, tmp_path)
+
+
+LATE_READING = """\
+---
+title: 示例市关于高标准农田管护办法的解读
+column: zcjd
+type: interpretation
+interprets: 11990000MB0000001M/2026-00007
+index_no: 11990100MB0000002X/2026-09001
+form: 文字
+published: 2026-07-20
+---
+
+解读正文。
+"""
+
+
+def test_a_late_reading_in_another_unit_moves_and_the_reused_policy_unit_follows(tmp_path):
+    """interpretation.late names the 解读's file and line, in another unit: its line moves
+    while the policy's unit is reused (the registry entries it shows did not change)."""
+    content, out = copy_sample(tmp_path)
+    reading = content / "shili-city" / "zcjd" / "2026-late-reading.md"
+    reading.write_text(LATE_READING, encoding="utf-8")
+    cached_build(content, out)
+    [late] = [f for f in unit_findings(out, "shili-province") if f["rule"] == "interpretation.late"]
+    assert late["path"].endswith("2026-late-reading.md") and late["line"] == 8
+    reading.write_text(LATE_READING.replace("form: 文字\n", "form: 文字\nkeywords: [农田]\n"), encoding="utf-8")
+    result = cached_build(content, out)
+    assert "shili-province:" not in rebuilt_units(result.stdout)
+    [late] = [f for f in unit_findings(out, "shili-province") if f["rule"] == "interpretation.late"]
+    assert late["line"] == 9
+    same_as_uncached(content, out, tmp_path)
+
+
+def test_a_new_date_reevaluates_a_reused_units_findings(tmp_path):
+    """Findings depend on the date (freshness here): the town is reused on the next days
+    (no state of its changed), its home page's freshness finding appears all the same."""
+    content, out = copy_sample(tmp_path)
+    cached_build(content, out)
+    assert not any(f["rule"] == "freshness.home-stale" for f in unit_findings(out, "shili-town"))
+    day = (dt.date.fromisoformat(AS_OF) + dt.timedelta(days=5)).isoformat()
+    result = cached_build(content, out, day)
+    assert "shili-town:" not in rebuilt_units(result.stdout)
+    assert rebuilt(result.stdout)[0] < 5
+    assert any(f["rule"] == "freshness.home-stale" for f in unit_findings(out, "shili-town"))
+    same_as_uncached(content, out, tmp_path, day)
+
+
+# --- the reports: pieces kept per unit are the pieces a full write makes ------------------
+
+def test_check_json_from_unit_fragments_is_the_same_text(make_tree, tmp_path):
+    from gongkai.check.report import Report, unit_fragment
+    report = evaluate(make_tree(full(**{"jgzn/jg.md": None})), built_tree(tmp_path / "built"))
+    assert report.findings()
+    assert report.to_json([unit_fragment(u.as_dict()) for u in report.units]) == report.to_json()
+    empty = Report(report.as_of, report.rules, [], report.level_names)
+    assert empty.to_json([]) == empty.to_json()
+
+
+class DictMemo:
+    def __init__(self):
+        self.kept: dict[str, dict] = {}
+
+    def load(self, uid: str) -> dict:
+        return dict(self.kept.get(uid, {}))
+
+    def save(self, uid: str, record: dict) -> None:
+        self.kept[uid] = record
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_kept_report_pieces_follow_the_date_and_the_templates(make_tree, tmp_path):
+    theme = tmp_path / "theme"
+    shutil.copytree(ROOT / "theme", theme)
+    settings = {"THEME": str(theme)}
+    content = make_tree(full(**{"jgzn/jg.md": None}))
+    memo = DictMemo()
+
+    def both(report: check.Report, name: str) -> None:
+        check.write_reports(report, tmp_path / name / "plain", settings)
+        check.write_reports(report, tmp_path / name / "kept", settings, memo)
+        assert files_of(tmp_path / name / "kept") == files_of(tmp_path / name / "plain")
+
+    both(evaluate(content, None), "first")
+    assert memo.kept["demo"]["html"]
+    memo.kept["demo"]["json"] += " "            # a piece is taken as kept while its digest matches
+    check.write_reports(evaluate(content, None), tmp_path / "again", settings, memo)
+    assert (tmp_path / "again/check/check.json").read_bytes() != (tmp_path / "first/plain/check/check.json").read_bytes()
+    both(evaluate(content, None, day=DAY + dt.timedelta(days=40)), "later")     # other date, other findings
+    template = theme / "templates" / "check_unit.html"
+    template.write_text(template.read_text(encoding="utf-8").replace("检查报告", "检查报告（新）"), encoding="utf-8")
+    both(evaluate(content, None, day=DAY + dt.timedelta(days=40)), "template")
+    assert "检查报告（新）" in (tmp_path / "template/kept/demo/check/index.html").read_text(encoding="utf-8")
