@@ -67,6 +67,18 @@ class GK:
     reverse: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
     # The side navigation rendered once per (page SITEURL, tree node): see nav_tree.
     _trees: dict[tuple[str, str], str] = field(default_factory=dict, repr=False, compare=False)
+    # Blocks of base.html rendered once per key: see once.
+    _blocks: dict[tuple, Markup] = field(default_factory=dict, repr=False, compare=False)
+
+    def once(self, key: tuple, render, *args) -> Markup:
+        """``render(*args)`` (a macro of base.html) rendered the first time ``key`` is
+        asked for, and that HTML every later time. The key holds everything the block
+        reads that differs between the unit's pages: its SITEURL (folder depth), and
+        the macro's arguments."""
+        html = self._blocks.get(key)
+        if html is None:
+            html = self._blocks[key] = Markup(str(render(*args)))
+        return html
 
     def nav_tree(self, siteurl: str, node: Column, render, current_href: str) -> Markup:
         """The column tree of the side navigation, the link to ``current_href`` marked
