@@ -116,17 +116,15 @@ class GK:
         """A token that must never break inside; a 索引号 may break after its "/"."""
         if not value:
             return escape(empty)
-        parts = soft_str(value).split("/")
-        last = len(parts) - 1
-        return Markup("").join(Markup('<span class="tok">{}{}</span>{}').format(
-            part, "" if i == last else "/", "" if i == last else Markup("<wbr>")) for i, part in enumerate(parts))
+        parts = [str(escape(part)) for part in soft_str(value).split("/")]
+        return Markup('<span class="tok">' + '/</span><wbr><span class="tok">'.join(parts) + "</span>")
 
     @staticmethod
     def date(value, empty: str = "—") -> Markup:
         if not value:
             return escape(empty)
-        d = value.strftime("%Y-%m-%d")
-        return Markup('<time class="tok" datetime="{}">{}</time>').format(d, d)
+        d = str(escape(value.strftime("%Y-%m-%d")))
+        return Markup('<time class="tok" datetime="' + d + '">' + d + "</time>")
 
     def ref(self, index_no: str | None) -> dict | None:
         """Registry entry of a public item (any unit), or None: unpublished items are never linked."""
