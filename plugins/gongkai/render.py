@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import html
+import os
 import re
 import signal
 import threading
@@ -221,8 +222,27 @@ def share_environment(generator) -> None:
     s = generator.settings
     if s.get("TEMPLATE_PAGES"):
         return
+    # With auto_reload off an environment never looks at a template file again: the
+    # files' signatures are in the key, so a process that builds again after a template
+    # changed (a test, a preview server) gets a new environment, never a stale page.
     key = repr((generator._templates_path, generator.theme, sorted(s["JINJA_ENVIRONMENT"].items()),
-                s["JINJA_FILTERS"], s["JINJA_GLOBALS"], s["JINJA_TESTS"], s["PLUGINS"]))
+                s["JINJA_FILTERS"], s["JINJA_GLOBALS"], s["JINJA_TESTS"], s["PLUGINS"],
+                _signatures(generator._templates_path)))
     # The repr of a filter function holds its address; the kept environment keeps the
     # function alive, so another function can never take that address and match.
     generator.env = ENVIRONMENTS.setdefault(key, generator.env)
+
+
+def _signatures(folders: list[str]) -> list[tuple]:
+    """(path, size, mtime) of every file under the template folders (a few dozen stat calls)."""
+    out = []
+    for folder in folders:
+        for root, dirs, files in os.walk(folder):
+            dirs.sort()
+            for name in sorted(files):
+                try:
+                    st = os.stat(os.path.join(root, name))
+                except OSError:
+                    continue
+                out.append((root, name, st.st_size, st.st_mtime_ns))
+    return out
