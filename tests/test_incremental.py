@@ -144,8 +144,7 @@ def test_date_past_publicity_until_withdraws_everywhere(site, tmp_path):
     assert report["states"][url] == "open"
     day = "2026-11-26"
     result = rebuild(content, out, day)
-    built, _ = rebuilt(result.stdout)
-    assert 1 <= built < 5          # the town (state changed) and the 年报 units (dated), not all
+    assert rebuilt_units(result.stdout) == {UNIT}   # the town (state changed) only: no other page shows it
     assert not files_with(out, "ZQXBODYTOKEN")     # page, feed, search shards: the body is gone
     report = json.loads(text(out / UNIT / "lifecycle.json"))
     assert report["states"][url] == "closed"       # withdrawn: what remains of a 公示 after its period
@@ -264,3 +263,52 @@ def test_link_check_of_a_reused_unit_sees_another_units_page_go(site, tmp_path):
     assert f"{UNIT}:" not in result.stdout.split("incremental:")[1].split("\n")[0]   # the town is reused
     assert href in text(out / "check" / "check.json")
     check_uncached(content, out, tmp_path)
+
+
+# --- the as-of date: a new day rebuilds only the units where something shown changed ---
+
+def rebuilt_units(stdout: str) -> set[str]:
+    """The units the build line names as rebuilt (it names up to five)."""
+    m = re.search(r"incremental: rebuilt (\d+) of \d+ units(?: \(([^)]*)\))?", stdout)
+    assert m, stdout
+    names = {part.split(":")[0].strip() for part in (m.group(2) or "").split(";") if ":" in part}
+    assert len(names) == int(m.group(1)), stdout
+    return names
+
+
+def test_a_day_that_changes_no_state_rebuilds_nothing(site, tmp_path):
+    """The sample has 年报 with a roll-up (示例县 sums the reports of the units below it)
+    and, here, a unit with no public item (its empty feed is dated by the as-of day)."""
+    content, out = site
+    (content / "empty-town").mkdir()
+    unit_yaml = text(content / UNIT / "_unit.yaml")
+    (content / "empty-town" / "_unit.yaml").write_text(
+        re.sub(r"^name:.*$", "name: 空镇人民政府", re.sub(r"^short_name:.*\n", "", unit_yaml, flags=re.M), flags=re.M),
+        encoding="utf-8")
+    rebuild(content, out)   # a new unit changes the unit tree: every unit is rebuilt
+    assert f"<updated>{AS_OF}T00:00:00+08:00</updated>" in text(out / "empty-town" / "feed.xml")
+    day = "2026-11-23"
+    result = rebuild(content, out, day)
+    assert rebuilt_units(result.stdout) == set()
+    assert f"<updated>{day}T00:00:00+08:00</updated>" in text(out / "empty-town" / "feed.xml")
+    assert json.loads(text(out / UNIT / "lifecycle.json"))["as_of"] == day
+    check_uncached(content, out, tmp_path, day)
+
+
+def test_a_day_that_passes_a_report_deadline_rebuilds_only_the_roll_up(site, tmp_path):
+    """On 2026-04-01 the township's 2025 年报 (due 3月31日, here not published) turns from
+    未到期 to 逾期未发布 in 示例县's roll-up: that unit is rebuilt, and besides it only the
+    units whose items change state on that day."""
+    content, out = site
+    (content / UNIT / "xxgknb" / "2026-2025-xxgk-niandu-baogao.md").unlink()
+    before, after = "2026-03-31", "2026-04-01"
+    rebuild(content, out, before)
+    page = out / "shili-county" / "art" / "xxgknb" / "2026-2025-xxgk-niandu-baogao.html"
+    assert "未到期" in text(page)
+    result = rebuild(content, out, after)
+    units = rebuilt_units(result.stdout)
+    assert "shili-county" in units
+    report_units = {u for u in units if json.loads(text(out / u / "lifecycle.json"))["changes"]}
+    assert units - report_units == {"shili-county"}, (units, report_units)
+    assert "逾期未发布" in text(page) and "未到期" not in text(page)
+    check_uncached(content, out, tmp_path, after)

@@ -70,3 +70,23 @@ def test_counts_are_the_units_own(cats, tree_template):
         column_save_as(leaf.id), leaf.name) in render(tree_template, other, "..", "")
     assert '<a href="../%s">%s<span class="count"><span class="visually-hidden">（</span>0<' % (
         column_save_as(leaf.id), leaf.name) in render(tree_template, county, "..", "")
+
+
+# The token and date macros of macros.html, now Python (GK.token, GK.date): the markup the
+# Jinja versions made, escaped the same way.
+OLD_MACROS = '''{% macro token(value, empty='—') %}
+{%- if value %}{% for part in (value|string).split('/') %}<span class="tok">{{ part }}{% if not loop.last %}/{% endif %}</span>{% if not loop.last %}<wbr>{% endif %}{% endfor %}{% else %}{{ empty }}{% endif -%}
+{% endmacro %}
+{% macro date(value, empty='—') %}{% if value %}{% set d = value.strftime('%Y-%m-%d') %}<time class="tok" datetime="{{ d }}">{{ d }}</time>{% else %}{{ empty }}{% endif %}{% endmacro %}
+{{ token(v) }}|{{ token(v, '<无>') }}|{{ date(d) }}|{{ date(d, '') }}'''
+
+
+@pytest.mark.parametrize("value", ["11990102MB00000041/2026-00001", "示政发〔2026〕3号", "a<b>&/\"'/", "/", "", None,
+                                   "x//y"])
+def test_token_and_date_render_as_the_macros_did(value):
+    import datetime as dt
+    env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    for day in (dt.date(2026, 1, 2), None):
+        want = env.from_string(OLD_MACROS).render(v=value, d=day)
+        got = f"{GK.token(value)}|{GK.token(value, '<无>')}|{GK.date(day)}|{GK.date(day, '')}"
+        assert got == want

@@ -68,3 +68,40 @@ def test_feed_entries_carry_the_summary_not_the_body(sample_site):
     assert [e.findtext(f"{ATOM}summary") for e in bodies] == [""] * len(bodies) and len(bodies) <= 1
     assert all(e.find(f"{ATOM}link").get("href").startswith("http://127.0.0.1:8000/shili-county/art/")
                for e in entries)
+
+
+def fake_generator(folder, **settings):
+    """What render.share_environment reads of a Pelican generator."""
+    from types import SimpleNamespace
+    base = {"JINJA_ENVIRONMENT": {"autoescape": True, "auto_reload": False}, "JINJA_FILTERS": {},
+            "JINJA_GLOBALS": {}, "JINJA_TESTS": {}, "PLUGINS": ["gongkai.reader"]}
+    return SimpleNamespace(env=jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), auto_reload=False),
+                           settings={**base, **settings}, _templates_path=[str(folder)], theme=str(folder))
+
+
+def test_generators_share_one_environment_until_a_template_changes(tmp_path, monkeypatch):
+    import os
+
+    from gongkai import render
+    monkeypatch.setattr(render, "ENVIRONMENTS", {})
+    page = tmp_path / "page.html"
+    page.write_text("<p>{{ x }}</p>")
+    first, second = fake_generator(tmp_path), fake_generator(tmp_path)
+    render.share_environment(first)
+    render.share_environment(second)
+    assert second.env is first.env
+    assert second.env.get_template("page.html").render(x="一") == "<p>一</p>"
+    other = fake_generator(tmp_path, JINJA_FILTERS={"x": str})
+    render.share_environment(other)
+    assert other.env is not first.env                 # another configuration
+    page.write_text("<div>{{ x }}</div>")
+    st = page.stat()
+    os.utime(page, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    third = fake_generator(tmp_path)
+    render.share_environment(third)
+    assert third.env is not first.env
+    assert third.env.get_template("page.html").render(x="新") == "<div>新</div>"   # never the stale page
+    pages = fake_generator(tmp_path, TEMPLATE_PAGES={"a.html": "a.html"})
+    own = pages.env
+    render.share_environment(pages)
+    assert pages.env is own

@@ -38,3 +38,41 @@ def test_first_paragraph_is_plain_text():
     assert first_paragraph("<h2>x</h2><p>各单位：<strong>请</strong>执行 &amp; 落实。</p><p>二</p>") == "各单位：请执行 & 落实。"
     assert first_paragraph("<p>" + "字" * 300 + "</p>", limit=10) == "字" * 10 + "…"
     assert first_paragraph("<ul><li>x</li></ul>") == ""
+
+
+# Pieces of bodies: plain ones the fast path takes, and every kind of character that must
+# send a body through python-markdown (ASCII punctuation, controls, edge whitespace).
+PIECES = ["政府", "信息", "，", "。", "、", "“", "”", "（一）", "１．", "\u3000", "\u3000\u3000", "\xa0", "\u2003",
+          " ", "  ", "a", "Z", "1", "23", "é", "\u200b", "\ufeff", "\U0001F600", "\n", "\n\n", "\n\n\n",
+          "**", "*", "-", "#", "<", "&", "\t", "\r", ">", ":", "|", "_", "[", "]", "(", ")", "\\", "`", ".",
+          "\x02", "\x85", "\u2028", "=", "+", "~", "!", "'", '"', "{", "}"]
+
+
+def test_plain_paragraphs_equal_python_markdown():
+    import random
+
+    from gongkai.render import plain_paragraphs
+    renderer, rng, taken = Renderer(), random.Random(15), 0
+    for _ in range(20000):
+        text = "".join(rng.choice(PIECES) for _ in range(rng.randint(1, 12)))
+        fast = plain_paragraphs(text)
+        if fast is None:
+            continue
+        taken += 1
+        renderer._md.reset()
+        assert fast == renderer._md.convert(text), repr(text)
+    assert taken > 200   # the comparison ran on many bodies, not on none
+    body = "各部门通告就业创业12345热线。\n第二行 word\n\n第二段。"
+    assert plain_paragraphs(body) == "<p>各部门通告就业创业12345热线。\n第二行 word</p>\n<p>第二段。</p>"
+
+
+@pytest.mark.parametrize("text", ["落实**“放管服”**改革", "\u3000\u3000正文", "正文  \n下一行", "1. 一", "a & b",
+                                  "<b>x</b>", "正文\t", "# 标题", "    代码"])
+def test_marked_up_bodies_go_through_python_markdown(text):
+    from gongkai.render import plain_paragraphs
+    assert plain_paragraphs(text) is None
+    renderer = Renderer()
+    renderer._md.reset()
+    assert Renderer()(text) == sanitize(renderer._md.convert(text))
+    if "**" in text:
+        assert "<strong>“放管服”</strong>" in Renderer()(text)

@@ -13,7 +13,7 @@ PELICAN_SIGNALS: dict[str, str] = {
     "readers_init": "(readers) — reader.py registers the Markdown and YAML item readers",
     "get_generators": "(pelican) — columns.py adds the column-tree generator",
     "get_writer": "(pelican) — feeds.py: Atom entries carry the summary, not the full body",
-    "generator_init": "(generator) — reader.py gives every Jinja environment the process's compiled templates",
+    "generator_init": "(generator) — reader.py gives every generator the process's Jinja environment of its configuration (render.share_environment)",
     "finalized": "(pelican) — reader.py drops Pelican's memoized article content once a unit is written",
     "article_generator_context": "(generator, metadata) — lifecycle.py sets each item's State; "
                                  "non-public items become status 'skip'",

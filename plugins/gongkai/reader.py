@@ -18,7 +18,7 @@ from . import catalogs as catalogs_mod
 from . import gongwen, images, paths
 from .errors import ContentError, Problem
 from .items import Item
-from .render import TEMPLATES, Renderer, RenderTimeout
+from .render import Renderer, RenderTimeout, share_environment
 from .schema import read_item
 from .spool import Spool
 from .units import Unit
@@ -124,8 +124,8 @@ def _add_readers(readers):
 
 
 def _share_templates(generator):
-    # Every generator of every unit in this process compiles each template once.
-    generator.env.bytecode_cache = TEMPLATES
+    # Every generator of every unit in this process loads each template once.
+    share_environment(generator)
 
 
 def _forget_rendered(pelican):

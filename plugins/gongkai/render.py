@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import html
+import os
 import re
 import signal
 import threading
@@ -56,9 +57,41 @@ class Renderer:
         self.seconds = self.SECONDS if seconds is None else seconds
 
     def __call__(self, text: str) -> str:
+        plain = plain_paragraphs(text)
+        if plain is not None:
+            return sanitize(plain)
         self._md.reset()
         with _deadline(self.seconds):
             return sanitize(self._md.convert(text))
+
+
+# A line python-markdown can only turn into paragraph text: no ASCII punctuation (every
+# block and inline syntax, entities and raw HTML start with one), no control or
+# separator characters, no whitespace at either end (indented code, lazy lists, the
+# two-space line break). Most 公文 bodies are such lines in blank-line separated
+# paragraphs; python-markdown's block parser and fifteen inline patterns cost ~0.9 ms a
+# body to return them unchanged in <p> tags (tests/test_render.py compares both paths).
+_PLAIN_LINE = re.compile(r"[^\s\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x9f\u2028\u2029]"
+                         r"(?:[^\x00-\x1f\x21-\x2f\x3a-\x40\x5b-\x60\x7b-\x9f\u2028\u2029]*"
+                         r"[^\s\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x9f\u2028\u2029])?")
+
+
+def plain_paragraphs(text: str) -> str | None:
+    """What python-markdown (with EXTENSIONS) makes of ``text`` when every line is plain
+    (``_PLAIN_LINE``) or empty: one <p> per run of non-empty lines. None otherwise."""
+    blocks, lines = [], []
+    for line in text.split("\n"):
+        if not line:
+            if lines:
+                blocks.append("\n".join(lines))
+                lines = []
+        elif _PLAIN_LINE.fullmatch(line):
+            lines.append(line)
+        else:
+            return None
+    if lines:
+        blocks.append("\n".join(lines))
+    return "\n".join(f"<p>{block}</p>" for block in blocks)
 
 
 @contextlib.contextmanager
@@ -172,3 +205,44 @@ class TemplateCache(jinja2.BytecodeCache):
 
 # One per process: forked workers each fill their own while building their units.
 TEMPLATES = TemplateCache()
+# Jinja environments by configuration, one per process (share_environment).
+ENVIRONMENTS: dict[str, jinja2.Environment] = {}
+
+
+def share_environment(generator) -> None:
+    """Give ``generator`` the process's environment of the same configuration.
+
+    Pelican makes an environment for each generator of each unit, and each one loaded
+    every template again (read the source, checksum it, unmarshal the compiled code,
+    build the module): ~25 loads a unit. Nothing of ours changes an environment after
+    Pelican has set it up, and the key holds everything Pelican sets it up from, so an
+    environment made for the same theme and settings renders the same bytes.
+    TEMPLATE_PAGES swaps loaders in and out while rendering: those keep their own."""
+    generator.env.bytecode_cache = TEMPLATES
+    s = generator.settings
+    if s.get("TEMPLATE_PAGES"):
+        return
+    # With auto_reload off an environment never looks at a template file again: the
+    # files' signatures are in the key, so a process that builds again after a template
+    # changed (a test, a preview server) gets a new environment, never a stale page.
+    key = repr((generator._templates_path, generator.theme, sorted(s["JINJA_ENVIRONMENT"].items()),
+                s["JINJA_FILTERS"], s["JINJA_GLOBALS"], s["JINJA_TESTS"], s["PLUGINS"],
+                _signatures(generator._templates_path)))
+    # The repr of a filter function holds its address; the kept environment keeps the
+    # function alive, so another function can never take that address and match.
+    generator.env = ENVIRONMENTS.setdefault(key, generator.env)
+
+
+def _signatures(folders: list[str]) -> list[tuple]:
+    """(path, size, mtime) of every file under the template folders (a few dozen stat calls)."""
+    out = []
+    for folder in folders:
+        for root, dirs, files in os.walk(folder):
+            dirs.sort()
+            for name in sorted(files):
+                try:
+                    st = os.stat(os.path.join(root, name))
+                except OSError:
+                    continue
+                out.append((root, name, st.st_size, st.st_mtime_ns))
+    return out

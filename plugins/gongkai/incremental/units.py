@@ -11,20 +11,24 @@ the date itself where a page shows them, and the hidden pages its body links poi
 
 The previous files are moved (renamed) into the new partial folder just before the
 swap, after a journal beside the output names them: a build stopped at any point
-leaves the previous output whole again at the next start (``restore``). Two entries
-of a reused folder are written afresh instead: ``lifecycle.json`` (dated) and
-``check/`` (the checker's pages).
+leaves the previous output whole again at the next start (``restore``). Some entries
+of a reused folder are written afresh instead: ``lifecycle.json`` (dated), ``check/``
+(the checker's pages) and, for a unit with no public item, its empty Atom feed (its
+``<updated>`` is the as-of date: ``feeds.py``).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 from pathlib import Path
 
-from .. import lifecycle
+from .. import feeds, lifecycle
+from ..annual import series as annual_series
+from ..annual.model import Report
 from ..facts import REF_KEYS
 from ..items import as_list
 from .store import Cache, digest
@@ -32,6 +36,7 @@ from .validate import code_key, tree_signature
 
 RECORD = "units.json"
 NOT_LINKED = {"check", "lifecycle.json"}   # top-level names the parent writes for a reused unit
+UPDATED = re.compile(r"<updated>[^<]*</updated>")
 
 
 def render_key(cache: Cache, base: dict, settings_file: Path, catalogs: Path) -> str:
@@ -90,7 +95,13 @@ class Reuse:
             for key in REF_KEYS:
                 for target in as_list(entry.get(key)):
                     naming.setdefault(target, set()).add(number)
-        annual_key = digest(shared.get("GK_ANNUAL"))
+        annual = shared.get("GK_ANNUAL") or {}
+        # Empty feeds written afresh for a reused unit with no public item (stage), when
+        # every feed of such a unit is an Atom file at the top of its folder.
+        feed_names = [base.get(k) for k in ("FEED_ATOM", "FEED_ALL_ATOM", "FEED_RSS", "FEED_ALL_RSS")]
+        self.empty_feeds = [n for n in feed_names[:2] if n] \
+            if not any(feed_names[2:]) and all("/" not in n for n in feed_names[:2] if n) else None
+        self.base, self.fresh = base, {}
         for uid, unit in site.units.items():
             if uid not in overrides:
                 continue    # not built by this (subset) build
@@ -98,8 +109,9 @@ class Reuse:
             own = {i.index_no for i in items if i.index_no}
             refs = {r for i in items for key in REF_KEYS for r in as_list(getattr(i, key))}
             shown = refs | own | {n for o in own for n in naming.get(o, ())}
-            dated = not any(facts.state(i).public for i in items)   # an empty feed is dated by the as-of day
-            has_annual = any(i.type == "annual-report" for i in items)
+            empty = not any(facts.state(i).public for i in items)   # an empty feed is dated by the as-of day
+            if empty and self.empty_feeds is not None:
+                self.fresh[uid] = set(self.empty_feeds)
             parts = {
                 "common": common_key,
                 "override": {k: v for k, v in overrides[uid].items() if k != "OUTPUT_PATH"},
@@ -107,8 +119,9 @@ class Reuse:
                 "states": sorted((i.source, facts.state(i).as_dict()) for i in items),
                 "registry": sorted((n, registry.get(n)) for n in shown),
                 "public_on": sorted((n, public_on.get(n)) for n in shown),
-                "annual": annual_key if has_annual else None,
-                "day": facts.day.isoformat() if dated or has_annual else None,
+                "annual": annual_shown(site, facts, uid, items, shared.get("GK_UNITS") or {}, annual),
+                "day": facts.day.isoformat() if empty and uid not in self.fresh else None,
+                "empty": empty,
             }
             self.parts[uid] = {name: digest(value) for name, value in parts.items()}
             self.keys[uid] = digest(self.parts[uid])
@@ -147,6 +160,8 @@ class Reuse:
                 shutil.copyfile(stash, partial / STASH / f"{uid}.json")
             dest.mkdir()
             (dest / "lifecycle.json").write_text(self._lifecycle(uid), encoding="utf-8")
+            for name in sorted(self.fresh.get(uid, ())):
+                (dest / name).write_text(self._empty_feed(src / name), encoding="utf-8")
         except (OSError, ValueError) as exc:
             self.cache.warn(f"{src}", exc)
             if dest.exists():
@@ -168,11 +183,24 @@ class Reuse:
         self.cache.save_json(name, {"key": want, "text": text})
         return text
 
+    def _empty_feed(self, previous: Path) -> str:
+        """The previous build's feed of a unit with no public item, dated today: an empty
+        Atom feed differs from day to day only in its one ``<updated>`` (feeds.py)."""
+        if previous.is_symlink() or not previous.is_file():
+            raise ValueError(f"{previous}: no previous feed")
+        text = previous.read_text(encoding="utf-8")
+        found = UPDATED.findall(text)
+        if len(found) != 1 or "<entry" in text:
+            raise ValueError(f"{previous}: not an empty feed")
+        when = feeds.as_of_time({"GK_AS_OF": self.facts.day.isoformat(), "TIMEZONE": self.base.get("TIMEZONE")})
+        return UPDATED.sub(f"<updated>{when.isoformat()}</updated>", text)
+
     def finish(self, partial: Path) -> None:
         """Move the reused units' previous files into ``partial`` (renames: cheap), just
         before the swap. A journal beside the output lists them first: if the build stops
         before the swap is done, ``restore`` puts every one back (``build.recover``)."""
-        moves = {uid: sorted(e.name for e in os.scandir(self.output / uid) if e.name not in NOT_LINKED)
+        moves = {uid: sorted(e.name for e in os.scandir(self.output / uid)
+                             if e.name not in NOT_LINKED and e.name not in self.fresh.get(uid, ()))
                  for uid in self.reused}
         if not moves:
             return
@@ -235,6 +263,28 @@ class Reuse:
         """After the swap: the output now holds what these keys describe."""
         if self.cache.enabled:
             self.cache.save_json(RECORD, {"output": _identity(self.output), "units": units})
+
+
+def annual_shown(site, facts, uid: str, items: list, units: dict[str, dict], data: dict) -> list | None:
+    """What the unit's 年报 pages show that is not in its own files (annual/plugin.py):
+    each public report's warnings and the roll-up of the units below it for its year.
+    The roll-up's due status depends on the as-of date; this changes on the day a
+    status does (a deadline passes, a report goes public), not every day."""
+    reports = sorted((i for i in items if isinstance(i.facts, Report) and facts.state(i).public), key=lambda i: i.source)
+    spec = site.catalogs.annual
+    if not reports or spec is None or not data:
+        return None
+    below = annual_series.descendants(units, uid) if uid in units else []
+    out = []
+    for item in reports:
+        year = item.facts.year
+        rollup = annual_series.rollup(units, below, year, data, spec, facts.day) if below else None
+        if rollup is not None:
+            # layout and rows come from the catalogs (in the render key); the figures are the data.
+            rollup = {**{k: v for k, v in rollup.items() if k not in ("layout", "table")},
+                      "table": [row["values"] for row in rollup["table"]]}
+        out.append([item.source, year, data.get("warnings", {}).get(item.source, []), rollup])
+    return out
 
 
 def journal(output: Path) -> Path:
