@@ -546,7 +546,23 @@ def test_damaged_previous_output_never_stops_a_build(tmp_path):
     ("https://www.gov.cn/x.html", set()),
     ("/v/art/x.html", set()),
     ("#frag", set()),
+    ("//[zz/", set()),            # urlsplit raises on these: not a page of ours
+    ("http://[::1/x", set()),
 ])
 def test_link_target_reads_a_link_beside_the_page_and_beside_the_source(url, expected):
     got = lifecycle.link_target(url, "u/art/zcwj/p.html", "u/zcwj/p", "http://127.0.0.1:8000")
     assert got == expected
+
+
+def test_unparseable_link_builds_and_is_a_checker_finding(tmp_path):
+    # urlsplit raises ValueError on a bracket that opens an IPv6 host and never closes; the
+    # sanitizer keeps such an href. Before, the unit failed with "internal error".
+    content = tmp_path / "content"
+    shutil.copytree(FIXTURES / "good", content)
+    (content / "demo-county/xxgkzd/links.md").write_text(
+        LINKS + '\n<a href="//[zz/">坏链接</a> [另一个](http://[::1/x)\n', encoding="utf-8")
+    out = tmp_path / "out"
+    result = build(content, out)
+    assert result.returncode == 0, result.stderr
+    found = json.dumps(json.loads((out / "check/check.json").read_text(encoding="utf-8")), ensure_ascii=False)
+    assert "链接 '//[zz/' 指向的文件不存在" in found

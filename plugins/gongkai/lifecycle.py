@@ -220,11 +220,14 @@ def link_target(url: str, page: str, source: str, site_root: str) -> set[str]:
     """Where a body link of the item at ``page`` (<unit>/art/….html, from its source
     ``source``) points, from the site root: both readings of a relative path (beside the
     page, beside the source file), or the path of an absolute link into the site."""
-    parts = urlsplit(url)
-    if parts.scheme or parts.netloc:
-        root = site_root.rstrip("/") + "/"
-        inside = url.startswith(root) if site_root else False
-        return {posixpath.normpath(urlsplit(url[len(root):]).path)} if inside else set()
+    try:
+        parts = urlsplit(url)
+        if parts.scheme or parts.netloc:
+            root = site_root.rstrip("/") + "/"
+            inside = url.startswith(root) if site_root else False
+            return {posixpath.normpath(urlsplit(url[len(root):]).path)} if inside else set()
+    except ValueError:
+        return set()   # not a URL a browser can follow (`//[zz/`): no page of ours; the checker reports it
     if not parts.path or parts.path.startswith("/"):
         return set()
     return {posixpath.normpath(posixpath.join(posixpath.dirname(base), parts.path)) for base in (page, source)}

@@ -201,7 +201,10 @@ def resolve(page: str, href: str, files: SiteFiles) -> tuple[str, str | None, st
         return None
     if files.site_root and (href == files.site_root or href.startswith(files.site_root + "/")):
         href = "/" + href[len(files.site_root):].lstrip("/")
-    parts = urlsplit(href)
+    try:
+        parts = urlsplit(href)
+    except ValueError:   # `//[zz/`, `http://[::1/`: no browser can follow it; a broken link of the site
+        return ("internal", None, "")
     if parts.scheme in _IGNORED_SCHEMES:
         return None
     if parts.scheme or parts.netloc:
