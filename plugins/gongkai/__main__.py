@@ -86,7 +86,7 @@ def _validate(args, as_of: str):
     no rendering. Returns the scanned Site, or None when content has errors (printed)."""
     from .incremental import Cache, ItemCache
     store = Cache.open(args.output, not args.no_cache)
-    site = check(args.content, args.catalogs, cache=ItemCache(store, args.catalogs))
+    site = check(args.content, args.catalogs, cache=ItemCache(store, args.catalogs), jobs=args.jobs)
     store.save_hashes(prune=False)
     if not site.ok:
         print(errors.summary(site.problems), file=sys.stderr)

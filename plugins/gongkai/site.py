@@ -10,6 +10,7 @@ import datetime as dt
 import multiprocessing
 import os
 import re
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -58,9 +59,15 @@ class Site:
             return [i for i in self.items if i.unit == uid]
         full = self.spool.load(uid) if self.spool is not None else None
         if full is None:
-            unit = self.units[uid]
-            full = [item for item in (read_item(i.path, unit, self.catalogs)[0] for i in self.items if i.unit == uid)
-                    if item is not None]
+            unit, full = self.units[uid], []
+            for slim_item in (i for i in self.items if i.unit == uid):
+                item = read_item(slim_item.path, unit, self.catalogs)[0]
+                if item is None:
+                    # Changed or removed since the scan: its body is not judged, and the editor is told so.
+                    print(f"warning: {slim_item.source}: 构建期间文件已改动或删除，检查器未读取其正文 (the file changed "
+                          "during the build: its body was not checked)", file=sys.stderr)
+                    continue
+                full.append(item)
         return full
 
     def full_item(self, item: Item) -> Item:
