@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import jinja2
+import jinja2.meta
 import pytest
 
 from gongkai.columns import GK, column_save_as
@@ -90,3 +91,13 @@ def test_token_and_date_render_as_the_macros_did(value):
         want = env.from_string(OLD_MACROS).render(v=value, d=day)
         got = f"{GK.token(value)}|{GK.token(value, '<无>')}|{GK.date(day)}|{GK.date(day, '')}"
         assert got == want
+
+
+def test_macros_read_no_page_variable():
+    # GK.macros() builds macros.html once per unit and SITEURL, from the context of the first
+    # page that asks: a macro reading a page's own variable (item, article, page_kind …) would
+    # show that first page's value on every page. Page data must come in as arguments.
+    source = (ROOT / "theme/templates/macros.html").read_text(encoding="utf-8")
+    free = jinja2.meta.find_undeclared_variables(jinja2.Environment().parse(source))
+    # f and n: names {% set %} inside an {% if %} of a macro, which jinja2.meta lists as free
+    assert free <= {"GK", "GK_SITE_ROOT", "RELATIVE_URLS", "SITEURL", "f", "n"}, free
