@@ -115,9 +115,6 @@ class Spool:
         self._last = (uid, items)
         return items
 
-    def forget(self) -> None:
-        self._last = None
-
     def close(self) -> None:
         self._last = None
         self._final()

@@ -9,6 +9,7 @@ worker (check/links.py ``stash_unit``): the check stage reads no page it has.
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -39,9 +40,16 @@ class Scanner:
         self.pieces = Pieces(cache) if cache.enabled else None
         self.site_root = self.shown_root = ""
         self.root: Path | None = None
+        self._sets: dict[frozenset, frozenset] = {}   # _anchors: one object per distinct set of ids
 
     def external(self, uid: str) -> dict | None:
         return self.externals.get(uid)
+
+    def _anchors(self, anchors: dict) -> dict[str, frozenset]:
+        """A unit's page -> anchor ids, each distinct set held once: the whole province's
+        anchors stay in memory for the links that cross units, and pages of one kind
+        carry the same ids (at 100k items, 2.2 million anchors in ~140k sets)."""
+        return {page: self._sets.setdefault(ids := frozenset(map(sys.intern, v)), ids) for page, v in anchors.items()}
 
     def __call__(self, root: Path, shown_root: str, site_root: str):
         from ..check import links
@@ -56,14 +64,14 @@ class Scanner:
                 # Built by this build: its worker scanned the pages it wrote (links.stash_unit).
                 header, body = stashed
                 part = links.SiteFiles(shown_root, files.site_root, set(header["files"]),
-                                       {k: frozenset(v) for k, v in header["anchors"].items()})
+                                       self._anchors(header["anchors"]))
                 external = header["external"]
                 self.stashed[uid] = root / links.STASH / f"{uid}.pickle"
                 if key:
                     self._save(uid, key, site_root, header["files"], header["anchors"], external, body)
             elif isinstance(record, dict) and record.get("key") == key and record.get("site_root") == site_root:
                 part = links.SiteFiles(shown_root, files.site_root, set(record["files"]),
-                                       {k: frozenset(v) for k, v in record["anchors"].items()})
+                                       self._anchors(record["anchors"]))
                 external = record["external"]
             else:
                 folder = (self.output if uid in self.reused else root) / uid
