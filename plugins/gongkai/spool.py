@@ -115,6 +115,10 @@ class Spool:
         self._last = (uid, items)
         return items
 
+    def forget(self) -> None:
+        """Drop the unit kept in memory: the next ``load`` reads its file again."""
+        self._last = None
+
     def close(self) -> None:
         self._last = None
         self._final()
