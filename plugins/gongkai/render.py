@@ -227,7 +227,8 @@ def share_environment(generator) -> None:
     # changed (a test, a preview server) gets a new environment, never a stale page.
     key = repr((generator._templates_path, generator.theme, sorted(s["JINJA_ENVIRONMENT"].items()),
                 s["JINJA_FILTERS"], s["JINJA_GLOBALS"], s["JINJA_TESTS"], s["PLUGINS"],
-                _signatures(generator._templates_path)))
+                # Pelican's strftime filter takes the locale when the environment is made
+                s.get("LOCALE"), s.get("DEFAULT_LANG"), _signatures(generator._templates_path)))
     # The repr of a filter function holds its address; the kept environment keeps the
     # function alive, so another function can never take that address and match.
     generator.env = ENVIRONMENTS.setdefault(key, generator.env)
