@@ -35,15 +35,16 @@ def cats():
     return catalogs_mod.load(str(ROOT / "catalogs"))
 
 
-def write_tree(content: Path, files: dict[str, str | bytes]) -> Path:
-    """Write {relative path: text (dedented) or bytes} under ``content`` and return it."""
+def write_tree(content: Path, files: dict[str, str | bytes], dedent: bool = True) -> Path:
+    """Write {relative path: text (dedented, unless ``dedent`` is False: hostile input is
+    written as given) or bytes} under ``content`` and return it."""
     for rel, data in files.items():
         path = content / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(data, bytes):
             path.write_bytes(data)
         else:
-            path.write_text(textwrap.dedent(data), encoding="utf-8")
+            path.write_text(textwrap.dedent(data) if dedent else data, encoding="utf-8")
     return content
 
 

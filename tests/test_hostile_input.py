@@ -17,7 +17,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF, ROOT, UNIT_YAML, build, gongkai
+from conftest import AS_OF, ROOT, UNIT_YAML, build, gongkai, write_tree
 
 from gongkai import fields, paths, source, yamlsrc
 from gongkai.errors import FieldError
@@ -38,14 +38,7 @@ def tree(root: Path, files: dict[str, str | bytes], unit_yaml: str = UNIT_YAML) 
     content = root / "content"
     (content / UNIT).mkdir(parents=True, exist_ok=True)
     (content / UNIT / "_unit.yaml").write_text(unit_yaml, encoding="utf-8")
-    for rel, data in files.items():
-        path = content / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(data, bytes):
-            path.write_bytes(data)
-        else:
-            path.write_text(data, encoding="utf-8")
-    return content
+    return write_tree(content, files, dedent=False)
 
 
 def bounded(*args: str, seconds: int = 60) -> subprocess.CompletedProcess:
