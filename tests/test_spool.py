@@ -143,6 +143,23 @@ def test_slim_keeps_everything_but_bodies():
     assert thin.lines == item.lines and thin.title == item.title and item.body == "long body"
 
 
+
+def test_an_item_survives_pickling_with_every_field_and_a_working_path():
+    # Items travel by pickle (workers, spool, cache) with their path as parsed parts.
+    from gongkai.fields import QA
+    from gongkai.items import Item
+    import datetime as dt
+    for path in (Path("/abs/内容/a/x.md"), Path("content/a/x.md"), Path("x.md")):
+        item = Item(unit="a", source=str(path), path=path, slug="x", type="policy", title="t", column="zcjd",
+                    published=dt.datetime(2024, 1, 1), issuer="i", body="b", keywords=["k"],
+                    qa=[QA("q", "a", "<p>a</p>")], lines={("title",): 2}, valid_until=dt.date(2025, 1, 1))
+        back = pickle.loads(pickle.dumps([item, item], protocol=pickle.HIGHEST_PROTOCOL))
+        assert back[0] == item and back[0] is back[1]
+        assert type(back[0].path) is type(path) and str(back[0].path) == str(path)
+        assert back[0].path.parent == path.parent and back[0].path / "y" == path / "y"
+        assert hash(back[0].path) == hash(path) and back[0].path.suffix == ".md"
+
+
 def _cached_scan(content: Path, output: Path, jobs: int = 1):
     from gongkai.incremental import Cache, ItemCache
     store = Cache.open(output)

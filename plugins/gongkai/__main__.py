@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import sys
 import tempfile
@@ -14,6 +15,11 @@ from .build import build, check, describe, exit_code
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A build allocates millions of small containers that live until it ends (items, the
+    # registry, index terms); with CPython's default threshold (700 allocations) the
+    # collector scans them again and again: unpickling 20k validated items took 0.72 s with
+    # it and 0.17 s with this one. Forked workers inherit it.
+    gc.set_threshold(50_000, 20, 20)
     from .tools import cli
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] in cli.COMMANDS:
