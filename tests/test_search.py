@@ -48,6 +48,25 @@ def test_zhmap_folds_both_ways_and_is_byte_stable(tmp_path):
     assert json.loads(first) == maps
 
 
+def test_zhmap_is_kept_in_the_build_cache_and_a_bad_copy_is_computed_again(tmp_path, monkeypatch):
+    from gongkai.incremental import Cache
+    want = zhmap.maps()
+    store = Cache.open(tmp_path / "output")
+    monkeypatch.setattr(zhmap, "_MAPS", [])
+    zhmap.prime(store)                                   # nothing kept yet: computed and kept
+    assert zhmap.maps() == want and store.load_json(zhmap.CACHED)["maps"] == want
+    monkeypatch.setattr(zhmap, "_MAPS", [])
+    monkeypatch.setattr(zhmap, "_compute", lambda: pytest.fail("computed although the cache holds the maps"))
+    zhmap.prime(store)
+    assert zhmap.maps() == want
+    for bad in ({"key": "another code", "maps": {"t2s": {"開": "X"}, "s2t": {}}},
+                {"key": store.load_json(zhmap.CACHED)["key"], "maps": {"t2s": {"開": "XY"}, "s2t": {}}}):
+        store.save_json(zhmap.CACHED, bad)
+        monkeypatch.setattr(zhmap, "_MAPS", [])
+        monkeypatch.setattr(zhmap, "_compute", lambda: want)
+        zhmap.prime(Cache.open(tmp_path / "output"))
+        assert zhmap.maps() == want and store.load_json(zhmap.CACHED)["maps"] == want
+
 def test_page_text_joins_inline_markup_and_splits_blocks():
     assert html_text("<p>推进<strong>政务</strong>公开</p><p>第二段</p>") == "推进政务公开\n第二段"
     assert html_text("<table><tr><td>12</td><td>34</td></tr></table>") == "12\n34"

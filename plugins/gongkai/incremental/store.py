@@ -82,6 +82,7 @@ class Cache:
         self.warned = False
         memo = self.load_json("hashes.json") if folder is not None else None
         self.hashes = Hashes(memo)
+        self.code: str | None = None    # validate.code_key, computed once per build
 
     @classmethod
     def open(cls, output: Path, enabled: bool = True) -> Cache:
