@@ -87,9 +87,7 @@ _FAST_PATH = sys.version_info[:2] == (3, 11) and hasattr(_PATH_TYPE, "_from_pars
 
 
 def _restore(values: tuple) -> Item:
-    item = object.__new__(Item)
-    for name, value in zip(_FIELDS, values):
-        setattr(item, name, value)
+    item = Item(*values)   # the fields in order; the generated __init__ only assigns them
     path = values[_PATH_AT]
     if type(path) is tuple:
         item.path = _PATH_TYPE._from_parsed_parts(path[0], path[1], list(path[2]))

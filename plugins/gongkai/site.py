@@ -46,6 +46,9 @@ class Site:
     _full: tuple | None = field(default=None, repr=False, compare=False)   # (unit id, source -> full item)
     workers_cpu: float = 0.0       # CPU seconds of the scan's workers (timings: stage validate)
     workers_rss: float = 0.0       # their largest peak RSS, MiB
+    # unit id -> every file in its folder with its signature (incremental.validate.tree_signature),
+    # taken by the scan's workers when a build cache is on, for the unit reuse keys.
+    trees: dict[str, list] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -136,7 +139,7 @@ def item_files(unit: Unit, problems: list[Problem] | None = None) -> list[Path]:
     root = unit.folder.parent
     out = []
     for path in paths.walk(unit.folder):
-        if path.parent == unit.folder and path.name == "_unit.yaml":
+        if path.name == "_unit.yaml" and path.parent == unit.folder:
             continue
         suffix = path.suffix
         if path.is_symlink():
@@ -191,6 +194,8 @@ def scan(content: Path, catalog_dir: Path, cache=None, jobs: int | None = None, 
         site.unread_index_nos.update(result["unread"])
         if cache is not None:
             cache.merge(result["cache"])
+        if "tree" in result:
+            site.trees[result["unit"]] = result["tree"]
         if "worker" in result:
             site.workers_cpu += result["worker"][0]
             site.workers_rss = max(site.workers_rss, result["worker"][1])
@@ -215,6 +220,9 @@ class _Validate:
         if self.cache is not None:
             self.cache.begin()
         kept = self.cache.unit(unit) if self.cache is not None else None
+        # The unit's files as the reuse key of its output sees them (incremental/units.py),
+        # taken here, in parallel, rather than by a second walk in the parent.
+        tree = {"tree": kept.tree()} if kept is not None and kept.enabled else {}
         paths = item_files(unit, problems)
         reused = kept.reuse(paths) if kept is not None and self.slim and not problems else None
         if reused is not None:
@@ -222,7 +230,7 @@ class _Validate:
             # items stay in the cache file, which the spool points at.
             self.spool.refer(uid, *kept.refs(paths))
             return {"unit": uid, "problems": problems, "unread": unread, "items": reused,
-                    "cache": self.cache.end()}
+                    "cache": self.cache.end(), **tree}
         for path in paths:
             item, item_problems = kept.read(path, self.cats) if kept is not None else read_item(path, unit, self.cats)
             problems.extend(item_problems)
@@ -235,7 +243,7 @@ class _Validate:
             kept.save(slim if not problems and len(items) == len(paths) else None, paths)
         self.spool.write(uid, items)
         return {"unit": uid, "problems": problems, "unread": unread, "items": slim if self.slim else items,
-                "cache": self.cache.end() if self.cache is not None else None}
+                "cache": self.cache.end() if self.cache is not None else None, **tree}
 
 
 _TASK: list = []   # the pre-pass of the current scan, in each forked worker (set by the pool's initializer)

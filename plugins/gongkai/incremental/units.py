@@ -115,7 +115,7 @@ class Reuse:
             parts = {
                 "common": common_key,
                 "override": {k: v for k, v in overrides[uid].items() if k != "OUTPUT_PATH"},
-                "files": tree_signature(cache, unit.folder),
+                "files": site.trees[uid] if uid in site.trees else tree_signature(cache, unit.folder),
                 "states": sorted((i.source, facts.state(i).as_dict()) for i in items),
                 "registry": sorted((n, registry.get(n)) for n in shown),
                 "public_on": sorted((n, public_on.get(n)) for n in shown),

@@ -114,6 +114,10 @@ class _UnitItems:
             self._old = old.get("items", {}) if isinstance(old.get("items"), dict) else {}
         return self._old
 
+    def tree(self) -> list:
+        """Every file of the unit's folder with its signature (``tree_signature``)."""
+        return tree_signature(self.owner.cache, self.unit.folder)
+
     def reuse(self, paths: list[Path]) -> list[Item] | None:
         """The slim items of ``paths`` (the unit's files, in order) when none of them nor
         what they read changed since they were kept without a problem; else None."""
