@@ -192,6 +192,15 @@ def test_an_unchanged_unit_is_validated_from_its_slim_record_alone(make_tree, tm
     assert [i.body.strip() for i in second.full_items("a")][1] == "正文ZQXa1xBODY"
 
 
+def test_a_first_scan_points_the_spool_at_the_cache_for_clean_units_only(make_tree, tmp_path):
+    # Bodies are pickled once: a clean unit's spool entry refers to the cache file just written.
+    content = _content(make_tree)
+    site, _ = _cached_scan(content, tmp_path / "output", jobs=2)
+    entries = {uid: pickle.loads(site.spool.path(uid).read_bytes()) for uid in site.units}
+    assert "cache" in entries["a"] and "items" not in entries["a"]
+    assert "items" in entries["c"] and "cache" not in entries["c"]       # a unit with problems keeps its own copy
+    assert sorted(i.body.strip() for i in site.full_items("a")) == ["正文ZQXa0BODY", "正文ZQXa1BODY", "正文ZQXa2BODY"]
+
 def test_a_cache_file_changed_after_the_scan_is_refused_and_the_sources_read(make_tree, tmp_path, capsys):
     content = _content(make_tree)
     output = tmp_path / "output"

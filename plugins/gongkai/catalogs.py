@@ -101,6 +101,7 @@ class Catalogs:
     annual: Any = None   # annual.spec.Spec: the 年报 format (catalogs/annual.yaml)
 
     _pruned: dict[str, Column] = field(default_factory=dict, compare=False, repr=False)
+    _leaves: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def tree_for(self, level: str) -> Column:
         """The column tree pruned to the columns that apply to ``level``."""
@@ -110,8 +111,12 @@ class Catalogs:
             tree = self._pruned[level] = _prune(self.root, level)
         return tree
 
-    def leaf_ids(self, level: str) -> list[str]:
-        return [c.id for c in self.tree_for(level).walk() if c.is_leaf]
+    def leaf_ids(self, level: str) -> tuple[str, ...]:
+        # Asked once per item too: a tuple per level, so no caller can change the one kept.
+        leaves = self._leaves.get(level)
+        if leaves is None:
+            leaves = self._leaves[level] = tuple(c.id for c in self.tree_for(level).walk() if c.is_leaf)
+        return leaves
 
     def path_to(self, column_id: str) -> list[Column]:
         """Columns from the root down to ``column_id`` (for breadcrumbs)."""

@@ -239,9 +239,12 @@ class _Validate:
             else:
                 unread.update(declared_index_nos(path))
         slim = [spool_mod.slim(i) for i in items] if self.slim else None
-        if kept is not None:
-            kept.save(slim if not problems and len(items) == len(paths) else None, paths)
-        self.spool.write(uid, items)
+        if kept is not None and kept.save(slim if not problems and len(items) == len(paths) else None, paths):
+            # The cache's file now holds these very items: the spool points at it rather than
+            # pickling every body a second time.
+            self.spool.refer(uid, *kept.refs(paths))
+        else:
+            self.spool.write(uid, items)
         return {"unit": uid, "problems": problems, "unread": unread, "items": slim if self.slim else items,
                 "cache": self.cache.end() if self.cache is not None else None, **tree}
 

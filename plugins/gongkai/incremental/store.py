@@ -65,7 +65,7 @@ class Hashes:
 
     def of(self, path: str, st: os.stat_result) -> str:
         probe = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
-        known = self.memo.get(path)
+        known = self.seen.get(path) or self.memo.get(path)   # hashed earlier in this build, or in the last
         if isinstance(known, list) and len(known) == 6 and known[:5] == probe and isinstance(known[5], str):
             self.seen[path] = known
             return known[5]

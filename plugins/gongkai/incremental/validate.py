@@ -168,11 +168,12 @@ class _UnitItems:
         self.changed = True
         return item, problems
 
-    def save(self, slim: list[Item] | None = None, paths: list[Path] | None = None) -> None:
+    def save(self, slim: list[Item] | None = None, paths: list[Path] | None = None) -> bool:
         """Keep the full items; ``slim`` (with the unit's ``paths``, in order): the unit
-        had no problem at all, so the next build may take it from the slim file."""
+        had no problem at all, so the next build may take it from the slim file. True when
+        the cache's file holds every one of ``paths`` (then ``refs`` can point at them)."""
         if not self.enabled:
-            return
+            return False
         if self.changed or set(self.new) != set(self.old):
             self.owner.cache.save_pickle(_name(self.unit.id), {"unit_key": self.unit_key, "items": self.new})
         keys = [str(p) for p in paths or ()]
@@ -180,8 +181,9 @@ class _UnitItems:
             files = [(k, self.new[k][0], self.new[k][2]) for k in keys]
             self.owner.cache.save_pickle(_name(self.unit.id, ".slim"),
                                          {"unit_key": self.unit_key, "files": files, "slim": slim})
-        else:
-            self.owner.cache.remove(_name(self.unit.id, ".slim"))
+            return True
+        self.owner.cache.remove(_name(self.unit.id, ".slim"))
+        return False
 
 
 def _deps(item: Item) -> list[str]:
