@@ -146,9 +146,10 @@ def test_slim_keeps_everything_but_bodies():
 
 def test_an_item_survives_pickling_with_every_field_and_a_working_path():
     # Items travel by pickle (workers, spool, cache) with their path as parsed parts.
+    import datetime as dt
+
     from gongkai.fields import QA
     from gongkai.items import Item
-    import datetime as dt
     for path in (Path("/abs/内容/a/x.md"), Path("content/a/x.md"), Path("x.md")):
         item = Item(unit="a", source=str(path), path=path, slug="x", type="policy", title="t", column="zcjd",
                     published=dt.datetime(2024, 1, 1), issuer="i", body="b", keywords=["k"],

@@ -62,6 +62,7 @@ class ItemCache:
         self.cache = cache
         self.key = read_key(cache, catalogs) if cache.enabled else ""
         self.hits = self.misses = 0
+        self._saved: tuple = (0, 0, {})   # the counters around one unit's pre-pass (begin/end)
 
     def unit(self, unit) -> _UnitItems:
         return _UnitItems(self, unit)
