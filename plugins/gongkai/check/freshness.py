@@ -28,7 +28,7 @@ def stale_columns(unit: UnitFacts, undated_is_stale: bool = True) -> list[tuple[
     return out
 
 
-@rule("freshness.stale-column", thresholds={"undated_is_stale": "bool"})
+@rule("freshness.stale-column", thresholds={"undated_is_stale": "bool"}, as_of=True)
 def stale_column(unit: UnitFacts, t: dict) -> Iterator[Hit]:
     for cid, newest, limit in stale_columns(unit, t["undated_is_stale"]):
         col = unit.columns[cid]
@@ -41,7 +41,7 @@ def stale_column(unit: UnitFacts, t: dict) -> Iterator[Hit]:
 
 
 @rule("freshness.stale-columns-veto",
-      thresholds={"priority_columns": "list", "priority_count": "int", "any_count": "int"})
+      thresholds={"priority_columns": "list", "priority_count": "int", "any_count": "int"}, as_of=True)
 def stale_columns_veto(unit: UnitFacts, t: dict) -> Iterator[Hit]:
     stale = [cid for cid, _, _ in stale_columns(unit)]
     priority = [cid for cid in stale if cid in t["priority_columns"]]
@@ -52,7 +52,7 @@ def stale_columns_veto(unit: UnitFacts, t: dict) -> Iterator[Hit]:
         yield Hit(f"{len(stale)} 个栏目未按期更新：{', '.join(stale)}", f"少于 {t['any_count']} 个")
 
 
-@rule("freshness.home-stale", thresholds={"days": "int"})
+@rule("freshness.home-stale", thresholds={"days": "int"}, as_of=True)
 def home_stale(unit: UnitFacts, t: dict) -> Iterator[Hit]:
     dates = [i.published_date for i in unit.current]
     newest = max(dates) if dates else None

@@ -57,7 +57,7 @@ def doc_number_form(unit: UnitFacts, t: dict) -> Iterator[Hit]:
                   fix=(f"标准写法：{suggestion}（已印发的文件按原文公开，新文件按标准编号）" if suggestion else None))
 
 
-@rule("metadata.review-old", thresholds={"columns": "list", "years": "int"})
+@rule("metadata.review-old", thresholds={"columns": "list", "years": "int"}, as_of=True)
 def review_old(unit: UnitFacts, t: dict) -> Iterator[Hit]:
     limit = unit.day - relativedelta(years=t["years"])
     for item in unit.current:
