@@ -364,6 +364,16 @@ class AsOf:
         return getattr(self.exact(), name)
 
 
+def later_than(d: dt.date, delta) -> dt.date:
+    """The first as-of date x with ``x - delta > d`` (``delta``: a timedelta or relativedelta;
+    ``x - delta`` never decreases as x grows). A rule asks ``d < as_of - delta`` as
+    ``as_of >= later_than(d, delta)``: a comparison, so its answer holds until that day."""
+    x = d + delta
+    while not x - delta > d:     # month/year ends: x - delta may fall short of d; a few days at most
+        x += dt.timedelta(days=1)
+    return x
+
+
 def in_window(day: dt.date, lo: dt.date | None, hi: dt.date | None) -> bool:
     return (lo is None or lo <= day) and (hi is None or day <= hi)
 
