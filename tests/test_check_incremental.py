@@ -270,6 +270,28 @@ def test_later_than_asks_a_subtraction_as_a_comparison():
                 assert (d < as_of - delta) == (as_of >= engine.later_than(d, delta)), (d, as_of, delta)
 
 
+def test_as_of_windows_are_the_days_with_the_same_answer():
+    """Each comparison with the as-of date narrows the window to exactly the days on which
+    it gives the same answer; ``.year`` to the year; anything else to the day."""
+    import operator
+    days = [dt.date(1990, 1, 1), *(dt.date(2026, 12, 25) + dt.timedelta(days=n) for n in range(14)),
+            dt.date(2060, 1, 1)]
+    other = dt.date(2027, 1, 1)
+    for op in (operator.lt, operator.le, operator.gt, operator.ge):
+        for day in days[1:-1]:
+            for probe_first in (True, False):    # as_of OP other, and other OP' as_of (reflected)
+                probe = engine.AsOf(day)
+                answer = op(probe, other) if probe_first else op(other, probe)
+                assert answer == (op(day, other) if probe_first else op(other, day))
+                same = [d for d in days if (op(d, other) if probe_first else op(other, d)) == answer]
+                assert [d for d in days if engine.in_window(d, probe.lo, probe.hi)] == same, (op, day)
+    probe = engine.AsOf(dt.date(2027, 3, 5))
+    assert probe.year == 2027 and (probe.lo, probe.hi) == (dt.date(2027, 1, 1), dt.date(2027, 12, 31))
+    assert probe - dt.timedelta(days=1) == dt.date(2027, 3, 4) and probe.lo == probe.hi == dt.date(2027, 3, 5)
+    probe = engine.AsOf(dt.date(2027, 3, 5))
+    assert probe.isoformat() == "2027-03-05" and probe.lo == probe.hi == dt.date(2027, 3, 5)
+
+
 def test_a_rule_that_reads_the_date_undeclared_fails(make_tree, monkeypatch):
     """Reading ``unit.day`` needs ``as_of=True`` in the rule's ``@rule``: else its findings
     would be kept across dates they depend on. Declared, the same function runs."""
