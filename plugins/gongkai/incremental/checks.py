@@ -3,8 +3,9 @@ its built pages (files and anchors), its external-link list, and the link rule's
 verdicts on the links into the unit (the links that leave it are judged every build:
 another unit's page may have gone); and the unit's findings of the rules that read only
 the unit (``Findings``), under its key, the rules and the cross-unit facts they read,
-each rule's with the window of as-of dates its findings hold for. A unit built by this build brings its scan and verdicts from its
-worker (check/links.py ``stash_unit``): the check stage reads no page it has.
+each rule's with the window of as-of dates its findings hold for. A unit built by this
+build brings its scan and verdicts from its worker (check/links.py ``stash_unit``): the
+check stage reads no page it has.
 """
 from __future__ import annotations
 
