@@ -466,3 +466,36 @@ def test_the_next_day_builds_the_same_as_uncached(tmp_path):
     cached_build(content, out, "2026-11-27")
     assert any(f["rule"] == "freshness.home-stale" for f in unit_findings(out, "shili-town"))
     same_as_uncached(content, out, tmp_path, "2026-11-27")
+
+
+def id_number(born: str) -> str:
+    """A 身份证号 with a valid check digit, born on ``born`` (YYYYMMDD)."""
+    from gongkai.check.privacy import _CHECK, _WEIGHTS
+    head = f"110105{born}002"
+    return head + _CHECK[sum(int(d) * w for d, w in zip(head, _WEIGHTS, strict=True)) % 11]
+
+
+def test_a_number_born_after_the_as_of_date_becomes_a_finding_on_that_day(make_tree, tmp_path, every_rule_counted):
+    """privacy.personal-info reads the date (a birth date after it is no 身份证号): its
+    findings are kept until the day the number's birth date comes, and on that day the
+    rule runs again and reports it, as an uncached run does."""
+    from test_check import item
+    number = id_number("20261205")
+    content = make_tree(full(**{"jgzn/jg.md": item("机构职能", "jgzn", 2, body=f"联系人证件号 {number}。")}))
+    out = built_tree(tmp_path / "built")
+
+    def cached(day: dt.date) -> check.Report:
+        return evaluate(content, out, Scanner(Cache.open(out), out, ["demo"], [], {"demo": {"key": "k"}}), day)
+
+    assert not found(cached(DAY), "privacy.personal-info")
+    every_rule_counted.clear()
+    day_before = dt.date(2026, 12, 4)
+    before = cached(day_before)
+    assert ("demo", "privacy.personal-info") not in every_rule_counted    # kept: the window holds
+    assert before.as_dict() == evaluate(content, out, day=day_before).as_dict()
+    every_rule_counted.clear()
+    born = dt.date(2026, 12, 5)
+    report = cached(born)
+    assert every_rule_counted[("demo", "privacy.personal-info")] == 1
+    assert [f.line for f in found(report, "privacy.personal-info")] and number not in json.dumps(report.as_dict())
+    assert report.as_dict() == evaluate(content, out, day=born).as_dict()
