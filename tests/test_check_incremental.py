@@ -87,7 +87,7 @@ def counted(monkeypatch):
     return calls
 
 
-def test_findings_are_reused_only_under_the_same_key_and_date(make_tree, tmp_path, counted):
+def test_findings_are_reused_only_under_the_same_key(make_tree, tmp_path, counted):
     content = make_tree(full(**{"jgzn/jg.md": None}))       # one finding of the counted rule
     out = built_tree(tmp_path / "built")
 
@@ -101,11 +101,11 @@ def test_findings_are_reused_only_under_the_same_key_and_date(make_tree, tmp_pat
     assert counted == {"own": 1, "cross": 2}                # the cross-unit rule runs every build
     later = DAY + dt.timedelta(days=1)
     assert cached("k1", later).as_dict() == evaluate(content, out, day=later).as_dict()
-    assert counted["own"] == 3                               # another date: evaluated again (and uncached)
+    assert counted["own"] == 2                               # another date: kept (it reads no date); +1 uncached
     cached("k2", later)
-    assert counted["own"] == 4                               # another unit key: evaluated again
+    assert counted["own"] == 3                               # another unit key: evaluated again
     assert cached("k2", later).as_dict() == evaluate(content, out, day=later).as_dict()
-    assert counted["own"] == 5                               # (the uncached run: the cached one reused)
+    assert counted["own"] == 4                               # (the uncached run: the cached one reused)
 
 
 # --- whole builds: a cached build's reports equal an uncached build's ---------------------
@@ -255,3 +255,247 @@ def test_kept_report_pieces_follow_the_date_and_the_templates(make_tree, tmp_pat
     template.write_text(template.read_text(encoding="utf-8").replace("检查报告", "检查报告（新）"), encoding="utf-8")
     both(evaluate(content, None, day=DAY + dt.timedelta(days=40)), "template")
     assert "检查报告（新）" in (tmp_path / "template/kept/demo/check/index.html").read_text(encoding="utf-8")
+
+
+# --- the as-of date: each rule's findings are kept for the dates they hold for ------------
+
+def test_later_than_asks_a_subtraction_as_a_comparison():
+    """``d < as_of - delta`` and ``as_of >= later_than(d, delta)`` agree on every day,
+    month ends and 29 February included."""
+    from dateutil.relativedelta import relativedelta
+    days = [dt.date(2023, 12, 20) + dt.timedelta(days=n) for n in range(0, 900, 3)]
+    for delta in (relativedelta(months=1), relativedelta(months=6), relativedelta(years=5), dt.timedelta(days=14)):
+        for d in days[:120]:
+            for as_of in days:
+                assert (d < as_of - delta) == (as_of >= engine.later_than(d, delta)), (d, as_of, delta)
+
+
+def test_as_of_windows_are_the_days_with_the_same_answer():
+    """Each comparison with the as-of date narrows the window to exactly the days on which
+    it gives the same answer; ``.year`` to the year; anything else to the day."""
+    import operator
+    days = [dt.date(1990, 1, 1), *(dt.date(2026, 12, 25) + dt.timedelta(days=n) for n in range(14)),
+            dt.date(2060, 1, 1)]
+    other = dt.date(2027, 1, 1)
+    for op in (operator.lt, operator.le, operator.gt, operator.ge):
+        for day in days[1:-1]:
+            for probe_first in (True, False):    # as_of OP other, and other OP' as_of (reflected)
+                probe = engine.AsOf(day)
+                answer = op(probe, other) if probe_first else op(other, probe)
+                assert answer == (op(day, other) if probe_first else op(other, day))
+                same = [d for d in days if (op(d, other) if probe_first else op(other, d)) == answer]
+                assert [d for d in days if engine.in_window(d, probe.lo, probe.hi)] == same, (op, day)
+    probe = engine.AsOf(dt.date(2027, 3, 5))
+    assert probe.year == 2027 and (probe.lo, probe.hi) == (dt.date(2027, 1, 1), dt.date(2027, 12, 31))
+    assert probe - dt.timedelta(days=1) == dt.date(2027, 3, 4) and probe.lo == probe.hi == dt.date(2027, 3, 5)
+    probe = engine.AsOf(dt.date(2027, 3, 5))
+    assert probe.isoformat() == "2027-03-05" and probe.lo == probe.hi == dt.date(2027, 3, 5)
+
+
+def test_a_rule_that_reads_the_date_undeclared_fails(make_tree, monkeypatch):
+    """Reading ``unit.day`` needs ``as_of=True`` in the rule's ``@rule``: else its findings
+    would be kept across dates they depend on. Declared, the same function runs."""
+    content = make_tree(full())
+    spec = engine.SPECS["structure.empty-column"]
+    assert not spec.as_of
+
+    def reads_the_date(unit, t):
+        yield from spec.fn(unit, t) if unit.day.year > 2000 else ()
+
+    monkeypatch.setitem(engine.SPECS, spec.id, dataclasses.replace(spec, fn=reads_the_date))
+    with pytest.raises(engine.UndeclaredDateRead, match="structure.empty-column"):
+        evaluate(content, None)
+    monkeypatch.setitem(engine.SPECS, spec.id, dataclasses.replace(spec, fn=reads_the_date, as_of=True))
+    assert evaluate(content, None).as_dict() == evaluate(content, None).as_dict()
+
+
+def test_only_the_declared_rules_read_the_date():
+    """Every rule runs over the sample on days around its deadlines: none reads the date
+    undeclared (it would raise), and the declared ones are the ones that do read it."""
+    site = scan(ROOT / "content", ROOT / "catalogs")
+    rules = check.load_rules(RULES)
+    reading = set()
+    for day in (dt.date(2026, 11, 22), dt.date(2027, 1, 31), dt.date(2027, 2, 1), dt.date(2031, 6, 1)):
+        for uf in check.unit_facts(site, Facts.of(site, day), rules).values():
+            for rule_id, (lo, hi, _) in engine.evaluate_rules(rules, uf, rules).items():
+                if lo is not None or hi is not None:
+                    reading.add(rule_id)
+    assert reading == {"annual.report", "freshness.home-stale", "freshness.stale-column",
+                       "freshness.stale-columns-veto", "metadata.review-old"}
+    assert reading <= {r for r in rules if rules[r].as_of}
+
+
+def test_a_rules_findings_are_the_same_on_every_day_of_its_window():
+    """The window a rule's reads of the date record (engine.AsOf) is right: with the unit's
+    states held, the rule gives the same findings on its first and last day and inside."""
+    site = scan(ROOT / "content", ROOT / "catalogs")
+    rules = check.load_rules(RULES)
+    dated = [r for r in rules if rules[r].as_of]
+    horizon = (dt.date(2020, 1, 1), dt.date(2033, 1, 1))
+    checked = 0
+    for day in (dt.date(2026, 11, 22), dt.date(2026, 12, 31), dt.date(2027, 1, 31), dt.date(2027, 4, 1)):
+        for uf in check.unit_facts(site, Facts.of(site, day), rules).values():
+            for rule_id, (lo, hi, found_then) in engine.evaluate_rules(rules, uf, dated).items():
+                lo, hi = max(lo or horizon[0], horizon[0]), min(hi or horizon[1], horizon[1])
+                for other in {lo, hi, lo + (hi - lo) // 3, lo + (hi - lo) // 2}:
+                    uf.as_of = other
+                    assert engine.evaluate_rules(rules, uf, [rule_id])[rule_id][2] == found_then, \
+                        (uf.id, rule_id, day, other)
+                    checked += 1
+                uf.as_of = day
+    assert checked > 100
+
+
+def unit_keys(site, facts) -> dict[str, str]:
+    """What the build's unit key holds of the date: each item's state (incremental/units.py)."""
+    return {uid: json.dumps(sorted((i.source, facts.state(i).as_dict()) for i in items))
+            for uid, items in facts.by_unit.items()}
+
+
+@pytest.fixture
+def every_rule_counted(monkeypatch):
+    """(unit, rule) -> how often the rule was evaluated for the unit."""
+    calls: dict[tuple[str, str], int] = {}
+    for rule_id, spec in list(engine.SPECS.items()):
+        def counting(unit, t, fn=spec.fn, rule_id=rule_id):
+            calls[(unit.id, rule_id)] = calls.get((unit.id, rule_id), 0) + 1
+            return fn(unit, t)
+
+        monkeypatch.setitem(engine.SPECS, rule_id, dataclasses.replace(spec, fn=counting))
+    return calls
+
+
+def dated_run(content: Path, out: Path, day: dt.date) -> check.Report:
+    site = scan(content, ROOT / "catalogs")
+    facts = Facts.of(site, day)
+    keys = {uid: {"key": key} for uid, key in unit_keys(site, facts).items()}
+    return check.run(site, facts, RULES, None, scanner=Scanner(Cache.open(out), out, sorted(site.units), [], keys))
+
+
+def kept_windows(out: Path, site) -> dict[tuple[str, str], tuple]:
+    from gongkai.incremental.checks import _name
+    cache = Cache.open(out)
+    return {(uid, rule_id): (lo, hi) for uid in site.units
+            for rule_id, (lo, hi, _) in cache.load_pickle(_name("findings", uid))["rules"].items()}
+
+
+def test_a_day_that_changes_nothing_evaluates_no_kept_finding_again(tmp_path, every_rule_counted):
+    """The next day, with no state changed: the rules that do not read the date are not
+    evaluated for any unit, nor the dated ones whose window holds the new day; only the
+    cross-unit rules run (and the one finding that prints the day). Same report as uncached."""
+    content, out = ROOT / "content", tmp_path / "output"
+    day, later = dt.date.fromisoformat(AS_OF), dt.date.fromisoformat(AS_OF) + dt.timedelta(days=1)
+    site = scan(content, ROOT / "catalogs")
+    assert unit_keys(site, Facts.of(site, day)) == unit_keys(site, Facts.of(site, later))
+    rules = check.load_rules(RULES)
+    dated_run(content, out, day)
+    assert set(every_rule_counted) == {(uid, r) for uid in site.units for r in rules}
+    windows = kept_windows(out, site)
+    every_rule_counted.clear()
+    report = dated_run(content, out, later)
+    again = {pair for pair in every_rule_counted if not rules[pair[1]].cross_unit}
+    assert again == {pair for pair, (lo, hi) in windows.items() if not engine.in_window(later, lo, hi)}
+    assert all(rules[r].as_of for _, r in again)
+    # The sample's one stale column (示例省 qtwj) prints its limit date: that finding is the day's.
+    assert again == {("shili-province", "freshness.stale-column")}
+    assert report.as_dict() == evaluate(content, None, day=later).as_dict()
+
+
+# 示例省's qtwj column gets a new item, so that no column of the sample is stale in late November.
+FRESH_QTWJ = """\
+---
+title: 示例省人民政府办公厅关于做好年末政务公开工作的通知
+column: qtwj
+index_no: 11990000MB0000001M/2026-00901
+published: 2026-11-20
+---
+
+各市、县人民政府：请做好年末政务公开工作。
+"""
+
+
+def test_a_day_that_crosses_a_threshold_changes_exactly_that_units_findings(tmp_path, every_rule_counted):
+    """示例镇's newest item is of 2026-11-12: its 首页 turns stale (14 days) on 2026-11-27.
+    From the 26th to the 27th that one rule of that one unit is evaluated again and its
+    finding appears; every other unit's findings are kept, and equal an uncached run's."""
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    (content / "shili-province" / "qtwj" / "2026-fresh.md").write_text(FRESH_QTWJ, encoding="utf-8")
+    out = tmp_path / "output"
+    day, later = dt.date(2026, 11, 26), dt.date(2026, 11, 27)
+    first = dated_run(content, out, day)
+    every_rule_counted.clear()
+    second = dated_run(content, out, later)
+    rules = check.load_rules(RULES)
+    assert {pair for pair in every_rule_counted if not rules[pair[1]].cross_unit} == \
+        {("shili-town", "freshness.home-stale")}
+    changed = {u.id for u, v in zip(first.units, second.units, strict=True) if u.as_dict() != v.as_dict()}
+    assert changed == {"shili-town"}
+    assert found(second, "freshness.home-stale") and not found(first, "freshness.home-stale")
+    assert second.as_dict() == evaluate(content, None, day=later).as_dict()
+
+
+def test_the_next_day_keeps_unchanged_units_report_pages(tmp_path):
+    """A unit page prints the as-of date and its findings: kept with the date written in,
+    it is not rendered again when its findings did not change, and equals a fresh page."""
+    content = ROOT / "content"
+    settings = {"THEME": str(ROOT / "theme")}
+    memo = DictMemo()
+    day = dt.date.fromisoformat(AS_OF)
+    check.write_reports(evaluate(content, None, day=day), tmp_path / "first", settings, memo)
+    before = {uid: dict(record) for uid, record in memo.kept.items()}
+    later = evaluate(content, None, day=day + dt.timedelta(days=1))
+    check.write_reports(later, tmp_path / "kept", settings, memo)
+    check.write_reports(later, tmp_path / "plain", settings)
+    assert files_of(tmp_path / "kept") == files_of(tmp_path / "plain")
+    assert {uid for uid in memo.kept if memo.kept[uid] != before[uid]} == {"shili-province"}   # its stale column
+    page = (tmp_path / "kept/shili-town/check/index.html").read_text(encoding="utf-8")
+    assert f"检查基准日 {(day + dt.timedelta(days=1)).isoformat()}" in page
+
+
+def test_the_next_day_builds_the_same_as_uncached(tmp_path):
+    """Whole builds: the next day (no state changes) and the day a 首页 turns stale, cached
+    after cached, give the same tree as a --no-cache build, check reports included."""
+    content, out = copy_sample(tmp_path)
+    (content / "shili-province" / "qtwj" / "2026-fresh.md").write_text(FRESH_QTWJ, encoding="utf-8")
+    cached_build(content, out, "2026-11-25")
+    result = cached_build(content, out, "2026-11-26")
+    assert rebuilt(result.stdout)[0] == 0
+    same_as_uncached(content, out, tmp_path, "2026-11-26")
+    assert not any(f["rule"] == "freshness.home-stale" for f in unit_findings(out, "shili-town"))
+    cached_build(content, out, "2026-11-27")
+    assert any(f["rule"] == "freshness.home-stale" for f in unit_findings(out, "shili-town"))
+    same_as_uncached(content, out, tmp_path, "2026-11-27")
+
+
+def id_number(born: str) -> str:
+    """A 身份证号 with a valid check digit, born on ``born`` (YYYYMMDD)."""
+    from gongkai.check.privacy import _CHECK, _WEIGHTS
+    head = f"110105{born}002"
+    return head + _CHECK[sum(int(d) * w for d, w in zip(head, _WEIGHTS, strict=True)) % 11]
+
+
+def test_a_number_born_after_the_as_of_date_becomes_a_finding_on_that_day(make_tree, tmp_path, every_rule_counted):
+    """privacy.personal-info reads the date (a birth date after it is no 身份证号): its
+    findings are kept until the day the number's birth date comes, and on that day the
+    rule runs again and reports it, as an uncached run does."""
+    from test_check import item
+    number = id_number("20261205")
+    content = make_tree(full(**{"jgzn/jg.md": item("机构职能", "jgzn", 2, body=f"联系人证件号 {number}。")}))
+    out = built_tree(tmp_path / "built")
+
+    def cached(day: dt.date) -> check.Report:
+        return evaluate(content, out, Scanner(Cache.open(out), out, ["demo"], [], {"demo": {"key": "k"}}), day)
+
+    assert not found(cached(DAY), "privacy.personal-info")
+    every_rule_counted.clear()
+    day_before = dt.date(2026, 12, 4)
+    before = cached(day_before)
+    assert ("demo", "privacy.personal-info") not in every_rule_counted    # kept: the window holds
+    assert before.as_dict() == evaluate(content, out, day=day_before).as_dict()
+    every_rule_counted.clear()
+    born = dt.date(2026, 12, 5)
+    report = cached(born)
+    assert every_rule_counted[("demo", "privacy.personal-info")] == 1
+    assert [f.line for f in found(report, "privacy.personal-info")] and number not in json.dumps(report.as_dict())
+    assert report.as_dict() == evaluate(content, out, day=born).as_dict()

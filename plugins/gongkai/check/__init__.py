@@ -14,6 +14,7 @@ before the new output is swapped into place.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import annual, annual_report, fiscal, freshness, interpretation, links, metadata, privacy, structure, timeliness  # noqa: F401 - rule families register themselves
-from .engine import SPECS, Finding, Hit, Rule, evaluate, load_rules, rule
+from .engine import SPECS, Finding, Hit, Rule, evaluate_rules, in_window, load_rules, rule
 from .extract import Unreadable, extract
 from .report import Report, UnitReport, write_reports
 from .unitfacts import UnitFacts
@@ -66,13 +67,13 @@ def scan_unit_job(job: dict) -> float:
 
 def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | None = None,
                shown_output: str = "output", site_root: str = "",
-               units: list[str] | None = None, scanner=None, not_ids: frozenset[str] | None = None,
-               attachments=None) -> dict[str, UnitFacts]:
-    """Every unit's facts, each computed once: attachments read once, built pages read once.
+               units: list[str] | None = None, scanner=None, not_ids: frozenset[str] | None = None
+               ) -> dict[str, UnitFacts]:
+    """Every unit's facts, each computed once: attachments read once (when a rule first
+    asks: a unit whose findings are kept reads none), built pages read once.
     ``units``: only these (a subset build); links into the other units' folders are left
     for merge to resolve (links.deferred). ``scanner``: replaces ``links.scan_output``
-    (incremental/ keeps the scan of unchanged units). ``attachments(uid)``: False for a
-    unit whose attachments need not be read (its findings are reused)."""
+    (incremental/ keeps the scan of unchanged units)."""
     scan = scanner or links.scan_output
     files, pages = scan(output, shown_output, site_root) if output is not None else (None, {})
     if files is not None and units is not None:
@@ -91,22 +92,27 @@ def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | 
                                   if i.source in facts.fiscal_deadlines},
                        pages=pages.get(uid, []) if files is not None else None, files=files, not_ids=not_ids,
                        full=site.full_item)
-        if privacy_rule is not None and (attachments is None or attachments(uid)):
-            t = privacy_rule.thresholds
-            for item in uf.shown:
-                for att in item.attachments:
-                    shown = f"{item.source.rsplit('/', 1)[0]}/{att.name}"
-                    if att.ext not in t["attachment_exts"]:
-                        continue
-                    try:
-                        uf.texts.append(extract(att.source, shown, att.ext, t["max_bytes"], t["max_chars"],
-                                                t["max_pages"]))
-                    except Unreadable as exc:
-                        uf.unread.append((shown, str(exc)))
+        if privacy_rule is not None:
+            uf.attachments = functools.partial(_read_attachments, uf, privacy_rule.thresholds)
         if hasattr(scanner, "verdicts"):
             uf.link_memo = scanner   # incremental/checks.py: the link rule's verdicts from the workers or the cache
         out[uid] = uf
     return out
+
+
+def _read_attachments(uf: UnitFacts, t: dict) -> tuple[list, list]:
+    """The text of the unit's shown attachments of the kinds the 个人信息 rule reads, bounded."""
+    texts, unread = [], []
+    for item in uf.shown:
+        for att in item.attachments:
+            shown = f"{item.source.rsplit('/', 1)[0]}/{att.name}"
+            if att.ext not in t["attachment_exts"]:
+                continue
+            try:
+                texts.append(extract(att.source, shown, att.ext, t["max_bytes"], t["max_chars"], t["max_pages"]))
+            except Unreadable as exc:
+                unread.append((shown, str(exc)))
+    return texts, unread
 
 
 def not_id_tokens(site: Site) -> frozenset[str]:
@@ -125,16 +131,16 @@ def run(site: Site, facts: Facts, rules_path: Path, output: Path | None = None, 
     rules = load_rules(rules_path)
     not_ids = not_id_tokens(site)
     memo = getattr(scanner, "findings", None)
-    # Everything an unchanged unit's own findings depend on besides the unit key: the date,
-    # the rules, and the one cross-unit fact a rule that is not ``cross_unit`` reads (not_ids).
+    # Everything an unchanged unit's own findings depend on besides the unit key (its files,
+    # its items' states…): the rules, and the one cross-unit fact a rule that is not
+    # ``cross_unit`` reads (not_ids). Not the date: each rule's findings are kept with the
+    # window of dates they hold for (engine.AsOf), checked below.
     context = hashlib.sha256(json.dumps(
-        [facts.day.isoformat(), sorted(not_ids), hashlib.sha256(rules_path.read_bytes()).hexdigest(), only is not None]
+        [sorted(not_ids), hashlib.sha256(rules_path.read_bytes()).hexdigest(), only is not None]
     ).encode("utf-8")).hexdigest() if memo is not None else ""
-    kept = {uid: memo.kept(uid, context) for uid in (site.units if only is None else only)} \
-        if memo is not None else {}
-    units = unit_facts(site, facts, rules, output, shown_output, site_root, only, scanner, not_ids,
-                       attachments=lambda uid: kept.get(uid) is None)
+    units = unit_facts(site, facts, rules, output, shown_output, site_root, only, scanner, not_ids)
     known = getattr(scanner, "external", lambda uid: None)
+    day = facts.day
 
     def external(uid: str, uf: UnitFacts) -> dict:
         if uf.pages is None:
@@ -143,13 +149,16 @@ def run(site: Site, facts: Facts, rules_path: Path, output: Path | None = None, 
         return found if found is not None else links.external_links(uf)
 
     def findings(uid: str, uf: UnitFacts) -> list[Finding]:
-        if kept.get(uid) is not None:
-            # Sorting is stable and the key starts with the rule: the order of a full evaluation.
-            return sorted(kept[uid] + evaluate(rules, uf, cross_unit_only=True), key=Finding.sort_key)
-        found = evaluate(rules, uf)
-        if memo is not None:
-            memo.keep_findings(uid, context, [f for f in found if not rules[f.rule].cross_unit])
-        return found
+        kept = memo.kept(uid, context) if memo is not None else None
+        # A kept rule's findings hold while the date is in its window; the cross_unit rules run every build.
+        got = {i: kept[i] for i in rules if kept and not rules[i].cross_unit and isinstance(kept.get(i), tuple)
+               and in_window(day, kept[i][0], kept[i][1])}
+        got.update(evaluate_rules(rules, uf, [i for i in rules if i not in got]))
+        if memo is not None and (kept is None or any(i not in kept or got[i] is not kept[i] for i in rules
+                                                     if not rules[i].cross_unit)):
+            memo.keep_findings(uid, context, {i: got[i] for i in rules if not rules[i].cross_unit})
+        # Sorting is stable and the key starts with the rule: the order of a full evaluation.
+        return sorted((f for i in sorted(got) for f in got[i][2]), key=Finding.sort_key)
 
     reports = [UnitReport.of(uf, findings(uid, uf), rules, external(uid, uf)) for uid, uf in sorted(units.items())]
     report = Report(facts.day, rules, reports, site.catalogs.level_names, links_checked=output is not None)

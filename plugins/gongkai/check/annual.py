@@ -23,7 +23,7 @@ def _due(period: int, deadline: dict) -> dt.date:
     return dt.date(period, 12, 31)
 
 
-@rule("annual.matter-yearly", thresholds={"since": "str"})
+@rule("annual.matter-yearly", thresholds={"since": "str"}, as_of=True)
 def matter_yearly(unit: UnitFacts, t: dict) -> Iterator[Hit]:
     if not unit.public:
         return
@@ -68,7 +68,7 @@ def report_due(unit: UnitFacts, year: int, due: dict) -> dt.date | None:
         return None
 
 
-@rule("annual.report", thresholds={"column": "str", "due": "map"})
+@rule("annual.report", thresholds={"column": "str", "due": "map"}, as_of=True)
 def report(unit: UnitFacts, t: dict) -> Iterator[Hit]:
     if not unit.public:
         return

@@ -6,9 +6,18 @@ over a pure function ``fn(unit: UnitFacts, t: dict) -> Iterable[Hit]``. Its Chin
 name, severity, points, source, fix and threshold values come from
 catalogs/rules.yaml; the engine joins the two into ``Finding``s. A rule declared in
 code but absent from the catalog (or the reverse) is a catalog error.
+
+What a rule reads besides its unit is declared with it: ``cross_unit=True`` (facts of
+other units) and ``as_of=True`` (the as-of date, ``unit.day``). A rule that reads
+``unit.day`` without ``as_of=True`` stops the evaluation (``UndeclaredDateRead``), so
+findings kept across dates (incremental/checks.py) cannot silently go stale. A declared
+rule reads the date through ``AsOf``, which records the dates that give the same
+answers (the rule's window): comparisons narrow it to a half-line, ``.year`` to the
+year, anything else (arithmetic, printing) to the day itself.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +59,8 @@ class Spec:
     # Reads facts of other units (their pages, their items): evaluated every build, also
     # for a unit whose own findings are reused (incremental/checks.py).
     cross_unit: bool = False
+    # Reads the as-of date (``unit.day``): its findings are kept for the dates of its window.
+    as_of: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,7 @@ class Rule:
     fn: Callable[..., Iterable[Hit]] = field(repr=False, compare=False)
     family: str = ""
     cross_unit: bool = False
+    as_of: bool = False
 
     @property
     def severity_label(self) -> str:
@@ -125,14 +137,17 @@ class Finding:
 SPECS: dict[str, Spec] = {}
 
 
-def rule(rule_id: str, thresholds: dict[str, str] | None = None, cross_unit: bool = False):
+def rule(rule_id: str, thresholds: dict[str, str] | None = None, cross_unit: bool = False,
+         as_of: bool = False):
     """Declare a rule function under ``rule_id`` (``family.name``). ``cross_unit``: the rule
     reads facts of other units than the one it judges (a rule that reads only its unit's
-    items, files, states, the catalogs and the date leaves it False)."""
+    items, files, states and the catalogs leaves it False). ``as_of``: the rule reads the
+    as-of date (``unit.day``) itself; the lifecycle states (``unit.public`` …) are the
+    unit's, not a read of the date."""
     def register(fn):
         if rule_id in SPECS:
             raise ValueError(f"rule {rule_id} declared twice")
-        SPECS[rule_id] = Spec(rule_id, fn, dict(thresholds or {}), rule_id.split(".")[0], cross_unit)
+        SPECS[rule_id] = Spec(rule_id, fn, dict(thresholds or {}), rule_id.split(".")[0], cross_unit, as_of)
         return fn
     return register
 
@@ -198,7 +213,7 @@ def load_rules(path: Path) -> dict[str, Rule]:
                 f"not read by this rule (expected: {', '.join(spec.thresholds) or 'none'})")
         out[rule_id] = Rule(rule_id, str(raw.get("name") or ""), severity, points or 0, max_points,
                             str(raw.get("source") or ""), str(raw.get("fix") or ""), thresholds, spec.fn, spec.family,
-                            spec.cross_unit)
+                            spec.cross_unit, spec.as_of)
     if problems:
         raise ContentError(problems)
     return out
@@ -235,14 +250,153 @@ def _convert(raw, kind: str):
     raise ValueError(f"unknown threshold kind {kind}")  # pragma: no cover - declaration bug
 
 
+class UndeclaredDateRead(RuntimeError):
+    """A rule read ``unit.day`` without ``as_of=True`` in its ``@rule``: a bug in the rule."""
+
+
+class NoDate:
+    """What ``unit.day`` is while a rule that did not declare ``as_of`` runs."""
+
+    def __init__(self, rule_id: str):
+        self.rule_id = rule_id
+
+    def read(self):
+        raise UndeclaredDateRead(f"rule {self.rule_id} reads the as-of date (unit.day) but is not declared "
+                                 f"with as_of=True in its @rule (check/engine.py)")
+
+
+class AsOf:
+    """The as-of date as a rule declared ``as_of`` reads it. Every read narrows the window
+    ``[lo, hi]`` (None: unbounded) of as-of dates on which the rule gives the same answers,
+    given the unit's own inputs: a comparison with a date to the half-line on its side,
+    ``.year`` to that year, anything else (arithmetic, ``isoformat``, ``==``) to the day."""
+
+    __slots__ = ("_day", "hi", "lo")
+
+    def __init__(self, day: dt.date):
+        self._day, self.lo, self.hi = day, None, None
+
+    def _after(self, d: dt.date) -> None:    # the answers hold on d and later
+        self.lo = d if self.lo is None else max(self.lo, d)
+
+    def _before(self, d: dt.date) -> None:   # … on d and earlier
+        self.hi = d if self.hi is None else min(self.hi, d)
+
+    def exact(self) -> dt.date:
+        """The day itself: the answers hold on this day only."""
+        self._after(self._day)
+        self._before(self._day)
+        return self._day
+
+    def _cmp(self, other, op: str) -> bool:
+        day = self._day
+        if type(other) is not dt.date:
+            return getattr(self.exact(), op)(other)
+        try:
+            if op == "__lt__":      # day < other
+                (self._before(other - dt.timedelta(days=1)) if day < other else self._after(other))
+                return day < other
+            if op == "__le__":
+                (self._before(other) if day <= other else self._after(other + dt.timedelta(days=1)))
+                return day <= other
+            if op == "__gt__":
+                (self._after(other + dt.timedelta(days=1)) if day > other else self._before(other))
+                return day > other
+            (self._after(other) if day >= other else self._before(other - dt.timedelta(days=1)))
+            return day >= other
+        except OverflowError:       # date.min / date.max: no neighbour day
+            return getattr(self.exact(), op)(other)
+
+    def __lt__(self, other) -> bool:
+        return self._cmp(other, "__lt__")
+
+    def __le__(self, other) -> bool:
+        return self._cmp(other, "__le__")
+
+    def __gt__(self, other) -> bool:
+        return self._cmp(other, "__gt__")
+
+    def __ge__(self, other) -> bool:
+        return self._cmp(other, "__ge__")
+
+    def __eq__(self, other) -> bool:
+        return self.exact() == other
+
+    def __ne__(self, other) -> bool:
+        return self.exact() != other
+
+    def __hash__(self) -> int:
+        return hash(self.exact())
+
+    def __bool__(self) -> bool:
+        return True
+
+    @property
+    def year(self) -> int:
+        y = self._day.year
+        self._after(dt.date(y, 1, 1))
+        self._before(dt.date(y, 12, 31))
+        return y
+
+    def __sub__(self, other):
+        return self.exact() - other
+
+    def __rsub__(self, other):
+        return other - self.exact()
+
+    def __add__(self, other):
+        return self.exact() + other
+
+    __radd__ = __add__
+
+    def __str__(self) -> str:
+        return str(self.exact())
+
+    def __repr__(self) -> str:
+        return repr(self.exact())
+
+    def __format__(self, spec: str) -> str:
+        return format(self.exact(), spec)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.exact(), name)
+
+
+def later_than(d: dt.date, delta) -> dt.date:
+    """The first as-of date x with ``x - delta > d`` (``delta``: a timedelta or relativedelta;
+    ``x - delta`` never decreases as x grows). A rule asks ``d < as_of - delta`` as
+    ``as_of >= later_than(d, delta)``: a comparison, so its answer holds until that day."""
+    x = d + delta
+    while not x - delta > d:     # month/year ends: x - delta may fall short of d; a few days at most
+        x += dt.timedelta(days=1)
+    return x
+
+
+def in_window(day: dt.date, lo: dt.date | None, hi: dt.date | None) -> bool:
+    return (lo is None or lo <= day) and (hi is None or day <= hi)
+
+
+def evaluate_rules(rules: dict[str, Rule], unit: UnitFacts, ids) -> dict[str, tuple]:
+    """Rule id -> (lo, hi, findings) for each of ``ids``: its findings for the unit and
+    the window of as-of dates they hold for (None, None for a rule that does not read the
+    date; the unit's own inputs, states included, being the same)."""
+    out = {}
+    for rule_id in sorted(ids):
+        r = rules[rule_id]
+        probe = AsOf(unit.as_of) if r.as_of else NoDate(rule_id)
+        unit.reading = probe
+        try:
+            found = [Finding.of(r, unit.id, hit) for hit in r.fn(unit, r.thresholds)]
+        finally:
+            unit.reading = None
+        out[rule_id] = (probe.lo, probe.hi, found) if r.as_of else (None, None, found)
+    return out
+
+
 def evaluate(rules: dict[str, Rule], unit: UnitFacts, cross_unit_only: bool = False) -> list[Finding]:
     """Every finding of every rule for one unit, in a stable order (``cross_unit_only``:
     of the rules declared ``cross_unit`` only)."""
-    out = []
-    for rule_id in sorted(rules):
-        r = rules[rule_id]
-        if cross_unit_only and not r.cross_unit:
-            continue
-        for hit in r.fn(unit, r.thresholds):
-            out.append(Finding.of(r, unit.id, hit))
-    return sorted(out, key=Finding.sort_key)
+    got = evaluate_rules(rules, unit, [i for i in rules if rules[i].cross_unit or not cross_unit_only])
+    return sorted((f for i in sorted(got) for f in got[i][2]), key=Finding.sort_key)

@@ -7,12 +7,14 @@ from collections.abc import Iterator
 
 from dateutil.relativedelta import relativedelta
 
-from .engine import Hit, rule
+from .engine import Hit, later_than, rule
 from .unitfacts import UnitFacts
 
 
-def stale_columns(unit: UnitFacts, undated_is_stale: bool = True) -> list[tuple[str, dt.date | None, dt.date]]:
-    """(column id, newest date or None, the oldest date still fresh) of each stale column.
+def stale_columns(unit: UnitFacts, undated_is_stale: bool = True) -> list[tuple[str, dt.date | None]]:
+    """(column id, newest date or None) of each stale column: its newest item is older than
+    the as-of date minus the column's months (asked as a comparison with the as-of date:
+    the answer holds until the day it turns).
 
     Only non-empty columns: an empty one is a 空白栏目 (structure.empty-column)."""
     out = []
@@ -22,16 +24,17 @@ def stale_columns(unit: UnitFacts, undated_is_stale: bool = True) -> list[tuple[
             continue
         dates = [i.published_date for i in items if i.published is not None]
         newest = max(dates) if dates else None
-        limit = unit.day - relativedelta(months=col.freshness_months)
-        if (newest is None and undated_is_stale) or (newest is not None and newest < limit):
-            out.append((col.id, newest, limit))
+        if (newest is None and undated_is_stale) or \
+                (newest is not None and unit.day >= later_than(newest, relativedelta(months=col.freshness_months))):
+            out.append((col.id, newest))
     return out
 
 
-@rule("freshness.stale-column", thresholds={"undated_is_stale": "bool"})
+@rule("freshness.stale-column", thresholds={"undated_is_stale": "bool"}, as_of=True)
 def stale_column(unit: UnitFacts, t: dict) -> Iterator[Hit]:
-    for cid, newest, limit in stale_columns(unit, t["undated_is_stale"]):
+    for cid, newest in stale_columns(unit, t["undated_is_stale"]):
         col = unit.columns[cid]
+        limit = unit.day - relativedelta(months=col.freshness_months)    # printed: the finding is the day's
         newest_item = max(unit.listings[cid], key=lambda i: (i.published, i.source))
         found = f"栏目 {cid}（{col.name}）最新信息发布于 {newest.isoformat()}" if newest else \
             f"栏目 {cid}（{col.name}）的信息都没有发布日期"
@@ -41,9 +44,9 @@ def stale_column(unit: UnitFacts, t: dict) -> Iterator[Hit]:
 
 
 @rule("freshness.stale-columns-veto",
-      thresholds={"priority_columns": "list", "priority_count": "int", "any_count": "int"})
+      thresholds={"priority_columns": "list", "priority_count": "int", "any_count": "int"}, as_of=True)
 def stale_columns_veto(unit: UnitFacts, t: dict) -> Iterator[Hit]:
-    stale = [cid for cid, _, _ in stale_columns(unit)]
+    stale = [cid for cid, _ in stale_columns(unit)]
     priority = [cid for cid in stale if cid in t["priority_columns"]]
     if len(priority) >= t["priority_count"]:
         yield Hit(f"通知公告、政策文件类栏目 {len(priority)} 个未按期更新：{', '.join(priority)}",
@@ -52,11 +55,11 @@ def stale_columns_veto(unit: UnitFacts, t: dict) -> Iterator[Hit]:
         yield Hit(f"{len(stale)} 个栏目未按期更新：{', '.join(stale)}", f"少于 {t['any_count']} 个")
 
 
-@rule("freshness.home-stale", thresholds={"days": "int"})
+@rule("freshness.home-stale", thresholds={"days": "int"}, as_of=True)
 def home_stale(unit: UnitFacts, t: dict) -> Iterator[Hit]:
     dates = [i.published_date for i in unit.current]
     newest = max(dates) if dates else None
-    limit = unit.day - dt.timedelta(days=t["days"])
-    if newest is None or newest < limit:
+    if newest is None or unit.day > newest + dt.timedelta(days=t["days"]):    # newest < as-of - days
+        limit = unit.day - dt.timedelta(days=t["days"])                       # printed: the finding is the day's
         yield Hit(f"专栏首页最新信息发布于 {newest.isoformat()}" if newest else "专栏首页没有任何信息",
                   f"{t['days']} 天内有新信息（{limit.isoformat()} 或以后）", path=f"{unit.folder}/")

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from dateutil.relativedelta import relativedelta
 
-from .engine import Hit, rule
+from .engine import Hit, later_than, rule
 from .unitfacts import UnitFacts
 
 STANDARD = re.compile(r"^\S+?〔\d{4}〕[1-9]\d*号$")
@@ -57,11 +57,12 @@ def doc_number_form(unit: UnitFacts, t: dict) -> Iterator[Hit]:
                   fix=(f"标准写法：{suggestion}（已印发的文件按原文公开，新文件按标准编号）" if suggestion else None))
 
 
-@rule("metadata.review-old", thresholds={"columns": "list", "years": "int"})
+@rule("metadata.review-old", thresholds={"columns": "list", "years": "int"}, as_of=True)
 def review_old(unit: UnitFacts, t: dict) -> Iterator[Hit]:
-    limit = unit.day - relativedelta(years=t["years"])
     for item in unit.current:
-        if item.column in t["columns"] and item.valid_until is None and item.published_date < limit:
+        # published < as-of - years, asked as a comparison: the answer holds until the day it turns
+        if item.column in t["columns"] and item.valid_until is None \
+                and unit.day >= later_than(item.published_date, relativedelta(years=t["years"])):
             yield Hit(f"发布于 {item.published_date.isoformat()}，已超过 {t['years']} 年，未写有效期",
                       "定期评估清理：写明有效期至 valid_until，或按评估结果标注效力状况", path=item.source,
                       line=item.line("published"), column=item.column, item=item.index_no or item.title)

@@ -82,7 +82,7 @@ def _places(unit: UnitFacts) -> Iterator[tuple[str, int | None, str, str]]:
 
 
 @rule("privacy.personal-info", thresholds={"attachment_exts": "list", "max_bytes": "int", "max_chars": "int",
-                                           "max_pages": "int"})
+                                           "max_pages": "int"}, as_of=True)   # a birth date after the as-of date is no 身份证号
 def personal_info(unit: UnitFacts, t: dict) -> Iterator[Hit]:
     for path, place, word, text in _places(unit):
         found = personal_numbers(text, unit.not_ids, unit.day)

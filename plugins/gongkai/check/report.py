@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
 from .engine import SEVERITIES, SEVERITY_LABELS, Finding, Rule
 from .unitfacts import UnitFacts
@@ -20,6 +21,8 @@ from .unitfacts import UnitFacts
 SCHEMA_VERSION = 1
 FAIL_ON = ("veto", "deduction", "notice")
 _UNITS = "\0units\0"     # where check.json's list of units goes (a JSON string cannot hold it raw)
+# Where a kept unit page has the as-of date: markup, so no escaped text can spell it.
+AS_OF = Markup("<\0gk-as-of\0>")
 
 
 def unit_fragment(data: dict) -> str:
@@ -185,7 +188,12 @@ def write_reports(report: Report, out: Path, settings: dict, memo=None) -> None:
     fragments = None
     if memo is not None:
         unit_css = f"../{static}/css/main.css"
-        context = _digest(json.dumps({**common, "rules": {k: r.as_dict() for k, r in report.rules.items()},
+        # A unit page prints the as-of date (检查基准日) and nothing else of it: it is kept
+        # rendered with AS_OF in its place and the date is written in, so a unit whose
+        # findings did not change keeps its page across dates.
+        undated = {**common, "as_of": AS_OF}
+        context = _digest(json.dumps({**common, "as_of": None,
+                                      "rules": {k: r.as_dict() for k, r in report.rules.items()},
                                       "css": unit_css}, ensure_ascii=False, sort_keys=True),
                           _templates(Path(settings["THEME"])))
         fragments = []
@@ -199,11 +207,11 @@ def write_reports(report: Report, out: Path, settings: dict, memo=None) -> None:
             if kept.get("html_key") == fresh["html_key"] and isinstance(kept.get("html"), str):
                 fresh["html"] = kept["html"]
             else:
-                fresh["html"] = env.get_template("check_unit.html").render(u=u, css=unit_css, **common)
+                fresh["html"] = env.get_template("check_unit.html").render(u=u, css=unit_css, **undated)
             if fresh != kept:
                 memo.save(u.id, fresh)
             fragments.append(fresh["json"])
-            pages[u.id] = fresh["html"]
+            pages[u.id] = fresh["html"].replace(AS_OF, common["as_of"])
     (folder / "check.json").write_text(report.to_json(fragments), encoding="utf-8")
     summary = env.get_template("check_index.html").render(units=report.units, css=f"../{static}/css/main.css",
                                                            js=f"../{static}/js/check-sort.js", **common)

@@ -2,9 +2,10 @@
 its built pages (files and anchors), its external-link list, and the link rule's
 verdicts on the links into the unit (the links that leave it are judged every build:
 another unit's page may have gone); and the unit's findings of the rules that read only
-the unit (``Findings``), under its key, the as-of date, the rules and the cross-unit
-facts they read. A unit built by this build brings its scan and verdicts from its
-worker (check/links.py ``stash_unit``): the check stage reads no page it has.
+the unit (``Findings``), under its key, the rules and the cross-unit facts they read,
+each rule's with the window of as-of dates its findings hold for. A unit built by this
+build brings its scan and verdicts from its worker (check/links.py ``stash_unit``): the
+check stage reads no page it has.
 """
 from __future__ import annotations
 
@@ -127,26 +128,28 @@ class Scanner:
 
 class Findings:
     """The findings of each unit for the rules not declared ``cross_unit`` (check/engine.py),
-    kept under the unit's key and the checker's context (the as-of date, the rules file,
-    the cross-unit facts those rules read: check/__init__.py ``run``). A unit whose key
-    and context match gets them back instead of an evaluation; the ``cross_unit`` rules
-    (links, 解读) are evaluated every build."""
+    kept under the unit's key and the checker's context (the rules file, the cross-unit
+    facts those rules read: check/__init__.py ``run``), per rule with the window of as-of
+    dates they hold for (``engine.AsOf``; unbounded for a rule that does not read the
+    date). A rule whose window holds the build's date gives its kept findings instead of
+    an evaluation; the ``cross_unit`` rules (links, 解读) are evaluated every build."""
 
     def __init__(self, cache: Cache, keys: dict[str, str]):
         self.cache, self.keys = cache, keys
 
-    def kept(self, uid: str, context: str) -> list | None:
+    def kept(self, uid: str, context: str) -> dict | None:
+        """Rule id -> (lo, hi, findings), or None."""
         if not self.keys.get(uid):
             return None
         record = self.cache.load_pickle(_name("findings", uid))
         if isinstance(record, dict) and record.get("key") == [self.keys[uid], context] \
-                and isinstance(record.get("findings"), list):
-            return record["findings"]
+                and isinstance(record.get("rules"), dict):
+            return record["rules"]
         return None
 
-    def keep_findings(self, uid: str, context: str, findings: list) -> None:
+    def keep_findings(self, uid: str, context: str, rules: dict) -> None:
         if self.keys.get(uid):
-            self.cache.save_pickle(_name("findings", uid), {"key": [self.keys[uid], context], "findings": findings})
+            self.cache.save_pickle(_name("findings", uid), {"key": [self.keys[uid], context], "rules": rules})
 
 
 class Pieces:
