@@ -197,6 +197,11 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     finally:
         reader.SPOOL.clear()
     watch.workers = workers
+    # What only the unit workers read (the registry, public-on dates, reverse links): gone
+    # before the portal and the check stage, which then reuse that memory (issue 15).
+    shared.clear()
+    del registry, public_on
+    facts.registry, facts.public_on = {}, {}
     watch.lap("render", wall="units")
     if failures:
         # One mistake, one message (DESIGN §9): a broken template fails every unit alike.
