@@ -99,6 +99,15 @@ class Spool:
         self._last: tuple[str, list[Item]] | None = None
         self._final = weakref.finalize(self, _remove, str(self.folder), os.getpid())
 
+    @classmethod
+    def attach(cls, folder: Path, token: str) -> Spool:
+        """The spool of a build made in another process (the unit workers' pool, pool.py),
+        to load from: the folder stays its maker's to remove."""
+        self = object.__new__(cls)
+        self.folder, self.token, self.warned, self._last = Path(folder), token, False, None
+        self._final = None
+        return self
+
     def path(self, uid: str) -> Path:
         return self.folder / f"{hashlib.sha256(uid.encode('utf-8')).hexdigest()[:32]}.pickle"
 
@@ -156,7 +165,8 @@ class Spool:
 
     def close(self) -> None:
         self._last = None
-        self._final()
+        if self._final is not None:
+            self._final()
 
     def _warn(self, path: Path, exc: BaseException) -> None:
         if not self.warned:
