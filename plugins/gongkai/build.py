@@ -77,18 +77,20 @@ class BuildError(Exception):
 def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_of: str,
           jobs: int | None = None, debug: bool = False, wait: float = 300.0, on_check=None,
           site: Site | None = None, units: list[str] | None = None, use_cache: bool = True,
-          timings_file: Path | None = None) -> int:
+          timings_file: Path | None = None, zygote: Zygote | None = None) -> int:
     """Build every unit into ``output``. ``on_check(report)`` receives the checker's report
     (the checker runs when GK_CHECK_REPORTS asks for the reports, or when ``on_check`` is given).
     ``site``: content already scanned (and its problems printed) by the caller.
     ``units``: build only these units' folders, plus the parts ``merge`` needs (merge.py).
     ``use_cache``: reuse what the previous build into ``output`` made of unchanged input (incremental/).
-    ``timings_file``: where the per-stage figures go as JSON (default: $GK_TIMINGS, else nowhere)."""
+    ``timings_file``: where the per-stage figures go as JSON (default: $GK_TIMINGS, else nowhere).
+    ``zygote``: the process the unit workers are forked from (pool.py), made by a caller that
+    scans first (``site``) before it did; else made here, before the pre-pass."""
     check_output(output)
     with build_lock(output, wait):
         recover(output)
         partial = output.parent / f".{output.name}.partial"
-        zygote = Zygote()   # before the pre-pass: the unit workers are forked from it, not from a full parent
+        zygote = zygote or Zygote()   # before the pre-pass: the workers are forked from it, not from a full parent
         try:
             return _build(content, output, partial, settings_file, catalogs, as_of, jobs, debug, on_check, site,
                           units, use_cache, timings_file, zygote)
@@ -538,7 +540,8 @@ def build_unit(job: dict) -> dict:
     root.addHandler(handler)
     cpu, wall = time.process_time(), time.perf_counter()
     try:
-        settings = read_settings(job["settings_file"], override={**_SHARED, **job.get("shared", {}), **job["override"]})
+        override = {**_SHARED, **job.get("shared", {}), **job["override"]}   # shared: the unit's registry slice
+        settings = read_settings(job["settings_file"], override=override)
         Pelican(settings).run()
     except Exception as exc:  # noqa: BLE001 - report any failure of this unit, build the rest
         message = describe(exc, job["override"]["OUTPUT_PATH"])

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -35,6 +36,7 @@ class Zygote:
         self.process = ctx.Process(target=_serve, args=(theirs, self.conn), name="gongkai-units")
         self.process.start()
         theirs.close()
+        self._final = weakref.finalize(self, _stop, self.conn, self.process)
 
     def map(self, fn: Callable[[dict], dict], jobs: Iterable[dict], workers: int, initializer: Callable,
             initargs: tuple, spool: tuple[str, str] | None) -> Iterator[dict]:
@@ -63,15 +65,20 @@ class Zygote:
 
     def close(self) -> None:
         """Stop the zygote (once its pool has finished, or at once when it is unused)."""
-        if self.process.is_alive() or self.process.exitcode is None:
-            try:
-                self.conn.close()
-            except OSError:
-                pass
-            self.process.join(timeout=10)
-            if self.process.is_alive():
-                self.process.terminate()
-                self.process.join()
+        self._final()
+
+
+def _stop(conn, process) -> None:
+    """Closing our end of the pipe tells a waiting zygote to exit (also at interpreter exit,
+    before multiprocessing joins its children: a zygote is never left waiting)."""
+    try:
+        conn.close()
+    except OSError:
+        pass
+    process.join(timeout=10)
+    if process.is_alive():
+        process.terminate()
+        process.join()
 
 
 def _serve(conn, parents_end) -> None:

@@ -202,7 +202,8 @@ class UnitFiles:
         self.loads: dict[str, Counter] = {"files": Counter(), "anchors": Counter()}   # unit -> times loaded
         self.most_held = 0     # the most units whose files or anchors were held at once
 
-    def add(self, uid: str, files: Callable[[], Iterable[str]], anchors: Callable[[], dict[str, frozenset[str]]]) -> None:
+    def add(self, uid: str, files: Callable[[], Iterable[str]],
+            anchors: Callable[[], dict[str, frozenset[str]]]) -> None:
         """``uid``'s files and anchors come from these (each called when first needed)."""
         self.loaders[uid] = (files, anchors)
 
