@@ -106,6 +106,15 @@ def _validate(args, as_of: str):
 def _check(args, as_of: str, units: list[str] | None = None) -> int:
     """Validate content, then build into a temporary folder (the link rule reads built pages)
     and run the checker; findings at or above --fail-on make the exit status non-zero."""
+    from .pool import Zygote
+    zygote = Zygote()   # before the scan: the unit workers do not inherit its items (issue 15)
+    try:
+        return _check_with(args, as_of, units, zygote)
+    finally:
+        zygote.close()
+
+
+def _check_with(args, as_of: str, units: list[str] | None, zygote) -> int:
     site = _validate(args, as_of)
     if site is None:
         return 1
@@ -115,7 +124,8 @@ def _check(args, as_of: str, units: list[str] | None = None) -> int:
         # The build's own summary lines are not the check's: stdout is the checker's listing;
         # build warnings and errors still reach stderr.
         code = build(args.content, Path(tmp) / args.output.name, args.settings, args.catalogs, as_of, args.jobs,
-                     debug=args.debug, wait=args.wait, on_check=reports.append, site=site, units=units, use_cache=False)
+                     debug=args.debug, wait=args.wait, on_check=reports.append, site=site, units=units, use_cache=False,
+                     zygote=zygote)
     if code != 0 or not reports:
         return code or 1
     report = reports[0]

@@ -16,24 +16,23 @@ import errno
 import fcntl
 import json
 import logging
-import multiprocessing
 import os
 import shutil
 import sys
 import time
 import traceback
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import jinja2
 
-from . import columns, errors, incremental, lifecycle, reader, search, timings
+from . import columns, errors, incremental, lifecycle, search, timings
 from .annual import portal as annual_portal
 from .annual import series as annual_series
 from .facts import Facts
+from .pool import Zygote
 from .site import Site, scan
 from .tools.progress import Progress
 
@@ -78,21 +77,25 @@ class BuildError(Exception):
 def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_of: str,
           jobs: int | None = None, debug: bool = False, wait: float = 300.0, on_check=None,
           site: Site | None = None, units: list[str] | None = None, use_cache: bool = True,
-          timings_file: Path | None = None) -> int:
+          timings_file: Path | None = None, zygote: Zygote | None = None) -> int:
     """Build every unit into ``output``. ``on_check(report)`` receives the checker's report
     (the checker runs when GK_CHECK_REPORTS asks for the reports, or when ``on_check`` is given).
     ``site``: content already scanned (and its problems printed) by the caller.
     ``units``: build only these units' folders, plus the parts ``merge`` needs (merge.py).
     ``use_cache``: reuse what the previous build into ``output`` made of unchanged input (incremental/).
-    ``timings_file``: where the per-stage figures go as JSON (default: $GK_TIMINGS, else nowhere)."""
+    ``timings_file``: where the per-stage figures go as JSON (default: $GK_TIMINGS, else nowhere).
+    ``zygote``: the process the unit workers are forked from (pool.py), made by a caller that
+    scans first (``site``) before it did; else made here, before the pre-pass."""
     check_output(output)
     with build_lock(output, wait):
         recover(output)
         partial = output.parent / f".{output.name}.partial"
+        zygote = zygote or Zygote()   # before the pre-pass: the workers are forked from it, not from a full parent
         try:
             return _build(content, output, partial, settings_file, catalogs, as_of, jobs, debug, on_check, site,
-                          units, use_cache, timings_file)
+                          units, use_cache, timings_file, zygote)
         finally:
+            zygote.close()
             incremental.restore(output)   # reused units' files moved into partial go back if no swap happened
             if partial.exists() or partial.is_symlink():
                 try:
@@ -113,7 +116,8 @@ def check_output(output: Path) -> None:
 
 def _build(content: Path, output: Path, partial: Path, settings_file: Path, catalogs: Path, as_of: str,
            jobs: int | None, debug: bool, on_check=None, site: Site | None = None,
-           only: list[str] | None = None, use_cache: bool = True, timings_file: Path | None = None) -> int:
+           only: list[str] | None = None, use_cache: bool = True, timings_file: Path | None = None,
+           zygote: Zygote | None = None) -> int:
     started = time.monotonic()
     watch = timings.Stopwatch()  # per-stage CPU, wall and peak RSS: one `stages:` line, JSON when asked
     store = incremental.open_cache(output, use_cache)
@@ -137,7 +141,6 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     partial.mkdir(parents=True)
     units = unit_summaries(site, root_url)
     facts = Facts.of(site, _date(as_of))
-    registry, public_on = facts.registry, facts.public_on
     sangong = site.sangong_series(_date(as_of))
     # Pages and source files of items that are not public, in every unit: a body link
     # to one of them becomes plain text (lifecycle.py), across units too.
@@ -148,10 +151,11 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
         counts[item.unit] += 1
     # Cross-unit facts every unit reads: handed to each worker once (inherited at fork),
     # not pickled into every job, so a worker's memory does not grow with the unit count.
-    shared = {"GK_UNITS": units, "GK_REGISTRY": registry, "GK_PUBLIC_ON": public_on, "GK_SANGONG": sangong,
+    # The registry, its public-on dates and reverse links go with each job, sliced to what
+    # the unit can show (unit_slices): a worker does not hold the province's.
+    shared = {"GK_UNITS": units, "GK_SANGONG": sangong,
               "GK_ANNUAL": annual, "GK_AS_OF": as_of, "GK_HIDDEN": hidden,
               "GK_CATALOGS": str(catalogs.resolve()), "GK_SITE_DOMAIN": urlsplit(root_url).netloc}
-    shared["GK_REVERSE"] = columns.reverse_refs(registry)  # once per build, not once per unit
     watch.lap("lifecycle")
     jobs_list = []
     built = part.units if part is not None else sorted(site.units)
@@ -183,22 +187,24 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     check_jobs(jobs_list, partial, base, bool(base.get("GK_CHECK_REPORTS") or on_check is not None))
     workers = max(1, min(jobs or os.cpu_count() or 1, len(jobs_list)))
     failures = []
-    ctx = multiprocessing.get_context("fork")
-    if site.spool is not None:
-        reader.SPOOL[:] = [site.spool]   # each worker loads its unit's full items from the pre-pass's spool
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(shared,)) as pool:
-            progress = Progress(len(jobs_list), "构建 (build)")
-            for result in pool.map(build_unit, jobs_list):
-                progress.step(counts[result["unit"]])
-                watch.worker(result)
-                if result["errors"]:
-                    failures.append(result)
-        progress.done()
-    finally:
-        reader.SPOOL.clear()
+    # What the workers read of the province: the settings every unit reads, once per
+    # worker; and with each job, the registry entries its unit can show (unit_slices).
+    with_slices = ({**job, "shared": slices}
+                   for job, slices in zip(jobs_list, unit_slices(facts, [j["unit"] for j in jobs_list])))
+    spool = (str(site.spool.folder), site.spool.token) if site.spool is not None else None
+    if zygote is None:
+        zygote = Zygote()
+    progress = Progress(len(jobs_list), "构建 (build)")
+    for result in zygote.map(build_unit, with_slices, workers, _init_worker, (shared,), spool):
+        progress.step(counts[result["unit"]])
+        watch.worker(result)
+        if result["errors"]:
+            failures.append(result)
+    progress.done()
     watch.workers = workers
+    # What only the unit workers read (the registry, public-on dates): gone before the
+    # portal and the check stage, which then reuse that memory (issue 15).
+    facts.registry, facts.public_on = {}, {}
     watch.lap("render", wall="units")
     if failures:
         # One mistake, one message (DESIGN §9): a broken template fails every unit alike.
@@ -536,7 +542,8 @@ def build_unit(job: dict) -> dict:
     root.addHandler(handler)
     cpu, wall = time.process_time(), time.perf_counter()
     try:
-        settings = read_settings(job["settings_file"], override={**_SHARED, **job["override"]})
+        override = {**_SHARED, **job.get("shared", {}), **job["override"]}   # shared: the unit's registry slice
+        settings = read_settings(job["settings_file"], override=override)
         Pelican(settings).run()
     except Exception as exc:  # noqa: BLE001 - report any failure of this unit, build the rest
         message = describe(exc, job["override"]["OUTPUT_PATH"])
@@ -553,6 +560,31 @@ def build_unit(job: dict) -> dict:
         stages["check"] = scan_unit_job(job)
     return {"unit": job["unit"], "errors": handler.errors, "code": code, "stages": stages,
             "rss_mib": timings.peak_rss_mib()}
+
+
+def unit_slices(facts: Facts, unit_ids: list[str]) -> Iterator[dict]:
+    """For each unit, what its pages can show of other units' items: the registry entries
+    its items name (repealed_by, replaced_by, interprets), its own, and the public entries
+    that name its items; their public-on dates; the reverse links among them — the same
+    slice its incremental key holds (incremental/units.py). A worker gets its unit's slice
+    with the job instead of the province's registry."""
+    from .facts import REF_KEYS
+    from .items import as_list
+
+    registry, public_on = facts.registry, facts.public_on
+    naming: dict[str, set[str]] = {}     # 索引号 -> public entries naming it
+    for number, entry in registry.items():
+        for key in REF_KEYS:
+            for target in as_list(entry.get(key)):
+                naming.setdefault(target, set()).add(number)
+    for uid in unit_ids:
+        items = facts.by_unit.get(uid, [])
+        own = {i.index_no for i in items if i.index_no}
+        shown = {r for i in items for key in REF_KEYS for r in as_list(getattr(i, key))} | own \
+            | {n for o in own for n in naming.get(o, ())}
+        entries = {n: registry[n] for n in sorted(shown) if n in registry}
+        yield {"GK_REGISTRY": entries, "GK_PUBLIC_ON": {n: public_on[n] for n in sorted(shown) if n in public_on},
+               "GK_REVERSE": columns.reverse_refs(entries)}
 
 
 def render_portal(out: Path, settings: dict, units: dict[str, dict], as_of: str,

@@ -9,7 +9,10 @@ over attributes is enough and fast on tens of thousands of pages.
 In a build, each unit's worker scans the folder it has just written (``stash_unit``:
 the pages are still in the page cache, and the workers run in parallel) and leaves
 the scan in a per-build stash beside the unit folders (``STASH``); the parent's check
-stage reads the stash (incremental/checks.py ``Scanner``), not the pages.
+stage reads the stash (incremental/checks.py ``Scanner``), not the pages. The parent
+holds no unit's files or anchors for the whole stage: a link that leaves its unit loads
+the files of the unit it points into, and its anchors only when it has a #fragment, a
+few units at a time (``UnitFiles``).
 """
 from __future__ import annotations
 
@@ -20,7 +23,8 @@ import pickle
 import posixpath
 import re
 import stat
-from collections.abc import Iterator
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -34,7 +38,7 @@ _ANCHOR = re.compile(r"""\s(?:id|name)\s*=\s*"([^"]*)\"""")
 _IGNORED_SCHEMES = ("mailto", "tel", "javascript", "data", "sms")
 MAX_PAGE_BYTES = 20_000_000
 STASH = ".check-stash"     # beside the unit folders of one build: each unit's scan, left by its worker
-STASH_FORMAT = 3
+STASH_FORMAT = 4
 
 
 class Link(NamedTuple):
@@ -107,41 +111,51 @@ def scan_unit(folder: Path, uid: str, leave_out: frozenset[str] = frozenset()) -
 
 def stash_unit(folder: Path, uid: str, stash: Path, site_root: str) -> None:
     """Scan the unit folder a worker has just written and leave the scan in ``stash``
-    (``<stash>/<uid>.pickle``): a header (files, anchors, external links) the check stage
-    reads for every unit, then the link rule's verdicts on the unit's links (``judge_unit``),
-    read when the rule reaches the unit.
+    (``<stash>/<uid>.pickle``): a header (files, external links) the check stage reads
+    for every unit, the anchors of its pages (read only when a link with a #fragment
+    points into the unit), then the link rule's verdicts on the unit's links
+    (``judge_unit``), read when the rule reaches the unit.
     Written to a temporary name and renamed: a stash file is whole or absent."""
     from types import SimpleNamespace
 
     files, found = scan_unit(folder, uid)
     files.site_root = site_root.rstrip("/")
     external = external_links(SimpleNamespace(pages=found, files=files))
+    anchors = dump_anchors(files.anchors)
     header = {"format": STASH_FORMAT, "unit": uid, "site_root": site_root, "files": sorted(files.files),
-              "anchors": {k: sorted(v) for k, v in files.anchors.items()}, "external": external}
+              "external": external, "anchors_bytes": len(anchors)}
     body = judge_unit(uid, found, files)
     stash.mkdir(exist_ok=True)
     tmp = stash / f".{uid}.pickle.tmp"
     with open(tmp, "wb") as f:
         pickle.dump(header, f, protocol=pickle.HIGHEST_PROTOCOL)
+        f.write(anchors)
         pickle.dump(body, f, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, stash / f"{uid}.pickle")
 
 
-def read_stash(path: Path, uid: str, site_root: str) -> tuple[dict, bytes] | None:
-    """(header, the pickled verdicts' bytes) of a unit's stash file, or None when it is
-    missing, damaged, or made for another unit or site root (then the folder is read)."""
+def read_stash(path: Path, uid: str, site_root: str) -> tuple[dict, bytes, bytes] | None:
+    """(header, the pickled anchors' bytes, the pickled verdicts' bytes) of a unit's stash
+    file, or None when it is missing, not a regular file (a symlink is not followed),
+    damaged, or made for another unit or site root (then the folder is read)."""
     try:
-        if path.is_symlink() or not path.is_file():
-            return None
-        data = path.read_bytes()
-        f = io.BytesIO(data)
-        header = pickle.load(f)  # noqa: S301 - written by this build's own workers, in its own partial folder
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return None
+            data = f.read()
+        view = io.BytesIO(data)
+        header = pickle.load(view)  # noqa: S301 - written by this build's own workers, in its own partial folder
     except Exception:  # noqa: BLE001 - a damaged stash is only a slower check stage
         return None
     if not (isinstance(header, dict) and header.get("format") == STASH_FORMAT and header.get("unit") == uid
-            and header.get("site_root") == site_root):
+            and header.get("site_root") == site_root and isinstance(header.get("anchors_bytes"), int)):
         return None
-    return header, data[f.tell():]
+    start = view.tell()
+    end = start + header["anchors_bytes"]
+    if end > len(data):
+        return None
+    return header, data[start:end], data[end:]
 
 
 def load_verdicts(body: bytes) -> tuple[list, list, bytes]:
@@ -152,6 +166,102 @@ def load_verdicts(body: bytes) -> tuple[list, list, bytes]:
 
 def dump_verdicts(verdicts: tuple[list, list, bytes]) -> bytes:
     return pickle.dumps(verdicts, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def dump_anchors(anchors: dict[str, frozenset[str]]) -> bytes:
+    return pickle.dumps({page: sorted(ids) for page, ids in sorted(anchors.items())},
+                        protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def load_anchors(body: bytes) -> dict[str, frozenset[str]]:
+    """Page -> its anchor ids, from ``dump_anchors``' bytes; pages of one kind carry the
+    same ids, so each distinct set is one object."""
+    sets: dict[frozenset, frozenset] = {}
+    found = pickle.loads(body)  # noqa: S301 - our own stash or cache folder
+    if not isinstance(found, dict):
+        raise ValueError("not a map of anchors")
+    return {page: sets.setdefault(ids := frozenset(v), ids) for page, v in found.items()}
+
+
+class UnitFiles:
+    """Every unit's files and anchors, as the link rule asks about them (``SiteFiles.files``
+    and ``.anchors`` are views over it): a unit's files are loaded when a link points into
+    the unit, its anchors only when such a link has a #fragment, and the last ``keep``
+    units of each are kept. The check stage's memory then does not grow with the number
+    of units (issue 15); the links inside a unit were judged from its own folder
+    (``judge_unit``). ``portal``: the files and anchors outside unit folders, all kept."""
+
+    KEEP = 32
+
+    def __init__(self, portal: SiteFiles, keep: int | None = None):
+        self.portal_files, self.portal_anchors = portal.files, portal.anchors
+        self.keep = keep or self.KEEP
+        self.loaders: dict[str, tuple[Callable[[], Iterable[str]], Callable[[], dict[str, frozenset[str]]]]] = {}
+        self._files: OrderedDict[str, frozenset[str]] = OrderedDict()
+        self._anchors: OrderedDict[str, dict[str, frozenset[str]]] = OrderedDict()
+        self.loads: dict[str, Counter] = {"files": Counter(), "anchors": Counter()}   # unit -> times loaded
+        self.most_held = 0     # the most units whose files or anchors were held at once
+
+    def add(self, uid: str, files: Callable[[], Iterable[str]],
+            anchors: Callable[[], dict[str, frozenset[str]]]) -> None:
+        """``uid``'s files and anchors come from these (each called when first needed)."""
+        self.loaders[uid] = (files, anchors)
+
+    def _unit(self, rel: object) -> str | None:
+        if not isinstance(rel, str):
+            return None
+        uid = rel.split("/", 1)[0]
+        return uid if uid in self.loaders and uid != rel else None
+
+    def _get(self, kind: str, held: OrderedDict, uid: str):
+        if uid in held:
+            held.move_to_end(uid)
+            return held[uid]
+        found = self.loaders[uid][0]() if kind == "files" else self.loaders[uid][1]()
+        held[uid] = frozenset(found) if kind == "files" else found
+        self.loads[kind][uid] += 1
+        if len(held) > self.keep:
+            held.popitem(last=False)
+        self.most_held = max(self.most_held, len(self._files), len(self._anchors))
+        return held[uid]
+
+    def has(self, rel: object) -> bool:
+        uid = self._unit(rel)
+        if uid is None:
+            return rel in self.portal_files
+        return rel in self._get("files", self._files, uid)
+
+    def anchors(self, rel: str, default: frozenset[str] = frozenset()) -> frozenset[str]:
+        uid = self._unit(rel)
+        if uid is None:
+            return self.portal_anchors.get(rel, default)
+        return self._get("anchors", self._anchors, uid).get(rel, default)
+
+
+class _FilesView:
+    """``SiteFiles.files`` over a ``UnitFiles`` (the link rule asks only ``in``)."""
+
+    def __init__(self, store: UnitFiles):
+        self.store = store
+
+    def __contains__(self, rel: object) -> bool:
+        return self.store.has(rel)
+
+
+class _AnchorsView:
+    """``SiteFiles.anchors`` over a ``UnitFiles`` (the link rule asks only ``get``)."""
+
+    def __init__(self, store: UnitFiles):
+        self.store = store
+
+    def get(self, rel: str, default: frozenset[str] = frozenset()) -> frozenset[str]:
+        return self.store.anchors(rel, default)
+
+
+def lazy_files(files: SiteFiles, store: UnitFiles) -> SiteFiles:
+    """``files`` (the portal's) answering for every unit through ``store``."""
+    files.files, files.anchors = _FilesView(store), _AnchorsView(store)  # type: ignore[assignment]
+    return files
 
 
 def add_unit(files: SiteFiles, part: SiteFiles) -> None:

@@ -184,7 +184,7 @@ def write_reports(report: Report, out: Path, settings: dict, memo=None) -> None:
                   portal_name=settings.get("GK_PORTAL_NAME", "政府信息公开平台"))
     folder = out / "check"
     folder.mkdir(parents=True, exist_ok=True)
-    pages: dict[str, str] = {}
+    pages: dict[str, None] = {}   # units whose page is written
     fragments = None
     if memo is not None:
         unit_css = f"../{static}/css/main.css"
@@ -211,15 +211,20 @@ def write_reports(report: Report, out: Path, settings: dict, memo=None) -> None:
             if fresh != kept:
                 memo.save(u.id, fresh)
             fragments.append(fresh["json"])
-            pages[u.id] = fresh["html"].replace(AS_OF, common["as_of"])
+            # Written now, not held until every unit is done (issue 15: memory flat in units).
+            _write_unit_page(out, u.id, fresh["html"].replace(AS_OF, common["as_of"]))
+            pages[u.id] = None
     (folder / "check.json").write_text(report.to_json(fragments), encoding="utf-8")
     summary = env.get_template("check_index.html").render(units=report.units, css=f"../{static}/css/main.css",
                                                            js=f"../{static}/js/check-sort.js", **common)
     (folder / "index.html").write_text(summary, encoding="utf-8")
     unit_tpl = env.get_template("check_unit.html")
     for u in report.units:
-        page = out / u.id / "check" / "index.html"
-        page.parent.mkdir(parents=True, exist_ok=True)
-        text = pages.get(u.id)
-        page.write_text(text if text is not None else unit_tpl.render(u=u, css=f"../{static}/css/main.css", **common),
-                        encoding="utf-8")
+        if u.id not in pages:
+            _write_unit_page(out, u.id, unit_tpl.render(u=u, css=f"../{static}/css/main.css", **common))
+
+
+def _write_unit_page(out: Path, uid: str, text: str) -> None:
+    page = out / uid / "check" / "index.html"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(text, encoding="utf-8")

@@ -10,7 +10,6 @@ check stage reads no page it has.
 from __future__ import annotations
 
 import hashlib
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -41,39 +40,32 @@ class Scanner:
         self.pieces = Pieces(cache) if cache.enabled else None
         self.site_root = self.shown_root = ""
         self.root: Path | None = None
-        self._sets: dict[frozenset, frozenset] = {}   # _anchors: one object per distinct set of ids
+        self.store = None   # check/links.py UnitFiles: each unit's files and anchors, loaded when a link asks
 
     def external(self, uid: str) -> dict | None:
         return self.externals.get(uid)
-
-    def _anchors(self, anchors: dict) -> dict[str, frozenset]:
-        """A unit's page -> anchor ids, each distinct set held once: the whole province's
-        anchors stay in memory for the links that cross units, and pages of one kind
-        carry the same ids (at 100k items, 2.2 million anchors in ~140k sets)."""
-        return {page: self._sets.setdefault(ids := frozenset(map(sys.intern, v)), ids) for page, v in anchors.items()}
 
     def __call__(self, root: Path, shown_root: str, site_root: str):
         from ..check import links
         self.site_root, self.shown_root, self.root = site_root, shown_root, root
         files, pages = links.scan_output(root, shown_root, site_root, skip=frozenset(self.unit_ids) | {links.STASH})
+        store = self.store = links.UnitFiles(files)
         for uid in self.unit_ids:
             key = self.keys.get(uid)
             stashed = None if uid in self.reused else links.read_stash(root / links.STASH / f"{uid}.pickle",
                                                                        uid, site_root)
-            record = self.cache.load_pickle(_name("scan", uid)) if key and stashed is None else None
+            record = self._record(uid, key) if stashed is None else None
             if stashed is not None:
                 # Built by this build: its worker scanned the pages it wrote (links.stash_unit).
-                header, body = stashed
-                part = links.SiteFiles(shown_root, files.site_root, set(header["files"]),
-                                       self._anchors(header["anchors"]))
+                header, anchors, body = stashed
                 external = header["external"]
                 self.stashed[uid] = root / links.STASH / f"{uid}.pickle"
+                store.add(uid, *self._from_stash(uid))
                 if key:
-                    self._save(uid, key, site_root, header["files"], header["anchors"], external, body)
-            elif isinstance(record, dict) and record.get("key") == key and record.get("site_root") == site_root:
-                part = links.SiteFiles(shown_root, files.site_root, set(record["files"]),
-                                       self._anchors(record["anchors"]))
+                    self._save(uid, key, site_root, header["files"], anchors, external, body)
+            elif record is not None:
                 external = record["external"]
+                store.add(uid, *self._from_cache(uid, key))
             else:
                 folder = (self.output if uid in self.reused else root) / uid
                 part, found = links.scan_unit(folder, uid, self.LEAVE_OUT if uid in self.reused else frozenset())
@@ -82,16 +74,63 @@ class Scanner:
                 # Judged now, from the unit's own files (as a worker does): its pages are not kept.
                 self.judged[uid] = links.dump_verdicts(links.judge_unit(uid, found, part))
                 if key:
-                    self._save(uid, key, site_root, sorted(part.files),
-                               {k: sorted(v) for k, v in part.anchors.items()}, external, self.judged[uid])
-            links.add_unit(files, part)
+                    self._save(uid, key, site_root, sorted(part.files), links.dump_anchors(part.anchors), external,
+                               self.judged[uid])
+                    store.add(uid, *self._from_cache(uid, key))
+                else:
+                    # Neither stashed nor kept (a worker could not stash, the cache is off): rare; held.
+                    store.add(uid, lambda part=part: part.files, lambda part=part: part.anchors)
             pages[uid] = []
             self.externals[uid] = external
-        return files, pages
+        return links.lazy_files(files, store), pages
 
-    def _save(self, uid: str, key: str, site_root: str, files: list, anchors: dict, external: dict,
+    def _record(self, uid: str, key: str | None) -> dict | None:
+        """The unit's scan kept by an earlier build under ``key``, or None."""
+        record = self.cache.load_pickle(_name("scan", uid)) if key else None
+        if isinstance(record, dict) and record.get("key") == key and record.get("site_root") == self.site_root \
+                and isinstance(record.get("anchors"), bytes) and isinstance(record.get("files"), list):
+            return record
+        return None
+
+    def _from_stash(self, uid: str):
+        """Loaders of the unit's files and anchors from its stash file."""
+        from ..check import links
+        path = self.stashed[uid]
+
+        def files():
+            got = links.read_stash(path, uid, self.site_root)
+            return got[0]["files"] if got is not None else self._rescan(uid).files
+
+        def anchors():
+            got = links.read_stash(path, uid, self.site_root)
+            return links.load_anchors(got[1]) if got is not None else self._rescan(uid).anchors
+        return files, anchors
+
+    def _from_cache(self, uid: str, key: str):
+        """Loaders of the unit's files and anchors from the cache's scan record."""
+        from ..check import links
+
+        def files():
+            record = self._record(uid, key)
+            return record["files"] if record is not None else self._rescan(uid).files
+
+        def anchors():
+            record = self._record(uid, key)
+            return links.load_anchors(record["anchors"]) if record is not None else self._rescan(uid).anchors
+        return files, anchors
+
+    def _rescan(self, uid: str):
+        """The unit's folder read again: its stash or cache record was there a moment ago and
+        is not now (damaged, replaced), so the folder is the truth."""
+        from ..check import links
+        reused = uid in self.reused
+        folder = (self.output if reused or self.root is None else self.root) / uid
+        return links.scan_unit(folder, uid, self.LEAVE_OUT if reused else frozenset())[0]
+
+    def _save(self, uid: str, key: str, site_root: str, files: list, anchors: bytes, external: dict,
               verdicts: bytes) -> None:
         from ..check import links
+        # The anchors stay pickled (loaded only for a link with a #fragment into the unit).
         self.cache.save_pickle(_name("scan", uid), {
             "key": key, "site_root": site_root, "files": files, "anchors": anchors, "external": external})
         # The verdicts stay pickled (the bytes the worker wrote): stored without loading them.
@@ -107,7 +146,7 @@ class Scanner:
         if uid in self.stashed:
             got = links.read_stash(self.stashed[uid], uid, self.site_root)
             if got is not None:
-                return links.load_verdicts(got[1])
+                return links.load_verdicts(got[2])
         key = self.keys.get(uid)
         record = self.cache.load_pickle(_name("verdicts", uid)) if key else None
         if isinstance(record, dict) and record.get("key") == key and record.get("site_root") == self.site_root \

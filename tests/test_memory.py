@@ -1,0 +1,88 @@
+"""Memory flat in the number of units (issue 15): the unit workers are forked from a small
+process made before the pre-pass (pool.py ``Zygote``), not from the parent that holds
+the province's items and facts, and each job carries only the slice of the registry its
+unit can show (build.py ``unit_slices``). Whether the output is the same is the other
+tests' (every build goes through this pool); here: what a worker holds and sees."""
+from __future__ import annotations
+
+import os
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+
+from conftest import ROOT, UNIT_YAML
+from gongkai import build as build_mod
+from gongkai import pool
+from gongkai.facts import Facts
+from gongkai.site import scan
+from test_spool import ITEM, NO
+
+LATE: list = []     # filled in the parent after the zygote was made: its workers never see it
+
+
+def _job(job: dict) -> dict:
+    if job.get("fail") == "raise":
+        raise ValueError(f"job {job['n']} failed")
+    if job.get("fail") == "die":
+        os._exit(3)
+    return {"n": job["n"], "late": len(LATE), "parent": os.getppid(), "shared": dict(build_mod._SHARED)}
+
+
+def test_workers_are_forked_from_the_zygote_and_see_nothing_the_parent_made_after_it():
+    zygote = pool.Zygote()
+    LATE.extend(range(1000))     # what the parent builds after the zygote (the pre-pass, Facts)
+    try:
+        got = list(zygote.map(_job, ({"n": n} for n in range(7)), 2, build_mod._init_worker,
+                              ({"GK_AS_OF": "2026-11-20"},), None))
+    finally:
+        LATE.clear()
+    assert [r["n"] for r in got] == list(range(7))                   # in job order
+    assert {r["late"] for r in got} == {0}
+    assert {r["parent"] for r in got} == {zygote.process.pid}        # forked from the zygote
+    assert all(r["shared"] == {"GK_AS_OF": "2026-11-20"} for r in got)
+    assert not zygote.process.is_alive()                             # one pool, then it exits
+
+
+@pytest.mark.parametrize("fail, error", [("raise", ValueError), ("die", BrokenProcessPool)])
+def test_a_failing_or_killed_worker_is_raised_in_the_parent_never_a_hang(fail, error):
+    zygote = pool.Zygote()
+    jobs = [{"n": n, "fail": fail if n == 3 else None} for n in range(6)]
+    with pytest.raises(error):
+        list(zygote.map(_job, jobs, 2, build_mod._init_worker, ({},), None))
+    zygote.process.join(timeout=30)
+    assert not zygote.process.is_alive()
+
+
+def test_an_unused_zygote_goes_with_the_build():
+    zygote = pool.Zygote()
+    zygote.close()
+    assert not zygote.process.is_alive()
+
+
+def test_a_units_slice_is_what_it_can_show_and_no_more(make_tree):
+    """b's 解读 interprets a's f0, c's c9 is repealed by a's f1: a's slice holds its own
+    entries and both that name them (its pages list them), b's its own and a/f0, c's its
+    own and a/f1; nothing of a unit that neither names nor is named by it."""
+    town = UNIT_YAML.replace("level: county", "level: township")
+    files = {}
+    for u, uid in enumerate("abcd"):
+        files[f"{uid}/_unit.yaml"] = UNIT_YAML if uid == "a" else town
+        for n in range(3):
+            files[f"{uid}/qtwj/f{n}.md"] = ITEM.format(n=f"{uid}{n}", no=NO.format(u * 10 + n), d=n + 1, extra="")
+    files["b/zcjd/qa.md"] = ("---\ntitle: 解读\ncolumn: zcjd\ntype: interpretation\nindex_no: " + NO.format(95)
+                             + "\ninterprets: " + NO.format(0) + "\npublished: 2024-01-06\n---\n正文\n")
+    files["c/qtwj/c9.md"] = ITEM.format(n="c9", no=NO.format(90), d=5, extra=f"repealed_by: {NO.format(1)}\n")
+    site = scan(make_tree(files), ROOT / "catalogs")
+    assert site.ok, [str(p) for p in site.problems]
+    facts = Facts.of(site, build_mod._date("2026-11-20"))
+    slices = dict(zip("abcd", build_mod.unit_slices(facts, list("abcd"))))
+    number = {uid: {NO.format(u * 10 + n) for n in range(3)} for u, uid in enumerate("abcd")}
+    assert set(slices["a"]["GK_REGISTRY"]) == number["a"] | {NO.format(95), NO.format(90)}
+    assert set(slices["b"]["GK_REGISTRY"]) == number["b"] | {NO.format(95), NO.format(0)}
+    assert set(slices["c"]["GK_REGISTRY"]) == number["c"] | {NO.format(90), NO.format(1)}
+    assert set(slices["d"]["GK_REGISTRY"]) == number["d"]
+    assert [e["index_no"] for e in slices["a"]["GK_REVERSE"][("interprets", NO.format(0))]] == [NO.format(95)]
+    assert [e["index_no"] for e in slices["a"]["GK_REVERSE"][("repealed_by", NO.format(1))]] == [NO.format(90)]
+    for uid in "abcd":
+        assert set(slices[uid]["GK_PUBLIC_ON"]) == set(slices[uid]["GK_REGISTRY"])
+        assert all(slices[uid]["GK_REGISTRY"][n] is facts.registry[n] for n in slices[uid]["GK_REGISTRY"])
