@@ -176,7 +176,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
                               base, settings_file, catalogs)
     reused = {uid for uid in reuse.plan([j["unit"] for j in jobs_list]) if reuse.stage(uid, partial)}
     jobs_list = [j for j in jobs_list if j["unit"] not in reused]
-    incremental.prepare_jobs(store, jobs_list)
+    incremental.prepare_jobs(store, jobs_list, reuse)
     from .check import prepare_jobs as check_jobs   # the link scan runs in the unit workers
     check_jobs(jobs_list, partial, base, bool(base.get("GK_CHECK_REPORTS") or on_check is not None))
     workers = max(1, min(jobs or os.cpu_count() or 1, len(jobs_list)))
