@@ -324,6 +324,13 @@ def page_counts(stdout: str) -> tuple[int, int, set[str]]:
     return int(m.group(1)), int(m.group(3)), names
 
 
+def patched(stdout: str) -> int:
+    """Copied pages whose column tree was replaced (its counts changed)."""
+    m = re.search(r"copied \d+ \((\d+) with the column tree's counts updated\)", stdout)
+    assert m, stdout
+    return int(m.group(1))
+
+
 def annual_pages(out: Path, unit: str) -> set[str]:
     """年报 pages: rendered every build (pages.py REUSABLE_TEMPLATES)."""
     return {f"{unit}/{p.relative_to(out / unit).as_posix()}" for p in (out / unit / "art").rglob("*.html")
@@ -384,8 +391,9 @@ def test_title_edit_renders_the_pages_that_show_it(site, tmp_path):
 
 def test_expiry_renders_that_page_and_its_listings(site, tmp_path):
     """An item whose valid_until passes leaves its column for 废止和失效文件: its page gets
-    the banner, both listings change, and (the column tree's counts are on every page)
-    the unit's pages with them; the output equals an uncached build."""
+    the banner, both listings change, its old and new neighbours are rendered; every other
+    item page of the unit is copied with the column tree's new counts (they are on every
+    page); the output equals an uncached build."""
     content, out = site
     item = content / UNIT / "qtwj" / "2026-dongji-fanghuo-tongzhi.md"
     source = text(item)
@@ -399,7 +407,11 @@ def test_expiry_renders_that_page_and_its_listings(site, tmp_path):
     assert UNIT in rebuilt_units(result.stdout)
     assert "status-banner" in text(page)
     rendered, copied, names = page_counts(result.stdout)
-    assert rendered >= len(item_pages(out, UNIT))   # the tree's counts changed on every page of the town
+    assert f"{UNIT}/art/qtwj/2026-dongji-fanghuo-tongzhi.html" in names, result.stdout
+    assert rendered < len(item_pages(out, UNIT)) and patched(result.stdout) > 3, result.stdout
+    count = re.compile(r'qtwj/index.html"[^>]*>[^<]*<span class="count"><span[^>]*>（</span>(\d+)')
+    copied_page = text(out / UNIT / "art" / "xxgkzd" / "2025-zhengwu-gongkai-gongzuo-zhidu.html")
+    assert count.findall(copied_page) == count.findall(text(out / UNIT / "qtwj" / "index.html")) == ["1"]
     check_uncached(content, out, tmp_path, day)
 
 
