@@ -25,6 +25,7 @@ PLUGIN_PATHS = [os.path.join(ROOT, "plugins")]
 PLUGINS = ["gongkai.reader", "gongkai.lifecycle", "gongkai.columns", "gongkai.fiscal_plugin",
            "gongkai.annual.plugin", "gongkai.search"]
 PLUGINS += ["gongkai.feeds"]  # feeds: <updated> from the as-of date, never the clock; summary only
+PLUGINS += ["gongkai.incremental.pages"]  # a rebuilt unit copies item pages whose inputs did not change
 
 # Every item is an article whose URL comes from its path (set by our reader).
 ARTICLE_PATHS = [""]

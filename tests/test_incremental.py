@@ -312,3 +312,151 @@ def test_a_day_that_passes_a_report_deadline_rebuilds_only_the_roll_up(site, tmp
     assert units - report_units == {"shili-county"}, (units, report_units)
     assert "逾期未发布" in text(page) and "未到期" not in text(page)
     check_uncached(content, out, tmp_path, after)
+
+
+# --- per-page reuse: a rebuilt unit copies the item pages whose inputs did not change ---
+
+def page_counts(stdout: str) -> tuple[int, int, set[str]]:
+    """(rendered, copied, the rendered pages when the line names them) of the rebuilt units."""
+    m = re.search(r"item pages of rebuilt units: rendered (\d+)(?: \(([^)]*)\))?, copied (\d+)", stdout)
+    assert m, stdout
+    names = {n.strip() for n in (m.group(2) or "").split(",") if n.strip()}
+    return int(m.group(1)), int(m.group(3)), names
+
+
+def patched(stdout: str) -> int:
+    """Copied pages whose column tree was replaced (its counts changed)."""
+    m = re.search(r"copied \d+ \((\d+) with the column tree's counts updated\)", stdout)
+    assert m, stdout
+    return int(m.group(1))
+
+
+def annual_pages(out: Path, unit: str) -> set[str]:
+    """年报 pages: rendered every build (pages.py REUSABLE_TEMPLATES)."""
+    return {f"{unit}/{p.relative_to(out / unit).as_posix()}" for p in (out / unit / "art").rglob("*.html")
+            if b'class="item item-annual-report' in p.read_bytes()}
+
+
+def item_pages(out: Path, unit: str) -> set[str]:
+    return {f"{unit}/{p.relative_to(out / unit).as_posix()}" for p in (out / unit / "art").rglob("*.html")}
+
+
+def test_body_edit_renders_exactly_that_page(site, tmp_path):
+    content, out = site
+    item = content / UNIT / "xxgkzd" / "2025-zhengwu-gongkai-gongzuo-zhidu.md"
+    page = f"{UNIT}/art/xxgkzd/2025-zhengwu-gongkai-gongzuo-zhidu.html"
+    before = tree(out)
+    item.write_text(text(item) + "\n编辑后追加的一段BODYEDITMARK。\n", encoding="utf-8")
+    result = rebuild(content, out)
+    assert rebuilt(result.stdout) == (1, 5)
+    rendered, copied, names = page_counts(result.stdout)
+    assert names == {page} | annual_pages(out, UNIT), result.stdout
+    assert rendered == len(names)
+    assert copied == len(item_pages(out, UNIT)) - rendered > 5
+    assert b"BODYEDITMARK" in (out / page).read_bytes()
+    after = tree(out)
+    changed = {n for n in after if n.startswith(f"{UNIT}/art/") and n.endswith(".html") and after[n] != before.get(n)}
+    assert changed == {page}, changed      # its neighbours and the other items show no body
+    check_uncached(content, out, tmp_path)
+    # and again: the page rendered this time is copied next time (its key was recorded)
+    item.write_text(text(item) + "\n再追加一段。\n", encoding="utf-8")
+    again = page_counts(rebuild(content, out).stdout)
+    assert again[2] == names
+    check_uncached(content, out, tmp_path)
+
+
+def test_title_edit_renders_the_pages_that_show_it(site, tmp_path):
+    """A policy's title is shown by its page, its listings, its neighbours' 上一篇/下一篇,
+    and the interpretations of it (their 解读对象 link, in its unit and in another)."""
+    content, out = site
+    county = "shili-county"
+    policy = content / county / "gfxwj" / "2026-linshi-jiuzhu-shishi-xize.md"
+    source = text(policy)
+    title = re.search(r"^title:\s*(.+)$", source, re.M).group(1)
+    policy.write_text(source.replace(f"title: {title}", f"title: {title}TITLEMARK", 1), encoding="utf-8")
+    result = rebuild(content, out)
+    assert rebuilt_units(result.stdout) == {county, UNIT}, result.stdout
+    rendered, copied, names = page_counts(result.stdout)
+    showing = {n for u in (county, UNIT) for n in item_pages(out, u)
+               if b"TITLEMARK" in (out / n).read_bytes()}
+    assert f"{county}/art/gfxwj/2026-linshi-jiuzhu-shishi-xize.html" in showing
+    assert f"{county}/art/zcjd/2026-linshi-jiuzhu-shishi-xize-wenda.html" in showing   # its 解读, same unit
+    assert f"{UNIT}/art/zcjd/2026-linshi-jiuzhu-banshi-wenda.html" in showing         # its 解读, another unit
+    assert len(showing) >= 4, showing                                                  # a neighbour too
+    assert names == showing | annual_pages(out, county) | annual_pages(out, UNIT), (names, showing)
+    assert rendered == len(names) and copied > 10
+    assert b"TITLEMARK" in (out / county / "gfxwj" / "index.html").read_bytes()   # its listing
+    check_uncached(content, out, tmp_path)
+
+
+def test_expiry_renders_that_page_and_its_listings(site, tmp_path):
+    """An item whose valid_until passes leaves its column for 废止和失效文件: its page gets
+    the banner, both listings change, its old and new neighbours are rendered; every other
+    item page of the unit is copied with the column tree's new counts (they are on every
+    page); the output equals an uncached build."""
+    content, out = site
+    item = content / UNIT / "qtwj" / "2026-dongji-fanghuo-tongzhi.md"
+    source = text(item)
+    assert "valid_until" not in source
+    item.write_text(source.replace("\n---\n", "\nvalid_until: 2026-11-23\n---\n", 1), encoding="utf-8")
+    rebuild(content, out)
+    page = out / UNIT / "art" / "qtwj" / "2026-dongji-fanghuo-tongzhi.html"
+    assert "status-banner" not in text(page)
+    day = "2026-11-24"
+    result = rebuild(content, out, day)
+    assert UNIT in rebuilt_units(result.stdout)
+    assert "status-banner" in text(page)
+    rendered, copied, names = page_counts(result.stdout)
+    assert f"{UNIT}/art/qtwj/2026-dongji-fanghuo-tongzhi.html" in names, result.stdout
+    assert rendered < len(item_pages(out, UNIT)) and patched(result.stdout) > 3, result.stdout
+    count = re.compile(r'qtwj/index.html"[^>]*>[^<]*<span class="count"><span[^>]*>（</span>(\d+)')
+    copied_page = text(out / UNIT / "art" / "xxgkzd" / "2025-zhengwu-gongkai-gongzuo-zhidu.html")
+    assert count.findall(copied_page) == count.findall(text(out / UNIT / "qtwj" / "index.html")) == ["1"]
+    check_uncached(content, out, tmp_path, day)
+
+
+def test_closing_publicity_renders_only_that_page(site, tmp_path):
+    """A 公示 that closes stays listed (the column counts do not change): of its unit's
+    item pages only its own is rendered again."""
+    content, out = site
+    day = "2026-11-26"
+    result = rebuild(content, out, day)
+    assert rebuilt_units(result.stdout) == {UNIT}
+    rendered, copied, names = page_counts(result.stdout)
+    assert names == {f"{UNIT}/art/gsgg/2026-zqx-gongshi.html"} | annual_pages(out, UNIT), result.stdout
+    assert copied == len(item_pages(out, UNIT)) - rendered
+    assert "公示期已满" in text(out / UNIT / "art" / "gsgg" / "2026-zqx-gongshi.html")
+    check_uncached(content, out, tmp_path, day)
+
+
+def test_template_change_renders_every_item_page(site, tmp_path):
+    content, out = site
+    theme = tmp_path / "theme"
+    shutil.copytree(ROOT / "theme", theme)
+    settings = tmp_path / "conf.py"
+    settings.write_text(f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom pelicanconf import *\n"
+                        f"THEME = {str(theme)!r}\n", encoding="utf-8")
+    rebuild(content, out, AS_OF, "--settings", str(settings))
+    article = theme / "templates" / "article.html"
+    article.write_text(text(article).replace("</article>", "<!-- ARTMARK --></article>", 1), encoding="utf-8")
+    result = rebuild(content, out, AS_OF, "--settings", str(settings))
+    rendered, copied, _ = page_counts(result.stdout)
+    assert copied == 0 and rendered == sum(len(item_pages(out, p.name)) for p in content.iterdir() if p.is_dir())
+    pages = [p for p in out.rglob("art/**/*.html") if b'class="item item-annual-report' not in p.read_bytes()]
+    assert pages and all(b"ARTMARK" in p.read_bytes() for p in pages)
+    check_uncached(content, out, tmp_path, AS_OF, "--settings", str(settings))
+
+
+def test_a_changed_previous_page_record_is_not_trusted(site, tmp_path):
+    """Page keys are trusted only as the units record names them (their sha256)."""
+    content, out = site
+    for record in (tmp_path / ".output.cache" / "pages").glob("*.json"):
+        data = json.loads(record.read_text(encoding="utf-8"))
+        data["pages"] = {name: "0" * 64 for name in data["pages"]}
+        record.write_text(json.dumps(data), encoding="utf-8")
+    item = content / UNIT / "xxgkzd" / "2025-zhengwu-gongkai-gongzuo-zhidu.md"
+    item.write_text(text(item) + "\n追加。\n", encoding="utf-8")
+    result = rebuild(content, out)
+    rendered, copied, _ = page_counts(result.stdout)
+    assert copied == 0 and rendered == len(item_pages(out, UNIT))
+    check_uncached(content, out, tmp_path)

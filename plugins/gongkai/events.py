@@ -13,14 +13,17 @@ PELICAN_SIGNALS: dict[str, str] = {
     "readers_init": "(readers) — reader.py registers the Markdown and YAML item readers",
     "get_generators": "(pelican) — columns.py adds the column-tree generator",
     "get_writer": "(pelican) — feeds.py: Atom entries carry the summary, not the full body",
-    "generator_init": "(generator) — reader.py gives every generator the process's Jinja environment of its configuration (render.share_environment)",
+    "generator_init": "(generator) — reader.py gives every generator the process's Jinja environment of its configuration (render.share_environment); "
+                      "compiled templates also go to the build cache when GK_TEMPLATE_CACHE names a folder",
     "finalized": "(pelican) — reader.py drops Pelican's memoized article content once a unit is written",
     "article_generator_context": "(generator, metadata) — lifecycle.py sets each item's State; "
                                  "non-public items become status 'skip'",
     "content_object_init": "(instance) — lifecycle.py empties a withdrawn 公示",
     "article_generator_finalized": "(generator) — fiscal_plugin.py attaches tables and charts; "
                                    "lifecycle.py turns body links to hidden items into plain text; "
-                                   "annual/plugin.py attaches the 年报 view and roll-up, sets template 'annual'",
+                                   "annual/plugin.py attaches the 年报 view and roll-up, sets template 'annual'; "
+                                   "incremental/pages.py wraps generate_articles when GK_PAGE_REUSE is set: an item "
+                                   "page whose key did not change is copied from the previous output, not rendered",
     "article_writer_finalized": "(generator, writer) — lifecycle.json, fiscal downloads, 年报 CSV/JSON (both through downloads.write); search/ writes "
                                 "the unit's index, zhmap.json and search.html; lifecycle.py writes the targets of the "
                                 "unit's body links to GK_LINK_TARGETS_FILE when incremental/ asks (the unit's key)",

@@ -29,6 +29,7 @@ class Zygote:
     """A process forked now, from which the unit workers are forked later (``map``)."""
 
     def __init__(self):
+        import numpy  # noqa: F401 - the search index's, ~0.3 s: imported once here too
         import pelican  # noqa: F401 - imported once here, inherited by every unit worker
 
         ctx = multiprocessing.get_context("fork")

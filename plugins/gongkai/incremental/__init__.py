@@ -3,6 +3,7 @@
     store.py      the cache folder beside the output (``.<output>.cache/``), content hashes
     validate.py   the pre-pass keeps validated items of unchanged files
     units.py      a unit whose key did not change keeps its previous output folder
+    pages.py      in a unit that is rebuilt, item pages whose key did not change are copied
 
 A cached and an uncached (``--no-cache``) build of the same input and as-of date give
 byte-identical output (tests/test_incremental.py).
@@ -14,6 +15,7 @@ import os
 import stat
 from pathlib import Path
 
+from .pages import SHOWN
 from .store import MARKER, Cache
 from .units import RECORD, Reuse, restore, targets_file
 from .validate import ItemCache
@@ -41,14 +43,17 @@ def _drop_record(folder: Path) -> None:
         pass
 
 
-def prepare_jobs(cache: Cache, jobs: list[dict]) -> None:
-    """Each unit job records the targets of its body links for the unit's next key."""
+def prepare_jobs(cache: Cache, jobs: list[dict], reuse: Reuse | None = None) -> None:
+    """Each unit job records the targets of its body links for the unit's next key, and
+    (``reuse``) copies its unchanged item pages from the previous output (pages.py)."""
     if not cache.enabled:
         return
     for job in jobs:
         path = targets_file(cache, job["unit"])
         Path(path).unlink(missing_ok=True)   # a stale file must never stand for this build's
         job["override"]["GK_LINK_TARGETS_FILE"] = path
+    if reuse is not None:
+        reuse.prepare(jobs)
 
 
 def summary(cache: Cache, reuse: Reuse, built: list[str]) -> str:
@@ -63,5 +68,9 @@ def summary(cache: Cache, reuse: Reuse, built: list[str]) -> str:
         why = " (" + "; ".join(f"{uid}: {reuse.why(uid)}" for uid in sorted(built)) + ")"
     elif built and reuse.note:
         why = f" ({reuse.note})"
-    return (f"incremental: rebuilt {len(built)} of {units} units{why}, reused {len(reuse.reused)} "
+    rendered, copied, patched = reuse.page_counts
+    names = f" ({', '.join(sorted(reuse.rendered_pages))})" if 0 < rendered <= SHOWN else ""
+    pages = (f"; item pages of rebuilt units: rendered {rendered}{names}, copied {copied} "
+             f"({patched} with the column tree's counts updated)") if built else ""
+    return (f"incremental: rebuilt {len(built)} of {units} units{why}, reused {len(reuse.reused)}{pages} "
             f"(cache {cache.folder})")

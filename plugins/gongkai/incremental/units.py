@@ -31,12 +31,18 @@ from ..annual import series as annual_series
 from ..annual.model import Report
 from ..facts import REF_KEYS
 from ..items import as_list
+from .pages import SETTING as PAGES_SETTING
+from .pages import record_digest
 from .store import Cache, digest
 from .validate import code_key, tree_signature
 
 RECORD = "units.json"
 NOT_LINKED = {"check", "lifecycle.json"}   # top-level names the parent writes for a reused unit
 UPDATED = re.compile(r"<updated>[^<]*</updated>")
+PAGES_SCHEMA = "pages-1"   # bump when what a page key holds changes
+# The parts of a unit's key that every item page of it shows (files, states and registry
+# entries are keyed per page instead: pages.py).
+PAGE_PARTS = ("common", "override", "annual", "day", "empty")
 
 
 def render_key(cache: Cache, base: dict, settings_file: Path, catalogs: Path) -> str:
@@ -76,6 +82,11 @@ class Reuse:
         self.reused: list[str] = []
         self.previous: dict = {}
         self.note = ""
+        self.page_base: dict[str, str] = {}          # uid -> the unit part of its item pages' keys
+        self.files: dict[str, dict[str, list]] = {}  # uid -> {path in the unit folder: signature}
+        self.page_counts = [0, 0, 0]                 # item pages rendered, copied, of which tree patched
+        self.rendered_pages: list[str] = []          # some of the rendered ones, by name
+        self.template_cache: str | None = None
         if not cache.enabled:
             return
         (cache.folder / "targets").mkdir(exist_ok=True)
@@ -89,6 +100,7 @@ class Reuse:
                   "units": shared.get("GK_UNITS"), "sangong": shared.get("GK_SANGONG"),
                   "domain": shared.get("GK_SITE_DOMAIN"), "catalogs_path": shared.get("GK_CATALOGS")}
         common_key = digest(common)
+        self.template_cache = str(cache.folder / "jinja" / common_key[:32])
         registry, public_on = facts.registry, facts.public_on
         naming: dict[str, set[str]] = {}     # 索引号 -> public entries naming it (reverse links)
         for number, entry in registry.items():
@@ -112,10 +124,11 @@ class Reuse:
             empty = not any(facts.state(i).public for i in items)   # an empty feed is dated by the as-of day
             if empty and self.empty_feeds is not None:
                 self.fresh[uid] = set(self.empty_feeds)
+            files = site.trees[uid] if uid in site.trees else tree_signature(cache, unit.folder)
             parts = {
                 "common": common_key,
                 "override": {k: v for k, v in overrides[uid].items() if k != "OUTPUT_PATH"},
-                "files": site.trees[uid] if uid in site.trees else tree_signature(cache, unit.folder),
+                "files": files,
                 "states": sorted((i.source, facts.state(i).as_dict()) for i in items),
                 "registry": sorted((n, registry.get(n)) for n in shown),
                 "public_on": sorted((n, public_on.get(n)) for n in shown),
@@ -125,6 +138,10 @@ class Reuse:
             }
             self.parts[uid] = {name: digest(value) for name, value in parts.items()}
             self.keys[uid] = digest(self.parts[uid])
+            # What every item page of the unit shows besides the page's own inputs (pages.py
+            # adds those: its files, state, registry entries, neighbours, the tree's counts).
+            self.page_base[uid] = digest([PAGES_SCHEMA, {k: self.parts[uid][k] for k in PAGE_PARTS}])
+            self.files[uid] = {entry[0]: entry[1:] for entry in files}
 
     def _full_key(self, uid: str, targets) -> str:
         return digest([self.keys[uid], sorted(self.hidden.intersection(targets))])
@@ -237,7 +254,67 @@ class Reuse:
                 self.cache.warn(uid, exc)
                 continue
             units[uid] = {"key": self._full_key(uid, targets), "targets": targets, "parts": self.parts[uid]}
+            pages = self._keep_pages(uid)
+            if pages:
+                units[uid]["pages"] = pages
         return units
+
+    def prepare(self, jobs: list[dict]) -> None:
+        """Per unit job: what its worker needs to copy unchanged item pages (pages.py) and
+        where compiled templates are kept across builds (render.TemplateCache)."""
+        if not self.cache.enabled:
+            return
+        folder = Path(self.template_cache)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for old in folder.parent.iterdir():   # compiled for another theme, code or settings
+                if old.name != folder.name and old.is_dir() and not old.is_symlink():
+                    shutil.rmtree(old, ignore_errors=True)
+        except OSError as exc:
+            self.cache.warn(str(folder), exc)
+        (self.cache.folder / "pages").mkdir(exist_ok=True)
+        for job in jobs:
+            uid = job["unit"]
+            job["override"]["GK_TEMPLATE_CACHE"] = str(folder)
+            spec = self.page_job(uid)
+            if spec is not None:
+                Path(spec["out"]).unlink(missing_ok=True)   # a stale file must never stand for this build's
+                job["override"][PAGES_SETTING] = spec
+
+    def page_job(self, uid: str) -> dict | None:
+        if not self.cache.enabled or uid not in self.page_base:
+            return None
+        spec = {"base": self.page_base[uid], "files": self.files[uid], "out": str(self._pages_file(uid, "new"))}
+        prev = self.previous.get(uid)
+        old = self.output / uid
+        tag = prev.get("pages") if isinstance(prev, dict) else None
+        if isinstance(tag, str) and re.fullmatch(r"[0-9a-f]{32}", tag) and old.is_dir() and not old.is_symlink():
+            spec.update(previous=str(old), record=str(self._pages_file(uid, tag)), record_digest=tag)
+        return spec
+
+    def _pages_file(self, uid: str, tag: str) -> Path:
+        return self.cache.folder / "pages" / f"{hashlib.sha256(uid.encode('utf-8')).hexdigest()[:32]}-{tag}.json"
+
+    def _keep_pages(self, uid: str) -> str | None:
+        """The page keys the unit's worker wrote, kept under their digest (the units record
+        names them: valid exactly when the record is)."""
+        new = self._pages_file(uid, "new")
+        try:
+            if new.is_symlink() or not new.is_file():
+                return None
+            data = new.read_bytes()
+            counts = json.loads(data.decode("utf-8"))
+            self.page_counts[0] += int(counts.get("rendered", 0))
+            self.page_counts[1] += int(counts.get("copied", 0))
+            self.page_counts[2] += int(counts.get("patched", 0))
+            self.rendered_pages.extend(f"{uid}/{name}" for name in counts.get("rendered_pages", [])
+                                       if isinstance(name, str))
+            tag = record_digest(data)
+            os.replace(new, self._pages_file(uid, tag))
+        except (OSError, ValueError, UnicodeDecodeError, AttributeError, TypeError) as exc:
+            self.cache.warn(uid, exc)
+            return None
+        return tag
 
     def why(self, uid: str) -> str:
         """What changed for a unit that is rebuilt: the names of the key's parts that differ."""
@@ -263,6 +340,15 @@ class Reuse:
         """After the swap: the output now holds what these keys describe."""
         if self.cache.enabled:
             self.cache.save_json(RECORD, {"output": _identity(self.output), "units": units})
+            # page keys of folders no longer in the output
+            named = {self._pages_file(uid, entry["pages"]).name for uid, entry in units.items()
+                     if isinstance(entry, dict) and isinstance(entry.get("pages"), str)}
+            try:
+                for path in (self.cache.folder / "pages").iterdir():
+                    if path.name not in named and (path.is_file() or path.is_symlink()):
+                        path.unlink(missing_ok=True)
+            except OSError as exc:
+                self.cache.warn("pages", exc)
 
 
 def annual_shown(site, facts, uid: str, items: list, units: dict[str, dict], data: dict) -> list | None:

@@ -1,0 +1,312 @@
+"""Per-page reuse inside a unit that is rebuilt (issue 15: "editing one item re-renders
+that item, the listings and pages that show it").
+
+A unit whose key changed (units.py) runs Pelican again, but most of its item pages
+usually show exactly what they showed last time: one item's body was edited, or a few
+items changed state on a new as-of date. Each item page gets a key made of everything
+the page shows (``page_key``); when it equals the key the previous build recorded for
+that page, the page's bytes are copied from the previous ``output/<unit>/`` instead of
+rendered. Listings, home, feed, sitemap, search shards and every other page of the
+unit are rendered as before.
+
+Safety:
+- The previous keys are trusted only when the units record (``units.json``, written
+  after the swap, dropped before it) names them: then ``output/<unit>/`` is the folder
+  they describe (units.py, ``Reuse.page_job``). The record file's sha256 is checked.
+- Copied, not linked or moved: the previous output is only read, so a build that stops
+  anywhere leaves it whole, and nothing later can write through a shared inode.
+- When in doubt a page is rendered: a page of another template than ``article`` (年报),
+  a file it depends on that the parent did not sign, a previous page that is not a
+  regular file below real folders.
+
+The worker reports how many item pages it rendered and copied (the build's
+``incremental:`` line).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from pathlib import Path
+
+from pelican import signals
+
+from ..items import as_list
+from ..lifecycle import State
+from ..render import PELICAN_LINK
+from .store import _write_atomic, digest
+
+SETTING = "GK_PAGE_REUSE"   # set per unit job by the parent (units.Reuse.page_job)
+# 年报 pages (template "annual") show a view built from the report and the roll-up
+# (annual/plugin.py): rendered every time, a page or two a unit.
+REUSABLE_TEMPLATES = ("article",)
+SHOWN = 10   # rendered pages named in the build's line, at most
+PAGES_KEY = 1   # bump when what a page key holds changes
+
+
+def record_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def load_record(path: str | None, want: str | None) -> dict:
+    """The previous build's record of the unit's pages ({"pages": {save_as: [core, shape,
+    tree]}, "trees": {tree: html}}), or {} when absent, damaged, or not the file the units
+    record names (digest ``want``)."""
+    if not path or not want:
+        return {}
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as f:
+            data = f.read(256 * 1024 * 1024)
+        if record_digest(data) != want:
+            return {}
+        record = json.loads(data.decode("utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return {}
+    if not isinstance(record, dict) or not isinstance(record.get("pages"), dict):
+        return {}
+    pages = {k: v for k, v in record["pages"].items()
+             if isinstance(k, str) and isinstance(v, list) and len(v) == 3 and all(isinstance(x, str) for x in v)}
+    trees = record.get("trees") if isinstance(record.get("trees"), dict) else {}
+    return {"pages": pages, "trees": {k: v for k, v in trees.items() if isinstance(k, str) and isinstance(v, str)}}
+
+
+class Pages:
+    """One unit's item pages in a worker: key each, copy the unchanged ones.
+
+    A page is the sum of two things: what it shows of itself and of the build (its
+    ``core`` key: its files, state, registry entries, neighbours, the unit's settings…)
+    and the column tree of the side navigation, which is the same HTML on every page of
+    the unit at one folder depth (``GK.nav_tree``) and carries each column's count. An
+    item entering or leaving a listing changes the counts, so the tree on every page: a
+    page whose core did not change then gets the previous page's bytes with the old tree
+    replaced by the new one (the tree's HTML recorded by the previous build, found exactly
+    once in the page, else the page is rendered)."""
+
+    def __init__(self, generator, spec: dict):
+        self.generator = generator
+        self.spec = spec
+        self.base = spec["base"]
+        self.files: dict[str, list] = spec.get("files") or {}
+        self.folder = os.path.realpath(generator.settings["PATH"])
+        record = load_record(spec.get("record"), spec.get("record_digest"))
+        self.previous: dict[str, list] = record.get("pages", {})
+        self.old_trees: dict[str, str] = record.get("trees", {})
+        self.old_root = spec.get("previous")
+        self.out = Path(generator.output_path)
+        self.keys: dict[str, list] = {}
+        self.rendered = self.copied = self.patched = 0
+        self.rendered_pages: list[str] = []   # the first SHOWN, for the build's line
+        self._shape: str | None = None
+        self._real_dirs: dict[str, bool] = {}
+        self._real: dict[str, str] = {}
+
+    # --- the key -------------------------------------------------------------
+    def shape(self, gk) -> str:
+        """What the column tree shows besides the catalogs: each column's count."""
+        if self._shape is None:
+            self._shape = digest([(c.id, gk.listed(c) if c.is_leaf else gk.count(c)) for c in gk.tree.walk()])
+        return self._shape
+
+    def file_signatures(self, item) -> list | None:
+        """The signatures (parent's content hashes) of the item's file and every file its
+        validation read (attachments, images), or None when one is not signed."""
+        from .validate import _deps
+        out = []
+        for path in [str(item.path), *_deps(item)]:
+            head, tail = os.path.split(path)
+            real = self._real.get(head)
+            if real is None:   # realpath is ~0.1 ms: once per folder, not once per file
+                real = self._real[head] = os.path.relpath(os.path.realpath(head), self.folder)
+            if os.path.islink(path):
+                return None
+            rel = os.path.normpath(os.path.join(real, tail))
+            sig = self.files.get(rel)
+            if sig is None:
+                return None
+            out.append([rel, sig])
+        return out
+
+    def core_key(self, name: str, template, gk, article) -> str | None:
+        """Everything the page shows but the column tree."""
+        item = getattr(article, "gk", None)
+        st = getattr(article, "lifecycle", None)
+        if item is None or not isinstance(st, State) or getattr(template, "name", None) is None:
+            return None
+        files = self.file_signatures(item)
+        if files is None:
+            return None
+        registry = getattr(gk, "registry", None) or {}
+        reverse = getattr(gk, "reverse", None) or {}
+        public_on = self.generator.settings.get("GK_PUBLIC_ON") or {}
+        named = sorted({r for key in ("interprets", "repealed_by", "replaced_by") for r in as_list(getattr(item, key))}
+                       | ({st.by} if st.by else set()) | ({item.index_no} if item.index_no else set()))
+        keys = ("interprets", "repealed_by", "replaced_by")
+        referring = [[key, reverse.get((key, item.index_no), [])] for key in keys] if item.index_no else []
+        neighbours = [[getattr(n, "url", None), getattr(n, "title", None)] if n is not None else None
+                      for n in (getattr(article, "gk_prev", None), getattr(article, "gk_next", None))] \
+            if hasattr(article, "gk_prev") else "undefined"
+        # The body as our plugins left it (hidden links unlinked, withdrawn emptied); Pelican's
+        # ``content`` only adds {filename}-style link rewriting, refused in sources (schema.py).
+        content = getattr(article, "_content", None) or ""
+        if PELICAN_LINK.search(content):
+            return None   # a link Pelican would rewrite from other pages' paths: rendered
+        retired = gk.retired_column
+        # The item's fields are a function of its files (signed above), the unit's settings,
+        # the catalogs and the code (the base); what the worker changes in it afterwards is
+        # keyed here: the summary, the 问答 answers (hidden links unlinked), the state (a
+        # withdrawn 公示 is emptied). repr, not json: ~3x cheaper a page, and a repr that
+        # differed for equal values would only render a page again.
+        parts = (PAGES_KEY, self.base, name, template.name, files, st.as_dict(), article.title, article.url,
+                 str(getattr(article, "summary", "")), item.summary, repr(item.qa), item.column,
+                 hashlib.sha256(content.encode("utf-8")).hexdigest(),
+                 repr(getattr(article, "fiscal", None)), repr(getattr(article, "annual", None)),
+                 [[n, registry.get(n), public_on.get(n)] for n in named], referring, neighbours,
+                 retired.id if retired is not None else None)
+        return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()
+
+    def siteurl(self, name: str, context) -> str:
+        """The page's SITEURL as Pelican's writer sets it (writers.py _get_localcontext)."""
+        if self.generator.settings.get("RELATIVE_URLS"):
+            from pelican.utils import get_relative_path, path_to_url
+            return path_to_url(get_relative_path(name))
+        return str(context.get("SITEURL"))
+
+    # --- writing -------------------------------------------------------------
+    def write(self, write, name, template, context, **kwargs):
+        """Pelican's ``write`` for one article: copied (the tree patched when only its
+        counts changed) when its key matches, else rendered."""
+        article = kwargs.get("article")
+        gk = context.get("GK")
+        entry = None
+        if article is not None and gk is not None and getattr(article, "template", None) in REUSABLE_TEMPLATES \
+                and _safe_name(name):
+            try:
+                core = self.core_key(name, template, gk, article)
+                if core is not None:
+                    entry = [core, self.shape(gk), f"{self.siteurl(name, context)}\n{gk.tree.id}"]
+            except Exception:  # noqa: BLE001 - a page we cannot key is rendered
+                entry = None
+        if entry is not None:
+            self.keys[name] = entry
+            old = self.previous.get(name)
+            if old == entry and self._copy(name):
+                self.copied += 1
+                return None
+            if old is not None and old[0] == entry[0] and old[2] == entry[2] and \
+                    self._patch(name, gk, entry[2], f"{self.siteurl(name, context)}/{_column_url(article)}"):
+                self.patched += 1
+                return None
+        self.rendered += 1
+        if article is not None and len(self.rendered_pages) < SHOWN:
+            self.rendered_pages.append(name)
+        return write(name, template, context, **kwargs)
+
+    def _real_dir(self, path: str) -> bool:
+        known = self._real_dirs.get(path)
+        if known is None:
+            known = self._real_dirs[path] = os.path.realpath(path) == os.path.abspath(path) and os.path.isdir(path)
+        return known
+
+    def _read_old(self, name: str) -> bytes | None:
+        if not self.old_root:
+            return None
+        src = os.path.join(self.old_root, name)
+        if not self._real_dir(os.path.dirname(src)):
+            return None
+        try:
+            fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as f:
+                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                    return None
+                return f.read()
+        except OSError:
+            return None
+
+    def _put(self, name: str, data: bytes) -> bool:
+        try:
+            dest = self.out / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with open(dest, "xb") as f:
+                f.write(data)
+        except OSError:
+            return False
+        return True
+
+    def _copy(self, name: str) -> bool:
+        data = self._read_old(name)
+        return data is not None and self._put(name, data)
+
+    def _patch(self, name: str, gk, tree: str, current_href: str) -> bool:
+        """The previous page with its column tree replaced by this build's: only once the
+        tree of that depth was rendered in this build (by a page rendered in full)."""
+        siteurl, _, node = tree.partition("\n")
+        new = getattr(gk, "_trees", {}).get((siteurl, node))
+        old = self.old_trees.get(tree)
+        if new is None or old is None:
+            return False
+        data = self._read_old(name)
+        if data is None:
+            return False
+        try:
+            page = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        # as GK.nav_tree marks the current column
+        was = old.replace(f'<a href="{current_href}">', f'<a href="{current_href}" aria-current="page">', 1)
+        now = new.replace(f'<a href="{current_href}">', f'<a href="{current_href}" aria-current="page">', 1)
+        if page.count(was) != 1:
+            return False
+        return self._put(name, page.replace(was, now).encode("utf-8"))
+
+    def save(self) -> None:
+        """The page keys of this build, the trees they hold, and the counts, for the
+        parent (units.Reuse.keep)."""
+        out = self.spec.get("out")
+        if not out:
+            return
+        gk = self.generator.context.get("GK")
+        built = {f"{siteurl}\n{node}": html for (siteurl, node), html in getattr(gk, "_trees", {}).items()}
+        trees = {}
+        for entry in self.keys.values():
+            html = built.get(entry[2], self.old_trees.get(entry[2]))
+            if html is not None:
+                trees[entry[2]] = html
+        data = json.dumps({"pages": self.keys, "trees": trees, "rendered": self.rendered,
+                           "copied": self.copied + self.patched, "patched": self.patched,
+                           "rendered_pages": self.rendered_pages},
+                          sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        _write_atomic(Path(out), data)
+
+
+def _column_url(article) -> str:
+    from ..columns import column_save_as
+    return column_save_as(article.gk.column)
+
+
+def _safe_name(name: str) -> bool:
+    return bool(name) and not name.startswith("/") and ".." not in name.split("/") and "\\" not in name
+
+
+def _wrap(generator) -> None:
+    """Give the articles generator a ``generate_articles`` that keys every item page."""
+    spec = generator.settings.get(SETTING)
+    if not isinstance(spec, dict) or not spec.get("base"):
+        return
+    original = generator.generate_articles
+
+    def generate_articles(write):
+        pages = Pages(generator, spec)
+
+        def page_write(name, template, context, **kwargs):
+            return pages.write(write, name, template, context, **kwargs)
+
+        original(page_write)
+        pages.save()
+
+    generator.generate_articles = generate_articles
+
+
+def register():
+    signals.article_generator_finalized.connect(_wrap)
