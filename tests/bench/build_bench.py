@@ -281,6 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         corpora = [("generated", tuple(int(x) for x in pair.split(":"))) for pair in args.sizes.split(",")]
     args.results.mkdir(parents=True, exist_ok=True)
+    if args.tmp:
+        try:
+            Path(args.tmp).mkdir(parents=True, exist_ok=True)   # --tmp names a folder that may not exist yet
+        except OSError as exc:
+            raise SystemExit(f"bench: --tmp {args.tmp}: 无法创建 (cannot create: {exc.strerror})") from None
     for kind, size in corpora:
         with tempfile.TemporaryDirectory(prefix="gongkai-bench-", dir=args.tmp) as tmp:
             content = Path(tmp) / "content"
