@@ -111,13 +111,19 @@ def test_edit_an_item_shows_everywhere(site, tmp_path):
     check_uncached(content, out, tmp_path)
 
 
-def test_template_change_changes_every_page(site, tmp_path):
-    content, out = site
+def copied_theme(tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the theme and a settings file that builds with it (to change a template)."""
     theme = tmp_path / "theme"
     shutil.copytree(ROOT / "theme", theme)
     settings = tmp_path / "conf.py"
     settings.write_text(f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom pelicanconf import *\n"
                         f"THEME = {str(theme)!r}\n", encoding="utf-8")
+    return theme, settings
+
+
+def test_template_change_changes_every_page(site, tmp_path):
+    content, out = site
+    theme, settings = copied_theme(tmp_path)
     first = rebuild(content, out, AS_OF, "--settings", str(settings))
     assert rebuilt(first.stdout)[0] == 5          # settings differ: every unit
     before = tree(out)
@@ -431,11 +437,7 @@ def test_closing_publicity_renders_only_that_page(site, tmp_path):
 
 def test_template_change_renders_every_item_page(site, tmp_path):
     content, out = site
-    theme = tmp_path / "theme"
-    shutil.copytree(ROOT / "theme", theme)
-    settings = tmp_path / "conf.py"
-    settings.write_text(f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom pelicanconf import *\n"
-                        f"THEME = {str(theme)!r}\n", encoding="utf-8")
+    theme, settings = copied_theme(tmp_path)
     rebuild(content, out, AS_OF, "--settings", str(settings))
     article = theme / "templates" / "article.html"
     article.write_text(text(article).replace("</article>", "<!-- ARTMARK --></article>", 1), encoding="utf-8")
