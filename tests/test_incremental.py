@@ -462,3 +462,16 @@ def test_a_changed_previous_page_record_is_not_trusted(site, tmp_path):
     rendered, copied, _ = page_counts(result.stdout)
     assert copied == 0 and rendered == len(item_pages(out, UNIT))
     check_uncached(content, out, tmp_path)
+
+
+def test_plain_digest_is_a_function_of_the_value_alone():
+    # The unit keys' per-item parts are digested from a memo-less pickle (issue 15): equal
+    # values must give equal digests however their objects are shared, and any change a new one.
+    from gongkai.incremental.store import plain_digest
+    shared = "现行有效"
+    a = [("a.md", {"state": shared, "by": None}), ("b.md", {"state": shared, "by": None})]
+    b = [("a.md", {"state": "现行" + "有效", "by": None}), ("b.md", {"state": "".join(["现行", "有效"]), "by": None})]
+    assert plain_digest(a) == plain_digest(b)
+    assert plain_digest(a) != plain_digest([("a.md", {"state": shared, "by": None})])
+    assert plain_digest(a) != plain_digest([a[0], ("b.md", {"state": "已废止", "by": None})])
+    assert plain_digest([1, "1"]) != plain_digest(["1", 1]) and plain_digest(None) != plain_digest("")

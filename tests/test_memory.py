@@ -43,6 +43,23 @@ def test_workers_are_forked_from_the_zygote_and_see_nothing_the_parent_made_afte
     assert not zygote.process.is_alive()                             # one pool, then it exits
 
 
+def _warmed(job: dict) -> dict:
+    from gongkai import catalogs
+    return {"n": job["n"], "catalogs_cached": catalogs.load.cache_info().currsize}
+
+
+def test_the_zygote_sets_up_once_what_every_worker_would():
+    # build.warm_worker runs in the zygote while the parent scans; each worker inherits it.
+    from gongkai import catalogs
+    catalogs.load.cache_clear()
+    zygote = pool.Zygote(lambda: build_mod.warm_worker(str((ROOT / "catalogs").resolve())))
+    got = list(zygote.map(_warmed, ({"n": n} for n in range(3)), 2, build_mod._init_worker, ({},), None))
+    assert [r["catalogs_cached"] for r in got] == [1, 1, 1]
+    assert catalogs.load.cache_info().currsize == 0      # in the zygote, not in the parent
+    cold = pool.Zygote()
+    assert [r["catalogs_cached"] for r in cold.map(_warmed, [{"n": 0}], 1, build_mod._init_worker, ({},), None)] == [0]
+
+
 @pytest.mark.parametrize("fail, error", [("raise", ValueError), ("die", BrokenProcessPool)])
 def test_a_failing_or_killed_worker_is_raised_in_the_parent_never_a_hang(fail, error):
     zygote = pool.Zygote()

@@ -193,6 +193,34 @@ def test_an_unchanged_unit_is_validated_from_its_slim_record_alone(make_tree, tm
     assert [i.body.strip() for i in second.full_items("a")][1] == "正文ZQXa1xBODY"
 
 
+def test_an_unchanged_unit_is_answered_without_walking_it(make_tree, tmp_path, monkeypatch):
+    # Issue 15, a one-item edit: a clean unit whose folder did not change is answered by the
+    # build's process from its slim record, without listing its item files or a worker.
+    from gongkai import site as site_mod
+    content = _content(make_tree)
+    output = tmp_path / "output"
+    _cached_scan(content, output, jobs=2)
+    walked: list[str] = []
+    real = site_mod.item_files
+    monkeypatch.setattr(site_mod, "item_files", lambda unit, problems=None: walked.append(unit.id) or real(unit, problems))
+    second, _ = _cached_scan(content, output)
+    assert sorted(walked) == ["c", "d"]       # c and d have problems: read every build, with their messages
+    (content / "b" / "qtwj" / "note.txt").write_text("不是信息项", encoding="utf-8")   # not an item, in b's folder
+    (content / "a" / "qtwj" / "f3.md").write_text(ITEM.format(n="a3", no=NO.format(3), d=4, extra=""),
+                                                  encoding="utf-8")
+    walked.clear()
+    third, _ = _cached_scan(content, output)
+    assert sorted(walked) == ["a", "b", "c", "d"]
+    assert len(third.items) == len(second.items) + 1 and any(i.source.endswith("a/qtwj/f3.md") for i in third.items)
+    assert [i.body.strip() for i in third.full_items("a")][-1] == "正文ZQXa3BODY"
+    walked.clear()
+    fourth, _ = _cached_scan(content, output)
+    assert sorted(walked) == ["c", "d"]       # b's record now holds its new folder
+    assert [i.source for i in fourth.items] == [i.source for i in third.items]
+    assert _shown(fourth.problems) == _shown(third.problems)
+    assert [i.body for i in fourth.full_items("b")] == [i.body for i in third.full_items("b")]
+
+
 def test_a_first_scan_points_the_spool_at_the_cache_for_clean_units_only(make_tree, tmp_path):
     # Bodies are pickled once: a clean unit's spool entry refers to the cache file just written.
     content = _content(make_tree)

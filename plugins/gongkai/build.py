@@ -13,6 +13,7 @@ one line naming the file, never a traceback (``--debug`` shows it).
 from __future__ import annotations
 
 import errno
+import functools
 import fcntl
 import json
 import logging
@@ -90,7 +91,8 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
     with build_lock(output, wait):
         recover(output)
         partial = output.parent / f".{output.name}.partial"
-        zygote = zygote or Zygote()   # before the pre-pass: the workers are forked from it, not from a full parent
+        # Before the pre-pass: the workers are forked from it, not from a full parent.
+        zygote = zygote or Zygote(functools.partial(warm_worker, str(catalogs.resolve())))
         try:
             return _build(content, output, partial, settings_file, catalogs, as_of, jobs, debug, on_check, site,
                           units, use_cache, timings_file, zygote)
@@ -530,6 +532,21 @@ def _init_worker(shared: dict | None = None, maps: dict | None = None):
         zhmap.seed(maps)   # not computed again from OpenCC in every worker (~0.3 s each)
     _SHARED.clear()
     _SHARED.update(shared or {})
+
+
+def warm_worker(catalogs: str) -> None:
+    """What every unit worker sets up before its first page, done once in the zygote they
+    are forked from (pool.py): the modules only workers import, the catalogs (cached per
+    process, as the reader loads them), python-markdown's extensions."""
+    from . import catalogs as catalogs_mod
+    from . import feeds, fiscal_plugin, reader  # noqa: F401 - imported for the workers
+    from .annual import plugin  # noqa: F401
+    from .check import links  # noqa: F401
+    from .incremental import pages  # noqa: F401
+    from .render import Renderer
+    from .search import index  # noqa: F401
+    catalogs_mod.load(catalogs)
+    Renderer()
 
 
 def build_unit(job: dict) -> dict:

@@ -28,13 +28,15 @@ from pathlib import Path
 class Zygote:
     """A process forked now, from which the unit workers are forked later (``map``)."""
 
-    def __init__(self):
+    def __init__(self, warm: Callable[[], None] | None = None):
+        """``warm``: run in the zygote while the build's process does the pre-pass (on
+        another core): what every unit worker would otherwise set up for itself."""
         import numpy  # noqa: F401 - the search index's, ~0.3 s: imported once here too
         import pelican  # noqa: F401 - imported once here, inherited by every unit worker
 
         ctx = multiprocessing.get_context("fork")
         self.conn, theirs = ctx.Pipe()
-        self.process = ctx.Process(target=_serve, args=(theirs, self.conn), name="gongkai-units")
+        self.process = ctx.Process(target=_serve, args=(theirs, self.conn, warm), name="gongkai-units")
         self.process.start()
         theirs.close()
         self._final = weakref.finalize(self, _stop, self.conn, self.process)
@@ -82,9 +84,14 @@ def _stop(conn, process) -> None:
         process.join()
 
 
-def _serve(conn, parents_end) -> None:
+def _serve(conn, parents_end, warm: Callable[[], None] | None = None) -> None:
     """In the zygote: wait for one request, run its pool, send the results back."""
     parents_end.close()
+    if warm is not None:
+        try:
+            warm()
+        except Exception:  # noqa: BLE001,S110 - only a head start: a worker meets the same failure and reports it
+            pass
     try:
         request = conn.recv()
     except (EOFError, OSError):

@@ -187,8 +187,13 @@ def scan(content: Path, catalog_dir: Path, cache=None, jobs: int | None = None, 
             site.unread_index_nos.update(declared_index_nos(path))
     progress = Progress(len(units), "检查 (check)")
     task = _Validate(units, cats, cache, site.spool, slim)
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(units)))
-    for result in _results(task, list(units), workers):
+    # Units whose folder did not change are answered here from the cache; the others are
+    # read by the workers.
+    quick = {uid: found for uid in units if (found := task.unchanged(uid)) is not None}
+    rest = [uid for uid in units if uid not in quick]
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(rest)))
+    read = _results(task, rest, workers)
+    for result in (quick[uid] if uid in quick else next(read) for uid in units):
         site.problems.extend(result["problems"])
         site.items.extend(result["items"])
         site.unread_index_nos.update(result["unread"])
@@ -211,6 +216,21 @@ class _Validate:
 
     def __init__(self, units: dict[str, Unit], cats, cache, spool: Spool, slim: bool):
         self.units, self.cats, self.cache, self.spool, self.slim = units, cats, cache, spool, slim
+
+    def unchanged(self, uid: str) -> dict | None:
+        """The result of ``__call__`` for a unit whose folder did not change since its slim
+        items were kept (incremental/validate.py ``unchanged``); else None."""
+        if self.cache is None or not self.slim:
+            return None
+        self.cache.begin()
+        found = self.cache.unit(self.units[uid]).unchanged()
+        if found is None:
+            self.cache.end()
+            return None
+        tree, items, refs = found
+        self.spool.refer(uid, *refs)
+        return {"unit": uid, "problems": [], "unread": set(), "items": items, "cache": self.cache.end(),
+                "tree": tree}
 
     def __call__(self, uid: str) -> dict:
         unit = self.units[uid]

@@ -9,6 +9,7 @@ and never fail.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import pickle
@@ -28,6 +29,19 @@ def sha256_file(path: Path | str) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def plain_digest(value) -> str:
+    """A stable hash of plain data (str, int, float, bool, None, date, lists, tuples, and
+    dicts whose keys code puts in a fixed order): ``digest``'s job at about a quarter of
+    its cost, for the parts of the unit keys that hold every item (issue 15: a one-item
+    edit digests the whole province's states and registry). Pickled without its memo, so
+    equal values give equal bytes whichever objects they share."""
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, protocol=5)
+    pickler.fast = True
+    pickler.dump(value)
+    return hashlib.sha256(buf.getbuffer()).hexdigest()
 
 
 def digest(value) -> str:

@@ -33,7 +33,7 @@ from ..facts import REF_KEYS
 from ..items import as_list
 from .pages import SETTING as PAGES_SETTING
 from .pages import record_digest
-from .store import Cache, digest
+from .store import Cache, digest, plain_digest
 from .validate import code_key, tree_signature
 
 RECORD = "units.json"
@@ -68,6 +68,10 @@ def _stash_name(uid: str) -> str:
 
 def targets_file(cache: Cache, uid: str) -> str:
     return str(cache.folder / "targets" / f"{hashlib.sha256(uid.encode('utf-8')).hexdigest()[:32]}.json")
+
+
+# The parts of a unit's key that hold an entry per item: plain data, digested the cheap way.
+PLAIN_PARTS = frozenset({"states", "registry", "public_on"})
 
 
 class Reuse:
@@ -136,7 +140,8 @@ class Reuse:
                 "day": facts.day.isoformat() if empty and uid not in self.fresh else None,
                 "empty": empty,
             }
-            self.parts[uid] = {name: digest(value) for name, value in parts.items()}
+            self.parts[uid] = {name: (plain_digest if name in PLAIN_PARTS else digest)(value)
+                               for name, value in parts.items()}
             self.keys[uid] = digest(self.parts[uid])
             # What every item page of the unit shows besides the page's own inputs (pages.py
             # adds those: its files, state, registry entries, neighbours, the tree's counts).

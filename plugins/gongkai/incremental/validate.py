@@ -104,6 +104,7 @@ class _UnitItems:
         self.unit_key = digest([owner.key, repr(unit), cache.hashes.signature(unit.folder / "_unit.yaml")]) \
             if self.enabled else ""
         self._old: dict | None = None
+        self._tree: list | None = None
         self.new: dict = {}
         self.changed = False
 
@@ -116,8 +117,37 @@ class _UnitItems:
         return self._old
 
     def tree(self) -> list:
-        """Every file of the unit's folder with its signature (``tree_signature``)."""
-        return tree_signature(self.owner.cache, self.unit.folder)
+        """Every file of the unit's folder with its signature (``tree_signature``), taken
+        once, before any file is read: kept with the slim items, a file changed while the
+        unit was read makes the next build read it again."""
+        if self._tree is None:
+            self._tree = tree_signature(self.owner.cache, self.unit.folder)
+        return self._tree
+
+    def unchanged(self) -> tuple[list, list[Item], tuple[str, str, list]] | None:
+        """(tree, slim items, spool refs) of a unit whose folder is, file for file, what it
+        was when its slim items were kept (and whose items read nothing outside it that
+        changed); else None. Answered by the build's process without a worker: no walk of
+        the unit for its item files, no slim item pickled across processes (issue 15: a
+        one-item edit's pre-pass)."""
+        if not self.enabled:
+            return None
+        record = self.owner.cache.load_pickle(_name(self.unit.id, ".slim"))
+        if not isinstance(record, dict) or record.get("unit_key") != self.unit_key \
+                or not isinstance(record.get("tree"), list):
+            return None
+        files, slim = record.get("files"), record.get("slim")
+        if not isinstance(files, list) or not isinstance(slim, list) or len(files) != len(slim) \
+                or record["tree"] != self.tree():
+            return None
+        signature = self.owner.cache.hashes.signature
+        for entry, item in zip(files, slim):
+            if not (isinstance(entry, tuple) and len(entry) == 3 and isinstance(item, Item)
+                    and isinstance(entry[2], list)) or not all(signature(p) == sig for p, sig in entry[2]):
+                return None
+        self.owner.hits += len(slim)
+        return self._tree, slim, (str(self.owner.cache.folder / _name(self.unit.id)), self.unit_key,
+                                  [(path, sig) for path, sig, _ in files])
 
     def reuse(self, paths: list[Path]) -> list[Item] | None:
         """The slim items of ``paths`` (the unit's files, in order) when none of them nor
@@ -138,6 +168,10 @@ class _UnitItems:
             if own[0] != "f" or own != entry[1] or not all(hashes.signature(p) == sig for p, sig in entry[2]):
                 return None
         self.owner.hits += len(paths)
+        if record.get("tree") != self._tree:
+            # Something beside the items changed (or the record predates the tree): kept
+            # with the tree now, so that the next build answers it without a worker.
+            self.owner.cache.save_pickle(_name(self.unit.id, ".slim"), {**record, "tree": self.tree()})
         return slim
 
     def refs(self, paths: list[Path]) -> tuple[str, str, list]:
@@ -181,7 +215,8 @@ class _UnitItems:
         if slim is not None and len(slim) == len(keys) and all(k in self.new for k in keys):
             files = [(k, self.new[k][0], self.new[k][2]) for k in keys]
             self.owner.cache.save_pickle(_name(self.unit.id, ".slim"),
-                                         {"unit_key": self.unit_key, "files": files, "slim": slim})
+                                         {"unit_key": self.unit_key, "files": files, "slim": slim,
+                                          "tree": self._tree})
             return True
         self.owner.cache.remove(_name(self.unit.id, ".slim"))
         return False
