@@ -198,8 +198,21 @@ class Reuse:
         name = f"lifecycle/{hashlib.sha256(uid.encode('utf-8')).hexdigest()[:32]}.json"
         want = [self.keys[uid], self.facts.day.isoformat()]
         kept = self.cache.load_json(name)
-        if isinstance(kept, dict) and kept.get("key") == want and isinstance(kept.get("text"), str):
-            return kept["text"]
+        if isinstance(kept, dict) and isinstance(kept.get("text"), str):
+            if kept.get("key") == want:
+                return kept["text"]
+            if kept.get("key") == [self.keys[uid], (self.facts.day - lifecycle.ONE_DAY).isoformat()]:
+                # The day after, under the same key: every state is what it was yesterday, so
+                # nothing changed state today (a daily build: no state computed twice per item).
+                try:
+                    report = json.loads(kept["text"])
+                except ValueError:
+                    report = None
+                if isinstance(report, dict) and isinstance(report.get("states"), dict):
+                    report.update(as_of=want[1], changes_since=kept["key"][1], changes=[])
+                    text = json.dumps(report, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+                    self.cache.save_json(name, {"key": want, "text": text})
+                    return text
         items = self.facts.by_unit.get(uid, [])
         text = lifecycle.report_text(uid, items, self.facts.day, lifecycle.lookup(self.facts.public_on))
         self.cache.save_json(name, {"key": want, "text": text})
