@@ -16,8 +16,10 @@ few units at a time (``UnitFiles``).
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import io
+import json
 import os
 import pickle
 import posixpath
@@ -171,6 +173,16 @@ def dump_verdicts(verdicts: tuple[list, list, bytes]) -> bytes:
 def dump_anchors(anchors: dict[str, frozenset[str]]) -> bytes:
     return pickle.dumps({page: sorted(ids) for page, ids in sorted(anchors.items())},
                         protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def scan_token(site_root: str, files: list[str], anchors: bytes) -> str:
+    """What other units' links can see of a unit (or of the portal): its sorted files and
+    its anchors (``dump_anchors``' bytes). The link rule's hits for a unit hold while the
+    tokens of every part its outside links point into are the same (``internal``)."""
+    h = hashlib.sha256(json.dumps([STASH_FORMAT, site_root, files]).encode("ascii"))
+    h.update(b"\0")
+    h.update(anchors)
+    return h.hexdigest()
 
 
 def load_anchors(body: bytes) -> dict[str, frozenset[str]]:
@@ -433,11 +445,19 @@ def deferred(unit: UnitFacts) -> list[tuple[str, int, str]]:
     return [(page, line, href) for page, _, line, href in sorted(out)]
 
 
-@rule("links.internal", cross_unit=True)   # other units' pages: judged every build
+@rule("links.internal", cross_unit=True)   # other units' pages: judged every build (or kept, see below)
 def internal(unit: UnitFacts, t: dict) -> Iterator[Hit]:
     if unit.pages is None or unit.files is None:
         return
     files = unit.files
+    # incremental/checks.py: the hits of an earlier build, kept while the unit's key and the
+    # scan token of every part its outside links point into are the same. Not in a subset
+    # build (links into units built elsewhere are left out of its hits).
+    memo = getattr(unit, "link_memo", None)
+    memo = memo if hasattr(memo, "link_hits") and not files.foreign else None
+    if memo is not None and (kept := memo.link_hits(unit.unit.id)) is not None:
+        yield from kept
+        return
     failing, outside, places = _verdicts(unit)
     hits = [hit for page, line, href, r in failing if (hit := check_link(page, Link(line, href), r, files))]
     ok: dict[tuple[str, str], bool] = {}   # whether (target, fragment) resolves: many folders link the same page
@@ -457,6 +477,8 @@ def internal(unit: UnitFacts, t: dict) -> Iterator[Hit]:
         loaded = pickle.loads(places)  # noqa: S301 - ours (judge_unit)
         for n, href, r in bad:
             hits += [check_link(page, Link(line, href), r, files) for page, line, _ in loaded[n]]
+    if memo is not None:
+        memo.keep_link_hits(unit.unit.id, sorted({target for _, _, target, _ in outside}), hits)
     yield from hits
 
 
