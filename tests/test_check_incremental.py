@@ -581,8 +581,8 @@ def link_lines(report: check.Report) -> list[tuple[str, int, str]]:
 def test_link_hits_are_kept_while_no_target_changed(make_tree, tmp_path):
     """A build where no unit's files or anchors changed gives every unit's link hits from
     the cache: no other unit's files, anchors or verdicts are loaded; a body edit that
-    leaves a unit's files and anchors alone re-evaluates that unit only. Same report as a
-    whole-tree scan every time."""
+    leaves alone the folders other units link into re-evaluates that unit only. Same
+    report as a whole-tree scan every time."""
     content, out, units = towns_tree(make_tree, tmp_path)
     keys = {uid: f"{uid}-1" for uid in units}
     first, scanner = keyed_run(content, out, units, keys, built=units)
@@ -592,9 +592,12 @@ def test_link_hits_are_kept_while_no_target_changed(make_tree, tmp_path):
     assert again.as_dict() == first.as_dict()
     assert scanner.hits_reused == set(units)
     assert scanner.store.loads == {"files": {}, "anchors": {}}
-    # t1's body changes (its key), not its files or anchors: only t1 is evaluated again.
+    # t1's body changes (its key), and a file comes in a folder no link leaves for (a new
+    # search shard): only t1 is evaluated again.
     (out / "t1/index.html").write_text((out / "t1/index.html").read_text(encoding="utf-8") + "<p>追加</p>\n",
                                        encoding="utf-8")
+    (out / "t1/search").mkdir()
+    (out / "t1/search/9.json").write_text("{}", encoding="utf-8")
     keys["t1"] = "t1-2"
     edited, scanner = keyed_run(content, out, units, keys, built=["t1"])
     assert edited.as_dict() == first.as_dict()

@@ -40,7 +40,7 @@ _ANCHOR = re.compile(r"""\s(?:id|name)\s*=\s*"([^"]*)\"""")
 _IGNORED_SCHEMES = ("mailto", "tel", "javascript", "data", "sms")
 MAX_PAGE_BYTES = 20_000_000
 STASH = ".check-stash"     # beside the unit folders of one build: each unit's scan, left by its worker
-STASH_FORMAT = 4
+STASH_FORMAT = 5
 
 
 class Link(NamedTuple):
@@ -113,8 +113,8 @@ def scan_unit(folder: Path, uid: str, leave_out: frozenset[str] = frozenset()) -
 
 def stash_unit(folder: Path, uid: str, stash: Path, site_root: str) -> None:
     """Scan the unit folder a worker has just written and leave the scan in ``stash``
-    (``<stash>/<uid>.pickle``): a header (files, external links) the check stage reads
-    for every unit, the anchors of its pages (read only when a link with a #fragment
+    (``<stash>/<uid>.pickle``): a header (files, external links, folder tokens) the check
+    stage reads for every unit, the anchors of its pages (read only when a link with a #fragment
     points into the unit), then the link rule's verdicts on the unit's links
     (``judge_unit``), read when the rule reaches the unit.
     Written to a temporary name and renamed: a stash file is whole or absent."""
@@ -125,7 +125,7 @@ def stash_unit(folder: Path, uid: str, stash: Path, site_root: str) -> None:
     external = external_links(SimpleNamespace(pages=found, files=files))
     anchors = dump_anchors(files.anchors)
     header = {"format": STASH_FORMAT, "unit": uid, "site_root": site_root, "files": sorted(files.files),
-              "external": external, "anchors_bytes": len(anchors)}
+              "external": external, "anchors_bytes": len(anchors), "dirs": dir_tokens(files.files, files.anchors)}
     body = judge_unit(uid, found, files)
     stash.mkdir(exist_ok=True)
     tmp = stash / f".{uid}.pickle.tmp"
@@ -151,7 +151,8 @@ def read_stash(path: Path, uid: str, site_root: str) -> tuple[dict, bytes, bytes
     except Exception:  # noqa: BLE001 - a damaged stash is only a slower check stage
         return None
     if not (isinstance(header, dict) and header.get("format") == STASH_FORMAT and header.get("unit") == uid
-            and header.get("site_root") == site_root and isinstance(header.get("anchors_bytes"), int)):
+            and header.get("site_root") == site_root and isinstance(header.get("anchors_bytes"), int)
+            and isinstance(header.get("dirs"), dict)):
         return None
     start = view.tell()
     end = start + header["anchors_bytes"]
@@ -175,14 +176,27 @@ def dump_anchors(anchors: dict[str, frozenset[str]]) -> bytes:
                         protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def scan_token(site_root: str, files: list[str], anchors: bytes) -> str:
-    """What other units' links can see of a unit (or of the portal): its sorted files and
-    its anchors (``dump_anchors``' bytes). The link rule's hits for a unit hold while the
-    tokens of every part its outside links point into are the same (``internal``)."""
-    h = hashlib.sha256(json.dumps([STASH_FORMAT, site_root, files]).encode("ascii"))
-    h.update(b"\0")
-    h.update(anchors)
-    return h.hexdigest()
+def dir_tokens(files: Iterable[str], anchors: dict[str, frozenset[str]]) -> dict[str, bytes]:
+    """Folder (from the output root, '' for the root) -> a digest of what a link can see
+    in it: the names of its files and the anchors of its pages. Whether a link resolves
+    depends on its target's folder only (and, for a link to a folder, on that folder:
+    ``_target``), so the link rule's hits for a unit hold while the folders its outside
+    links point into are the same (``internal``, incremental/checks.py ``link_hits``); a
+    new day that adds a search shard or an item page elsewhere in the unit leaves them be."""
+    grouped: dict[str, list] = {}
+    for rel in sorted(files):
+        folder, _, name = rel.rpartition("/")
+        ids = anchors.get(rel)
+        grouped.setdefault(folder, []).append([name, sorted(ids)] if ids is not None else [name])
+    # ensure_ascii: a name the file system gave as surrogates encodes as well.
+    return {folder: hashlib.blake2b(json.dumps(entries).encode("ascii"), digest_size=16).digest()
+            for folder, entries in grouped.items()}
+
+
+def link_folders(target: str) -> tuple[str, str]:
+    """The folders whose ``dir_tokens`` decide a link to ``target`` (a file from the output
+    root): its own folder, and the target as a folder (a link to a folder means its index.html)."""
+    return target.rpartition("/")[0], target
 
 
 def load_anchors(body: bytes) -> dict[str, frozenset[str]]:
@@ -478,7 +492,8 @@ def internal(unit: UnitFacts, t: dict) -> Iterator[Hit]:
         for n, href, r in bad:
             hits += [check_link(page, Link(line, href), r, files) for page, line, _ in loaded[n]]
     if memo is not None:
-        memo.keep_link_hits(unit.unit.id, sorted({target for _, _, target, _ in outside}), hits)
+        memo.keep_link_hits(unit.unit.id, sorted({d for _, _, target, _ in outside for d in link_folders(target)}),
+                            hits)
     yield from hits
 
 
