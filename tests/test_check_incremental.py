@@ -736,3 +736,18 @@ def test_date_only_rebuilds_render_no_unit_report_page(tmp_path, monkeypatch):
         assert renders == ["check_index.html"]      # the summary only; every unit page kept
         check.write_reports(report, tmp_path / f"plain{n}", settings)
         assert files_of(tmp_path / f"d{n}") == files_of(tmp_path / f"plain{n}")
+
+
+def test_folder_tokens_change_only_for_the_folder_that_changed():
+    files = ["u1/index.html", "u1/art/a/p.html", "u1/search/d/0.json", "index.html"]
+    anchors = {"u1/index.html": frozenset({"main"}), "u1/art/a/p.html": frozenset({"q-1", "main"}),
+               "index.html": frozenset()}
+    before = links.dir_tokens(files, anchors)
+    assert set(before) == {"u1", "u1/art/a", "u1/search/d", ""}
+    after = links.dir_tokens([*files, "u1/search/d/1.json"], anchors)
+    assert {d for d in before if before[d] != after[d]} == {"u1/search/d"}
+    after = links.dir_tokens(files, {**anchors, "u1/art/a/p.html": frozenset({"main"})})
+    assert {d for d in before if before[d] != after[d]} == {"u1/art/a"}
+    # A link to a folder means its index.html: both folders decide it.
+    assert links.link_folders("u1/art/a") == ("u1/art", "u1/art/a")
+    assert links.link_folders("u1") == ("", "u1")
