@@ -169,7 +169,20 @@ def test_stale_column(make_tree):
     report = run(make_tree(full(**stale)))
     [f] = found(report, "freshness.stale-column")
     assert f.column == "gfxwj" and f.path.endswith("demo/gfxwj/p.md") and "2026-03-02" in f.found
-    assert "6 个月" in f.expected
+    # The day the column became stale (2026-03-02 + 6 months is not yet later), not the as-of date.
+    assert f.expected == "6 个月内有更新（2026-09-03 起即超期）"
+    later = found(run(make_tree(full(**stale)), day=DAY + dt.timedelta(days=40)), "freshness.stale-column")
+    assert [g.expected for g in later] == [f.expected]
+
+
+def test_stale_column_turns_on_the_day_it_prints(make_tree):
+    stale = {"gfxwj/p.md": item("考核办法", "gfxwj", 3, "2026-03-02",
+                                POLICY.replace("2026-11-18", "2026-02-27")),
+             "zcjd/jd.md": item("考核办法解读", "zcjd", 4, "2026-03-03", READING)}
+    content = make_tree(full(**stale))
+    assert found(run(content, day=dt.date(2026, 9, 2)), "freshness.stale-column") == []
+    [f] = found(run(content, day=dt.date(2026, 9, 3)), "freshness.stale-column")
+    assert "2026-09-03 起即超期" in f.expected
 
 
 def test_stale_columns_veto_threshold_comes_from_the_catalog(make_tree, tmp_path):
@@ -185,9 +198,14 @@ def test_stale_columns_veto_threshold_comes_from_the_catalog(make_tree, tmp_path
 
 
 def test_home_not_updated_in_two_weeks_is_a_veto(make_tree):
-    assert found(run(make_tree(full()), day=dt.date(2026, 12, 4)), "freshness.home-stale") == []
-    [f] = found(run(make_tree(full()), day=dt.date(2026, 12, 5)), "freshness.home-stale")
+    content = make_tree(full())
+    assert found(run(content, day=dt.date(2026, 12, 4)), "freshness.home-stale") == []
+    [f] = found(run(content, day=dt.date(2026, 12, 5)), "freshness.home-stale")
     assert f.severity == "veto" and f.path.endswith("content/demo/") and "2026-11-20" in f.found
+    # The day it became stale, the same on every later day (the finding is kept across dates).
+    assert f.expected == "14 天内有新信息（2026-12-05 起即超期）"
+    [g] = found(run(content, day=dt.date(2027, 1, 9)), "freshness.home-stale")
+    assert g == f
 
 
 # --- timeliness ------------------------------------------------------------------

@@ -382,7 +382,8 @@ def kept_windows(out: Path, site) -> dict[tuple[str, str], tuple]:
 def test_a_day_that_changes_nothing_evaluates_no_kept_finding_again(tmp_path, every_rule_counted):
     """The next day, with no state changed: the rules that do not read the date are not
     evaluated for any unit, nor the dated ones whose window holds the new day; only the
-    cross-unit rules run (and the one finding that prints the day). Same report as uncached."""
+    cross-unit rules run: a stale column's finding prints the day it became stale, not the
+    as-of date, so it holds on the next day too. Same report as uncached."""
     content, out = ROOT / "content", tmp_path / "output"
     day, later = dt.date.fromisoformat(AS_OF), dt.date.fromisoformat(AS_OF) + dt.timedelta(days=1)
     site = scan(content, ROOT / "catalogs")
@@ -396,8 +397,9 @@ def test_a_day_that_changes_nothing_evaluates_no_kept_finding_again(tmp_path, ev
     again = {pair for pair in every_rule_counted if not rules[pair[1]].cross_unit}
     assert again == {pair for pair, (lo, hi) in windows.items() if not engine.in_window(later, lo, hi)}
     assert all(rules[r].as_of for _, r in again)
-    # The sample's one stale column (示例省 qtwj) prints its limit date: that finding is the day's.
-    assert again == {("shili-province", "freshness.stale-column")}
+    # The sample's one stale column (示例省 qtwj) is stale on both days: its finding is kept.
+    assert found(report, "freshness.stale-column")
+    assert again == set()
     assert report.as_dict() == evaluate(content, None, day=later).as_dict()
 
 
@@ -448,7 +450,9 @@ def test_the_next_day_keeps_unchanged_units_report_pages(tmp_path):
     check.write_reports(later, tmp_path / "kept", settings, memo)
     check.write_reports(later, tmp_path / "plain", settings)
     assert files_of(tmp_path / "kept") == files_of(tmp_path / "plain")
-    assert {uid for uid in memo.kept if memo.kept[uid] != before[uid]} == {"shili-province"}   # its stale column
+    # 示例省's stale column is stale on both days and its finding prints the day it became so.
+    assert found(later, "freshness.stale-column")
+    assert {uid for uid in memo.kept if memo.kept[uid] != before[uid]} == set()
     page = (tmp_path / "kept/shili-town/check/index.html").read_text(encoding="utf-8")
     assert f"检查基准日 {(day + dt.timedelta(days=1)).isoformat()}" in page
 
@@ -533,3 +537,217 @@ def test_the_check_stage_loads_anchors_only_of_units_a_fragment_link_points_into
     assert set(store.loads["files"]) == {"demo", *towns}    # every unit some link points into
     assert set(store.loads["anchors"]) == {"t0", "t1", "t3", "t5"}     # only targets of #fragment links
     assert store.most_held <= 2 < len(store.loads["anchors"])          # bounded, whatever the number of units
+
+
+# --- the link rule's hits, kept while nothing they depend on changed ----------------------
+
+def towns_tree(make_tree, tmp_path) -> tuple[Path, Path, list[str]]:
+    """The test county ('demo') and six towns; t0 -> t1#h1, t2 -> t3#h3, t4 -> t5#h5
+    resolve, t5 -> t0#nope is broken, t1 and t3 link into the next town without a
+    fragment; every town links to demo's home."""
+    from test_check import UNIT
+    towns = [f"t{n}" for n in range(6)]
+    tree = full()
+    for n, uid in enumerate(towns):
+        tree[f"{uid}/_unit.yaml"] = UNIT.replace("测试县", f"测试{n}乡").replace("level: county", "level: township") \
+            .replace("'" + UNIT.split("org_code: '")[1].split("'")[0] + "'", f"'11990102MB{n:08d}'")
+    content = make_tree(tree)
+    out = built_tree(tmp_path / "built")
+    for n, uid in enumerate(towns):
+        (out / uid).mkdir()
+        target = "../t0/index.html#nope" if n == 5 else \
+            f"../t{n + 1}/index.html#h{n + 1}" if n % 2 == 0 else f"../t{n + 1}/index.html"
+        (out / uid / "index.html").write_text(f'<h1 id="h{n}">{uid}</h1>\n<a href="{target}">next</a>\n'
+                                              '<a href="../demo/index.html">demo</a>\n', encoding="utf-8")
+    return content, out, ["demo", *towns]
+
+
+def keyed_run(content: Path, out: Path, units: list[str], keys: dict[str, str], built: list[str],
+              cache: bool = True) -> tuple[check.Report, Scanner]:
+    """One check stage as a build runs it: the units in ``built`` were written (and stashed)
+    by this build, the others are reused from the last one; ``keys``: every unit's key."""
+    shutil.rmtree(out / links.STASH, ignore_errors=True)
+    for uid in built:
+        links.stash_unit(out / uid, uid, out / links.STASH, "")
+    scanner = Scanner(Cache.open(out) if cache else Cache(None), out, units,
+                      [u for u in units if u not in built], {uid: {"key": key} for uid, key in keys.items()})
+    return evaluate(content, out, scanner), scanner
+
+
+def link_lines(report: check.Report) -> list[tuple[str, int, str]]:
+    return sorted((f.path, f.line, f.found) for f in found(report, "links.internal"))
+
+
+def test_link_hits_are_kept_while_no_target_changed(make_tree, tmp_path):
+    """A build where no unit's files or anchors changed gives every unit's link hits from
+    the cache: no other unit's files, anchors or verdicts are loaded; a body edit that
+    leaves alone the folders other units link into re-evaluates that unit only. Same
+    report as a whole-tree scan every time."""
+    content, out, units = towns_tree(make_tree, tmp_path)
+    keys = {uid: f"{uid}-1" for uid in units}
+    first, scanner = keyed_run(content, out, units, keys, built=units)
+    assert first.as_dict() == evaluate(content, out).as_dict()
+    assert scanner.hits_reused == set() and scanner.store.loads["anchors"]
+    again, scanner = keyed_run(content, out, units, keys, built=[])
+    assert again.as_dict() == first.as_dict()
+    assert scanner.hits_reused == set(units)
+    assert scanner.store.loads == {"files": {}, "anchors": {}}
+    # t1's body changes (its key), and a file comes in a folder no link leaves for (a new
+    # search shard): only t1 is evaluated again.
+    (out / "t1/index.html").write_text((out / "t1/index.html").read_text(encoding="utf-8") + "<p>追加</p>\n",
+                                       encoding="utf-8")
+    (out / "t1/search").mkdir()
+    (out / "t1/search/9.json").write_text("{}", encoding="utf-8")
+    keys["t1"] = "t1-2"
+    edited, scanner = keyed_run(content, out, units, keys, built=["t1"])
+    assert edited.as_dict() == first.as_dict()
+    assert scanner.hits_reused == set(units) - {"t1"}
+    assert set(scanner.store.loads["files"]) == {"t2", "demo"} and not scanner.store.loads["anchors"]   # t1's links
+
+
+def test_a_target_that_loses_its_anchor_or_page_is_never_served_stale(make_tree, tmp_path):
+    """t0 links to t1#h1 and t2 to t3#h3. t1's anchor goes (t1 rebuilt, t0 reused): t0's
+    finding appears; t3's page goes: t2's appears. Each run equals a whole-tree scan."""
+    content, out, units = towns_tree(make_tree, tmp_path)
+    keys = {uid: f"{uid}-1" for uid in units}
+    keyed_run(content, out, units, keys, built=units)
+    keyed_run(content, out, units, keys, built=[])
+    (out / "t1/index.html").write_text('<h1 id="renamed">t1</h1>\n<a href="../t2/index.html">next</a>\n',
+                                       encoding="utf-8")
+    keys["t1"] = "t1-2"
+    report, scanner = keyed_run(content, out, units, keys, built=["t1"])
+    assert "t0" not in scanner.hits_reused
+    assert ("output/t0/index.html", 2, "链接 '../t1/index.html#h1' 的锚点 #h1 在 t1/index.html 中不存在") \
+        in link_lines(report)
+    assert report.as_dict() == evaluate(content, out).as_dict()
+    (out / "t3/index.html").unlink()
+    (out / "t3/other.html").write_text("<p>t3</p>\n", encoding="utf-8")
+    keys["t3"] = "t3-2"
+    report, scanner = keyed_run(content, out, units, keys, built=["t3"])
+    assert "t2" not in scanner.hits_reused and "t0" in scanner.hits_reused
+    assert ("output/t2/index.html", 2, "链接 '../t3/index.html#h3' 指向的文件不存在") in link_lines(report)
+    assert report.as_dict() == evaluate(content, out).as_dict()
+    # The same tree again: everything kept, the same findings.
+    again, scanner = keyed_run(content, out, units, keys, built=[])
+    assert scanner.hits_reused == set(units) and again.as_dict() == report.as_dict()
+
+
+def test_a_new_unit_folder_or_portal_change_reevaluates_the_links_into_it(make_tree, tmp_path):
+    """A link into a folder that is no unit's, or to a portal page, is judged against the
+    portal's files: when the portal's files or anchors change, the kept hits are not served."""
+    content, out, units = towns_tree(make_tree, tmp_path)
+    (out / "t4/index.html").write_text('<a href="../extra/x.html">x</a>\n<a href="../p.html#a">p</a>\n',
+                                       encoding="utf-8")
+    (out / "p.html").write_text('<p id="a">portal</p>', encoding="utf-8")
+    keys = {uid: f"{uid}-1" for uid in units}
+    first, _ = keyed_run(content, out, units, keys, built=units)
+    assert [line for p, line, _ in link_lines(first) if p == "output/t4/index.html"] == [1]
+    (out / "p.html").write_text('<p id="b">portal</p>', encoding="utf-8")    # the portal's anchor goes
+    report, scanner = keyed_run(content, out, units, keys, built=[])
+    assert "t4" not in scanner.hits_reused
+    assert report.as_dict() == evaluate(content, out).as_dict()
+    assert [line for p, line, _ in link_lines(report) if p == "output/t4/index.html"] == [1, 2]
+    (out / "extra").mkdir()
+    (out / "extra/x.html").write_text("<p>x</p>", encoding="utf-8")         # the missing page comes
+    report, scanner = keyed_run(content, out, units, keys, built=[])
+    assert "t4" not in scanner.hits_reused
+    assert report.as_dict() == evaluate(content, out).as_dict()
+    assert [line for p, line, _ in link_lines(report) if p == "output/t4/index.html"] == [2]
+
+
+def test_damaged_link_hit_records_and_index_are_not_read(make_tree, tmp_path, capsys):
+    from gongkai.incremental.checks import INDEX, _name
+    content, out, units = towns_tree(make_tree, tmp_path)
+    keys = {uid: f"{uid}-1" for uid in units}
+    first, _ = keyed_run(content, out, units, keys, built=units)
+    folder = out.parent / f".{out.name}.cache"
+    (folder / INDEX).write_bytes(b"not a pickle")
+    (folder / _name("links", "t5")).write_bytes(b"\x80\x05garbage")
+    report, scanner = keyed_run(content, out, units, keys, built=[])
+    assert report.as_dict() == first.as_dict()
+    assert "t5" not in scanner.hits_reused and "t0" in scanner.hits_reused
+    assert "build cache ignored" in capsys.readouterr().err
+    # A record of other hits under the same key is served (it is ours): the key names what it holds.
+    again, scanner = keyed_run(content, out, units, keys, built=[])
+    assert scanner.hits_reused == set(units) and again.as_dict() == first.as_dict()
+
+
+TOWN_NOTICE = "shili-town/gsgg/2026-2027-cxjm-yanglao-yiliao-jiaofei-gonggao.md"
+CITY_DUTIES = "shili-city/jgzn/2026-jigou-zhineng.md"
+CITY_POLICY = "shili-city/gfxwj/2023-zhengfu-touzi-xiangmu-guanli.md"
+
+
+def test_a_reused_units_links_follow_the_pages_they_point_into(tmp_path):
+    """Whole builds: 示例镇's notice links to a heading of 示例市's 机构职能 page and to a
+    示例市 policy. The heading is renamed, then the policy's file: 示例镇 is reused each
+    time (nothing of its own changed) and its link finding appears all the same; every
+    tree equals a --no-cache build."""
+    content, out = copy_sample(tmp_path)
+    notice = content / TOWN_NOTICE
+    notice.write_text(notice.read_text(encoding="utf-8") + "\n参见[市职责](../../../shili-city/art/jgzn/"
+                      "2026-jigou-zhineng.html#h-主要职责)和[市办法](../../../shili-city/art/gfxwj/"
+                      "2023-zhengfu-touzi-xiangmu-guanli.html)。\n", encoding="utf-8")
+    cached_build(content, out)
+    assert not any(f["rule"] == "links.internal" for f in unit_findings(out, "shili-town"))
+    duties = content / CITY_DUTIES
+    duties.write_text(duties.read_text(encoding="utf-8").replace("## 主要职责", "## 职责"), encoding="utf-8")
+    result = cached_build(content, out)
+    assert "shili-city" in rebuilt_units(result.stdout) and "shili-town:" not in rebuilt_units(result.stdout)
+    [hit] = [f for f in unit_findings(out, "shili-town") if f["rule"] == "links.internal"]
+    assert "#h-主要职责" in hit["found"] and hit["path"].startswith("output/shili-town/art/gsgg/")
+    same_as_uncached(content, out, tmp_path)
+    policy = content / CITY_POLICY
+    policy.rename(policy.with_name("2023-touzi-xiangmu-guanli.md"))
+    result = cached_build(content, out)
+    assert "shili-town:" not in rebuilt_units(result.stdout)
+    hits = [f["found"] for f in unit_findings(out, "shili-town") if f["rule"] == "links.internal"]
+    assert len(hits) == 2 and any("2023-zhengfu-touzi-xiangmu-guanli.html' 指向的文件不存在" in h for h in hits)
+    same_as_uncached(content, out, tmp_path)
+
+
+def test_date_only_rebuilds_render_no_unit_report_page(tmp_path, monkeypatch):
+    """Two new days in a row on which no state changes: every unit's findings are the same
+    (a stale column prints the day it became stale, not the as-of date), so no unit's
+    report page is rendered again, and the pages equal freshly rendered ones."""
+    import jinja2
+    content = ROOT / "content"
+    settings = {"THEME": str(ROOT / "theme")}
+    memo = DictMemo()
+    renders: list[str] = []
+    plain_render = jinja2.Template.render
+
+    def counting(self, *args, **kwargs):
+        renders.append(self.name)
+        return plain_render(self, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Template, "render", counting)
+    day = dt.date.fromisoformat(AS_OF)
+    site = scan(content, ROOT / "catalogs")
+    days = [day + dt.timedelta(days=n) for n in range(3)]
+    assert len({json.dumps(unit_keys(site, Facts.of(site, d))) for d in days}) == 1   # no state changes
+    first = evaluate(content, None, day=days[0])
+    assert found(first, "freshness.stale-column")     # 示例省's qtwj: stale on each of the days
+    check.write_reports(first, tmp_path / "d0", settings, memo)
+    assert renders.count("check_unit.html") == len(site.units)
+    for n in (1, 2):
+        renders.clear()
+        report = evaluate(content, None, day=days[n])
+        check.write_reports(report, tmp_path / f"d{n}", settings, memo)
+        assert renders == ["check_index.html"]      # the summary only; every unit page kept
+        check.write_reports(report, tmp_path / f"plain{n}", settings)
+        assert files_of(tmp_path / f"d{n}") == files_of(tmp_path / f"plain{n}")
+
+
+def test_folder_tokens_change_only_for_the_folder_that_changed():
+    files = ["u1/index.html", "u1/art/a/p.html", "u1/search/d/0.json", "index.html"]
+    anchors = {"u1/index.html": frozenset({"main"}), "u1/art/a/p.html": frozenset({"q-1", "main"}),
+               "index.html": frozenset()}
+    before = links.dir_tokens(files, anchors)
+    assert set(before) == {"u1", "u1/art/a", "u1/search/d", ""}
+    after = links.dir_tokens([*files, "u1/search/d/1.json"], anchors)
+    assert {d for d in before if before[d] != after[d]} == {"u1/search/d"}
+    after = links.dir_tokens(files, {**anchors, "u1/art/a/p.html": frozenset({"main"})})
+    assert {d for d in before if before[d] != after[d]} == {"u1/art/a"}
+    # A link to a folder means its index.html: both folders decide it.
+    assert links.link_folders("u1/art/a") == ("u1/art", "u1/art/a")
+    assert links.link_folders("u1") == ("", "u1")

@@ -34,11 +34,14 @@ def stale_columns(unit: UnitFacts, undated_is_stale: bool = True) -> list[tuple[
 def stale_column(unit: UnitFacts, t: dict) -> Iterator[Hit]:
     for cid, newest in stale_columns(unit, t["undated_is_stale"]):
         col = unit.columns[cid]
-        limit = unit.day - relativedelta(months=col.freshness_months)    # printed: the finding is the day's
         newest_item = max(unit.listings[cid], key=lambda i: (i.published, i.source))
         found = f"栏目 {cid}（{col.name}）最新信息发布于 {newest.isoformat()}" if newest else \
             f"栏目 {cid}（{col.name}）的信息都没有发布日期"
-        yield Hit(found, f"{col.freshness_months} 个月内有更新（{limit.isoformat()} 或以后）",
+        # The day the column became stale, not the as-of date: the finding then reads the
+        # same on every later day (its window, engine.AsOf), and is kept across dates.
+        since = f"（{later_than(newest, relativedelta(months=col.freshness_months)).isoformat()} 起即超期）" \
+            if newest else ""
+        yield Hit(found, f"{col.freshness_months} 个月内有更新{since}",
                   path=newest_item.source, line=newest_item.line("published"), column=cid,
                   item=newest_item.index_no or newest_item.title)
 
@@ -60,6 +63,7 @@ def home_stale(unit: UnitFacts, t: dict) -> Iterator[Hit]:
     dates = [i.published_date for i in unit.current]
     newest = max(dates) if dates else None
     if newest is None or unit.day > newest + dt.timedelta(days=t["days"]):    # newest < as-of - days
-        limit = unit.day - dt.timedelta(days=t["days"])                       # printed: the finding is the day's
+        # The day the home became stale (not the as-of date: the finding holds for every later day).
+        since = f"（{(newest + dt.timedelta(days=t['days'] + 1)).isoformat()} 起即超期）" if newest else ""
         yield Hit(f"专栏首页最新信息发布于 {newest.isoformat()}" if newest else "专栏首页没有任何信息",
-                  f"{t['days']} 天内有新信息（{limit.isoformat()} 或以后）", path=f"{unit.folder}/")
+                  f"{t['days']} 天内有新信息{since}", path=f"{unit.folder}/")

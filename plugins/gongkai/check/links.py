@@ -16,8 +16,10 @@ few units at a time (``UnitFiles``).
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import io
+import json
 import os
 import pickle
 import posixpath
@@ -38,7 +40,7 @@ _ANCHOR = re.compile(r"""\s(?:id|name)\s*=\s*"([^"]*)\"""")
 _IGNORED_SCHEMES = ("mailto", "tel", "javascript", "data", "sms")
 MAX_PAGE_BYTES = 20_000_000
 STASH = ".check-stash"     # beside the unit folders of one build: each unit's scan, left by its worker
-STASH_FORMAT = 4
+STASH_FORMAT = 5
 
 
 class Link(NamedTuple):
@@ -111,8 +113,8 @@ def scan_unit(folder: Path, uid: str, leave_out: frozenset[str] = frozenset()) -
 
 def stash_unit(folder: Path, uid: str, stash: Path, site_root: str) -> None:
     """Scan the unit folder a worker has just written and leave the scan in ``stash``
-    (``<stash>/<uid>.pickle``): a header (files, external links) the check stage reads
-    for every unit, the anchors of its pages (read only when a link with a #fragment
+    (``<stash>/<uid>.pickle``): a header (files, external links, folder tokens) the check
+    stage reads for every unit, the anchors of its pages (read only when a link with a #fragment
     points into the unit), then the link rule's verdicts on the unit's links
     (``judge_unit``), read when the rule reaches the unit.
     Written to a temporary name and renamed: a stash file is whole or absent."""
@@ -123,7 +125,7 @@ def stash_unit(folder: Path, uid: str, stash: Path, site_root: str) -> None:
     external = external_links(SimpleNamespace(pages=found, files=files))
     anchors = dump_anchors(files.anchors)
     header = {"format": STASH_FORMAT, "unit": uid, "site_root": site_root, "files": sorted(files.files),
-              "external": external, "anchors_bytes": len(anchors)}
+              "external": external, "anchors_bytes": len(anchors), "dirs": dir_tokens(files.files, files.anchors)}
     body = judge_unit(uid, found, files)
     stash.mkdir(exist_ok=True)
     tmp = stash / f".{uid}.pickle.tmp"
@@ -149,7 +151,8 @@ def read_stash(path: Path, uid: str, site_root: str) -> tuple[dict, bytes, bytes
     except Exception:  # noqa: BLE001 - a damaged stash is only a slower check stage
         return None
     if not (isinstance(header, dict) and header.get("format") == STASH_FORMAT and header.get("unit") == uid
-            and header.get("site_root") == site_root and isinstance(header.get("anchors_bytes"), int)):
+            and header.get("site_root") == site_root and isinstance(header.get("anchors_bytes"), int)
+            and isinstance(header.get("dirs"), dict)):
         return None
     start = view.tell()
     end = start + header["anchors_bytes"]
@@ -171,6 +174,29 @@ def dump_verdicts(verdicts: tuple[list, list, bytes]) -> bytes:
 def dump_anchors(anchors: dict[str, frozenset[str]]) -> bytes:
     return pickle.dumps({page: sorted(ids) for page, ids in sorted(anchors.items())},
                         protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def dir_tokens(files: Iterable[str], anchors: dict[str, frozenset[str]]) -> dict[str, bytes]:
+    """Folder (from the output root, '' for the root) -> a digest of what a link can see
+    in it: the names of its files and the anchors of its pages. Whether a link resolves
+    depends on its target's folder only (and, for a link to a folder, on that folder:
+    ``_target``), so the link rule's hits for a unit hold while the folders its outside
+    links point into are the same (``internal``, incremental/checks.py ``link_hits``); a
+    new day that adds a search shard or an item page elsewhere in the unit leaves them be."""
+    grouped: dict[str, list] = {}
+    for rel in sorted(files):
+        folder, _, name = rel.rpartition("/")
+        ids = anchors.get(rel)
+        grouped.setdefault(folder, []).append([name, sorted(ids)] if ids is not None else [name])
+    # ensure_ascii: a name the file system gave as surrogates encodes as well.
+    return {folder: hashlib.blake2b(json.dumps(entries).encode("ascii"), digest_size=16).digest()
+            for folder, entries in grouped.items()}
+
+
+def link_folders(target: str) -> tuple[str, str]:
+    """The folders whose ``dir_tokens`` decide a link to ``target`` (a file from the output
+    root): its own folder, and the target as a folder (a link to a folder means its index.html)."""
+    return target.rpartition("/")[0], target
 
 
 def load_anchors(body: bytes) -> dict[str, frozenset[str]]:
@@ -433,11 +459,19 @@ def deferred(unit: UnitFacts) -> list[tuple[str, int, str]]:
     return [(page, line, href) for page, _, line, href in sorted(out)]
 
 
-@rule("links.internal", cross_unit=True)   # other units' pages: judged every build
+@rule("links.internal", cross_unit=True)   # other units' pages: judged every build (or kept, see below)
 def internal(unit: UnitFacts, t: dict) -> Iterator[Hit]:
     if unit.pages is None or unit.files is None:
         return
     files = unit.files
+    # incremental/checks.py: the hits of an earlier build, kept while the unit's key and the
+    # scan token of every part its outside links point into are the same. Not in a subset
+    # build (links into units built elsewhere are left out of its hits).
+    memo = getattr(unit, "link_memo", None)
+    memo = memo if hasattr(memo, "link_hits") and not files.foreign else None
+    if memo is not None and (kept := memo.link_hits(unit.unit.id)) is not None:
+        yield from kept
+        return
     failing, outside, places = _verdicts(unit)
     hits = [hit for page, line, href, r in failing if (hit := check_link(page, Link(line, href), r, files))]
     ok: dict[tuple[str, str], bool] = {}   # whether (target, fragment) resolves: many folders link the same page
@@ -457,6 +491,9 @@ def internal(unit: UnitFacts, t: dict) -> Iterator[Hit]:
         loaded = pickle.loads(places)  # noqa: S301 - ours (judge_unit)
         for n, href, r in bad:
             hits += [check_link(page, Link(line, href), r, files) for page, line, _ in loaded[n]]
+    if memo is not None:
+        memo.keep_link_hits(unit.unit.id, sorted({d for _, _, target, _ in outside for d in link_folders(target)}),
+                            hits)
     yield from hits
 
 

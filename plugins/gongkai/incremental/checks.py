@@ -6,6 +6,13 @@ the unit (``Findings``), under its key, the rules and the cross-unit facts they 
 each rule's with the window of as-of dates its findings hold for. A unit built by this
 build brings its scan and verdicts from its worker (check/links.py ``stash_unit``): the
 check stage reads no page it has.
+
+The link rule (a ``cross_unit`` rule) is not evaluated again for a unit whose key did not
+change and whose outside links point into folders (of other units, of the portal) whose
+*tokens* (check/links.py ``dir_tokens``: their files' names and anchors) did not change
+either: its hits are kept with those tokens (``link_hits``). Every unit's folder tokens
+are read from one index (``INDEX``), so such a build loads no other unit's files,
+anchors or verdicts.
 """
 from __future__ import annotations
 
@@ -14,6 +21,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from .store import Cache
+
+
+INDEX = "scan-index.pickle"     # uid -> its key, folder tokens and external links
+ABSENT = b""                    # the token of a folder that does not exist
 
 
 def _name(kind: str, uid: str) -> str:
@@ -31,6 +42,7 @@ class Scanner:
     def __init__(self, cache: Cache, output: Path, unit_ids: list[str], reused: list[str], kept: dict):
         self.cache, self.output = cache, output
         self.unit_ids, self.reused = sorted(unit_ids), set(reused)
+        self.unit_set = frozenset(unit_ids)
         self.keys = {uid: rec.get("key") for uid, rec in kept.items() if isinstance(rec, dict)} \
             if cache.enabled else {}
         self.externals: dict[str, dict] = {}
@@ -41,6 +53,9 @@ class Scanner:
         self.site_root = self.shown_root = ""
         self.root: Path | None = None
         self.store = None   # check/links.py UnitFiles: each unit's files and anchors, loaded when a link asks
+        self.dirs: dict[str, dict[str, bytes]] = {}   # unit id -> its folders' tokens (links.dir_tokens)
+        self.portal_dirs: dict[str, bytes] = {}       # … of the folders outside unit folders
+        self.hits_reused: set[str] = set()  # units whose link hits were kept (links.internal did not run)
 
     def external(self, uid: str) -> dict | None:
         return self.externals.get(uid)
@@ -49,40 +64,121 @@ class Scanner:
         from ..check import links
         self.site_root, self.shown_root, self.root = site_root, shown_root, root
         files, pages = links.scan_output(root, shown_root, site_root, skip=frozenset(self.unit_ids) | {links.STASH})
+        self.portal_dirs = links.dir_tokens(files.files, files.anchors)
         store = self.store = links.UnitFiles(files)
+        index = self._index()
+        new_index: dict[str, dict] = {}
         for uid in self.unit_ids:
             key = self.keys.get(uid)
             stashed = None if uid in self.reused else links.read_stash(root / links.STASH / f"{uid}.pickle",
                                                                        uid, site_root)
-            record = self._record(uid, key) if stashed is None else None
+            entry = index.get(uid) if stashed is None and key else None
+            entry = entry if entry is not None and entry["key"] == key else None
+            record = self._record(uid, key) if stashed is None and entry is None else None
             if stashed is not None:
                 # Built by this build: its worker scanned the pages it wrote (links.stash_unit).
                 header, anchors, body = stashed
                 external = header["external"]
+                dirs = header["dirs"]
                 self.stashed[uid] = root / links.STASH / f"{uid}.pickle"
                 store.add(uid, *self._from_stash(uid))
                 if key:
                     self._save(uid, key, site_root, header["files"], anchors, external, body)
+            elif entry is not None:
+                # Kept, and its folder tokens and external links are in the index: nothing else is read now.
+                external, dirs = entry["external"], entry["dirs"]
+                store.add(uid, *self._from_cache(uid, key))
             elif record is not None:
                 external = record["external"]
+                dirs = self._dirs(record["files"], record["anchors"])
                 store.add(uid, *self._from_cache(uid, key))
             else:
                 folder = (self.output if uid in self.reused else root) / uid
                 part, found = links.scan_unit(folder, uid, self.LEAVE_OUT if uid in self.reused else frozenset())
                 part.shown_root, part.site_root = shown_root, files.site_root
                 external = links.external_links(SimpleNamespace(pages=found, files=part))
+                anchors = links.dump_anchors(part.anchors)
+                dirs = links.dir_tokens(part.files, part.anchors)
                 # Judged now, from the unit's own files (as a worker does): its pages are not kept.
                 self.judged[uid] = links.dump_verdicts(links.judge_unit(uid, found, part))
                 if key:
-                    self._save(uid, key, site_root, sorted(part.files), links.dump_anchors(part.anchors), external,
-                               self.judged[uid])
+                    self._save(uid, key, site_root, sorted(part.files), anchors, external, self.judged[uid])
                     store.add(uid, *self._from_cache(uid, key))
                 else:
                     # Neither stashed nor kept (a worker could not stash, the cache is off): rare; held.
                     store.add(uid, lambda part=part: part.files, lambda part=part: part.anchors)
             pages[uid] = []
             self.externals[uid] = external
+            if dirs is not None:
+                self.dirs[uid] = dirs
+            if key and dirs is not None:
+                new_index[uid] = {"key": key, "dirs": dirs, "external": external}
+        if self.keys and new_index != index:
+            self.cache.save_pickle(INDEX, {"site_root": site_root, "format": links.STASH_FORMAT, "units": new_index})
         return links.lazy_files(files, store), pages
+
+    def _index(self) -> dict[str, dict]:
+        """The index of the last build (uid -> key, folder tokens, external links) for this
+        site root; entries of any other shape are left out (then the unit's scan record is read)."""
+        from ..check import links
+        record = self.cache.load_pickle(INDEX) if self.keys else None
+        if not (isinstance(record, dict) and record.get("site_root") == self.site_root
+                and record.get("format") == links.STASH_FORMAT and isinstance(record.get("units"), dict)):
+            return {}
+        return {uid: entry for uid, entry in record["units"].items()
+                if isinstance(entry, dict) and isinstance(entry.get("key"), str) and isinstance(entry.get("dirs"), dict)
+                and isinstance(entry.get("external"), dict)}
+
+    @staticmethod
+    def _dirs(files: list[str], anchors: bytes) -> dict[str, bytes] | None:
+        """The folder tokens of a unit from its scan (None when its anchors cannot be read:
+        then no link into it is taken as unchanged)."""
+        from ..check import links
+        try:
+            return links.dir_tokens(files, links.load_anchors(anchors))
+        except Exception:  # noqa: BLE001 - damaged: the link rule evaluates the links into the unit
+            return None
+
+    def _token(self, folder: str) -> bytes | None:
+        """The token of a folder (from the output root) this build; None: not known."""
+        top = folder.split("/", 1)[0]
+        if top in self.unit_set:
+            dirs = self.dirs.get(top)
+            return None if dirs is None else dirs.get(folder, ABSENT)
+        return self.portal_dirs.get(folder, ABSENT)
+
+    def _hits_key(self, uid: str) -> list:
+        from ..check import links
+        return [self.keys[uid], self.site_root, self.shown_root, links.STASH_FORMAT]
+
+    def link_hits(self, uid: str) -> list | None:
+        """The link rule's hits for the unit kept by an earlier build, when its key and the
+        token of every folder its links leave it for are this build's (its own folder is
+        its key's); None: evaluate (check/links.py ``internal``)."""
+        from ..check.engine import Hit
+        if not self.keys.get(uid):
+            return None
+        record = self.cache.load_pickle(_name("links", uid))
+        if not (isinstance(record, dict) and record.get("key") == self._hits_key(uid)
+                and isinstance(record.get("deps"), dict) and isinstance(record.get("hits"), list)):
+            return None
+        if any(not isinstance(token, bytes) or self._token(folder) != token
+               for folder, token in record["deps"].items()):
+            return None
+        if not all(isinstance(hit, Hit) for hit in record["hits"]):
+            return None
+        self.hits_reused.add(uid)
+        return record["hits"]
+
+    def keep_link_hits(self, uid: str, folders: list[str], hits: list) -> None:
+        """Keep the hits just evaluated with the tokens of the ``folders`` the unit's outside
+        links point into (check/links.py ``link_folders``)."""
+        if not self.keys.get(uid):
+            return
+        deps = {folder: self._token(folder) for folder in folders}
+        if any(token is None for token in deps.values()):
+            return
+        self.cache.save_pickle(_name("links", uid), {"key": self._hits_key(uid), "deps": deps, "hits": list(hits)})
 
     def _record(self, uid: str, key: str | None) -> dict | None:
         """The unit's scan kept by an earlier build under ``key``, or None."""
