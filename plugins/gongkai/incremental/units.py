@@ -70,6 +70,7 @@ def targets_file(cache: Cache, uid: str) -> str:
     return str(cache.folder / "targets" / f"{hashlib.sha256(uid.encode('utf-8')).hexdigest()[:32]}.json")
 
 
+MAX_LIFECYCLE_BYTES = 64 << 20   # a previous lifecycle.json larger than this is not read
 # The parts of a unit's key that hold an entry per item: plain data, digested the cheap way.
 PLAIN_PARTS = frozenset({"states", "registry", "public_on"})
 
@@ -194,29 +195,52 @@ class Reuse:
 
     def _lifecycle(self, uid: str) -> str:
         """lifecycle.json of a reused unit: a function of the unit's key (its items, their
-        states, the 索引号 dates they depend on) and the as-of date, so kept under both."""
+        states, the 索引号 dates they depend on) and the as-of date, so kept under both.
+        The last text of the same key (kept, or the one the previous output holds: the unit
+        is reused, so that output was made under this key) is taken as is on its own day
+        and moved on by one day the day after; computed only otherwise."""
         name = f"lifecycle/{hashlib.sha256(uid.encode('utf-8')).hexdigest()[:32]}.json"
-        want = [self.keys[uid], self.facts.day.isoformat()]
-        kept = self.cache.load_json(name)
-        if isinstance(kept, dict) and isinstance(kept.get("text"), str):
-            if kept.get("key") == want:
-                return kept["text"]
-            if kept.get("key") == [self.keys[uid], (self.facts.day - lifecycle.ONE_DAY).isoformat()]:
-                # The day after, under the same key: every state is what it was yesterday, so
-                # nothing changed state today (a daily build: no state computed twice per item).
-                try:
-                    report = json.loads(kept["text"])
-                except ValueError:
-                    report = None
-                if isinstance(report, dict) and isinstance(report.get("states"), dict):
-                    report.update(as_of=want[1], changes_since=kept["key"][1], changes=[])
-                    text = json.dumps(report, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
-                    self.cache.save_json(name, {"key": want, "text": text})
-                    return text
+        day = self.facts.day.isoformat()
+        want = [self.keys[uid], day]
+        text, since = self._last_lifecycle(uid, name)
+        if text is not None and since == day:
+            return text
+        if text is not None and since == (self.facts.day - lifecycle.ONE_DAY).isoformat():
+            # The day after, under the same key: every state is what it was yesterday, so
+            # nothing changed state today (a daily build: no state computed twice per item).
+            report = json.loads(text)
+            report.update(as_of=day, changes_since=since, changes=[])
+            text = json.dumps(report, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+            self.cache.save_json(name, {"key": want, "text": text})
+            return text
         items = self.facts.by_unit.get(uid, [])
         text = lifecycle.report_text(uid, items, self.facts.day, lifecycle.lookup(self.facts.public_on))
         self.cache.save_json(name, {"key": want, "text": text})
         return text
+
+    def _last_lifecycle(self, uid: str, name: str) -> tuple[str | None, str | None]:
+        """(text, its as-of date) of the unit's last lifecycle.json under its current key, or (None, None)."""
+        kept = self.cache.load_json(name)
+        if isinstance(kept, dict) and isinstance(kept.get("text"), str) and isinstance(kept.get("key"), list) \
+                and len(kept["key"]) == 2 and kept["key"][0] == self.keys[uid]:
+            found = kept["text"], kept["key"][1]
+        else:
+            previous = self.output / uid / "lifecycle.json"
+            try:
+                st = os.lstat(previous)
+                if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_LIFECYCLE_BYTES:
+                    return None, None
+                found = previous.read_text(encoding="utf-8"), None
+            except (OSError, UnicodeDecodeError):
+                return None, None
+        try:
+            report = json.loads(found[0])
+        except ValueError:
+            return None, None
+        if not (isinstance(report, dict) and isinstance(report.get("states"), dict)
+                and isinstance(report.get("as_of"), str) and (found[1] in (None, report["as_of"]))):
+            return None, None
+        return found[0], report["as_of"]
 
     def _empty_feed(self, previous: Path) -> str:
         """The previous build's feed of a unit with no public item, dated today: an empty
