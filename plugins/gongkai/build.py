@@ -13,8 +13,8 @@ one line naming the file, never a traceback (``--debug`` shows it).
 from __future__ import annotations
 
 import errno
-import functools
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -538,6 +538,8 @@ def warm_worker(catalogs: str) -> None:
     """What every unit worker sets up before its first page, done once in the zygote they
     are forked from (pool.py): the modules only workers import, the catalogs (cached per
     process, as the reader loads them), python-markdown's extensions."""
+    import numpy.dtypes  # noqa: F401 - numpy.unique's first call imports it (~30 ms)
+
     from . import catalogs as catalogs_mod
     from . import feeds, fiscal_plugin, reader  # noqa: F401 - imported for the workers
     from .annual import plugin  # noqa: F401

@@ -22,7 +22,6 @@ from types import SimpleNamespace
 
 from .store import Cache
 
-
 INDEX = "scan-index.pickle"     # uid -> its key, folder tokens and external links
 ABSENT = b""                    # the token of a folder that does not exist
 

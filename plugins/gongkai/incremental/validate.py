@@ -141,7 +141,7 @@ class _UnitItems:
                 or record["tree"] != self.tree():
             return None
         signature = self.owner.cache.hashes.signature
-        for entry, item in zip(files, slim):
+        for entry, item in zip(files, slim, strict=True):
             if not (isinstance(entry, tuple) and len(entry) == 3 and isinstance(item, Item)
                     and isinstance(entry[2], list)) or not all(signature(p) == sig for p, sig in entry[2]):
                 return None
