@@ -86,3 +86,51 @@ def test_a_units_slice_is_what_it_can_show_and_no_more(make_tree):
     for uid in "abcd":
         assert set(slices[uid]["GK_PUBLIC_ON"]) == set(slices[uid]["GK_REGISTRY"])
         assert all(slices[uid]["GK_REGISTRY"][n] is facts.registry[n] for n in slices[uid]["GK_REGISTRY"])
+
+
+def test_a_process_that_builds_again_and_again_keeps_a_bounded_number_of_environments(tmp_path, monkeypatch):
+    """A preview server or the test suite builds many times in one process, each time with
+    other settings: render.ENVIRONMENTS keeps the last few configurations, not one per build,
+    and still gives every generator of one configuration the same environment."""
+    from test_perf import fake_generator
+
+    from gongkai import render
+    monkeypatch.setattr(render, "ENVIRONMENTS", {})
+    (tmp_path / "page.html").write_text("<p>{{ x }}</p>")
+    for n in range(12):                          # twelve builds, each with its own settings
+        generators = [fake_generator(tmp_path, JINJA_GLOBALS={"build": n}) for _ in range(3)]
+        for generator in generators:             # the generators of every unit of the build
+            render.share_environment(generator)
+        assert all(g.env is generators[0].env for g in generators)      # compiled once per build
+        assert len(render.ENVIRONMENTS) <= 4            # render.ENVIRONMENTS_MAX
+    last = fake_generator(tmp_path, JINJA_GLOBALS={"build": 11})
+    render.share_environment(last)
+    assert last.env is generators[0].env                                # the current one is kept
+    first = fake_generator(tmp_path, JINJA_GLOBALS={"build": 0})
+    render.share_environment(first)
+    assert first.env.get_template("page.html").render(x="一") == "<p>一</p>"
+    assert len(render.ENVIRONMENTS) <= 4            # render.ENVIRONMENTS_MAX
+
+
+def test_shared_slim_values_are_per_build_not_per_process(make_tree, monkeypatch):
+    """spool._KEYS and spool._SHARED share equal values within one build's results; a new
+    build (a new Spool) starts with empty tables, so N builds keep one build's worth."""
+    from gongkai import spool as spool_mod
+    monkeypatch.setattr(spool_mod, "_KEYS", {})
+    monkeypatch.setattr(spool_mod, "_SHARED", {})
+    files = {"a/_unit.yaml": UNIT_YAML}
+    files.update({f"a/qtwj/f{n}.md": ITEM.format(n=n, no=NO.format(n), d=n + 1, extra="") for n in range(3)})
+    site = scan(make_tree(files), ROOT / "catalogs", jobs=1, slim=False)
+    assert site.ok, [str(p) for p in site.problems]
+    sizes, lines = [], {id(item): item.lines for item in site.items}
+    for n in range(8):                           # eight builds, each with values of its own
+        spool = spool_mod.Spool()
+        try:
+            for item in site.items:
+                item.lines = {**lines[id(item)], (f"field{n}",): 1}
+                item.written = f"2020-01-0{n + 1}"
+                spool_mod.slim(item)
+        finally:
+            spool.close()
+        sizes.append((len(spool_mod._KEYS), len(spool_mod._SHARED)))
+    assert sizes[-1] == sizes[0], sizes
