@@ -6,7 +6,10 @@ tests' (every build goes through this pool); here: what a worker holds and sees.
 from __future__ import annotations
 
 import os
+import signal
+import time
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +28,11 @@ def _job(job: dict) -> dict:
         raise ValueError(f"job {job['n']} failed")
     if job.get("fail") == "die":
         os._exit(3)
+    if job.get("fail") == "kill-zygote":     # the zygote killed while its workers are busy
+        Path(job["marks"], str(os.getpid())).write_text("")
+        if job["n"] == 0:
+            os.kill(os.getppid(), signal.SIGKILL)
+        time.sleep(60)
     return {"n": job["n"], "late": len(LATE), "parent": os.getppid(), "shared": dict(build_mod._SHARED)}
 
 
@@ -51,6 +59,36 @@ def test_a_failing_or_killed_worker_is_raised_in_the_parent_never_a_hang(fail, e
         list(zygote.map(_job, jobs, 2, build_mod._init_worker, ({},), None))
     zygote.process.join(timeout=30)
     assert not zygote.process.is_alive()
+
+
+def test_a_killed_zygote_fails_the_map_at_once_and_its_busy_workers_go(tmp_path):
+    """The workers share the zygote's end of the pipe: the parent waited for them (and
+    they, once their job was done, for jobs that never came). Now: one BuildError at
+    once, and the workers end when their zygote is gone."""
+    zygote = pool.Zygote()
+    jobs = [{"n": n, "fail": "kill-zygote", "marks": str(tmp_path)} for n in range(4)]
+    started = time.monotonic()
+
+    def hung(signum, frame):
+        raise TimeoutError("the parent waited for its killed zygote's workers")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(45)
+    try:
+        with pytest.raises(build_mod.BuildError, match="单元构建进程意外退出"):
+            list(zygote.map(_job, jobs, 2, build_mod._init_worker, ({},), None))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - started < 30          # the jobs sleep 60 s
+    assert not zygote.process.is_alive()
+    workers = [int(p.name) for p in tmp_path.iterdir()]
+    assert workers
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+              for pid in workers):
+        assert time.monotonic() < deadline, "workers outlived their zygote"
+        time.sleep(0.1)
 
 
 def test_an_unused_zygote_goes_with_the_build():
