@@ -176,16 +176,21 @@ def _one_message(err: str, start: str) -> str:
     return line
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_check_stopped_by_a_signal_removes_its_spool_and_says_so(tmp_path, signum):
+@pytest.mark.parametrize("signum, group", [(signal.SIGTERM, False), (signal.SIGINT, False), (signal.SIGINT, True)],
+                         ids=["SIGTERM", "SIGINT", "Ctrl-C"])
+def test_check_stopped_by_a_signal_removes_its_spool_and_says_so(tmp_path, signum, group):
     """`make check` puts its spool (every unit's bodies) in the temp dir: stopped while the
-    unit workers render, it removes it, the temporary build and its workers."""
+    unit workers render, it removes it, the temporary build and its workers. Ctrl-C in a
+    terminal signals every process of the group (the zygote and workers too)."""
     proc, marks = _start(tmp_path, "render", "check", "--content", "content", "--output",
                          str(tmp_path / "out"), "--jobs", "2")
     _wait_for(proc, marks, "worker-*")
     tmpdir = tmp_path / "tmpdir"
     assert any(p.name.startswith(".gongkai-spool-") for p in tmpdir.iterdir())    # the spool is there now
-    proc.send_signal(signum)
+    if group:
+        os.killpg(proc.pid, signum)
+    else:
+        proc.send_signal(signum)
     code, err, _ = _finish(proc)
     assert code == 128 + signum, err
     line = _one_message(err, "已中断")
