@@ -263,3 +263,18 @@ def test_a_killed_zygote_fails_the_build_at_once_and_its_workers_go(tmp_path):
     assert _tree(out) == good
     assert _leftovers(tmp_path, "out") == []
     assert _gone(_workers(marks))
+
+
+def test_a_signal_inside_a_deferred_step_takes_effect_when_it_ends():
+    """The two renames of the swap (build._swap) run inside interrupt.deferred(): a SIGTERM
+    between them would leave no output/ at all until the next build."""
+    from gongkai import interrupt
+    steps, before = [], [signal.getsignal(s) for s in interrupt.SIGNALS]
+    with pytest.raises(interrupt.Interrupted) as stopped, interrupt.handled():
+        with interrupt.deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)          # the handler has run by now, and raised nothing
+            steps.append("second rename")
+        steps.append("after the swap")
+    assert steps == ["second rename"] and stopped.value.code == 128 + signal.SIGTERM
+    assert [signal.getsignal(s) for s in interrupt.SIGNALS] == before     # the caller's handlers are back
