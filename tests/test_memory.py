@@ -6,7 +6,10 @@ tests' (every build goes through this pool); here: what a worker holds and sees.
 from __future__ import annotations
 
 import os
+import signal
+import time
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +28,11 @@ def _job(job: dict) -> dict:
         raise ValueError(f"job {job['n']} failed")
     if job.get("fail") == "die":
         os._exit(3)
+    if job.get("fail") == "kill-zygote":     # the zygote killed while its workers are busy
+        Path(job["marks"], str(os.getpid())).write_text("")
+        if job["n"] == 0:
+            os.kill(os.getppid(), signal.SIGKILL)
+        time.sleep(60)
     return {"n": job["n"], "late": len(LATE), "parent": os.getppid(), "shared": dict(build_mod._SHARED)}
 
 
@@ -70,6 +78,36 @@ def test_a_failing_or_killed_worker_is_raised_in_the_parent_never_a_hang(fail, e
     assert not zygote.process.is_alive()
 
 
+def test_a_killed_zygote_fails_the_map_at_once_and_its_busy_workers_go(tmp_path):
+    """The workers share the zygote's end of the pipe: the parent waited for them (and
+    they, once their job was done, for jobs that never came). Now: one BuildError at
+    once, and the workers end when their zygote is gone."""
+    zygote = pool.Zygote()
+    jobs = [{"n": n, "fail": "kill-zygote", "marks": str(tmp_path)} for n in range(4)]
+    started = time.monotonic()
+
+    def hung(signum, frame):
+        raise TimeoutError("the parent waited for its killed zygote's workers")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(45)
+    try:
+        with pytest.raises(build_mod.BuildError, match="单元构建进程意外退出"):
+            list(zygote.map(_job, jobs, 2, build_mod._init_worker, ({},), None))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - started < 30          # the jobs sleep 60 s
+    assert not zygote.process.is_alive()
+    workers = [int(p.name) for p in tmp_path.iterdir()]
+    assert workers
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+              for pid in workers):
+        assert time.monotonic() < deadline, "workers outlived their zygote"
+        time.sleep(0.1)
+
+
 def test_an_unused_zygote_goes_with_the_build():
     zygote = pool.Zygote()
     zygote.close()
@@ -103,3 +141,51 @@ def test_a_units_slice_is_what_it_can_show_and_no_more(make_tree):
     for uid in "abcd":
         assert set(slices[uid]["GK_PUBLIC_ON"]) == set(slices[uid]["GK_REGISTRY"])
         assert all(slices[uid]["GK_REGISTRY"][n] is facts.registry[n] for n in slices[uid]["GK_REGISTRY"])
+
+
+def test_a_process_that_builds_again_and_again_keeps_a_bounded_number_of_environments(tmp_path, monkeypatch):
+    """A preview server or the test suite builds many times in one process, each time with
+    other settings: render.ENVIRONMENTS keeps the last few configurations, not one per build,
+    and still gives every generator of one configuration the same environment."""
+    from test_perf import fake_generator
+
+    from gongkai import render
+    monkeypatch.setattr(render, "ENVIRONMENTS", {})
+    (tmp_path / "page.html").write_text("<p>{{ x }}</p>")
+    for n in range(12):                          # twelve builds, each with its own settings
+        generators = [fake_generator(tmp_path, JINJA_GLOBALS={"build": n}) for _ in range(3)]
+        for generator in generators:             # the generators of every unit of the build
+            render.share_environment(generator)
+        assert all(g.env is generators[0].env for g in generators)      # compiled once per build
+        assert len(render.ENVIRONMENTS) <= 4            # render.ENVIRONMENTS_MAX
+    last = fake_generator(tmp_path, JINJA_GLOBALS={"build": 11})
+    render.share_environment(last)
+    assert last.env is generators[0].env                                # the current one is kept
+    first = fake_generator(tmp_path, JINJA_GLOBALS={"build": 0})
+    render.share_environment(first)
+    assert first.env.get_template("page.html").render(x="一") == "<p>一</p>"
+    assert len(render.ENVIRONMENTS) <= 4            # render.ENVIRONMENTS_MAX
+
+
+def test_shared_slim_values_are_per_build_not_per_process(make_tree, monkeypatch):
+    """spool._KEYS and spool._SHARED share equal values within one build's results; a new
+    build (a new Spool) starts with empty tables, so N builds keep one build's worth."""
+    from gongkai import spool as spool_mod
+    monkeypatch.setattr(spool_mod, "_KEYS", {})
+    monkeypatch.setattr(spool_mod, "_SHARED", {})
+    files = {"a/_unit.yaml": UNIT_YAML}
+    files.update({f"a/qtwj/f{n}.md": ITEM.format(n=n, no=NO.format(n), d=n + 1, extra="") for n in range(3)})
+    site = scan(make_tree(files), ROOT / "catalogs", jobs=1, slim=False)
+    assert site.ok, [str(p) for p in site.problems]
+    sizes, lines = [], {id(item): item.lines for item in site.items}
+    for n in range(8):                           # eight builds, each with values of its own
+        spool = spool_mod.Spool()
+        try:
+            for item in site.items:
+                item.lines = {**lines[id(item)], (f"field{n}",): 1}
+                item.written = f"2020-01-0{n + 1}"
+                spool_mod.slim(item)
+        finally:
+            spool.close()
+        sizes.append((len(spool_mod._KEYS), len(spool_mod._SHARED)))
+    assert sizes[-1] == sizes[0], sizes

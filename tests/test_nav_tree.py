@@ -101,3 +101,37 @@ def test_macros_read_no_page_variable():
     free = jinja2.meta.find_undeclared_variables(jinja2.Environment().parse(source))
     # f and n: names {% set %} inside an {% if %} of a macro, which jinja2.meta lists as free
     assert free <= {"GK", "GK_SITE_ROOT", "RELATIVE_URLS", "SITEURL", "f", "n"}, free
+
+
+def test_pages_use_the_macros_built_once_per_unit_never_their_own_import():
+    # The check above holds only if every page takes macros.html from GK.macros() (base.html's
+    # ``m``): a template importing it ``with context`` itself builds it again on every page
+    # (annual.html and wzdt.html did). No template but base.html names macros.html, and every
+    # template that reads ``m`` extends base.html.
+    from jinja2 import nodes
+    env = jinja2.Environment()
+    importing, uses, reads_m = [], {}, []    # uses: template -> those it extends or includes
+    for path in sorted((ROOT / "theme/templates").glob("*.html")):
+        tree = env.parse(path.read_text(encoding="utf-8"))
+        for node in tree.find_all((nodes.Import, nodes.FromImport, nodes.Include)):
+            if isinstance(node.template, nodes.Const) and node.template.value == "macros.html":
+                importing.append(path.name)
+        for node in tree.find_all((nodes.Extends, nodes.Include)):
+            if isinstance(node.template, nodes.Const):
+                uses.setdefault(node.template.value, set())
+                uses[path.name] = uses.get(path.name, set()) | {(type(node).__name__, node.template.value)}
+        if "m" in jinja2.meta.find_undeclared_variables(tree) and path.name != "base.html":
+            reads_m.append(path.name)
+
+    def under_base(name: str, seen: frozenset = frozenset()) -> bool:
+        # base.html sets m: a template has it when base.html is in its extends chain, or
+        # when it is included by a template that has it (an include shares the context).
+        if name == "base.html":
+            return True
+        if any(kind == "Extends" for kind, _ in uses.get(name, ())):
+            return any(under_base(t, seen | {name}) for kind, t in uses[name] if kind == "Extends" and t not in seen)
+        return any(under_base(by, seen | {name}) for by, links in uses.items()
+                   if ("Include", name) in links and by not in seen)
+
+    assert importing == [], importing
+    assert reads_m and [n for n in reads_m if not under_base(n)] == []

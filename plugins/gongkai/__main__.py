@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import errors, lifecycle
+from . import errors, interrupt, lifecycle
 from .build import build, check, describe, exit_code, warm_worker
 
 
@@ -57,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     except lifecycle.BuildDateError as exc:
         print(exc, file=sys.stderr)
         return 2
+    with interrupt.handled():   # SIGTERM as Ctrl-C: the spool and the partial output are removed
+        return _run(args, as_of)
+
+
+def _run(args, as_of: str) -> int:
     try:
         if args.command == "groups":
             from .merge import groups_main
@@ -79,9 +84,13 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         print(errors.summary(exc.problems), file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("已中断 (interrupted); output is unchanged", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        name = getattr(exc, "signum", None)
+        name = "SIGINT" if name is None else interrupt.signal.Signals(name).name
+        print(f"已中断：收到 {name}，构建已停止，临时文件已清除；输出目录保持上次完整构建的结果 "
+              f"(interrupted by {name}: stopped, temporary files removed; the output keeps its last complete build)",
+              file=sys.stderr)
+        return getattr(exc, "code", 130)
     except Exception as exc:  # noqa: BLE001 - an editor sees one line, never a traceback
         if args.debug:
             raise

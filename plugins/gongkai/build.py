@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from . import columns, errors, incremental, lifecycle, search, timings
+from . import columns, errors, incremental, interrupt, lifecycle, search, timings
 from .annual import portal as annual_portal
 from .annual import series as annual_series
 from .facts import Facts
@@ -346,9 +346,10 @@ def _swap(partial: Path, output: Path) -> None:
     old = _old(output)
     if old.exists() or old.is_symlink():
         _remove(old)
-    if output.exists():
-        os.rename(output, old)
-    os.rename(partial, output)
+    with interrupt.deferred():   # SIGTERM/Ctrl-C between the two renames waits for the second
+        if output.exists():
+            os.rename(output, old)
+        os.rename(partial, output)
     if old.exists() or old.is_symlink():
         _remove(old)
 

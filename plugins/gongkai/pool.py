@@ -12,17 +12,35 @@ test patched in it) of the build that made them.
 
 The zygote runs one pool: it takes the request from its pipe, sends each result back in
 job order, then exits. A failure of the pool (a worker killed) comes back as the
-exception it raised.
+exception it raised. The zygote itself killed (by the OOM killer, by hand) fails the
+build with one message, at once: its workers share its end of the pipe, so the parent
+watches the zygote's process rather than waiting for an end of file that only comes when
+the workers exit; and the workers watch the zygote, and end when it is gone.
 """
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
+import select
+import signal
+import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.connection import wait
 from pathlib import Path
+
+# Seconds to wait for a zygote stopped early, and then for its workers, to exit.
+GONE_WAIT = 5.0
+# How often a unit worker looks whether its zygote is still there (a worker left
+# without it would finish its unit, then wait for jobs forever).
+WATCH_EVERY = 0.25
+LOST = ("构建失败：单元构建进程意外退出（可能被系统终止，如内存不足），本次构建未完成，输出目录保持上次完整构建的结果 "
+        "(build failed: the unit workers' process exited unexpectedly, e.g. killed for lack of memory; "
+        "the output keeps its last complete build)")
 
 
 class Zygote:
@@ -48,27 +66,72 @@ class Zygote:
         asked for): neither the zygote nor its workers hold every job."""
         jobs = iter(jobs)
         window = 2 * workers
+        finished = False
         try:
-            self.conn.send((fn, workers, window, initializer, initargs, spool))
+            self._send((fn, workers, window, initializer, initargs, spool))
             for _ in range(window):
-                self.conn.send(next(jobs, None))
+                self._send(next(jobs, None))
             while True:
-                kind, value = self.conn.recv()
+                kind, value = self._recv()
                 if kind == "result":
-                    self.conn.send(next(jobs, None))   # one message for every result: the next job, or none
+                    self._send(next(jobs, None))   # one message for every result: the next job, or none
                     yield value
                 elif kind == "error":
                     raise value
                 else:
+                    finished = True
                     return
-        except EOFError:
-            raise RuntimeError("构建进程意外退出 (the unit workers' process exited unexpectedly)") from None
         finally:
+            if not finished:    # an error, the zygote lost, the build interrupted (interrupt.py)
+                self._abort()
             self.close()
+
+    def _send(self, message) -> None:
+        try:
+            self.conn.send(message)
+        except OSError:     # a pipe broken under the send: the zygote is gone
+            raise _lost() from None
+
+    def _recv(self):
+        """The zygote's next message; never waits for a zygote that is gone (its workers,
+        which hold its end of the pipe, may run on for a while)."""
+        try:
+            if self.conn in wait([self.conn, self.process.sentinel]) or self.conn.poll(0):
+                return self.conn.recv()
+        except (EOFError, OSError):
+            pass
+        raise _lost()
+
+    def _abort(self) -> None:
+        """Stop the zygote now, and give its workers (which end when it is gone,
+        ``_watch``) a few seconds to exit: no worker writes into the partial output after
+        the build has removed it, and none outlives the build."""
+        if self.process.is_alive():
+            self.process.terminate()      # SIGTERM: the default action in the zygote (_serve)
+            self.process.join(GONE_WAIT)
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join()
+        # Every worker holds the zygote's end of the pipe: end of file when the last has gone.
+        # Raw reads (what the zygote sent before it went is dropped): a message cut short
+        # by the kill must not leave us waiting for its rest.
+        deadline = time.monotonic() + GONE_WAIT
+        try:
+            fd = self.conn.fileno()
+            while (left := deadline - time.monotonic()) > 0:
+                if select.select([fd], [], [], left)[0] and not os.read(fd, 1 << 16):
+                    break
+        except (OSError, ValueError):
+            pass
 
     def close(self) -> None:
         """Stop the zygote (once its pool has finished, or at once when it is unused)."""
         self._final()
+
+
+def _lost() -> Exception:
+    from .build import BuildError   # here: build imports this module
+    return BuildError(LOST)
 
 
 def _stop(conn, process) -> None:
@@ -87,6 +150,10 @@ def _stop(conn, process) -> None:
 def _serve(conn, parents_end, warm: Callable[[], None] | None = None) -> None:
     """In the zygote: wait for one request, run its pool, send the results back."""
     parents_end.close()
+    # Not the command (interrupt.py): SIGTERM and Ctrl-C end the zygote and its workers
+    # quietly; the parent, which gets them too or stops the zygote (_abort), cleans up.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.SIG_DFL)
     if warm is not None:
         try:
             warm()
@@ -102,7 +169,8 @@ def _serve(conn, parents_end, warm: Callable[[], None] | None = None) -> None:
     if spool is not None:
         reader.SPOOL[:] = [Spool.attach(Path(spool[0]), spool[1])]
     ctx = multiprocessing.get_context("fork")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=initializer, initargs=initargs)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_start_worker,
+                               initargs=(os.getpid(), initializer, initargs))
     try:
         pending: deque = deque()
         for _ in range(window):
@@ -127,3 +195,18 @@ def _serve(conn, parents_end, warm: Callable[[], None] | None = None) -> None:
             pass
     else:
         pool.shutdown()
+
+
+def _start_worker(zygote: int, initializer: Callable | None, initargs: tuple) -> None:
+    """In a unit worker: watch the zygote, then the build's own initializer."""
+    threading.Thread(target=_watch, args=(zygote,), name="gongkai-zygote-watch", daemon=True).start()
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def _watch(zygote: int) -> None:
+    # A worker whose zygote is gone (killed while this worker was busy) is re-parented:
+    # it ends at once rather than finish a unit nobody will take, then wait for jobs forever.
+    while os.getppid() == zygote:
+        time.sleep(WATCH_EVERY)
+    os._exit(1)

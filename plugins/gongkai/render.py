@@ -176,6 +176,10 @@ class TemplateCache(jinja2.BytecodeCache):
     checksum, so an edited template or a differently configured environment is
     compiled afresh, never served stale."""
 
+    # Compiled templates kept in memory: a theme has ~25; a process that builds with many
+    # themes (the test suite's copies) starts afresh past this many.
+    MAX = 256
+
     def __init__(self):
         self._code: dict[str, bytes] = {}
         # The build cache's folder for compiled templates (GK_TEMPLATE_CACHE, set by
@@ -212,6 +216,8 @@ class TemplateCache(jinja2.BytecodeCache):
                 bucket.reset()
 
     def dump_bytecode(self, bucket):
+        if len(self._code) >= self.MAX:
+            self._code.clear()   # bounded in a long-lived process (tests, a preview server): ~25 a theme
         data = self._code[bucket.key] = bucket.bytecode_to_string()
         if self.folder:
             path = os.path.join(self.folder, bucket.key)
@@ -237,8 +243,12 @@ class TemplateCache(jinja2.BytecodeCache):
 
 # One per process: forked workers each fill their own while building their units.
 TEMPLATES = TemplateCache()
-# Jinja environments by configuration, one per process (share_environment).
+# Jinja environments by configuration (share_environment), the most recently used last.
+# A build has one configuration (every generator of every unit a worker builds shares
+# it); a process that builds again and again with other settings or themes (the test
+# suite, a preview server) keeps the last ENVIRONMENTS_MAX, not one per build it made.
 ENVIRONMENTS: dict[str, jinja2.Environment] = {}
+ENVIRONMENTS_MAX = 4
 
 
 def share_environment(generator) -> None:
@@ -263,8 +273,14 @@ def share_environment(generator) -> None:
                 # Pelican's strftime filter takes the locale when the environment is made
                 s.get("LOCALE"), s.get("DEFAULT_LANG"), _signatures(generator._templates_path)))
     # The repr of a filter function holds its address; the kept environment keeps the
-    # function alive, so another function can never take that address and match.
-    generator.env = ENVIRONMENTS.setdefault(key, generator.env)
+    # function alive, so another function can never take that address and match (an
+    # environment dropped below is not matched any more either).
+    env = ENVIRONMENTS.pop(key, None)
+    env = generator.env if env is None else env
+    ENVIRONMENTS[key] = env            # (re)inserted last: the most recently used
+    while len(ENVIRONMENTS) > ENVIRONMENTS_MAX:
+        del ENVIRONMENTS[next(iter(ENVIRONMENTS))]
+    generator.env = env
 
 
 def _signatures(folders: list[str]) -> list[tuple]:

@@ -43,8 +43,8 @@ def slim(item: Item) -> Item:
     thin = object.__new__(Item)   # not dataclasses.replace or copy.copy: ~10x slower per item
     for name in Item.__slots__:
         setattr(thin, name, getattr(item, name))
-    if len(_SHARED) > _SHARED_MAX:
-        _SHARED.clear()     # bounded in a long-lived process (``--jobs 1`` scans in the parent)
+    if len(_SHARED) > _SHARED_MAX or len(_KEYS) > _SHARED_MAX:
+        forget_shared()     # bounded in a long-lived process (``--jobs 1`` scans in the parent)
     share = _SHARED.setdefault
     for name in _SHARED_FIELDS:
         value = getattr(item, name)
@@ -83,6 +83,14 @@ _SHARED_FIELDS = ("type", "column", "issuer", "topic", "genre", "validity", "dis
 _EMPTY_LISTS = ("attachments", "images", "interprets")
 
 
+def forget_shared() -> None:
+    """Empty the tables of shared values: sharing is within one build's results, so each
+    build (each new ``Spool``) starts with empty ones, and a process that builds again and
+    again (the test suite, a preview server) does not keep every value it ever saw."""
+    _SHARED.clear()
+    _KEYS.clear()
+
+
 def _remove(folder: str, owner: int) -> None:
     # A forked worker inherits this finalizer; only the process that made the folder removes it.
     if os.getpid() == owner:
@@ -93,6 +101,7 @@ class Spool:
     """The private folder of one build's validated items (removed when the object goes)."""
 
     def __init__(self, base: Path | None = None, prefix: str = ".gongkai-spool-"):
+        forget_shared()   # a new build: nothing of the last one's is shared with it
         self.folder = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
         self.token = secrets.token_hex(16)
         self.warned = False
