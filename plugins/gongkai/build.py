@@ -191,7 +191,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     failures = []
     # What the workers read of the province: the settings every unit reads, once per
     # worker; and with each job, the registry entries its unit can show (unit_slices).
-    with_slices = ({**job, "shared": slices}
+    with_slices = ({**job, "shared": slices, "override": _handed_over(job["override"])}
                    for job, slices in zip(jobs_list, unit_slices(facts, [j["unit"] for j in jobs_list])))
     spool = (str(site.spool.folder), site.spool.token) if site.spool is not None else None
     if zygote is None:
@@ -533,6 +533,15 @@ def _init_worker(shared: dict | None = None, maps: dict | None = None):
         zhmap.seed(maps)   # not computed again from OpenCC in every worker (~0.3 s each)
     _SHARED.clear()
     _SHARED.update(shared or {})
+
+
+def _handed_over(override: dict) -> dict:
+    """A job's settings as sent to its worker; the parent's copy lets go of the unit's file
+    list (incremental/pages.py), so the province's are not all held until the build ends."""
+    from .incremental.pages import SETTING
+    sent = dict(override)
+    override.pop(SETTING, None)
+    return sent
 
 
 def warm_worker(catalogs: str) -> None:

@@ -88,7 +88,8 @@ class Pages:
         self.generator = generator
         self.spec = spec
         self.base = spec["base"]
-        self.files: dict[str, list] = spec.get("files") or {}
+        # The unit's tree_signature entries [path, *signature], as the parent scanned them.
+        self.files: dict[str, list] = {entry[0]: entry[1:] for entry in spec.get("files") or ()}
         self.folder = os.path.realpath(generator.settings["PATH"])
         record = load_record(spec.get("record"), spec.get("record_digest"))
         self.previous: dict[str, list] = record.get("pages", {})

@@ -88,7 +88,9 @@ class Reuse:
         self.previous: dict = {}
         self.note = ""
         self.page_base: dict[str, str] = {}          # uid -> the unit part of its item pages' keys
-        self.files: dict[str, dict[str, list]] = {}  # uid -> {path in the unit folder: signature}
+        # uid -> its files with their signatures (tree_signature), until its job is made:
+        # at 100k items, the province's are ~30 MiB the parent need not keep (issue 15).
+        self.trees: dict[str, list] = {}
         self.page_counts = [0, 0, 0]                 # item pages rendered, copied, of which tree patched
         self.rendered_pages: list[str] = []          # some of the rendered ones, by name
         self.template_cache: str | None = None
@@ -129,7 +131,7 @@ class Reuse:
             empty = not any(facts.state(i).public for i in items)   # an empty feed is dated by the as-of day
             if empty and self.empty_feeds is not None:
                 self.fresh[uid] = set(self.empty_feeds)
-            files = site.trees[uid] if uid in site.trees else tree_signature(cache, unit.folder)
+            files = site.trees.pop(uid) if uid in site.trees else tree_signature(cache, unit.folder)
             parts = {
                 "common": common_key,
                 "override": {k: v for k, v in overrides[uid].items() if k != "OUTPUT_PATH"},
@@ -147,7 +149,7 @@ class Reuse:
             # What every item page of the unit shows besides the page's own inputs (pages.py
             # adds those: its files, state, registry entries, neighbours, the tree's counts).
             self.page_base[uid] = digest([PAGES_SCHEMA, {k: self.parts[uid][k] for k in PAGE_PARTS}])
-            self.files[uid] = {entry[0]: entry[1:] for entry in files}
+            self.trees[uid] = files
 
     def _full_key(self, uid: str, targets) -> str:
         return digest([self.keys[uid], sorted(self.hidden.intersection(targets))])
@@ -322,11 +324,13 @@ class Reuse:
             if spec is not None:
                 Path(spec["out"]).unlink(missing_ok=True)   # a stale file must never stand for this build's
                 job["override"][PAGES_SETTING] = spec
+        self.trees.clear()   # the reused units': not needed again
 
     def page_job(self, uid: str) -> dict | None:
         if not self.cache.enabled or uid not in self.page_base:
             return None
-        spec = {"base": self.page_base[uid], "files": self.files[uid], "out": str(self._pages_file(uid, "new"))}
+        spec = {"base": self.page_base[uid], "files": self.trees.pop(uid, []),
+                "out": str(self._pages_file(uid, "new"))}
         prev = self.previous.get(uid)
         old = self.output / uid
         tag = prev.get("pages") if isinstance(prev, dict) else None
