@@ -141,6 +141,13 @@ def test_a_units_slice_is_what_it_can_show_and_no_more(make_tree):
     for uid in "abcd":
         assert set(slices[uid]["GK_PUBLIC_ON"]) == set(slices[uid]["GK_REGISTRY"])
         assert all(slices[uid]["GK_REGISTRY"][n] is facts.registry[n] for n in slices[uid]["GK_REGISTRY"])
+    # The registry holds an entry per public item in the parent: equal dates are one string,
+    # and entries with no references or questions share one empty list (~20 MiB at 100k).
+    reg = facts.registry
+    a0, b0 = reg[NO.format(0)], reg[NO.format(10)]       # a/f0 and b/f0: both published 2024-01-01
+    assert a0["published"] == b0["published"] == "2024-01-01" and a0["published"] is b0["published"]
+    assert a0["interprets"] == [] and a0["interprets"] is b0["interprets"] is a0["questions"]
+    assert reg[NO.format(95)]["interprets"] == [NO.format(0)]
 
 
 def test_a_process_that_builds_again_and_again_keeps_a_bounded_number_of_environments(tmp_path, monkeypatch):

@@ -114,6 +114,11 @@ class Site:
         (item.source -> State, from ``Facts``) saves computing each state again."""
         public_on_of = lifecycle.lookup(self.public_on()) if states is None else None
         out: dict[str, dict] = {}
+        # One object per equal value where most entries repeat it (dates, no references, no
+        # questions): the parent holds an entry per public item (issue 15, ~20 MiB at 100k).
+        # Nothing changes an entry once made.
+        iso: dict[dt.date, str] = {}
+        none: list = []
         for item in self.items:
             if not item.index_no:
                 continue
@@ -121,12 +126,17 @@ class Site:
             if not st.public:
                 continue
             shown = lifecycle.withdraw(item) if st.withdrawn else item
-            out[item.index_no] = {
+            published = shown.published_date
+            entry = out[item.index_no] = {
                 "unit": shown.unit, "url": shown.url, "title": shown.title, "doc_number": shown.doc_number,
-                "published": shown.published_date.isoformat(), "repealed_by": shown.repealed_by,
-                "replaced_by": shown.replaced_by, "interprets": list(shown.interprets), "type": shown.type,
-                "form": shown.form, "questions": [{"q": pair.q, "anchor": pair.anchor} for pair in shown.qa],
+                "published": iso.get(published) or iso.setdefault(published, published.isoformat()),
+                "repealed_by": shown.repealed_by, "replaced_by": shown.replaced_by,
+                "interprets": list(shown.interprets) if shown.interprets else none, "type": shown.type,
+                "form": shown.form,
+                "questions": [{"q": pair.q, "anchor": pair.anchor} for pair in shown.qa] if shown.qa else none,
                 **st.as_dict()}
+            if st.since is not None:
+                entry["since"] = iso.get(st.since) or iso.setdefault(st.since, entry["since"])
         return out
 
 def item_files(unit: Unit, problems: list[Problem] | None = None) -> list[Path]:
