@@ -751,3 +751,21 @@ def test_folder_tokens_change_only_for_the_folder_that_changed():
     # A link to a folder means its index.html: both folders decide it.
     assert links.link_folders("u1/art/a") == ("u1/art", "u1/art/a")
     assert links.link_folders("u1") == ("", "u1")
+
+
+def test_check_json_written_in_pieces_is_the_joined_text(tmp_path):
+    # Issue 15: check.json is streamed from the units' pieces (16 MB at 1,300 units), never
+    # held whole; the bytes are to_json's.
+    import datetime as dt
+
+    from gongkai.check.engine import load_rules
+    from gongkai.check.report import Report, UnitReport, unit_fragment
+    rules = load_rules(ROOT / "catalogs" / "rules.yaml")
+    units = [UnitReport(f"u{n}", f"单位{n}", "county", None, [], 0, {"https://例子.cn/": ["a.html"]} if n else {})
+             for n in range(3)]
+    report = Report(dt.date(2026, 11, 22), rules, units, {"county": "县级"})
+    report.write_json(tmp_path / "a.json", [unit_fragment(u.as_dict()) for u in units])
+    assert (tmp_path / "a.json").read_text(encoding="utf-8") == report.to_json()
+    empty = Report(dt.date(2026, 11, 22), rules, [], {})
+    empty.write_json(tmp_path / "b.json", [])
+    assert (tmp_path / "b.json").read_text(encoding="utf-8") == empty.to_json()
