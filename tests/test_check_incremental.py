@@ -503,27 +503,17 @@ def test_a_number_born_after_the_as_of_date_becomes_a_finding_on_that_day(make_t
     assert every_rule_counted[("demo", "privacy.personal-info")] == 1
     assert [f.line for f in found(report, "privacy.personal-info")] and number not in json.dumps(report.as_dict())
     assert report.as_dict() == evaluate(content, out, day=born).as_dict()
+
+
 def test_the_check_stage_loads_anchors_only_of_units_a_fragment_link_points_into(make_tree, tmp_path, monkeypatch):
     """Memory flat in the number of units (issue 15): the parent holds no unit's files or
     anchors for the whole stage. A link that leaves its unit loads the files of the unit
     it points into, and that unit's anchors only when the link has a #fragment, at most
     ``UnitFiles.KEEP`` units at a time; the report is the whole-tree scan's."""
-    from test_check import UNIT
-    towns = [f"t{n}" for n in range(6)]
-    tree = full()
-    for n, uid in enumerate(towns):
-        tree[f"{uid}/_unit.yaml"] = UNIT.replace("测试县", f"测试{n}乡").replace("level: county", "level: township") \
-            .replace("'" + UNIT.split("org_code: '")[1].split("'")[0] + "'", f"'11990102MB{n:08d}'")
-    content = make_tree(tree)
-    out = built_tree(tmp_path / "built")
     # t0 -> t1#h1, t2 -> t3#h3, t4 -> t5#h5 resolve; t5 -> t0#nope is broken; t1, t3 link
     # into another unit without a fragment; nothing points into t2 or t4 with one.
-    for n, uid in enumerate(towns):
-        (out / uid).mkdir()
-        target = "../t0/index.html#nope" if n == 5 else \
-            f"../t{n + 1}/index.html#h{n + 1}" if n % 2 == 0 else f"../t{n + 1}/index.html"
-        (out / uid / "index.html").write_text(f'<h1 id="h{n}">{uid}</h1>\n<a href="{target}">next</a>\n'
-                                              '<a href="../demo/index.html">demo</a>\n', encoding="utf-8")
+    content, out, units = towns_tree(make_tree, tmp_path)
+    towns = units[1:]
     plain = evaluate(content, out).as_dict()   # every page of the tree read at once (links.scan_output)
     for uid in ["demo", *towns]:
         links.stash_unit(out / uid, uid, out / links.STASH, "")

@@ -218,16 +218,21 @@ def _good_build(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
     return out, _tree(out)
 
 
-def test_html_stopped_while_rendering_leaves_the_last_good_output(tmp_path):
-    out, good = _good_build(tmp_path)
-    proc, marks = _start(tmp_path, "render", "html", "--output", str(out), "--jobs", "2", "--no-cache")
-    _wait_for(proc, marks, "worker-*")
+def _stopped_with_output_intact(proc, tmp_path, out, good) -> None:
+    """SIGTERM the build: exit 143, one message, output/ as the last good build left it, nothing left beside it."""
     proc.send_signal(signal.SIGTERM)
     code, err, _ = _finish(proc)
     assert code == 128 + signal.SIGTERM, err
     _one_message(err, "已中断")
     assert _tree(out) == good
     assert _leftovers(tmp_path, "out") == []
+
+
+def test_html_stopped_while_rendering_leaves_the_last_good_output(tmp_path):
+    out, good = _good_build(tmp_path)
+    proc, marks = _start(tmp_path, "render", "html", "--output", str(out), "--jobs", "2", "--no-cache")
+    _wait_for(proc, marks, "worker-*")
+    _stopped_with_output_intact(proc, tmp_path, out, good)
     assert _gone(_workers(marks))
 
 
@@ -238,12 +243,7 @@ def test_html_stopped_just_before_the_swap_puts_the_moved_files_back(tmp_path):
     out, good = _good_build(tmp_path)
     proc, marks = _start(tmp_path, "swap", "html", "--output", str(out), "--jobs", "2")
     _wait_for(proc, marks, "swap")
-    proc.send_signal(signal.SIGTERM)
-    code, err, _ = _finish(proc)
-    assert code == 128 + signal.SIGTERM, err
-    _one_message(err, "已中断")
-    assert _tree(out) == good
-    assert _leftovers(tmp_path, "out") == []
+    _stopped_with_output_intact(proc, tmp_path, out, good)
 
 
 def test_a_killed_zygote_fails_the_build_at_once_and_its_workers_go(tmp_path):

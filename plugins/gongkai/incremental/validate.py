@@ -130,55 +130,58 @@ class _UnitItems:
         changed); else None. Answered by the build's process without a worker: no walk of
         the unit for its item files, no slim item pickled across processes (issue 15: a
         one-item edit's pre-pass)."""
-        if not self.enabled:
+        record = self._slim_record()
+        if record is None or record.get("tree") != self.tree() or not all(map(self._reads_unchanged, record["files"])):
             return None
-        record = self.owner.cache.load_pickle(_name(self.unit.id, ".slim"))
-        if not isinstance(record, dict) or record.get("unit_key") != self.unit_key \
-                or not isinstance(record.get("tree"), list):
-            return None
-        files, slim = record.get("files"), record.get("slim")
-        if not isinstance(files, list) or not isinstance(slim, list) or len(files) != len(slim) \
-                or record["tree"] != self.tree():
-            return None
-        signature = self.owner.cache.hashes.signature
-        for entry, item in zip(files, slim, strict=True):
-            if not (isinstance(entry, tuple) and len(entry) == 3 and isinstance(item, Item)
-                    and isinstance(entry[2], list)) or not all(signature(p) == sig for p, sig in entry[2]):
-                return None
-        self.owner.hits += len(slim)
-        return self._tree, slim, (str(self.owner.cache.folder / _name(self.unit.id)), self.unit_key,
-                                  [(path, sig) for path, sig, _ in files])
+        self.owner.hits += len(record["slim"])
+        return self._tree, record["slim"], self._spool_refs([(path, sig) for path, sig, _ in record["files"]])
 
     def reuse(self, paths: list[Path]) -> list[Item] | None:
         """The slim items of ``paths`` (the unit's files, in order) when none of them nor
         what they read changed since they were kept without a problem; else None."""
-        if not self.enabled:
+        record = self._slim_record()
+        if record is None or len(record["files"]) != len(paths):
             return None
-        record = self.owner.cache.load_pickle(_name(self.unit.id, ".slim"))
-        if not isinstance(record, dict) or record.get("unit_key") != self.unit_key:
-            return None
-        files, slim = record.get("files"), record.get("slim")
-        if not isinstance(files, list) or not isinstance(slim, list) or not len(files) == len(slim) == len(paths):
-            return None
-        hashes = self.owner.cache.hashes
-        for path, entry, item in zip(paths, files, slim):
-            if not (isinstance(entry, tuple) and len(entry) == 3 and entry[0] == str(path) and isinstance(item, Item)):
-                return None
-            own = hashes.signature(path)
-            if own[0] != "f" or own != entry[1] or not all(hashes.signature(p) == sig for p, sig in entry[2]):
+        signature = self.owner.cache.hashes.signature
+        for path, entry in zip(paths, record["files"], strict=True):
+            own = signature(path)
+            if entry[0] != str(path) or own[0] != "f" or own != entry[1] or not self._reads_unchanged(entry):
                 return None
         self.owner.hits += len(paths)
         if record.get("tree") != self._tree:
             # Something beside the items changed (or the record predates the tree): kept
             # with the tree now, so that the next build answers it without a worker.
             self.owner.cache.save_pickle(_name(self.unit.id, ".slim"), {**record, "tree": self.tree()})
-        return slim
+        return record["slim"]
+
+    def _slim_record(self) -> dict | None:
+        """The unit's slim record, when it is kept under this unit key and well formed:
+        ``files`` [(path, signature, [(read path, signature)])] beside ``slim`` items."""
+        if not self.enabled:
+            return None
+        record = self.owner.cache.load_pickle(_name(self.unit.id, ".slim"))
+        if not isinstance(record, dict) or record.get("unit_key") != self.unit_key:
+            return None
+        files, slim = record.get("files"), record.get("slim")
+        if not (isinstance(files, list) and isinstance(slim, list) and len(files) == len(slim)
+                and all(isinstance(entry, tuple) and len(entry) == 3 and isinstance(entry[2], list)
+                        and isinstance(item, Item) for entry, item in zip(files, slim, strict=True))):
+            return None
+        return record
+
+    def _reads_unchanged(self, entry: tuple) -> bool:
+        """Whether the files an item read beside its own (attachments, images) are as they were."""
+        signature = self.owner.cache.hashes.signature
+        return all(signature(p) == sig for p, sig in entry[2])
 
     def refs(self, paths: list[Path]) -> tuple[str, str, list]:
         """Where the full items of a unit answered by ``reuse`` are: (cache file, unit key,
         [(path, signature)]), for the build's spool to read them from (spool.Spool.refer)."""
-        return (str(self.owner.cache.folder / _name(self.unit.id)), self.unit_key,
-                [(str(p), self.owner.cache.hashes.signature(p)) for p in paths])
+        signature = self.owner.cache.hashes.signature
+        return self._spool_refs([(str(p), signature(p)) for p in paths])
+
+    def _spool_refs(self, files: list[tuple[str, list]]) -> tuple[str, str, list]:
+        return str(self.owner.cache.folder / _name(self.unit.id)), self.unit_key, files
 
     def read(self, path: Path, cats) -> tuple[Item | None, list]:
         if not self.enabled:
