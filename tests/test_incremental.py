@@ -475,3 +475,19 @@ def test_plain_digest_is_a_function_of_the_value_alone():
     assert plain_digest(a) != plain_digest([("a.md", {"state": shared, "by": None})])
     assert plain_digest(a) != plain_digest([a[0], ("b.md", {"state": "已废止", "by": None})])
     assert plain_digest([1, "1"]) != plain_digest(["1", 1]) and plain_digest(None) != plain_digest("")
+
+
+def test_a_damaged_or_linked_previous_lifecycle_json_is_made_again(site, tmp_path):
+    # A reused unit's lifecycle.json is taken from the previous output (same key, same day);
+    # one that is not JSON, or a symlink, is never trusted: it is computed again.
+    content, out = site
+    (out / UNIT / "lifecycle.json").write_text('{"as_of": "' + AS_OF + '", "states": {', encoding="utf-8")
+    outside = tmp_path / "elsewhere.json"
+    outside.write_text((out / "shili-county" / "lifecycle.json").read_text(encoding="utf-8")
+                       .replace('"current"', '"expired"'), encoding="utf-8")
+    (out / "shili-county" / "lifecycle.json").unlink()
+    (out / "shili-county" / "lifecycle.json").symlink_to(outside)
+    rebuild(content, out)
+    assert not (out / "shili-county" / "lifecycle.json").is_symlink()
+    assert json.loads(text(out / UNIT / "lifecycle.json"))["as_of"] == AS_OF
+    check_uncached(content, out, tmp_path)
