@@ -140,14 +140,22 @@ def test_a_units_slice_is_what_it_can_show_and_no_more(make_tree):
     assert [e["index_no"] for e in slices["a"]["GK_REVERSE"][("repealed_by", NO.format(1))]] == [NO.format(90)]
     for uid in "abcd":
         assert set(slices[uid]["GK_PUBLIC_ON"]) == set(slices[uid]["GK_REGISTRY"])
-        assert all(slices[uid]["GK_REGISTRY"][n] is facts.registry[n] for n in slices[uid]["GK_REGISTRY"])
-    # The registry holds an entry per public item in the parent: equal dates are one string,
-    # and entries with no references or questions share one empty list (~20 MiB at 100k).
+        assert all(slices[uid]["GK_REGISTRY"][n] == facts.registry[n] for n in slices[uid]["GK_REGISTRY"])
+    # The registry holds an entry per public item in the parent, as one tuple (not a dict):
+    # equal dates are one string, and entries with no references or questions share one
+    # empty list. A lookup gives a new dict: no reader changes the entry for the others.
     reg = facts.registry
-    a0, b0 = reg[NO.format(0)], reg[NO.format(10)]       # a/f0 and b/f0: both published 2024-01-01
-    assert a0["published"] == b0["published"] == "2024-01-01" and a0["published"] is b0["published"]
-    assert a0["interprets"] == [] and a0["interprets"] is b0["interprets"] is a0["questions"]
+    assert all(type(row) is tuple and len(row) == len(reg.KEYS) for row in reg.rows.values())
+    a0, b0 = reg.row(NO.format(0)), reg.row(NO.format(10))      # a/f0 and b/f0: both published 2024-01-01
+    at = {key: n for n, key in enumerate(reg.KEYS)}
+    assert a0[at["published"]] == "2024-01-01" and a0[at["published"]] is b0[at["published"]]
+    assert a0[at["interprets"]] == [] and a0[at["interprets"]] is b0[at["interprets"]] is a0[at["questions"]]
     assert reg[NO.format(95)]["interprets"] == [NO.format(0)]
+    reg[NO.format(95)]["interprets"].append("x")
+    reg[NO.format(95)]["title"] = "x"
+    assert reg[NO.format(95)]["interprets"] == [NO.format(0)] and reg[NO.format(95)]["title"] == "解读"
+    assert list(reg[NO.format(0)]) == list(reg.KEYS)
+    assert reg.naming() == {NO.format(0): {NO.format(95)}, NO.format(1): {NO.format(90)}}
 
 
 def test_a_process_that_builds_again_and_again_keeps_a_bounded_number_of_environments(tmp_path, monkeypatch):
@@ -196,3 +204,38 @@ def test_shared_slim_values_are_per_build_not_per_process(make_tree, monkeypatch
             spool.close()
         sizes.append((len(spool_mod._KEYS), len(spool_mod._SHARED)))
     assert sizes[-1] == sizes[0], sizes
+
+
+def test_a_file_hash_is_kept_as_one_packed_record_and_trusted_only_while_the_file_is_unchanged(tmp_path, monkeypatch):
+    """The parent keeps a hash record per content file for the whole build: one bytes
+    object (the stat probe packed, the raw sha-256), not a list of ints and a hex string.
+    A record is used only while size, times, inode and device match; a record of an older
+    layout, or a damaged one, is not trusted: the file is hashed again."""
+    import hashlib
+    import pickle
+
+    from gongkai.incremental import store
+    hashed = []
+    real = store.sha256_file
+    monkeypatch.setattr(store, "sha256_file", lambda p: hashed.append(str(p)) or real(p))
+    f = tmp_path / "a.md"
+    f.write_text("甲", encoding="utf-8")
+    want = hashlib.sha256("甲".encode()).hexdigest()
+    first = store.Hashes()
+    assert first.signature(f) == ["f", want] and hashed == [str(f)]
+    record = first.seen[str(f)]
+    assert type(record) is bytes and len(record) == store.Hashes.SIZE and record.endswith(bytes.fromhex(want))
+    # The next build, from the pickled records: not read again.
+    again = store.Hashes(pickle.loads(pickle.dumps(first.seen)))
+    assert again.signature(f) == ["f", want] and hashed == [str(f)]
+    # Changed (same size, new time): read again, and the new hash is recorded.
+    f.write_text("乙", encoding="utf-8")
+    os.utime(f, ns=(1, 2))
+    new = hashlib.sha256("乙".encode()).hexdigest()
+    assert again.signature(f) == ["f", new] and hashed == [str(f)] * 2
+    # An older layout's record, or a record cut short, is not trusted.
+    st = os.lstat(f)
+    for old in ([st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev, "0" * 64],
+                again.seen[str(f)][:-1]):
+        assert store.Hashes({str(f): old}).signature(f) == ["f", new]
+    assert hashed == [str(f)] * 4

@@ -34,7 +34,7 @@ from .annual import portal as annual_portal
 from .annual import series as annual_series
 from .facts import Facts
 from .pool import Zygote
-from .site import Site, scan
+from .site import Registry, Site, scan
 from .tools.progress import Progress
 
 
@@ -206,7 +206,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     watch.workers = workers
     # What only the unit workers read (the registry, public-on dates): gone before the
     # portal and the check stage, which then reuse that memory (issue 15).
-    facts.registry, facts.public_on = {}, {}
+    facts.registry, facts.public_on = Registry(), {}
     watch.lap("render", wall="units")
     if failures:
         # One mistake, one message (DESIGN §9): a broken template fails every unit alike.
@@ -600,20 +600,9 @@ def unit_slices(facts: Facts, unit_ids: list[str]) -> Iterator[dict]:
     that name its items; their public-on dates; the reverse links among them — the same
     slice its incremental key holds (incremental/units.py). A worker gets its unit's slice
     with the job instead of the province's registry."""
-    from .facts import REF_KEYS
-    from .items import as_list
-
     registry, public_on = facts.registry, facts.public_on
-    naming: dict[str, set[str]] = {}     # 索引号 -> public entries naming it
-    for number, entry in registry.items():
-        for key in REF_KEYS:
-            for target in as_list(entry.get(key)):
-                naming.setdefault(target, set()).add(number)
     for uid in unit_ids:
-        items = facts.by_unit.get(uid, [])
-        own = {i.index_no for i in items if i.index_no}
-        shown = {r for i in items for key in REF_KEYS for r in as_list(getattr(i, key))} | own \
-            | {n for o in own for n in naming.get(o, ())}
+        shown = facts.shown(uid)
         entries = {n: registry[n] for n in sorted(shown) if n in registry}
         yield {"GK_REGISTRY": entries, "GK_PUBLIC_ON": {n: public_on[n] for n in sorted(shown) if n in public_on},
                "GK_REVERSE": columns.reverse_refs(entries)}

@@ -15,7 +15,7 @@ from . import fiscal, interpretation, lifecycle
 from .items import Item, as_list
 
 if TYPE_CHECKING:  # pragma: no cover - import for annotations only
-    from .site import Site
+    from .site import Registry, Site
 
 REF_KEYS = ("repealed_by", "replaced_by", "interprets")
 
@@ -25,7 +25,7 @@ class Facts:
     day: dt.date
     public_on: dict[str, str | None]                 # 索引号 -> first public day (ISO) or None
     states: dict[str, lifecycle.State]               # item.source -> its state on ``day``
-    registry: dict[str, dict]                        # 索引号 -> what other units may show of it
+    registry: Registry                               # 索引号 -> what other units may show of it
     reverse: dict[tuple[str, str], list[Item]] = field(default_factory=dict)  # (key, 索引号) -> items naming it
     by_unit: dict[str, list[Item]] = field(default_factory=dict)             # unit id -> its items (all)
     # For the checker (and anyone else asking): policies without a timely 解读, among the
@@ -54,6 +54,17 @@ class Facts:
 
     def state(self, item: Item) -> lifecycle.State:
         return self.states[item.source]
+
+    def shown(self, uid: str) -> set[str]:
+        """The 索引号 whose registry entries ``uid``'s pages can show: its own, those its
+        items name (repealed_by, replaced_by, interprets), and the public entries naming its
+        items. Its unit key (incremental/units.py) and its job's slice (build.unit_slices)
+        hold the same set."""
+        items = self.by_unit.get(uid, [])
+        own = {i.index_no for i in items if i.index_no}
+        naming = self.registry.naming()
+        return {r for i in items for key in REF_KEYS for r in as_list(getattr(i, key))} | own \
+            | {n for o in own for n in naming.get(o, ())}
 
     def public(self, unit: str | None = None) -> list[Item]:
         """The items that are public on the as-of date (of one unit, or of all)."""

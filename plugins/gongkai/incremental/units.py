@@ -29,8 +29,6 @@ from pathlib import Path
 from .. import feeds, lifecycle
 from ..annual import series as annual_series
 from ..annual.model import Report
-from ..facts import REF_KEYS
-from ..items import as_list
 from .pages import SETTING as PAGES_SETTING
 from .pages import record_digest
 from .store import Cache, digest, plain_digest
@@ -109,11 +107,6 @@ class Reuse:
         common_key = digest(common)
         self.template_cache = str(cache.folder / "jinja" / common_key[:32])
         registry, public_on = facts.registry, facts.public_on
-        naming: dict[str, set[str]] = {}     # 索引号 -> public entries naming it (reverse links)
-        for number, entry in registry.items():
-            for key in REF_KEYS:
-                for target in as_list(entry.get(key)):
-                    naming.setdefault(target, set()).add(number)
         annual = shared.get("GK_ANNUAL") or {}
         # Empty feeds written afresh for a reused unit with no public item (stage), when
         # every feed of such a unit is an Atom file at the top of its folder.
@@ -125,9 +118,7 @@ class Reuse:
             if uid not in overrides:
                 continue    # not built by this (subset) build
             items = facts.by_unit.get(uid, [])
-            own = {i.index_no for i in items if i.index_no}
-            refs = {r for i in items for key in REF_KEYS for r in as_list(getattr(i, key))}
-            shown = refs | own | {n for o in own for n in naming.get(o, ())}
+            shown = facts.shown(uid)
             empty = not any(facts.state(i).public for i in items)   # an empty feed is dated by the as-of day
             if empty and self.empty_feeds is not None:
                 self.fresh[uid] = set(self.empty_feeds)
@@ -137,7 +128,7 @@ class Reuse:
                 "override": {k: v for k, v in overrides[uid].items() if k != "OUTPUT_PATH"},
                 "files": files,
                 "states": sorted((i.source, facts.state(i).as_dict()) for i in items),
-                "registry": sorted((n, registry.get(n)) for n in shown),
+                "registry": sorted((n, registry.row(n)) for n in shown),
                 "public_on": sorted((n, public_on.get(n)) for n in shown),
                 "annual": annual_shown(site, facts, uid, items, shared.get("GK_UNITS") or {}, annual),
                 "day": facts.day.isoformat() if empty and uid not in self.fresh else None,
