@@ -239,3 +239,19 @@ def test_a_file_hash_is_kept_as_one_packed_record_and_trusted_only_while_the_fil
                 again.seen[str(f)][:-1]):
         assert store.Hashes({str(f): old}).signature(f) == ["f", new]
     assert hashed == [str(f)] * 4
+
+
+def test_the_simplified_traditional_maps_are_made_in_blocks_with_a_small_peak():
+    """A cold build makes the 简繁 maps from OpenCC in the parent: in blocks of characters,
+    not ~100k one-character strings at once (which raised the parent's peak by ~30 MiB)."""
+    import tracemalloc
+
+    from gongkai.search import zhmap
+    tracemalloc.start()
+    try:
+        maps = zhmap._compute()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20, f"{peak / 2**20:.1f} MiB"
+    assert maps["t2s"]["務"] == "务" and maps["s2t"]["务"] == "務" and "𠀀" not in maps["t2s"]

@@ -17,6 +17,7 @@ import stat
 import struct
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 SCHEMA = 1              # bump when what is stored, or how a key is made, changes
@@ -200,7 +201,7 @@ class Cache:
             except OSError as exc:
                 self.warn(name, exc)
 
-    def _save(self, path: Path, data: bytes) -> None:
+    def _save(self, path: Path, data: bytes | Callable) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             _write_atomic(path, data)
@@ -210,15 +211,28 @@ class Cache:
     def save_hashes(self, prune: bool = True) -> None:
         """Keep the hashes of the files this run looked at; ``prune``: forget the others
         (a full build looks at every file; ``validate`` only at the items)."""
-        if self.folder is not None:
-            self.save_pickle(HASHES, self.hashes.seen if prune else {**self.hashes.memo, **self.hashes.seen})
+        path = self._path(HASHES)
+        if path is not None:
+            value = self.hashes.seen if prune else {**self.hashes.memo, **self.hashes.seen}
+
+            def dump(f) -> None:
+                # Streamed, and with no memo (every key and record is its own object): at 100k
+                # files the bytes and the memo of pickle.dumps raised the parent's peak by ~10 MiB.
+                pickler = pickle.Pickler(f, protocol=pickle.HIGHEST_PROTOCOL)
+                pickler.fast = True
+                pickler.dump(value)
+            self._save(path, dump)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write_atomic(path: Path, data: bytes | Callable) -> None:
+    """``data``: the bytes, or a function that writes them to the file it is given."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            if callable(data):
+                data(f)
+            else:
+                f.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -9,6 +9,7 @@ switch. Nothing here is hand-written, so the two sides cannot drift.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from pathlib import Path
 
@@ -57,21 +58,27 @@ def _well_formed(value) -> bool:
                                         for k, v in table.items()) for table in value.values())
 
 
+_BLOCK = 4096
+
+
 def _compute() -> dict[str, dict[str, str]]:
     import opencc
 
     out: dict[str, dict[str, str]] = {}
     for name in ("t2s", "s2t"):
         conv = opencc.OpenCC(name)
-        chars = [chr(code) for lo, hi in CJK_RANGES for code in range(lo, hi + 1)]
-        # One call, one character a line: no phrase of OpenCC's dictionaries spans a line break,
-        # so each line converts as the character alone would.
-        converted = conv.convert("\n".join(chars)).split("\n")
-        assert len(converted) == len(chars)
+        codes = (code for lo, hi in CJK_RANGES for code in range(lo, hi + 1))
         table = {}
-        for ch, to in zip(chars, converted):
-            if len(to) == 1 and to != ch:
-                table[ch] = to
+        # One call per block, one character a line: no phrase of OpenCC's dictionaries spans a
+        # line break, so each line converts as the character alone would. Blocks, not all
+        # ~100k characters at once: that held ~30 MiB of one-character strings in the
+        # parent of a cold build (issue 15).
+        while chars := [chr(code) for code in itertools.islice(codes, _BLOCK)]:
+            converted = conv.convert("\n".join(chars)).split("\n")
+            assert len(converted) == len(chars)
+            for ch, to in zip(chars, converted):
+                if len(to) == 1 and to != ch:
+                    table[ch] = to
         # Follow chains (a -> b -> c) to their end, so folding twice equals folding once.
         for ch in list(table):
             seen, to = {ch}, table[ch]
