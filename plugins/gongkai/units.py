@@ -1,6 +1,7 @@
 """Units (one site each): read ``_unit.yaml`` and check the unit tree."""
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +18,11 @@ UNIT_ID = re.compile(r"^[a-z0-9-]+$")
 REGEX_SECONDS = 0.2
 
 
+@functools.lru_cache(maxsize=256)
 def _compile(pattern: str) -> regex.Pattern:
-    # The `regex` module: `re` syntax, plus a timeout on each match.
+    # The `regex` module: `re` syntax, plus a timeout on each match. Memoized here: every
+    # item's 索引号 is matched against its unit's pattern, and `regex`'s own cache is emptied
+    # by the other patterns a scan compiles — a compile per item was ~15 % of the pre-pass.
     return regex.compile(pattern)
 
 # 统一社会信用代码 (GB 32100, 18 chars) or 组织机构代码 (GB 11714, 9 chars).
