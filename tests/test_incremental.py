@@ -491,3 +491,23 @@ def test_a_damaged_or_linked_previous_lifecycle_json_is_made_again(site, tmp_pat
     assert not (out / "shili-county" / "lifecycle.json").is_symlink()
     assert json.loads(text(out / UNIT / "lifecycle.json"))["as_of"] == AS_OF
     check_uncached(content, out, tmp_path)
+
+
+def test_the_code_key_names_every_installed_distribution_with_its_version(tmp_path, monkeypatch):
+    """The cache's code key holds the installed libraries (a new version of one rebuilds
+    everything), read from their metadata folders' names, not by parsing every METADATA."""
+    import sys
+
+    from gongkai.incremental import validate
+    from importlib import metadata
+    names = validate.installed()
+    for dist in ("pelican", "Jinja2", "Markdown", "nh3"):
+        version = metadata.version(dist)
+        assert any(n.lower().replace("_", "-").startswith(f"{dist.lower()}-{version}.") for n in names), dist
+    site = tmp_path / "site"
+    (site / "somelib-1.0.dist-info").mkdir(parents=True)
+    monkeypatch.setattr(sys, "path", [str(site), str(tmp_path / "missing"), *sys.path])
+    before = validate.installed()
+    (site / "somelib-1.0.dist-info").rename(site / "somelib-1.1.dist-info")
+    after = validate.installed()
+    assert "somelib-1.0.dist-info" in before and "somelib-1.1.dist-info" in after and before != after

@@ -21,7 +21,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import html
-import importlib.metadata
 import json
 import os
 import posixpath
@@ -37,6 +36,7 @@ from .build import (EXIT_USAGE, BuildError, _date, _pelican_settings, _remove, b
                     recover, unit_summaries)
 from .check import links
 from .facts import Facts
+from .incremental.validate import installed
 from .search import STASH
 from .units import UNIT_ID
 
@@ -129,8 +129,7 @@ def inputs_hash(content: Path, catalogs: Path, base: dict) -> str:
     _hash_tree(h, Path(base["THEME"]), "theme")
     _hash_tree(h, CODE, "code")
     # The libraries the code runs on (Pelican, Markdown, Jinja …): the installed versions.
-    h.update(json.dumps(sorted({(d.metadata["Name"] or "", d.version) for d in importlib.metadata.distributions()}))
-             .encode())
+    h.update(json.dumps(installed()).encode())
     return h.hexdigest()
 
 
