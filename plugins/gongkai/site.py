@@ -49,6 +49,7 @@ class Site:
     # unit id -> every file in its folder with its signature (incremental.validate.tree_signature),
     # taken by the scan's workers when a build cache is on, for the unit reuse keys.
     trees: dict[str, list] = field(default_factory=dict, repr=False, compare=False)
+    _public_on: tuple[int, dict] | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -98,13 +99,16 @@ class Site:
     def public_on(self) -> dict[str, str | None]:
         """索引号 -> the first day the item may be public (ISO), or None if never.
 
-        Repeals and revisions take effect on that day of the repealing item."""
-        out = {}
-        for item in self.items:
-            if item.index_no:
-                when = lifecycle.public_on(item)
-                out[item.index_no] = when.isoformat() if when else None
-        return out
+        Repeals and revisions take effect on that day of the repealing item. Computed once
+        for the items the site holds (Facts and the 年报 series both ask); a copy is returned."""
+        if self._public_on is None or self._public_on[0] != len(self.items):
+            out = {}
+            for item in self.items:
+                if item.index_no:
+                    when = lifecycle.public_on(item)
+                    out[item.index_no] = when.isoformat() if when else None
+            self._public_on = (len(self.items), out)
+        return dict(self._public_on[1])
 
     def registry(self, day: dt.date, states: dict[str, lifecycle.State] | None = None) -> Registry:
         """索引号 -> what any unit's pages may show of another item that is public on ``day``.
