@@ -255,3 +255,33 @@ def test_the_simplified_traditional_maps_are_made_in_blocks_with_a_small_peak():
         tracemalloc.stop()
     assert peak < 8 * 2**20, f"{peak / 2**20:.1f} MiB"
     assert maps["t2s"]["務"] == "务" and maps["s2t"]["务"] == "務" and "𠀀" not in maps["t2s"]
+
+
+_BUILD_UNIT = build_mod.build_unit
+_WATCHED = ("gongkai", "pelican", "jinja2", "markdown", "markdown_it", "nh3", "lunr", "numpy", "feedgenerator",
+            "regex", "yaml", "opencc", "PIL", "lxml", "blinker", "docutils", "pygments")
+
+
+def _probe_unit(job: dict) -> dict:
+    """build_unit, and what it imported of ours and of the libraries a unit is built with."""
+    import sys
+    before = set(sys.modules)
+    result = _BUILD_UNIT(job)
+    result["late_imports"] = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in _WATCHED)
+    return result
+
+
+def test_the_zygote_imports_every_module_a_unit_worker_needs(tmp_path, monkeypatch):
+    """build.warm_worker names the modules the unit workers use, so that each worker does
+    not import them again after it is forked: a unit built in a worker imports nothing of
+    ours or of the libraries that render, index and check a unit."""
+    from gongkai import timings
+    seen = []
+    monkeypatch.setattr(build_mod, "build_unit", _probe_unit)
+    worker = timings.Stopwatch.worker
+    monkeypatch.setattr(timings.Stopwatch, "worker", lambda self, result: seen.append(result) or worker(self, result))
+    assert build_mod.build(ROOT / "content", tmp_path / "output", ROOT / "pelicanconf.py", ROOT / "catalogs",
+                           "2026-11-20", jobs=2, use_cache=False) == 0
+    assert seen and all(not r["errors"] for r in seen)
+    late = sorted({m for r in seen for m in r["late_imports"]})
+    assert late == [], " ".join(late)

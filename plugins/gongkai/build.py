@@ -549,6 +549,9 @@ def warm_worker(catalogs: str) -> None:
     are forked from (pool.py): the modules only workers import, the catalogs (cached per
     process, as the reader loads them), python-markdown's extensions."""
     import numpy.dtypes  # noqa: F401 - numpy.unique's first call imports it (~30 ms)
+    import numpy.ma  # noqa: F401 - imported by the search index's first numpy call
+    from PIL import Image, ImageChops, ImageSequence  # noqa: F401 - images.py, on a unit's images
+    Image.preinit()   # the common image formats' plugins, which Image.open imports on first use
 
     from . import catalogs as catalogs_mod
     from . import feeds, fiscal_plugin, reader  # noqa: F401 - imported for the workers
