@@ -359,6 +359,21 @@ def test_personal_data_in_body_and_qa_is_a_veto(make_tree):
     assert f.path.endswith("demo/zcjd/qa.md") and f.line == 11 and "139****5678" in f.found
 
 
+def test_the_checker_reads_bodies_only_of_items_with_a_run_of_11_digits(make_tree, monkeypatch):
+    """The slim items of the scan say whether their body or 问答 hold a run of 11 digits (the
+    least a 身份证号 or mobile number needs); the 个人信息 rule loads the unit's bodies from
+    the spool only when one does, and then still finds the number."""
+    from gongkai.site import Site
+    loaded = []
+    real = Site.full_items
+    monkeypatch.setattr(Site, "full_items", lambda self, uid: loaded.append(uid) or real(self, uid))
+    plain = item("通知", "qtwj", 9, body="说明。\n\n电话 0510-8888888，编号 2026-0001。")
+    assert found(run(make_tree(full(**{"qtwj/q.md": plain}))), "privacy.personal-info") == [] and loaded == []
+    qa = item("问答", "zcjd", 10, extra=READING + "qa:\n  - q: 怎么联系？\n    a: 请拨打 13912345678\n")
+    [f] = found(run(make_tree(full(**{"qtwj/q.md": plain, "zcjd/qa.md": qa}))), "privacy.personal-info")
+    assert "139****5678" in f.found and loaded == ["demo"]
+
+
 def test_own_org_code_and_index_numbers_are_not_ids(make_tree):
     unit = UNIT.replace(ORG, "113202820140463178")
     body = "统一社会信用代码 113202820140463178，索引号 113202820140463178/2026-00009。"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,10 @@ from urllib.parse import quote
 
 from .fields import QA, Attachment
 from .images import BodyImage
+
+
+# A run of 11 digits: the least a 身份证号 (18) or a mobile number (11) needs (check/privacy.py).
+DIGIT_RUN = re.compile(r"\d{11}")
 
 
 def as_list(value) -> list:
@@ -57,6 +62,10 @@ class Item:
     body: str = ""
     body_line: int = 1
     lines: dict = field(default_factory=dict, repr=False)
+    # Set on slim items (spool.slim): whether the body or a 问答 has a run of 11 digits, the
+    # least a 身份证号 or mobile number needs; the privacy rule loads the bodies of those
+    # items only. None on a full item: it has its text at hand.
+    digit_runs: bool | None = None
 
     @property
     def save_as(self) -> str:

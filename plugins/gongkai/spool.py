@@ -26,7 +26,7 @@ import weakref
 from dataclasses import replace
 from pathlib import Path
 
-from .items import Item
+from .items import DIGIT_RUN, Item
 
 MAX_BYTES = 1024 * 1024 * 1024   # one unit's items; far above any real unit
 
@@ -57,6 +57,8 @@ def slim(item: Item) -> Item:
             setattr(thin, name, share((name,), []))
     if not item.data:
         thin.data = share(("data",), {})
+    run = DIGIT_RUN.search
+    thin.digit_runs = bool(run(item.body) or any(run(pair.q) or run(pair.a) for pair in item.qa))
     thin.body = ""
     thin.qa = [replace(pair, a="", a_html="") for pair in item.qa] if item.qa else share(("qa",), [])
     lines = tuple((_KEYS.setdefault(k, k), v) for k, v in item.lines.items())

@@ -9,12 +9,13 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Iterator
 
+from ..items import DIGIT_RUN
 from .engine import Hit, rule
 from .unitfacts import UnitFacts
 
 _ID = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx])(?![0-9A-Za-z])")
 _MOBILE = re.compile(r"(?<![0-9A-Za-z])(1[3-9]\d{9})(?![0-9A-Za-z])")
-_RUN = re.compile(r"\d{11}")
+_RUN = DIGIT_RUN
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 
@@ -72,6 +73,8 @@ def _places(unit: UnitFacts) -> Iterator[tuple[str, int | None, str, str]]:
         yield item.source, item.line("title"), "行", item.title
         if item.summary:
             yield item.source, item.line("summary"), "行", item.summary
+        if item.digit_runs is False:
+            continue   # a slim item whose body and 问答 have no run of 11 digits (spool.slim): nothing to load
         full = unit.full(item)   # the body and the answers are read here only, one unit at a time
         if _RUN.search(full.body):   # a body with no run of 11 digits has no line to report: one search
             for offset, line in enumerate(full.body.split("\n")):
