@@ -350,8 +350,8 @@ def _scan_text(text: str, unit: bool, intern: Callable[[str, str], str] | None =
 # back for the attribute's name. Group 1 is a link, 2 an anchor; the last two branches match
 # an '=' with whitespace beside it, where ``\s*`` could be non-empty: then the page is read
 # by ``_scan_text``.
-_FAST = re.compile(r"""=(?:(?:(?<=\shref=)|(?<=\ssrc=))"([^"]*)"|(?:(?<=\sid=)|(?<=\sname=))"([^"]*)""""
-                   r"""|(?<=\s=)|(?=\s))""")
+_FAST = re.compile(r'=(?:(?:(?<=\shref=)|(?<=\ssrc=))"([^"]*)"|(?:(?<=\sid=)|(?<=\sname=))"([^"]*)"'
+                   r'|(?<=\s=)|(?=\s))')
 
 
 def _fast_scan(text: str, unit: bool, intern: Callable[[str, str], str] | None = None
