@@ -147,9 +147,14 @@ def _utf8(terms: list[str]):
     """The terms' UTF-8 bytes, one after the other, and each term's byte length."""
     import numpy as np
 
-    encoded = [t.encode("utf-8") for t in terms]
-    return (np.frombuffer(b"".join(encoded), dtype=np.uint8),
-            np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)))
+    joined = "".join(terms)
+    # A term's byte length: the UTF-8 width of each of its characters, summed.
+    codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    width = 1 + (codes >= 0x80).view(np.uint8) + (codes >= 0x800) + (codes >= 0x10000)
+    chars = np.fromiter(map(len, terms), dtype=np.int64, count=len(terms))
+    ends = np.concatenate(([0], np.cumsum(width, dtype=np.int64)))[np.cumsum(chars)]
+    lengths = np.diff(ends, prepend=0)
+    return np.frombuffer(joined.encode("utf-8"), dtype=np.uint8), lengths
 
 
 def fnv1a_many(terms: list[str], utf8=None):
