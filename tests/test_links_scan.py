@@ -118,3 +118,37 @@ def test_judge_unit_with_a_shared_resolver_equals_one_of_its_own():
         ("u/a/x.html", "../../index.html", "index.html"), ("u/a/x.html", "../../v/", "v/index.html"),
         ("u/index.html", "../index.html", "index.html")]
     assert links.pickle.loads(places)[0] == [("u/a/x.html", 4, 3), ("u/a/y.html", 3, 2)]
+
+
+def test_anchors_read_back_are_the_anchors_kept():
+    anchors = {"u/a.html": frozenset({"q1", "top"}), "u/b.html": frozenset({"top", "q1"}), "u/c.html": frozenset()}
+    back = links.load_anchors(links.dump_anchors(anchors))
+    assert back == anchors and dict(back) == anchors and sorted(back) == sorted(anchors)
+    assert back.get("u/a.html") is back.get("u/b.html")   # one object per distinct set
+    assert back.get("u/x.html", frozenset({"d"})) == {"d"} and "u/x.html" not in back
+    with pytest.raises(ValueError):
+        links.load_anchors(links.pickle.dumps({"u/a.html": "q1"}))
+
+
+def test_outside_links_are_judged_once_for_every_unit(monkeypatch):
+    """Two units link the same missing page and the same missing anchor of a third: each
+    gets its finding, and each target is judged once for both."""
+    files = links.SiteFiles("output", files={"w/index.html", "u/index.html", "v/index.html"},
+                            anchors={"w/index.html": frozenset({"here"})})
+    verdicts = {}
+    for uid in ("u", "v"):
+        page = links.PageLinks(f"{uid}/index.html", [(3, "../w/gone.html"), (4, "../w/index.html#gone"),
+                                                     (5, "../w/#here")])
+        verdicts[uid] = links.judge_unit(uid, [page], files)
+    asked = []
+    real = links.check_link
+    monkeypatch.setattr(links, "check_link", lambda *a: asked.append(a[2]) or real(*a))
+    hits = {uid: list(links.internal(SimpleNamespace(
+        unit=SimpleNamespace(id=uid), pages=[], files=files,
+        link_memo=SimpleNamespace(verdicts=lambda u: verdicts[u])), {})) for uid in ("u", "v")}
+    for uid in ("u", "v"):
+        assert [(h.path, h.line) for h in hits[uid]] == [(f"output/{uid}/index.html", 3),
+                                                         (f"output/{uid}/index.html", 4)]
+    # judged for u (three targets), then for u and v only where they fail (the finding's text)
+    assert [r[1:] for r in asked[:3]] == [("w/gone.html", ""), ("w/index.html", "gone"), ("w/index.html", "here")]
+    assert len(asked) == 3 + 2 + 2

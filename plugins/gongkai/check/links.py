@@ -26,7 +26,7 @@ import posixpath
 import re
 import stat
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -41,6 +41,7 @@ _IGNORED_SCHEMES = ("mailto", "tel", "javascript", "data", "sms")
 MAX_PAGE_BYTES = 20_000_000
 STASH = ".check-stash"     # beside the unit folders of one build: each unit's scan, left by its worker
 STASH_FORMAT = 5
+OUTSIDE_MEMO = 1 << 16     # answers on links that leave a unit kept at most (``internal``)
 
 
 class Link(NamedTuple):
@@ -64,6 +65,10 @@ class SiteFiles:
     anchors: dict[str, frozenset[str]] = field(default_factory=dict)
     # Unit folders built elsewhere (a subset build): links into them are left to merge.
     foreign: frozenset[str] = frozenset()
+    # The link rule's answers on links that leave a unit (``internal``): (target, fragment) ->
+    # (the file it names, whether it resolves). Valid while these files are.
+    outside_ok: dict[tuple[str | None, str], tuple[str | None, bool]] = field(default_factory=dict, repr=False,
+                                                                            compare=False)
 
     def elsewhere(self, target: str | None) -> bool:
         return bool(self.foreign) and target is not None and target.split("/", 1)[0] in self.foreign
@@ -200,14 +205,37 @@ def link_folders(target: str) -> tuple[str, str]:
     return target.rpartition("/")[0], target
 
 
-def load_anchors(body: bytes) -> dict[str, frozenset[str]]:
+def load_anchors(body: bytes) -> Mapping[str, frozenset[str]]:
     """Page -> its anchor ids, from ``dump_anchors``' bytes; pages of one kind carry the
-    same ids, so each distinct set is one object."""
-    sets: dict[frozenset, frozenset] = {}
+    same ids, so each distinct set is one object. A link with a #fragment asks one page of
+    the unit: each page's set is made when first asked (``_Anchors``)."""
     found = pickle.loads(body)  # noqa: S301 - our own stash or cache folder
-    if not isinstance(found, dict):
+    if not isinstance(found, dict) or not all(type(v) is list for v in found.values()):
         raise ValueError("not a map of anchors")
-    return {page: sets.setdefault(ids := frozenset(v), ids) for page, v in found.items()}
+    return _Anchors(found)
+
+
+class _Anchors(Mapping):
+    """``dump_anchors``' map read back: page -> frozenset of its ids, each made on first use."""
+
+    def __init__(self, lists: dict[str, list[str]]):
+        self._lists = lists
+        self._made: dict[str, frozenset[str]] = {}
+        self._sets: dict[frozenset[str], frozenset[str]] = {}
+
+    def __getitem__(self, page: str) -> frozenset[str]:
+        try:
+            return self._made[page]
+        except KeyError:
+            ids = frozenset(self._lists[page])
+            made = self._made[page] = self._sets.setdefault(ids, ids)
+            return made
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lists)
+
+    def __len__(self) -> int:
+        return len(self._lists)
 
 
 class UnitFiles:
@@ -626,19 +654,25 @@ def internal(unit: UnitFacts, t: dict) -> Iterator[Hit]:
         return
     failing, outside, places = _verdicts(unit)
     hits = [hit for page, line, href, r in failing if (hit := check_link(page, Link(line, href), r, files))]
-    ok: dict[tuple[str, str], bool] = {}   # whether (target, fragment) resolves: many folders link the same page
+    # (target, fragment) -> (the file it names, whether it resolves), for every unit of the
+    # check stage: many folders and units link the same pages (a unit's index, the portal),
+    # and each answer may load another unit's files or anchors.
+    ok = files.outside_ok
+    if len(ok) > OUTSIDE_MEMO:   # bounded: a province's distinct targets are not all held
+        ok.clear()
     bad = []
     for n, (first, href, target, fragment) in enumerate(outside):
         # Links that leave the unit, judged against every unit's files; links into units
         # built elsewhere (a subset build) are merge's.
-        target = _target(target, files)
-        if files.elsewhere(target):
+        got = ok.get((target, fragment))
+        if got is None:
+            named = _target(target, files)
+            got = ok[(target, fragment)] = (named, files.elsewhere(named) or check_link(
+                first, Link(0, href), ("internal", named, fragment), files) is None)
+        if files.elsewhere(got[0]):
             continue
-        r = ("internal", target, fragment)
-        if (target, fragment) not in ok:
-            ok[(target, fragment)] = check_link(first, Link(0, href), r, files) is None
-        if not ok[(target, fragment)]:
-            bad.append((n, href, r))
+        if not got[1]:
+            bad.append((n, href, ("internal", got[0], fragment)))
     if bad:
         loaded = pickle.loads(places)  # noqa: S301 - ours (judge_unit)
         for n, href, r in bad:
