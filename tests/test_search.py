@@ -159,8 +159,10 @@ def test_many_texts_count_as_each_text_alone(block, monkeypatch):
     alphabet = "政务公开苏号税ab12 -/〔〕()（）,，。_x\nA開號\U00020001\U00030000Ｋ１\ud800　〇"
     t2s = zhmap.t2s()
     table = tokenize.fold_table(t2s)
-    for _ in range(200):
-        texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(rng.randint(0, 9))]
+    # The last 30 draws also take code points above every fold and script range (the table lookups' edge).
+    for k in range(230):
+        chars = alphabet if k < 200 else alphabet + "\U000e0001\U0010ffff\U000323af\U000323b0"
+        texts = ["".join(rng.choice(chars) for _ in range(rng.randint(0, 30))) for _ in range(rng.randint(0, 9))]
         terms, term, text, tf = tokenize.count_terms(texts, t2s)
         got = [Counter() for _ in texts]
         for t, x, c in zip(term.tolist(), text.tolist(), tf.tolist()):
@@ -184,6 +186,9 @@ def test_vector_helpers_equal_their_plain_forms():
 
     terms = ["", "a", "政务", "发_2020", "𠀀𠀁", "2020_00042", "x" * 70]
     assert index.fnv1a_many(terms).tolist() == [index.fnv1a(t) for t in terms]
+    data, lengths = index._utf8(terms + ["\u07ff\u0800", "é"])
+    assert data.tobytes() == "".join(terms + ["\u07ff\u0800", "é"]).encode()
+    assert lengths.tolist() == [len(t.encode()) for t in terms + ["\u07ff\u0800", "é"]]
     values = np.array([0, 9, 10, 99, 100, 12345, 10 ** 9, 2 ** 62], dtype=np.int64)
     assert index._digits(values).tolist() == [len(str(v)) for v in values.tolist()]
 

@@ -26,7 +26,7 @@ import posixpath
 import re
 import stat
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -41,6 +41,7 @@ _IGNORED_SCHEMES = ("mailto", "tel", "javascript", "data", "sms")
 MAX_PAGE_BYTES = 20_000_000
 STASH = ".check-stash"     # beside the unit folders of one build: each unit's scan, left by its worker
 STASH_FORMAT = 5
+OUTSIDE_MEMO = 1 << 16     # answers on links that leave a unit kept at most (``internal``)
 
 
 class Link(NamedTuple):
@@ -64,6 +65,10 @@ class SiteFiles:
     anchors: dict[str, frozenset[str]] = field(default_factory=dict)
     # Unit folders built elsewhere (a subset build): links into them are left to merge.
     foreign: frozenset[str] = frozenset()
+    # The link rule's answers on links that leave a unit (``internal``): (target, fragment) ->
+    # (the file it names, whether it resolves). Valid while these files are.
+    outside_ok: dict[tuple[str | None, str], tuple[str | None, bool]] = field(default_factory=dict, repr=False,
+                                                                            compare=False)
 
     def elsewhere(self, target: str | None) -> bool:
         return bool(self.foreign) and target is not None and target.split("/", 1)[0] in self.foreign
@@ -122,11 +127,12 @@ def stash_unit(folder: Path, uid: str, stash: Path, site_root: str) -> None:
 
     files, found = scan_unit(folder, uid)
     files.site_root = site_root.rstrip("/")
-    external = external_links(SimpleNamespace(pages=found, files=files))
+    resolver = Resolver(files)   # external_links and judge_unit resolve the same links
+    external = external_links(SimpleNamespace(pages=found, files=files), resolver)
     anchors = dump_anchors(files.anchors)
     header = {"format": STASH_FORMAT, "unit": uid, "site_root": site_root, "files": sorted(files.files),
               "external": external, "anchors_bytes": len(anchors), "dirs": dir_tokens(files.files, files.anchors)}
-    body = judge_unit(uid, found, files)
+    body = judge_unit(uid, found, files, resolver)
     stash.mkdir(exist_ok=True)
     tmp = stash / f".{uid}.pickle.tmp"
     with open(tmp, "wb") as f:
@@ -199,14 +205,37 @@ def link_folders(target: str) -> tuple[str, str]:
     return target.rpartition("/")[0], target
 
 
-def load_anchors(body: bytes) -> dict[str, frozenset[str]]:
+def load_anchors(body: bytes) -> Mapping[str, frozenset[str]]:
     """Page -> its anchor ids, from ``dump_anchors``' bytes; pages of one kind carry the
-    same ids, so each distinct set is one object."""
-    sets: dict[frozenset, frozenset] = {}
+    same ids, so each distinct set is one object. A link with a #fragment asks one page of
+    the unit: each page's set is made when first asked (``_Anchors``)."""
     found = pickle.loads(body)  # noqa: S301 - our own stash or cache folder
-    if not isinstance(found, dict):
+    if not isinstance(found, dict) or not all(type(v) is list for v in found.values()):
         raise ValueError("not a map of anchors")
-    return {page: sets.setdefault(ids := frozenset(v), ids) for page, v in found.items()}
+    return _Anchors(found)
+
+
+class _Anchors(Mapping):
+    """``dump_anchors``' map read back: page -> frozenset of its ids, each made on first use."""
+
+    def __init__(self, lists: dict[str, list[str]]):
+        self._lists = lists
+        self._made: dict[str, frozenset[str]] = {}
+        self._sets: dict[frozenset[str], frozenset[str]] = {}
+
+    def __getitem__(self, page: str) -> frozenset[str]:
+        try:
+            return self._made[page]
+        except KeyError:
+            ids = frozenset(self._lists[page])
+            made = self._made[page] = self._sets.setdefault(ids, ids)
+            return made
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lists)
+
+    def __len__(self) -> int:
+        return len(self._lists)
 
 
 class UnitFiles:
@@ -306,14 +335,31 @@ def _scan_file(path: str, rel: str, files: SiteFiles, interned: dict[str, str] |
     files.files.add(rel)
     if not rel.endswith(".html") or st.st_size > MAX_PAGE_BYTES:
         return None
-    with open(path, encoding="utf-8", errors="replace") as f:
-        text = f.read()
+    with open(path, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    if "\r" in text:  # what a text-mode read gives (universal newlines)
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    unit = "/" in rel    # the portal's own pages belong to no unit: their links are not kept
+    # One object per distinct href: every page repeats the navigation, and a pickle of the
+    # unit's links stores a repeated object once.
+    intern = interned.setdefault if interned is not None else None
+    found = _fast_scan(text, unit, intern)
+    if found is None:
+        found = _scan_text(text, unit, intern)
+    files.anchors[rel] = found[0]
+    return PageLinks(rel, found[1]) if unit else None
+
+
+def _scan_text(text: str, unit: bool, intern: Callable[[str, str], str] | None = None
+               ) -> tuple[frozenset[str], list[tuple[int, str]]]:
+    """(anchor ids, [(line, href), …]) of a page: ``_ANCHOR`` and ``_LINK`` as they read it;
+    the links only of a unit's page. ``intern``: ``dict.setdefault`` of the hrefs met."""
     unescape = html.unescape
-    files.anchors[rel] = frozenset(unescape(a) if "&" in a else a for a in _ANCHOR.findall(text))
-    if "/" not in rel:
-        return None    # the portal's own pages belong to no unit
-    page = PageLinks(rel)
-    found, count = page.links, text.count
+    anchors = frozenset(unescape(a) if "&" in a else a for a in _ANCHOR.findall(text))
+    found: list[tuple[int, str]] = []
+    if not unit:
+        return anchors, found
+    count = text.count
     line, last = 1, 0
     for m in _LINK.finditer(text):
         start = m.start()
@@ -322,12 +368,55 @@ def _scan_file(path: str, rel: str, files: SiteFiles, interned: dict[str, str] |
         href = m[1]
         if "&" in href:
             href = unescape(href)
-        if interned is not None:
-            # One object per distinct href: every page repeats the navigation, and a pickle
-            # of the unit's links stores a repeated object once.
-            href = interned.setdefault(href, href)
-        found.append((line, href))
-    return page
+        found.append((line, intern(href, href) if intern is not None else href))
+    return anchors, found
+
+
+# ``_LINK`` and ``_ANCHOR`` in one pass, for the pages where no whitespace touches an '='
+# (every page our templates write): each match starts at the '=' (a literal, which the
+# regular expression engine finds far faster than the '\s' the others start with) and looks
+# back for the attribute's name. Group 1 is a link, 2 an anchor; the last two branches match
+# an '=' with whitespace beside it, where ``\s*`` could be non-empty: then the page is read
+# by ``_scan_text``.
+_FAST = re.compile(r'=(?:(?:(?<=\shref=)|(?<=\ssrc=))"([^"]*)"|(?:(?<=\sid=)|(?<=\sname=))"([^"]*)"'
+                   r'|(?<=\s=)|(?=\s))')
+
+
+def _fast_scan(text: str, unit: bool, intern: Callable[[str, str], str] | None = None
+               ) -> tuple[frozenset[str], list[tuple[int, str]]] | None:
+    """``_scan_text``'s answer, or None when this pass cannot vouch for it.
+
+    Without whitespace beside an '=', both patterns match exactly where this one does,
+    shifted to the '=': their matches start at a whitespace character and name characters,
+    never at the '"' that ends the match before, so both scans skip the same text. One
+    pass stands for two unless a match of one pattern could start inside a value the other
+    matched: such a value ends with the name, '=' and maybe whitespace (then: None).
+    """
+    unescape = html.unescape
+    anchors: list[str] = []
+    found: list[tuple[int, str]] = []
+    count = text.count
+    line, last = 1, 0
+    for m in _FAST.finditer(text):
+        kind = m.lastindex
+        if kind is None:
+            return None
+        value = m[kind]
+        if value[-1:] in _SUSPECT and value.rstrip().endswith("="):
+            return None
+        if "&" in value:
+            value = unescape(value)
+        if kind == 2:
+            anchors.append(value)
+        elif unit:
+            start = m.start() - (5 if text[m.start() - 1] == "f" else 4)   # where ``_LINK`` matches: the '\s'
+            line += count("\n", last, start)
+            last = start
+            found.append((line, intern(value, value) if intern is not None else value))
+    return frozenset(anchors), found
+
+
+_SUSPECT = frozenset("=" + "".join(chr(c) for c in range(0x3001) if chr(c).isspace()))   # '=', whitespace
 
 
 def resolve(page: str, href: str, files: SiteFiles) -> tuple[str, str | None, str] | None:
@@ -362,36 +451,106 @@ def resolve(page: str, href: str, files: SiteFiles) -> tuple[str, str | None, st
     return ("internal", target, unquote(parts.fragment))
 
 
-def external_links(unit: UnitFacts) -> dict[str, list[str]]:
+class Resolver:
+    """``resolve`` against one ``SiteFiles``, memoized: every page of a unit repeats the
+    navigation. What an href means apart from where it stands (scheme, path, fragment) is
+    worked out once per href; where it points, once per folder and href — or page and
+    href, for an href that names no path (``#q1``, ``?x``: it points at its own page).
+    Give each ``SiteFiles`` its own: a target is looked up in its files."""
+
+    def __init__(self, files: SiteFiles):
+        self.files = files
+        self._parsed: dict[str, tuple] = {}
+        self._done: dict[tuple[str, str], tuple[str, str | None, str] | None] = {}
+
+    def __call__(self, page: str, href: str, folder: str | None = None) -> tuple[str, str | None, str] | None:
+        """``resolve(page, href, files)``; ``folder``: the page's, when the caller knows it."""
+        parsed = self._parsed.get(href)
+        if parsed is None:
+            parsed = self._parsed[href] = self._parse(href)
+        if parsed[0] != "path":
+            return parsed[1]
+        path = parsed[1]
+        if folder is None:
+            folder = posixpath.dirname(page)
+        key = (folder if path else page, href)
+        try:
+            return self._done[key]
+        except KeyError:
+            found = self._done[key] = self._place(page, folder, path, parsed[2])
+            return found
+
+    def _parse(self, href: str) -> tuple:
+        """('done', ``resolve``'s answer) when it does not depend on the page, else
+        ('path', the unquoted path, the unquoted fragment)."""
+        href = href.strip()
+        if not href:
+            return ("done", None)
+        root = self.files.site_root
+        if root and (href == root or href.startswith(root + "/")):
+            href = "/" + href[len(root):].lstrip("/")
+        try:
+            parts = urlsplit(href)
+        except ValueError:
+            return ("done", ("internal", None, ""))
+        if parts.scheme in _IGNORED_SCHEMES:
+            return ("done", None)
+        if parts.scheme or parts.netloc:
+            return ("done", ("external", None, href))
+        return ("path", unquote(parts.path), unquote(parts.fragment))
+
+    def _place(self, page: str, folder: str, target: str, fragment: str) -> tuple[str, str | None, str]:
+        """The rest of ``resolve``: the path from the page, the file it names."""
+        if not target:
+            target = page
+        elif target.startswith("/"):
+            target = target.lstrip("/")
+        else:
+            target = posixpath.join(folder, target)
+        if target.endswith("/") or target == "":
+            target += "index.html"
+        target = posixpath.normpath(target)
+        if target.startswith(".."):
+            return ("internal", None, fragment)
+        files = self.files.files
+        if target not in files and f"{target}/index.html" in files:
+            target = f"{target}/index.html"
+        return ("internal", target, fragment)
+
+
+def external_links(unit: UnitFacts, resolver: Resolver | None = None) -> dict[str, list[str]]:
     """External URL -> the unit's pages that link to it (for the report; never fetched)."""
     out: dict[str, set[str]] = {}
     url_of: dict[str, str | None] = {}   # whether a link is external does not depend on its page
+    resolve_ = resolver or Resolver(unit.files)
     for page in unit.pages or []:
+        path = page.path
         for _, href in page.links:
-            if href in url_of:
+            try:
                 url = url_of[href]
-            else:
-                r = resolve(page.path, href, unit.files)
+            except KeyError:
+                r = resolve_(path, href, posixpath.dirname(path))
                 url = url_of[href] = r[2] if r and r[0] == "external" else None
             if url is not None:
-                out.setdefault(url, set()).add(page.path)
+                out.setdefault(url, set()).add(path)
     return {url: sorted(pages) for url, pages in sorted(out.items())}
 
 
 def check_link(page: str, link: Link, r: tuple, files: SiteFiles) -> Hit | None:
     """The finding for one internal link, or None when it resolves (file and anchor)."""
     _, target, fragment = r
-    shown = f"{files.shown_root}/{page}"
     if target is None or target not in files.files:
-        return Hit(f"链接 '{link.href}' 指向的文件不存在", "指向本站已生成的页面或文件", path=shown, line=link.line)
+        return Hit(f"链接 '{link.href}' 指向的文件不存在", "指向本站已生成的页面或文件",
+                   path=f"{files.shown_root}/{page}", line=link.line)
     if fragment and fragment != "top" and target.endswith(".html") \
             and fragment not in files.anchors.get(target, frozenset()):
         return Hit(f"链接 '{link.href}' 的锚点 #{fragment} 在 {target} 中不存在", "指向页面中存在的 id",
-                   path=shown, line=link.line)
+                   path=f"{files.shown_root}/{page}", line=link.line)
     return None
 
 
-def judge_unit(uid: str, pages: list[PageLinks], files: SiteFiles) -> tuple[list, list, bytes]:
+def judge_unit(uid: str, pages: list[PageLinks], files: SiteFiles,
+               resolver: Resolver | None = None) -> tuple[list, list, bytes]:
     """The link rule's work that needs only the unit's own folder: (failing, outside, places).
     ``failing``: (page, line, href, resolved) of each link into the unit that does not
     resolve, in page and link order; ``outside``: the links that leave the unit (to
@@ -401,33 +560,54 @@ def judge_unit(uid: str, pages: list[PageLinks], files: SiteFiles) -> tuple[list
     or goes to another part. A worker runs it on the folder it has just written
     (``stash_unit``): whether a link into the unit resolves depends on that folder only."""
     own = f"{uid}/"
-    seen: dict[tuple[str, str], object] = {}   # every page of a folder repeats the same navigation
+    resolve_ = resolver or Resolver(files)
+    # Verdicts by folder, then href: every page of a folder repeats the same navigation. An
+    # href that starts with '#' or '?' means its own page: _PAGE there, the verdict by page.
+    by_folder: dict[str, dict[str, object]] = {}
+    by_page: dict[tuple[str, str], object] = {}
     failing: list[tuple[str, int, str, tuple]] = []
     outside: dict[tuple[str, str], tuple[str, str, list, tuple]] = {}
     for page in sorted(pages, key=lambda p: p.path):
-        folder = posixpath.dirname(page.path)
+        path = page.path
+        folder = posixpath.dirname(path)
+        seen = by_folder.get(folder)
+        if seen is None:
+            seen = by_folder[folder] = {}
         for index, (line, href) in enumerate(page.links):
-            key = (page.path if href.lstrip().startswith(("#", "?")) else folder, href)
-            got = seen.get(key, _UNSEEN)
-            if got is _UNSEEN:
-                r = resolve(page.path, href, files) if href.strip() else None
-                if r is None or r[0] != "internal":
-                    got = None
-                elif r[1] is not None and r[1] != uid and not r[1].startswith(own):
-                    got = _OUTSIDE
-                    outside[key] = (page.path, href, [], r)
-                else:
-                    # Whether a link resolves depends on its target, not on the page it is on.
-                    got = (r, check_link(page.path, Link(line, href), r, files) is None)
-                seen[key] = got
-            if got is None:
+            got = seen.get(href, _UNSEEN)
+            if got is _OK or got is None:
                 continue
-            if got is _OUTSIDE:
-                outside[key][2].append((page.path, line, index))
-            elif not got[1]:
-                failing.append((page.path, line, href, got[0]))
+            if got is _UNSEEN and not href.lstrip().startswith(("#", "?")):
+                got = seen[href] = _verdict(own, path, folder, line, href, resolve_, files, (folder, href), outside)
+            elif got is _UNSEEN or got is _PAGE:
+                seen[href] = _PAGE
+                got = by_page.get((path, href), _UNSEEN)
+                if got is _UNSEEN:
+                    got = by_page[(path, href)] = _verdict(own, path, folder, line, href, resolve_, files,
+                                                           (path, href), outside)
+            if got is _OK or got is None:
+                continue
+            if type(got) is list:   # the places of a link that leaves the unit
+                got.append((path, line, index))
+            else:
+                failing.append((path, line, href, got))
     return (failing, [(first, href, r[1], r[2]) for first, href, _, r in outside.values()],
             pickle.dumps([found for _, _, found, _ in outside.values()], protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _verdict(own: str, page: str, folder: str, line: int, href: str, resolve_: Resolver, files: SiteFiles,
+             key: tuple[str, str], outside: dict) -> object:
+    """What ``judge_unit`` keeps for a (folder or page, href) seen first on ``page``: None
+    (not an internal link), _OK, the resolved link when it fails (whether a link resolves
+    depends on its target, not on the page it is on), or for a link that leaves the unit
+    the list of its places, entered in ``outside``."""
+    r = resolve_(page, href, folder) if href.strip() else None
+    if r is None or r[0] != "internal":
+        return None
+    if r[1] is not None and r[1] != own[:-1] and not r[1].startswith(own):
+        outside[key] = (page, href, places := [], r)
+        return places
+    return _OK if check_link(page, Link(line, href), r, files) is None else r
 
 
 def _target(target: str, files: SiteFiles) -> str:
@@ -474,19 +654,25 @@ def internal(unit: UnitFacts, t: dict) -> Iterator[Hit]:
         return
     failing, outside, places = _verdicts(unit)
     hits = [hit for page, line, href, r in failing if (hit := check_link(page, Link(line, href), r, files))]
-    ok: dict[tuple[str, str], bool] = {}   # whether (target, fragment) resolves: many folders link the same page
+    # (target, fragment) -> (the file it names, whether it resolves), for every unit of the
+    # check stage: many folders and units link the same pages (a unit's index, the portal),
+    # and each answer may load another unit's files or anchors.
+    ok = files.outside_ok
+    if len(ok) > OUTSIDE_MEMO:   # bounded: a province's distinct targets are not all held
+        ok.clear()
     bad = []
     for n, (first, href, target, fragment) in enumerate(outside):
         # Links that leave the unit, judged against every unit's files; links into units
         # built elsewhere (a subset build) are merge's.
-        target = _target(target, files)
-        if files.elsewhere(target):
+        got = ok.get((target, fragment))
+        if got is None:
+            named = _target(target, files)
+            got = ok[(target, fragment)] = (named, files.elsewhere(named) or check_link(
+                first, Link(0, href), ("internal", named, fragment), files) is None)
+        if files.elsewhere(got[0]):
             continue
-        r = ("internal", target, fragment)
-        if (target, fragment) not in ok:
-            ok[(target, fragment)] = check_link(first, Link(0, href), r, files) is None
-        if not ok[(target, fragment)]:
-            bad.append((n, href, r))
+        if not got[1]:
+            bad.append((n, href, ("internal", got[0], fragment)))
     if bad:
         loaded = pickle.loads(places)  # noqa: S301 - ours (judge_unit)
         for n, href, r in bad:
@@ -497,4 +683,4 @@ def internal(unit: UnitFacts, t: dict) -> Iterator[Hit]:
     yield from hits
 
 
-_UNSEEN, _OUTSIDE = object(), object()
+_UNSEEN, _OK, _PAGE = object(), object(), object()

@@ -147,9 +147,14 @@ def _utf8(terms: list[str]):
     """The terms' UTF-8 bytes, one after the other, and each term's byte length."""
     import numpy as np
 
-    encoded = [t.encode("utf-8") for t in terms]
-    return (np.frombuffer(b"".join(encoded), dtype=np.uint8),
-            np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)))
+    joined = "".join(terms)
+    # A term's byte length: the UTF-8 width of each of its characters, summed.
+    codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    width = 1 + (codes >= 0x80).view(np.uint8) + (codes >= 0x800) + (codes >= 0x10000)
+    chars = np.fromiter(map(len, terms), dtype=np.int64, count=len(terms))
+    ends = np.concatenate(([0], np.cumsum(width, dtype=np.int64)))[np.cumsum(chars)]
+    lengths = np.diff(ends, prepend=0)
+    return np.frombuffer(joined.encode("utf-8"), dtype=np.uint8), lengths
 
 
 def fnv1a_many(terms: list[str], utf8=None):
@@ -250,21 +255,21 @@ def _assemble(term, fld, doc, w, shard_of, name_len, name_start, names) -> dict[
     length = before + d_gap + 1 + d_w + after
     end = np.cumsum(length)
     start = end - length
-    out = np.empty(int(end[-1]) + 1, dtype=np.uint8)         # + a scratch byte, cut off below
-    scratch = len(out) - 1
+    out = np.empty(int(end[-1]), dtype=np.uint8)
 
     def put(positions, values):
         out[positions] = values
 
-    # The numbers, right-aligned in their place, one digit place at a time; a number
-    # without that place writes to the scratch byte. (uint32 division is the fast one.)
+    # The numbers, right-aligned in their place, one digit place at a time, each place
+    # only for the numbers that still have digits left. (uint32 division is the fast one.)
     big = max(int(gaps.max()), int(w.max())) >= 2 ** 32
-    for values, digits, last in ((gaps, d_gap, start + before + d_gap - 1), (w, d_w, start + before + d_gap + d_w)):
+    for values, last in ((gaps, start + before + d_gap - 1), (w, start + before + d_gap + d_w)):
         rest = values.astype(np.uint64 if big else np.uint32)
-        for place in range(int(digits.max())):
+        while len(rest):
             down = rest // 10
-            put(np.where(digits > place, last - place, scratch) if place else last, rest - down * 10 + 48)
-            rest = down
+            put(last, rest - down * 10 + 48)
+            more = np.flatnonzero(down)
+            last, rest = last[more] - 1, down[more]
     put(start + before + d_gap, ord(","))
     tail = start + before + d_gap + 1 + d_w
     put(tail, np.where(group_last, ord("]"), ord(",")))

@@ -196,16 +196,25 @@ def folding(t2s: Mapping[str, str] | None = None):
     return _folding(tuple((t2s or {}).items()))
 
 
-def _mask(codes, ranges):
+_WORD_RANGES = tuple((ord(a), ord(b)) for a, b in ("09", "az")) + tuple((ord(c), ord(c)) for c in JOINERS)
+
+
+_CJK, _WORD = 1, 2
+
+
+@functools.lru_cache(maxsize=1)
+def _KINDS():  # noqa: N802 - a constant, made on first use (numpy is imported lazily)
+    """Code point -> _CJK, _WORD ([0-9a-z] and joiners) or 0, for every code point below
+    _FOLD_SPAN; the last entry (0) stands for every code point above."""
     import numpy as np
 
-    mask = np.zeros(len(codes), dtype=bool)
-    for lo, hi in ranges:
-        mask |= (codes == lo) if lo == hi else (codes >= lo) & (codes <= hi)
-    return mask
-
-
-_WORD_RANGES = tuple((ord(a), ord(b)) for a, b in ("09", "az")) + tuple((ord(c), ord(c)) for c in JOINERS)
+    table = np.zeros(_FOLD_SPAN + 1, dtype=np.uint8)
+    for lo, hi in CJK_RANGES:
+        table[lo:hi + 1] = _CJK
+    for lo, hi in _WORD_RANGES:
+        table[lo:hi + 1] = _WORD
+    table.flags.writeable = False
+    return table
 
 
 def _piece_terms(stretch: str) -> list[str]:
@@ -238,10 +247,22 @@ def _runs_of(mask):
     return edges[0::2], edges[1::2]
 
 
+def _run_starts(sorted_keys):
+    """Whether each key (non-negative, sorted) differs from the one before: a comparison,
+    cheaper than the difference it stands for."""
+    import numpy as np
+
+    starts = np.empty(len(sorted_keys), dtype=bool)
+    if len(sorted_keys):
+        starts[0] = sorted_keys[0] != -1
+        np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=starts[1:])
+    return starts
+
+
 def _first_of_runs(sorted_keys):
     import numpy as np
 
-    return np.flatnonzero(np.diff(sorted_keys, prepend=-1)) if len(sorted_keys) else np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(_run_starts(sorted_keys))
 
 
 def count_terms(texts: list[str], t2s: Mapping[str, str] | None = None):
@@ -259,17 +280,22 @@ def count_terms(texts: list[str], t2s: Mapping[str, str] | None = None):
     # One string, texts separated by a newline: it ends every run, so no term spans two texts.
     big = "\n".join(texts)
     codes = np.frombuffer(big.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    # Nearly every text has no code point at or above _FOLD_SPAN: one lookup then folds it.
+    low = not len(codes) or int(codes.max()) < _FOLD_SPAN
     if lut is not None:
-        codes = np.where(codes < _FOLD_SPAN, lut[np.minimum(codes, _FOLD_SPAN - 1)], codes)
+        codes = lut[codes] if low else np.where(codes < _FOLD_SPAN, lut[np.minimum(codes, _FOLD_SPAN - 1)], codes)
         big = codes.tobytes().decode("utf-32-le", "surrogatepass")
+    kind = _KINDS()[codes if low else np.minimum(codes, _FOLD_SPAN)]   # one lookup for both masks
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     starts = np.zeros(len(texts), dtype=np.int64)
     np.cumsum(lengths[:-1] + 1, out=starts[1:])
     n = max(1, len(texts))
+    # The text of each position (a separator counts with the text before it).
+    text_at = np.repeat(np.arange(len(texts), dtype=np.int64), lengths + 1)[:len(codes)]
 
     # CJK: every character and every two neighbours, as codes in string order over the
     # alphabet of the texts: a character's code is a·(V+1), the pair ab's a·(V+1) + b + 1.
-    cjk = _mask(codes, CJK_RANGES)
+    cjk = kind == _CJK
     present = np.zeros(_FOLD_SPAN, dtype=bool)
     present[codes[cjk]] = True
     alphabet = np.flatnonzero(present)
@@ -283,7 +309,7 @@ def count_terms(texts: list[str], t2s: Mapping[str, str] | None = None):
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
         pos = np.flatnonzero(cjk[lo:hi]) + lo
         ids = dense[codes[pos]]
-        text_of = np.searchsorted(starts, pos, side="right") - 1
+        text_of = text_at[pos]
         touching = np.flatnonzero(pos[1:] == pos[:-1] + 1)
         keys = np.concatenate((ids * width * n + text_of,
                                (ids[touching] * width + ids[touching + 1] + 1) * n + text_of[touching]))
@@ -298,8 +324,9 @@ def count_terms(texts: list[str], t2s: Mapping[str, str] | None = None):
         order = np.argsort(keys, kind="stable")
         keys, tf_cjk = keys[order], tf_cjk[order]
     code_cjk, text_cjk = np.divmod(keys, n)
-    new_term = _first_of_runs(code_cjk)
-    term_cjk = np.cumsum(np.diff(code_cjk, prepend=-1) != 0) - 1
+    starts_term = _run_starts(code_cjk)
+    new_term = np.flatnonzero(starts_term)
+    term_cjk = np.cumsum(starts_term) - 1
     # The terms' text, built as one string: each term's one or two characters, then a newline.
     a, r = np.divmod(code_cjk[new_term], width)
     spelled = np.zeros((len(a), 3), dtype=np.uint32)
@@ -311,7 +338,7 @@ def count_terms(texts: list[str], t2s: Mapping[str, str] | None = None):
     cjk_terms = spelled[keep].tobytes().decode("utf-32-le").split("\n")[:-1]
 
     # The rest: stretches of [0-9a-z] and joiners with the CJK character on each side.
-    lo, hi = _runs_of(_mask(codes, _WORD_RANGES))
+    lo, hi = _runs_of(kind == _WORD)
     if not len(lo):
         return cjk_terms, term_cjk, text_cjk, tf_cjk
     lo = lo - (lo > 0) * cjk[np.maximum(lo - 1, 0)]
@@ -319,7 +346,7 @@ def count_terms(texts: list[str], t2s: Mapping[str, str] | None = None):
     stretch_id: dict[str, int] = {}
     occurrences = np.fromiter((stretch_id.setdefault(big[i:j], len(stretch_id))
                                for i, j in zip(lo.tolist(), hi.tolist())), dtype=np.int64, count=len(lo))
-    where = np.searchsorted(starts, lo, side="right") - 1
+    where = text_at[lo]
     found = [_piece_terms(stretch) for stretch in stretch_id]
     latin_terms = sorted({t for terms in found for t in terms})
     latin_id = {t: i for i, t in enumerate(latin_terms)}

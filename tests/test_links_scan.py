@@ -1,0 +1,154 @@
+"""The link rule's page scan and link resolution (check/links.py): the one-pass scan gives
+what the two regular expressions give, and the memoized resolver what ``resolve`` gives."""
+from __future__ import annotations
+
+import html
+import itertools
+import os
+import random
+from types import SimpleNamespace
+
+import pytest
+
+from gongkai.check import links
+
+
+def two_passes(text: str) -> tuple[frozenset[str], list[tuple[int, str]]]:
+    """The scan as it was: ``_ANCHOR`` over the page, then ``_LINK`` with each link's line."""
+    anchors = frozenset(html.unescape(a) for a in links._ANCHOR.findall(text))
+    found = [(text.count("\n", 0, m.start()) + 1, html.unescape(m[1])) for m in links._LINK.finditer(text)]
+    return anchors, found
+
+
+PAGE = ('<!doctype html>\n<html lang="zh-CN">\n<head><link rel="stylesheet" href="../theme/css/main.css">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>\n<body>\n'
+        '<nav id="column-nav"><a href="../index.html">首页</a>\n<a href="a.html?x=1&amp;y=2#q1">问</a></nav>\n'
+        '<h2 id="q1">问一</h2><img src="img/a.png" alt="">\n<a\nhref="https://www.gov.cn/">国务院</a>\n'
+        '<a name="&#x5f00;">x</a></body></html>\n')
+
+
+def test_fast_scan_reads_a_page_as_the_two_passes_do():
+    got = links._fast_scan(PAGE, True)
+    assert got == two_passes(PAGE) == links._scan_text(PAGE, True)
+    anchors, found = got
+    assert anchors == {"viewport", "column-nav", "q1", "开"}
+    assert found[-1] == (9, "https://www.gov.cn/")   # the line of the newline before href, as _LINK reads it
+    assert (7, "a.html?x=1&y=2#q1") in found
+
+
+@pytest.mark.parametrize("text", [
+    '<a href = "b.html">x</a>',            # whitespace beside '=': \s* is not empty
+    '<a href= "b.html">x</a>',
+    '<p>a =b</p><a href="b.html">x</a>',   # anywhere on the page
+    '<a href="x id=">y</a>"z"',            # a link's value ends where an anchor would start
+    '<h1 id="a href= ">y</h1>"z"',
+])
+def test_fast_scan_declines_what_it_cannot_vouch_for(text):
+    assert links._fast_scan(text, True) is None
+    assert links._scan_text(text, True) == two_passes(text)
+
+
+def test_fast_scan_equals_the_two_passes_on_random_markup():
+    rnd = random.Random(15)
+    pieces = [" ", "\n", "\t", "\u3000", "\xa0", "h", "r", "e", "f", "s", "c", "i", "d", "n", "a", "m", "=", '"',
+              "&amp;", "x", "号", " href=", " id=", " src=", " name=", '="', ">", "<a"]
+    answered = 0
+    for _ in range(30_000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 30)))
+        got = links._fast_scan(text, True)
+        assert links._scan_text(text, True) == two_passes(text), repr(text)
+        if got is not None:
+            answered += 1
+            assert got == two_passes(text), repr(text)
+    assert answered > 5_000   # the fast path is taken, not only declined
+
+
+def test_scanned_file_reads_as_a_text_mode_read(tmp_path):
+    page = tmp_path / "u" / "p.html"
+    page.parent.mkdir()
+    page.write_bytes(b'<p>\r\n<a href="a.html">a</a>\r<a href="b\xff.html">b</a>\r\n\n<a href="c.html" id="x">c</a>')
+    files = links.SiteFiles("")
+    found = links._scan_file(str(page), "u/p.html", files)
+    with open(page, encoding="utf-8", errors="replace") as f:
+        assert (files.anchors["u/p.html"], found.links) == two_passes(f.read())
+    assert [line for line, _ in found.links] == [2, 3, 5]
+    os.symlink(page, tmp_path / "u" / "q.html")
+    assert links._scan_file(str(tmp_path / "u" / "q.html"), "u/q.html", files) is None   # never followed
+    assert "u/q.html" not in files.files
+
+
+def test_resolver_keeps_folders_and_pages_apart():
+    files = links.SiteFiles("output", "https://gk.example.gov.cn",
+                            files={"u/a/x.html", "u/b/x.html", "u/index.html", "u/c/index.html", "index.html"})
+    pages = ["u/a/p.html", "u/b/p.html", "u/a/q.html", "u/index.html", "index.html"]
+    hrefs = ["x.html", "../index.html", "#top", "?q=1", "", " ", "c", "c/", "/u/a/x.html", "../../../x",
+             "https://gk.example.gov.cn/u/b/x.html#f", "https://www.gov.cn/", "mailto:a@b.cn", "//[zz/",
+             "x%2Ehtml", "./x.html#%E9%97%AE"]
+    memo = links.Resolver(files)
+    # Twice over, in two orders: a memo answers what ``resolve`` answers, whoever asked first.
+    for page, href in [*itertools.product(pages, hrefs), *itertools.product(reversed(pages), reversed(hrefs))]:
+        assert memo(page, href) == links.resolve(page, href, files), (page, href)
+    assert memo("u/a/p.html", "x.html")[1] == "u/a/x.html" and memo("u/b/p.html", "x.html")[1] == "u/b/x.html"
+    assert memo("u/a/p.html", "#top")[1] == "u/a/p.html" and memo("u/a/q.html", "#top")[1] == "u/a/q.html"
+    other = links.SiteFiles("output", files={"u/c.html"})   # another folder's files: its own resolver
+    assert links.Resolver(other)("u/index.html", "c")[1] == "u/c"
+    assert memo("u/index.html", "c")[1] == "u/c/index.html"
+
+
+def test_judge_unit_with_a_shared_resolver_equals_one_of_its_own():
+    files = links.SiteFiles("output", files={"u/a/x.html", "u/index.html", "index.html", "v/index.html"},
+                            anchors={"u/a/x.html": frozenset({"q1"})})
+    pages = [links.PageLinks("u/a/x.html", [(1, "#q1"), (2, "#q2"), (3, "../index.html"), (4, "../../index.html"),
+                                            (5, "https://www.gov.cn/"), (6, "../../v/"), (7, "gone.html")]),
+             links.PageLinks("u/a/y.html", [(1, "#q1"), (2, "x.html#q1"), (3, "../../index.html"),
+                                            (4, "gone.html"), (5, " #q1")]),
+             links.PageLinks("u/index.html", [(1, "a/x.html#q2"), (2, "../index.html")])]
+    files.files.add("u/a/y.html")
+    memo = links.Resolver(files)
+    external = links.external_links(SimpleNamespace(pages=pages, files=files), memo)
+    shared = links.judge_unit("u", pages, files, memo)
+    assert shared == links.judge_unit("u", pages, files)
+    assert external == {"https://www.gov.cn/": ["u/a/x.html"]}
+    failing, outside, places = shared
+    # '#q1' is on x.html, not on y.html: the same href, judged page by page
+    assert [(p, line, href) for p, line, href, _ in failing] == [
+        ("u/a/x.html", 2, "#q2"), ("u/a/x.html", 7, "gone.html"), ("u/a/y.html", 1, "#q1"),
+        ("u/a/y.html", 4, "gone.html"), ("u/a/y.html", 5, " #q1"), ("u/index.html", 1, "a/x.html#q2")]
+    assert [(first, href, target) for first, href, target, _ in outside] == [
+        ("u/a/x.html", "../../index.html", "index.html"), ("u/a/x.html", "../../v/", "v/index.html"),
+        ("u/index.html", "../index.html", "index.html")]
+    assert links.pickle.loads(places)[0] == [("u/a/x.html", 4, 3), ("u/a/y.html", 3, 2)]
+
+
+def test_anchors_read_back_are_the_anchors_kept():
+    anchors = {"u/a.html": frozenset({"q1", "top"}), "u/b.html": frozenset({"top", "q1"}), "u/c.html": frozenset()}
+    back = links.load_anchors(links.dump_anchors(anchors))
+    assert back == anchors and dict(back) == anchors and sorted(back) == sorted(anchors)
+    assert back.get("u/a.html") is back.get("u/b.html")   # one object per distinct set
+    assert back.get("u/x.html", frozenset({"d"})) == {"d"} and "u/x.html" not in back
+    with pytest.raises(ValueError):
+        links.load_anchors(links.pickle.dumps({"u/a.html": "q1"}))
+
+
+def test_outside_links_are_judged_once_for_every_unit(monkeypatch):
+    """Two units link the same missing page and the same missing anchor of a third: each
+    gets its finding, and each target is judged once for both."""
+    files = links.SiteFiles("output", files={"w/index.html", "u/index.html", "v/index.html"},
+                            anchors={"w/index.html": frozenset({"here"})})
+    verdicts = {}
+    for uid in ("u", "v"):
+        page = links.PageLinks(f"{uid}/index.html", [(3, "../w/gone.html"), (4, "../w/index.html#gone"),
+                                                     (5, "../w/#here")])
+        verdicts[uid] = links.judge_unit(uid, [page], files)
+    asked = []
+    real = links.check_link
+    monkeypatch.setattr(links, "check_link", lambda *a: asked.append(a[2]) or real(*a))
+    hits = {uid: list(links.internal(SimpleNamespace(
+        unit=SimpleNamespace(id=uid), pages=[], files=files,
+        link_memo=SimpleNamespace(verdicts=lambda u: verdicts[u])), {})) for uid in ("u", "v")}
+    for uid in ("u", "v"):
+        assert [(h.path, h.line) for h in hits[uid]] == [(f"output/{uid}/index.html", 3),
+                                                         (f"output/{uid}/index.html", 4)]
+    # judged for u (three targets), then for u and v only where they fail (the finding's text)
+    assert [r[1:] for r in asked[:3]] == [("w/gone.html", ""), ("w/index.html", "gone"), ("w/index.html", "here")]
+    assert len(asked) == 3 + 2 + 2
