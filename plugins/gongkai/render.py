@@ -60,7 +60,10 @@ class Renderer:
     def __call__(self, text: str) -> str:
         plain = plain_paragraphs(text)
         if plain is not None:
-            return sanitize(plain)
+            # nh3 gives such paragraphs back unchanged (no markup, no "&" or "<") but for
+            # U+00A0, which it writes as &nbsp; (tests/test_render.py checks every code point
+            # the fast path takes): ~0.1 ms a body saved.
+            return plain if "\xa0" not in plain else sanitize(plain)
         self._md.reset()
         with _deadline(self.seconds):
             return sanitize(self._md.convert(text))
