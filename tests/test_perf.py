@@ -105,3 +105,44 @@ def test_generators_share_one_environment_until_a_template_changes(tmp_path, mon
     own = pages.env
     render.share_environment(pages)
     assert pages.env is own
+
+
+def _build_counting_compiles(tmp_path, monkeypatch, name: str, settings_file: str | None) -> tuple[list, int]:
+    """A build of the sample whose zygote is warmed with ``settings_file`` (build.warm_worker);
+    every template compiled for the unit workers' environments, as (pid, template key), and
+    the zygote's pid."""
+    import functools
+    import os
+
+    from conftest import AS_OF, ROOT
+    from gongkai import build as build_mod
+    from gongkai.pool import Zygote
+
+    log = tmp_path / f"{name}.compiled"
+    original = TemplateCache.dump_bytecode
+
+    def spy(self, bucket):   # called for each template compiled by an environment with the cache
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {bucket.key}\n")
+        return original(self, bucket)
+    monkeypatch.setattr(TemplateCache, "dump_bytecode", spy)
+    catalogs = ROOT / "catalogs"
+    zygote = Zygote(functools.partial(build_mod.warm_worker, str(catalogs.resolve()), settings_file))
+    pid = zygote.process.pid
+    code = build_mod.build(ROOT / "content", tmp_path / name, ROOT / "pelicanconf.py", catalogs, AS_OF, jobs=2,
+                           use_cache=False, zygote=zygote)
+    assert code == 0 and (tmp_path / name / "shili-county" / "index.html").is_file()
+    lines = log.read_text(encoding="utf-8").split() if log.exists() else []
+    return list(zip(lines[::2], lines[1::2], strict=True)), pid
+
+
+def test_the_theme_is_compiled_once_in_the_zygote_never_in_a_unit_worker(tmp_path, monkeypatch):
+    from conftest import ROOT
+    compiled, zygote = _build_counting_compiles(tmp_path, monkeypatch, "warm", str(ROOT / "pelicanconf.py"))
+    templates = {key for _, key in compiled}
+    assert len(templates) >= 20 and len(compiled) == len(templates)      # each once
+    assert [pid for pid, _ in compiled if pid != str(zygote)] == []      # none in a worker
+    # Without the theme warmed in the zygote, the workers compile it, each for itself.
+    cold, zygote = _build_counting_compiles(tmp_path, monkeypatch, "cold", None)
+    workers = {pid for pid, _ in cold}
+    assert str(zygote) not in workers and len(workers) == 2 and len(cold) > len({key for _, key in cold})

@@ -92,7 +92,7 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
         recover(output)
         partial = output.parent / f".{output.name}.partial"
         # Before the pre-pass: the workers are forked from it, not from a full parent.
-        zygote = zygote or Zygote(functools.partial(warm_worker, str(catalogs.resolve())))
+        zygote = zygote or Zygote(functools.partial(warm_worker, str(catalogs.resolve()), str(settings_file)))
         try:
             return _build(content, output, partial, settings_file, catalogs, as_of, jobs, debug, on_check, site,
                           units, use_cache, timings_file, zygote)
@@ -544,10 +544,11 @@ def _handed_over(override: dict) -> dict:
     return sent
 
 
-def warm_worker(catalogs: str) -> None:
+def warm_worker(catalogs: str, settings_file: str | None = None) -> None:
     """What every unit worker sets up before its first page, done once in the zygote they
     are forked from (pool.py): the modules only workers import, the catalogs (cached per
-    process, as the reader loads them), python-markdown's extensions."""
+    process, as the reader loads them), python-markdown's extensions, and with
+    ``settings_file`` the theme's compiled templates (render.warm_templates)."""
     import numpy.dtypes  # noqa: F401 - numpy.unique's first call imports it (~30 ms)
 
     from . import catalogs as catalogs_mod
@@ -555,10 +556,12 @@ def warm_worker(catalogs: str) -> None:
     from .annual import plugin  # noqa: F401
     from .check import links  # noqa: F401
     from .incremental import pages  # noqa: F401
-    from .render import Renderer
+    from .render import Renderer, warm_templates
     from .search import index  # noqa: F401
     catalogs_mod.load(catalogs)
     Renderer()
+    if settings_file is not None:
+        warm_templates(settings_file)
 
 
 def build_unit(job: dict) -> dict:

@@ -286,6 +286,27 @@ def share_environment(generator) -> None:
     generator.env = env
 
 
+def warm_templates(settings_file: str) -> list[str]:
+    """Compile every template of the theme once, in the zygote the unit workers are forked
+    from (build.warm_worker): each worker used to compile the theme again for its first
+    unit (~0.2 s CPU, ~25 templates). The environment is made as Pelican makes a
+    generator's, and kept as share_environment keeps it, so a worker takes it with its
+    templates loaded; the compiled code is in TEMPLATES either way. Returns the names."""
+    from pelican.generators import Generator
+    from pelican.settings import read_settings
+
+    settings = read_settings(settings_file)
+    generator = Generator({}, settings, settings["PATH"], settings["THEME"], settings["OUTPUT_PATH"])
+    share_environment(generator)
+    # Pelican's simple theme too (its loader's fallback): the articles generator loads
+    # tag.html, category.html… for pages we do not make; "!simple/…" names are aliases.
+    extensions = tuple(settings["TEMPLATE_EXTENSIONS"])
+    names = [n for n in generator.env.list_templates() if n.endswith(extensions) and not n.startswith("!")]
+    for name in names:
+        generator.env.get_template(name)
+    return names
+
+
 def _signatures(folders: list[str]) -> list[tuple]:
     """(path, size, mtime) of every file under the template folders (a few dozen stat calls)."""
     out = []
