@@ -6,6 +6,7 @@ receive it through the ``GK`` context object and never hard-code a column.
 """
 from __future__ import annotations
 
+import functools
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,7 +156,7 @@ class GK:
             return (policy.get("published", ""), group["index_no"])
         return sorted((g for g in groups.values() if g["policy"]), key=order, reverse=True)
 
-    @property
+    @functools.cached_property
     def retired_column(self) -> Column | None:
         return next((c for c in self.columns.values() if c.generated == "retired"), None)
 
