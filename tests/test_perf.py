@@ -146,3 +146,20 @@ def test_the_theme_is_compiled_once_in_the_zygote_never_in_a_unit_worker(tmp_pat
     cold, zygote = _build_counting_compiles(tmp_path, monkeypatch, "cold", None)
     workers = {pid for pid, _ in cold}
     assert str(zygote) not in workers and len(workers) == 2 and len(cold) > len({key for _, key in cold})
+
+
+def test_the_walk_for_disabled_readers_is_skipped_only_when_none_is_disabled(tmp_path, monkeypatch):
+    # Pelican walks a unit's folder once more per generator to warn about files a disabled
+    # reader would have read: with no disabled reader the walk cannot find anything.
+    from types import SimpleNamespace
+
+    from gongkai import reader, render
+    monkeypatch.setattr(render, "ENVIRONMENTS", {})
+    walked = []
+    for name, disabled in (("none disabled", {}), ("rst disabled", {"rst": object})):
+        generator = fake_generator(tmp_path)
+        generator.readers = SimpleNamespace(disabled_extensions=disabled.keys())
+        generator.check_disabled_readers = lambda name=name: walked.append(name)
+        reader._share_templates(generator)
+        generator.check_disabled_readers()
+    assert walked == ["rst disabled"]
