@@ -163,3 +163,24 @@ def test_the_walk_for_disabled_readers_is_skipped_only_when_none_is_disabled(tmp
         reader._share_templates(generator)
         generator.check_disabled_readers()
     assert walked == ["rst disabled"]
+
+
+def test_templates_compiled_before_the_cache_folder_is_known_are_kept_there(tmp_path, monkeypatch):
+    # The zygote compiles the theme before a build knows its cache folder; the first worker
+    # that is told the folder writes them there, and the next build's zygote, seeing them
+    # (render.compiled_kept), compiles nothing: its workers read them (render.TemplateCache).
+    from gongkai.render import compiled_kept
+    (tmp_path / "page.html").write_text("<p>{{ x }}</p>")
+    output = tmp_path / "site" / "output"
+    folder = output.parent / ".output.cache" / "jinja" / "key"
+    folder.mkdir(parents=True)
+    assert not compiled_kept(output)
+    compiled = count_compiles(monkeypatch)
+    zygote = TemplateCache()
+    env(tmp_path, zygote).get_template("page.html")
+    zygote.use_folder(str(folder))          # what a worker forked from it does (share_environment)
+    assert compiled == ["page.html"] and len(list(folder.iterdir())) == 1 and compiled_kept(output)
+    later = TemplateCache()                 # the next build's worker
+    later.use_folder(str(folder))
+    assert env(tmp_path, later).get_template("page.html").render(x="一") == "<p>一</p>"
+    assert compiled == ["page.html"]        # read, not compiled again

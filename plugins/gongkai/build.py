@@ -34,6 +34,7 @@ from .annual import portal as annual_portal
 from .annual import series as annual_series
 from .facts import Facts
 from .pool import Zygote
+from .render import compiled_kept
 from .site import Site, scan
 from .tools.progress import Progress
 
@@ -91,8 +92,10 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
     with build_lock(output, wait):
         recover(output)
         partial = output.parent / f".{output.name}.partial"
-        # Before the pre-pass: the workers are forked from it, not from a full parent.
-        zygote = zygote or Zygote(functools.partial(warm_worker, str(catalogs.resolve()), str(settings_file)))
+        # Before the pre-pass: the workers are forked from it, not from a full parent. It
+        # compiles the theme unless the build cache holds it compiled (render.compiled_kept).
+        theme = None if use_cache and compiled_kept(output) else str(settings_file)
+        zygote = zygote or Zygote(functools.partial(warm_worker, str(catalogs.resolve()), theme))
         try:
             return _build(content, output, partial, settings_file, catalogs, as_of, jobs, debug, on_check, site,
                           units, use_cache, timings_file, zygote)

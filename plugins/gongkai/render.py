@@ -191,7 +191,18 @@ class TemplateCache(jinja2.BytecodeCache):
         self.folder: str | None = None
 
     def use_folder(self, folder: str | None) -> None:
-        self.folder = folder if folder and os.path.isdir(folder) and not os.path.islink(folder) else None
+        folder = folder if folder and os.path.isdir(folder) and not os.path.islink(folder) else None
+        if folder is not None and folder != self.folder and self._code:
+            # Compiled before the folder was known (the theme, in the zygote: warm_templates):
+            # kept there too, so the next build's zygote need not compile it (compiled_kept).
+            try:
+                present = set(os.listdir(folder))
+            except OSError:
+                present = set()
+            for key, data in list(self._code.items()):
+                if key not in present:
+                    self._write(folder, key, data)
+        self.folder = folder
 
     def get_bucket(self, environment, name, filename, source):
         options = (environment.block_start_string, environment.block_end_string,
@@ -223,14 +234,17 @@ class TemplateCache(jinja2.BytecodeCache):
             self._code.clear()   # bounded in a long-lived process (tests, a preview server): ~25 a theme
         data = self._code[bucket.key] = bucket.bytecode_to_string()
         if self.folder:
-            path = os.path.join(self.folder, bucket.key)
-            try:
-                fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                os.replace(tmp, path)
-            except OSError:
-                pass   # not kept: the next build compiles it again
+            self._write(self.folder, bucket.key, data)
+
+    @staticmethod
+    def _write(folder: str, key: str, data: bytes) -> None:
+        try:
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, os.path.join(folder, key))
+        except OSError:
+            pass   # not kept: the next build compiles it again
 
     def _read(self, key: str) -> bytes | None:
         try:
@@ -284,6 +298,21 @@ def share_environment(generator) -> None:
     while len(ENVIRONMENTS) > ENVIRONMENTS_MAX:
         del ENVIRONMENTS[next(iter(ENVIRONMENTS))]
     generator.env = env
+
+
+def compiled_kept(output) -> bool:
+    """Whether the build cache beside ``output`` holds compiled templates (incremental/ keeps
+    them in ``.<output>.cache/jinja/<key>/``): then a build's workers read them from there
+    (~0.02 s) and the zygote need not compile the theme (~0.3 s of a one-item rebuild)."""
+    folder = os.path.join(os.path.dirname(os.path.abspath(output)), f".{os.path.basename(os.path.abspath(output))}.cache", "jinja")
+    try:
+        with os.scandir(folder) as subs:
+            for sub in subs:
+                if sub.is_dir(follow_symlinks=False) and any(not n.startswith(".") for n in os.listdir(sub.path)):
+                    return True
+    except OSError:
+        pass
+    return False
 
 
 def warm_templates(settings_file: str) -> list[str]:
