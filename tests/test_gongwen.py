@@ -43,3 +43,35 @@ def test_body_tables_get_a_focusable_scrolling_frame():
                     '<div class="table-wrap body-table" role="region" aria-label="正文表格2" tabindex="0">'
                     '<table class="x"></table></div>')
     assert frame_tables("<p>no table</p>") == "<p>no table</p>"
+
+
+def _summary_of_every_role(fragment: str, limit: int = 200) -> str:
+    """summary() as first written: the roles of every paragraph, then the first body text."""
+    import re
+
+    from gongkai.gongwen import _P, _text
+    texts = [re.sub(r"\s+", " ", _text(m.group(1))) for m in _P.finditer(fragment)]
+    for text, kind in zip(texts, roles(texts), strict=True):
+        if text and kind is None:
+            return text if len(text) <= limit else text[:limit].rstrip() + "…"
+    return ""
+
+
+def test_summary_reads_only_the_first_paragraphs_and_says_the_same():
+    import random
+    pieces = ["各乡镇人民政府，县各委办局：", "各单位：", "现将《细则》印发给你们。", "示例县人民政府", "财政局",
+              "2026年7月8日", "二〇二六年七月八日", "附件：申请表", "附件:名单", "", " ", "（此件公开发布）",
+              "根据《条例》：", "<strong>通知</strong>如下：", "甲 &amp; 乙", "a\n  b", "本办法自2026年1月1日起施行。"]
+    rng = random.Random(15)
+    for _ in range(5000):
+        paragraphs = [rng.choice(pieces) for _ in range(rng.randint(0, 6))]
+        fragment = "".join(f"<p>{p}</p>" for p in paragraphs)
+        if rng.random() < 0.3:
+            fragment = layout(fragment)   # the reader summarizes the laid-out body
+        assert summary(fragment) == _summary_of_every_role(fragment), fragment
+        assert summary(fragment, limit=3) == _summary_of_every_role(fragment, limit=3), fragment
+
+
+def test_layout_of_a_body_without_gongwen_parts_is_the_same_string():
+    body = "<p>现将《细则》印发给你们。</p>\n<p>请认真贯彻执行。</p>"
+    assert layout(body) is body

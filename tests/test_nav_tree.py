@@ -135,3 +135,21 @@ def test_pages_use_the_macros_built_once_per_unit_never_their_own_import():
 
     assert importing == [], importing
     assert reads_m and [n for n in reads_m if not under_base(n)] == []
+
+
+@pytest.mark.parametrize("siteurl", ["..", ".", "../..", "https://example.gov.cn/a&b/\"x\"", ""])
+def test_base_html_marks_its_column_as_the_tree_macro_did(cats, tree_template, siteurl):
+    # base.html calls GK.nav_tree with the column id (two macro calls fewer a page): the link
+    # it marks is the one the col_href macro writes, SITEURL escaped the same way, and the
+    # page is what the tree macro made when it passed nav_tree col_href's output.
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(ROOT / "theme" / "templates")), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True)
+    col_href = env.from_string('{% import "macros.html" as m with context %}{{ m.col_href(c) }}')
+    gk = make_gk(cats, "county")
+    unmarked = render(tree_template, gk, siteurl, "")
+    for col in [c for c in gk.tree.walk() if c.id != gk.tree.id]:
+        href = col_href.render(GK=gk, SITEURL=siteurl, c=col.id, RELATIVE_URLS=True, GK_SITE_ROOT="")
+        assert gk.col_href(siteurl, col.id) == href
+        old = unmarked.replace(f'<a href="{href}">', f'<a href="{href}" aria-current="page">', 1)
+        html = render(tree_template, gk, siteurl, col.id)
+        assert html == old and html.count('aria-current="page"') == 1, col.id

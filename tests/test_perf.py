@@ -105,3 +105,82 @@ def test_generators_share_one_environment_until_a_template_changes(tmp_path, mon
     own = pages.env
     render.share_environment(pages)
     assert pages.env is own
+
+
+def _build_counting_compiles(tmp_path, monkeypatch, name: str, settings_file: str | None) -> tuple[list, int]:
+    """A build of the sample whose zygote is warmed with ``settings_file`` (build.warm_worker);
+    every template compiled for the unit workers' environments, as (pid, template key), and
+    the zygote's pid."""
+    import functools
+    import os
+
+    from conftest import AS_OF, ROOT
+    from gongkai import build as build_mod
+    from gongkai.pool import Zygote
+
+    log = tmp_path / f"{name}.compiled"
+    original = TemplateCache.dump_bytecode
+
+    def spy(self, bucket):   # called for each template compiled by an environment with the cache
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {bucket.key}\n")
+        return original(self, bucket)
+    monkeypatch.setattr(TemplateCache, "dump_bytecode", spy)
+    catalogs = ROOT / "catalogs"
+    zygote = Zygote(functools.partial(build_mod.warm_worker, str(catalogs.resolve()), settings_file))
+    pid = zygote.process.pid
+    code = build_mod.build(ROOT / "content", tmp_path / name, ROOT / "pelicanconf.py", catalogs, AS_OF, jobs=2,
+                           use_cache=False, zygote=zygote)
+    assert code == 0 and (tmp_path / name / "shili-county" / "index.html").is_file()
+    lines = log.read_text(encoding="utf-8").split() if log.exists() else []
+    return list(zip(lines[::2], lines[1::2], strict=True)), pid
+
+
+def test_the_theme_is_compiled_once_in_the_zygote_never_in_a_unit_worker(tmp_path, monkeypatch):
+    from conftest import ROOT
+    compiled, zygote = _build_counting_compiles(tmp_path, monkeypatch, "warm", str(ROOT / "pelicanconf.py"))
+    templates = {key for _, key in compiled}
+    assert len(templates) >= 20 and len(compiled) == len(templates)      # each once
+    assert [pid for pid, _ in compiled if pid != str(zygote)] == []      # none in a worker
+    # Without the theme warmed in the zygote, the workers compile it, each for itself.
+    cold, zygote = _build_counting_compiles(tmp_path, monkeypatch, "cold", None)
+    workers = {pid for pid, _ in cold}
+    assert str(zygote) not in workers and len(workers) == 2 and len(cold) > len({key for _, key in cold})
+
+
+def test_the_walk_for_disabled_readers_is_skipped_only_when_none_is_disabled(tmp_path, monkeypatch):
+    # Pelican walks a unit's folder once more per generator to warn about files a disabled
+    # reader would have read: with no disabled reader the walk cannot find anything.
+    from types import SimpleNamespace
+
+    from gongkai import reader, render
+    monkeypatch.setattr(render, "ENVIRONMENTS", {})
+    walked = []
+    for name, disabled in (("none disabled", {}), ("rst disabled", {"rst": object})):
+        generator = fake_generator(tmp_path)
+        generator.readers = SimpleNamespace(disabled_extensions=disabled.keys())
+        generator.check_disabled_readers = lambda name=name: walked.append(name)
+        reader._share_templates(generator)
+        generator.check_disabled_readers()
+    assert walked == ["rst disabled"]
+
+
+def test_templates_compiled_before_the_cache_folder_is_known_are_kept_there(tmp_path, monkeypatch):
+    # The zygote compiles the theme before a build knows its cache folder; the first worker
+    # that is told the folder writes them there, and the next build's zygote, seeing them
+    # (render.compiled_kept), compiles nothing: its workers read them (render.TemplateCache).
+    from gongkai.render import compiled_kept
+    (tmp_path / "page.html").write_text("<p>{{ x }}</p>")
+    output = tmp_path / "site" / "output"
+    folder = output.parent / ".output.cache" / "jinja" / "key"
+    folder.mkdir(parents=True)
+    assert not compiled_kept(output)
+    compiled = count_compiles(monkeypatch)
+    zygote = TemplateCache()
+    env(tmp_path, zygote).get_template("page.html")
+    zygote.use_folder(str(folder))          # what a worker forked from it does (share_environment)
+    assert compiled == ["page.html"] and len(list(folder.iterdir())) == 1 and compiled_kept(output)
+    later = TemplateCache()                 # the next build's worker
+    later.use_folder(str(folder))
+    assert env(tmp_path, later).get_template("page.html").render(x="一") == "<p>一</p>"
+    assert compiled == ["page.html"]        # read, not compiled again

@@ -76,3 +76,21 @@ def test_marked_up_bodies_go_through_python_markdown(text):
     assert Renderer()(text) == sanitize(renderer._md.convert(text))
     if "**" in text:
         assert "<strong>“放管服”</strong>" in Renderer()(text)
+
+
+def test_plain_paragraphs_skip_nh3_only_where_it_changes_nothing():
+    # The fast path returns a plain body's paragraphs without nh3 when it has no U+00A0:
+    # nh3 changes no other character the fast path takes (text is serialized per character,
+    # so every such character is checked at once, in long runs).
+    from gongkai.render import _PLAIN_LINE
+    taken = [chr(cp) for cp in range(0x20, 0x110000)
+             if not 0xD800 <= cp < 0xE000 and _PLAIN_LINE.fullmatch("字" + chr(cp) + "字")]
+    assert len(taken) > 1_000_000
+    changed = []
+    for start in range(0, len(taken), 20000):
+        run = "".join(taken[start:start + 20000])
+        if sanitize(f"<p>{run}</p>") != f"<p>{run}</p>":
+            changed += [ch for ch in run if sanitize(f"<p>{ch}</p>") != f"<p>{ch}</p>"]
+    assert changed == ["\xa0"]
+    assert Renderer()("一\xa0二\n\n三") == "<p>一&nbsp;二</p>\n<p>三</p>"   # U+00A0 still goes through nh3
+    assert Renderer()("一二\n三\n\n\n四") == "<p>一二\n三</p>\n<p>四</p>"

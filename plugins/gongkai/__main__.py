@@ -119,7 +119,7 @@ def _check(args, as_of: str, units: list[str] | None = None) -> int:
     and run the checker; findings at or above --fail-on make the exit status non-zero."""
     from .pool import Zygote
     # Before the scan: the unit workers do not inherit its items (issue 15).
-    zygote = Zygote(functools.partial(warm_worker, str(args.catalogs.resolve())))
+    zygote = Zygote(functools.partial(warm_worker, str(args.catalogs.resolve()), str(args.settings)))
     try:
         return _check_with(args, as_of, units, zygote)
     finally:

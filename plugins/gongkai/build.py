@@ -34,6 +34,7 @@ from .annual import portal as annual_portal
 from .annual import series as annual_series
 from .facts import Facts
 from .pool import Zygote
+from .render import compiled_kept
 from .site import Registry, Site, scan
 from .tools.progress import Progress
 
@@ -91,8 +92,10 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
     with build_lock(output, wait):
         recover(output)
         partial = output.parent / f".{output.name}.partial"
-        # Before the pre-pass: the workers are forked from it, not from a full parent.
-        zygote = zygote or Zygote(functools.partial(warm_worker, str(catalogs.resolve())))
+        # Before the pre-pass: the workers are forked from it, not from a full parent. It
+        # compiles the theme unless the build cache holds it compiled (render.compiled_kept).
+        theme = None if use_cache and compiled_kept(output) else str(settings_file)
+        zygote = zygote or Zygote(functools.partial(warm_worker, str(catalogs.resolve()), theme))
         try:
             return _build(content, output, partial, settings_file, catalogs, as_of, jobs, debug, on_check, site,
                           units, use_cache, timings_file, zygote)
@@ -544,10 +547,11 @@ def _handed_over(override: dict) -> dict:
     return sent
 
 
-def warm_worker(catalogs: str) -> None:
+def warm_worker(catalogs: str, settings_file: str | None = None) -> None:
     """What every unit worker sets up before its first page, done once in the zygote they
     are forked from (pool.py): the modules only workers import, the catalogs (cached per
-    process, as the reader loads them), python-markdown's extensions."""
+    process, as the reader loads them), python-markdown's extensions, and with
+    ``settings_file`` the theme's compiled templates (render.warm_templates)."""
     import numpy.dtypes  # noqa: F401 - numpy.unique's first call imports it (~30 ms)
     import numpy.ma  # noqa: F401 - imported by the search index's first numpy call
     from PIL import Image, ImageChops, ImageSequence  # noqa: F401 - images.py, on a unit's images
@@ -558,10 +562,12 @@ def warm_worker(catalogs: str) -> None:
     from .annual import plugin  # noqa: F401
     from .check import links  # noqa: F401
     from .incremental import pages  # noqa: F401
-    from .render import Renderer
+    from .render import Renderer, warm_templates
     from .search import index  # noqa: F401
     catalogs_mod.load(catalogs)
     Renderer()
+    if settings_file is not None:
+        warm_templates(settings_file)
 
 
 def build_unit(job: dict) -> dict:

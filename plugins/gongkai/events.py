@@ -14,7 +14,8 @@ PELICAN_SIGNALS: dict[str, str] = {
     "get_generators": "(pelican) — columns.py adds the column-tree generator",
     "get_writer": "(pelican) — feeds.py: Atom entries carry the summary, not the full body",
     "generator_init": "(generator) — reader.py gives every generator the process's Jinja environment of its configuration (render.share_environment); "
-                      "compiled templates also go to the build cache when GK_TEMPLATE_CACHE names a folder",
+                      "compiled templates also go to the build cache when GK_TEMPLATE_CACHE names a folder; "
+                      "and skips Pelican's walk for files of disabled readers when no reader is disabled",
     "finalized": "(pelican) — reader.py drops Pelican's memoized article content once a unit is written",
     "article_generator_context": "(generator, metadata) — lifecycle.py sets each item's State; "
                                  "non-public items become status 'skip'",

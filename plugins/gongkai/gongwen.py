@@ -21,9 +21,12 @@ DATE = re.compile(rf"^(?:\d{{4}}|[{_CN_DIGITS}]{{4}})年(?:\d{{1,2}}|[{_CN_DIGIT
 ADDRESSEE_MAX = 120     # a 主送机关 line is one line of organ names
 SIGNATURE_MAX = 40      # a 落款 is one organ name (or two, joint issue)
 SENTENCE = re.compile(r"[。；！？]")
+_SPACES = re.compile(r"\s+")
 
 
 def _text(fragment: str) -> str:
+    if "<" not in fragment and "&" not in fragment:
+        return fragment.strip()   # most paragraphs: no tag to drop, no entity to undo
     return html.unescape(_TAGS.sub("", fragment)).strip()
 
 
@@ -49,17 +52,23 @@ def roles(paragraphs: list[str]) -> list[str | None]:
             out[i] = "date"
             if i > 0 and out[i - 1] is None and is_signature(paragraphs[i - 1]):
                 out[i - 1] = "luokuan"
-        elif re.match(r"^附件[：:]", text):
+        elif _is_fujian(text):
             out[i] = "fujian"
     return out
+
+
+def _is_fujian(text: str) -> bool:
+    return text.startswith(("附件：", "附件:"))
 
 
 def layout(fragment: str) -> str:
     """Add gw-* classes to the 主送机关, 落款, 成文日期 and 附件说明 paragraphs."""
     matches = list(_P.finditer(fragment))
     kinds = roles([_text(m.group(1)) for m in matches])
+    if not any(kinds):
+        return fragment   # nothing to mark: the same string, not rebuilt
     out, last = [], 0
-    for m, kind in zip(matches, kinds):
+    for m, kind in zip(matches, kinds, strict=True):
         out.append(fragment[last:m.start()])
         out.append(f'<p class="gw-{kind}">{m.group(1)}</p>' if kind else m.group(0))
         last = m.end()
@@ -71,10 +80,16 @@ def summary(fragment: str, limit: int = 200) -> str:
     """The default 内容概述 / meta Description: the first paragraph of body text,
     skipping the 主送机关, 落款 and date lines (a Description that only says
     "各乡镇人民政府，县各委办局：" describes nothing)."""
-    texts = [re.sub(r"\s+", " ", _text(m.group(1))) for m in _P.finditer(fragment)]
-    for text, kind in zip(texts, roles(texts)):
-        if text and kind is None:
+    # What roles() says of the whole list, paragraph by paragraph: a paragraph's role
+    # depends only on it and the next one (a 落款 is the line before a date), so a body's
+    # first paragraphs are read, not all of them.
+    paragraphs = (_SPACES.sub(" ", _text(m.group(1))) for m in _P.finditer(fragment))
+    text, after, first = next(paragraphs, None), next(paragraphs, None), True
+    while text is not None:
+        if text and not (first and is_addressee(text)) and not is_date(text) and not _is_fujian(text) \
+                and not (after is not None and is_date(after) and is_signature(text)):
             return text if len(text) <= limit else text[:limit].rstrip() + "…"
+        text, after, first = after, next(paragraphs, None), False
     return ""
 
 

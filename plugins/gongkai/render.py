@@ -60,7 +60,10 @@ class Renderer:
     def __call__(self, text: str) -> str:
         plain = plain_paragraphs(text)
         if plain is not None:
-            return sanitize(plain)
+            # nh3 gives such paragraphs back unchanged (no markup, no "&" or "<") but for
+            # U+00A0, which it writes as &nbsp; (tests/test_render.py checks every code point
+            # the fast path takes): ~0.1 ms a body saved.
+            return plain if "\xa0" not in plain else sanitize(plain)
         self._md.reset()
         with _deadline(self.seconds):
             return sanitize(self._md.convert(text))
@@ -188,7 +191,18 @@ class TemplateCache(jinja2.BytecodeCache):
         self.folder: str | None = None
 
     def use_folder(self, folder: str | None) -> None:
-        self.folder = folder if folder and os.path.isdir(folder) and not os.path.islink(folder) else None
+        folder = folder if folder and os.path.isdir(folder) and not os.path.islink(folder) else None
+        if folder is not None and folder != self.folder and self._code:
+            # Compiled before the folder was known (the theme, in the zygote: warm_templates):
+            # kept there too, so the next build's zygote need not compile it (compiled_kept).
+            try:
+                present = set(os.listdir(folder))
+            except OSError:
+                present = set()
+            for key, data in list(self._code.items()):
+                if key not in present:
+                    self._write(folder, key, data)
+        self.folder = folder
 
     def get_bucket(self, environment, name, filename, source):
         options = (environment.block_start_string, environment.block_end_string,
@@ -220,14 +234,17 @@ class TemplateCache(jinja2.BytecodeCache):
             self._code.clear()   # bounded in a long-lived process (tests, a preview server): ~25 a theme
         data = self._code[bucket.key] = bucket.bytecode_to_string()
         if self.folder:
-            path = os.path.join(self.folder, bucket.key)
-            try:
-                fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                os.replace(tmp, path)
-            except OSError:
-                pass   # not kept: the next build compiles it again
+            self._write(self.folder, bucket.key, data)
+
+    @staticmethod
+    def _write(folder: str, key: str, data: bytes) -> None:
+        try:
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, os.path.join(folder, key))
+        except OSError:
+            pass   # not kept: the next build compiles it again
 
     def _read(self, key: str) -> bytes | None:
         try:
@@ -281,6 +298,42 @@ def share_environment(generator) -> None:
     while len(ENVIRONMENTS) > ENVIRONMENTS_MAX:
         del ENVIRONMENTS[next(iter(ENVIRONMENTS))]
     generator.env = env
+
+
+def compiled_kept(output) -> bool:
+    """Whether the build cache beside ``output`` holds compiled templates (incremental/ keeps
+    them in ``.<output>.cache/jinja/<key>/``): then a build's workers read them from there
+    (~0.02 s) and the zygote need not compile the theme (~0.3 s of a one-item rebuild)."""
+    folder = os.path.join(os.path.dirname(os.path.abspath(output)), f".{os.path.basename(os.path.abspath(output))}.cache", "jinja")
+    try:
+        with os.scandir(folder) as subs:
+            for sub in subs:
+                if sub.is_dir(follow_symlinks=False) and any(not n.startswith(".") for n in os.listdir(sub.path)):
+                    return True
+    except OSError:
+        pass
+    return False
+
+
+def warm_templates(settings_file: str) -> list[str]:
+    """Compile every template of the theme once, in the zygote the unit workers are forked
+    from (build.warm_worker): each worker used to compile the theme again for its first
+    unit (~0.2 s CPU, ~25 templates). The environment is made as Pelican makes a
+    generator's, and kept as share_environment keeps it, so a worker takes it with its
+    templates loaded; the compiled code is in TEMPLATES either way. Returns the names."""
+    from pelican.generators import Generator
+    from pelican.settings import read_settings
+
+    settings = read_settings(settings_file)
+    generator = Generator({}, settings, settings["PATH"], settings["THEME"], settings["OUTPUT_PATH"])
+    share_environment(generator)
+    # Pelican's simple theme too (its loader's fallback): the articles generator loads
+    # tag.html, category.html… for pages we do not make; "!simple/…" names are aliases.
+    extensions = tuple(settings["TEMPLATE_EXTENSIONS"])
+    names = [n for n in generator.env.list_templates() if n.endswith(extensions) and not n.startswith("!")]
+    for name in names:
+        generator.env.get_template(name)
+    return names
 
 
 def _signatures(folders: list[str]) -> list[tuple]:

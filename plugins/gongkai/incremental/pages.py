@@ -36,6 +36,7 @@ from ..items import as_list
 from ..lifecycle import State
 from ..render import PELICAN_LINK
 from .store import _write_atomic, digest
+from .validate import _deps
 
 SETTING = "GK_PAGE_REUSE"   # set per unit job by the parent (units.Reuse.page_job)
 # 年报 pages (template "annual") show a view built from the report and the roll-up
@@ -102,6 +103,7 @@ class Pages:
         self._shape: str | None = None
         self._real_dirs: dict[str, bool] = {}
         self._real: dict[str, str] = {}
+        self._siteurls: dict[str, str] = {}
 
     # --- the key -------------------------------------------------------------
     def shape(self, gk) -> str:
@@ -113,9 +115,9 @@ class Pages:
     def file_signatures(self, item) -> list | None:
         """The signatures (parent's content hashes) of the item's file and every file its
         validation read (attachments, images), or None when one is not signed."""
-        from .validate import _deps
         out = []
-        for path in [str(item.path), *_deps(item)]:
+        # _deps sorts the files an item's attachments and images name: most items have none
+        for path in [str(item.path), *_deps(item)] if item.attachments or item.images else [str(item.path)]:
             head, tail = os.path.split(path)
             real = self._real.get(head)
             if real is None:   # realpath is ~0.1 ms: once per folder, not once per file
@@ -170,8 +172,15 @@ class Pages:
     def siteurl(self, name: str, context) -> str:
         """The page's SITEURL as Pelican's writer sets it (writers.py _get_localcontext)."""
         if self.generator.settings.get("RELATIVE_URLS"):
-            from pelican.utils import get_relative_path, path_to_url
-            return path_to_url(get_relative_path(name))
+            # a function of the folder (its depth): once per folder, not once per page
+            folder, base = os.path.split(name)
+            url = self._siteurls.get(folder) if base else None
+            if url is None:
+                from pelican.utils import get_relative_path, path_to_url
+                url = path_to_url(get_relative_path(name))
+                if base:
+                    self._siteurls[folder] = url
+            return url
         return str(context.get("SITEURL"))
 
     # --- writing -------------------------------------------------------------
