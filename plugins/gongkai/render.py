@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import unquote
 
 import jinja2
@@ -304,7 +305,8 @@ def compiled_kept(output) -> bool:
     """Whether the build cache beside ``output`` holds compiled templates (incremental/ keeps
     them in ``.<output>.cache/jinja/<key>/``): then a build's workers read them from there
     (~0.02 s) and the zygote need not compile the theme (~0.3 s of a one-item rebuild)."""
-    folder = os.path.join(os.path.dirname(os.path.abspath(output)), f".{os.path.basename(os.path.abspath(output))}.cache", "jinja")
+    from .incremental.store import JINJA, folder_of
+    folder = folder_of(Path(output).absolute()) / JINJA
     try:
         with os.scandir(folder) as subs:
             for sub in subs:

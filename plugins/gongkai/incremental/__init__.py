@@ -16,6 +16,7 @@ import stat
 from pathlib import Path
 
 from .pages import SHOWN
+from . import store
 from .store import MARKER, Cache
 from .units import RECORD, Reuse, restore, targets_file
 from .validate import ItemCache
@@ -27,7 +28,7 @@ def open_cache(output: Path, enabled: bool = True) -> Cache:
     """The cache of ``output``. Disabled (``--no-cache``), the recorded unit keys are
     dropped too: the output this build writes is not the one they describe."""
     if not enabled:
-        _drop_record(output.parent / f".{output.name}.cache")
+        _drop_record(store.folder_of(output))
     return Cache.open(output, enabled)
 
 

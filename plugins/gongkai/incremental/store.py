@@ -104,6 +104,14 @@ class Hashes:
         return value
 
 
+JINJA = "jinja"    # the compiled templates, one folder per render key (incremental/units.py, render.py)
+
+
+def folder_of(output: Path) -> Path:
+    """The cache folder of an output folder: ``.<output>.cache`` beside it."""
+    return output.parent / f".{output.name}.cache"
+
+
 class Cache:
     """One build's view of the cache folder; ``None``-safe: a disabled cache reads nothing."""
 
@@ -118,7 +126,7 @@ class Cache:
     def open(cls, output: Path, enabled: bool = True) -> Cache:
         if not enabled:
             return cls(None)
-        folder = output.parent / f".{output.name}.cache"
+        folder = folder_of(output)
         try:
             if folder.is_symlink():
                 raise OSError(f"{folder}: 是符号链接 (is a symlink)")

@@ -31,7 +31,7 @@ from ..annual import series as annual_series
 from ..annual.model import Report
 from .pages import SETTING as PAGES_SETTING
 from .pages import record_digest
-from .store import Cache, digest, plain_digest
+from .store import JINJA, Cache, digest, plain_digest
 from .validate import code_key, tree_signature
 
 RECORD = "units.json"
@@ -105,7 +105,7 @@ class Reuse:
                   "units": shared.get("GK_UNITS"), "sangong": shared.get("GK_SANGONG"),
                   "domain": shared.get("GK_SITE_DOMAIN"), "catalogs_path": shared.get("GK_CATALOGS")}
         common_key = digest(common)
-        self.template_cache = str(cache.folder / "jinja" / common_key[:32])
+        self.template_cache = str(cache.folder / JINJA / common_key[:32])
         registry, public_on = facts.registry, facts.public_on
         annual = shared.get("GK_ANNUAL") or {}
         # Empty feeds written afresh for a reused unit with no public item (stage), when
