@@ -11,7 +11,6 @@ import html
 import os
 import re
 import signal
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -239,11 +238,9 @@ class TemplateCache(jinja2.BytecodeCache):
 
     @staticmethod
     def _write(folder: str, key: str, data: bytes) -> None:
+        from .incremental.store import _write_atomic
         try:
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, os.path.join(folder, key))
+            _write_atomic(Path(folder) / key, data)
         except OSError:
             pass   # not kept: the next build compiles it again
 
