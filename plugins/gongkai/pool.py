@@ -49,7 +49,6 @@ class Zygote:
     def __init__(self, warm: Callable[[], None] | None = None):
         """``warm``: run in the zygote while the build's process does the pre-pass (on
         another core): what every unit worker would otherwise set up for itself."""
-        import numpy  # noqa: F401 - the search index's, ~0.3 s: imported once here too
         import pelican  # noqa: F401 - imported once here, inherited by every unit worker
 
         ctx = multiprocessing.get_context("fork")
@@ -154,6 +153,10 @@ def _serve(conn, parents_end, warm: Callable[[], None] | None = None) -> None:
     # quietly; the parent, which gets them too or stops the zygote (_abort), cleans up.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, signal.SIG_DFL)
+    # The search index's library: imported here, on the other core while the parent runs
+    # the pre-pass, and inherited by every worker. The parent never needs it (~0.1 s of a
+    # one-item rebuild's critical path when it imported it before the fork).
+    import numpy  # noqa: F401
     if warm is not None:
         try:
             warm()
