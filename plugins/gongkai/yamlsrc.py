@@ -56,6 +56,11 @@ def load(text: str, first_line: int = 1) -> Doc:
     anchors and aliases (an alias bomb expands a few lines into gigabytes), and
     nesting deeper than MAX_DEPTH is refused before it can exhaust the stack (libyaml's
     composer crashes the interpreter on a deep enough document)."""
+    return flat(text, first_line) or full(text, first_line)
+
+
+def full(text: str, first_line: int = 1) -> Doc:
+    """``load`` by PyYAML's parser, for any document."""
     doc = Doc(data=None)
     try:
         _build(yaml.parse(text, Loader=_LOADER), doc, first_line)
@@ -74,6 +79,63 @@ def load(text: str, first_line: int = 1) -> Doc:
     if isinstance(doc.data, str) and (slip := fullwidth_colon(text, first_line)) is not None:
         raise slip
     return doc
+
+
+# The front matter of nearly every item: one `key: value` per line, values plain text or
+# a one-line `[a, b]` list. ``flat`` reads exactly that subset itself (a fifth of the
+# pre-pass's CPU went to PyYAML's event stream, issue 15); anything else — quotes, block
+# lists, comments, a character YAML treats specially — goes to the full parser. A key:
+# ASCII, short (libyaml refuses implicit keys over 1024 characters).
+_FLAT_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,63}):(?: +(.*))?")
+# What may not start a plain scalar: YAML's indicators, and a space. (Some may, when a
+# non-space follows; those are left to the full parser.)
+_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@` \t")
+# Characters that end, or change, a plain scalar, or that YAML does not take as printable:
+# left to the full parser, which gives its answer or its error.
+_UNSAFE = re.compile("[:#\t\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
+_UNSAFE_ITEM = re.compile("[][{}:#\t\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
+
+
+def flat(text: str, first_line: int = 1) -> Doc | None:
+    """``load``'s result for a document of ``key: value`` lines (plain values or one-line
+    ``[a, b]`` lists of plain values), else None: then only the full parser answers.
+    tests/test_yamlsrc.py holds it to the full parser's result on random documents."""
+    doc = Doc(data={})
+    data, lines = doc.data, doc.lines
+    unsafe, unsafe_item, match = _UNSAFE.search, _UNSAFE_ITEM.search, _FLAT_LINE.fullmatch
+    # Lines in the order the full parser records them: the mapping, then each key and its list's items.
+    for n, line in enumerate(text.split("\n"), first_line):
+        if not line:
+            continue
+        m = match(line)
+        if m is None:
+            return None
+        key, value = m[1], m[2]
+        if key in data:
+            return None     # the full parser names the duplicate
+        if not lines:
+            lines[()] = n
+        lines[(key,)] = n
+        if not value:
+            data[key] = None
+        elif value[0] == "[" and value[-1] == "]":
+            inner = value[1:-1]
+            if unsafe_item(inner):
+                return None
+            seq = []
+            if inner:
+                for part in inner.split(","):
+                    part = part.strip(" ")
+                    if not part or part[0] in _INDICATORS:
+                        return None
+                    lines[(key, len(seq))] = n
+                    seq.append(None if part in NULLS else part)
+            data[key] = seq
+        elif value[0] in _INDICATORS or value[-1] == " " or unsafe(value):
+            return None
+        else:
+            data[key] = None if value in NULLS else value
+    return doc if data else None
 
 
 # `genre：通知`: the most common Chinese-keyboard slip; YAML only sees a colon-less line.
