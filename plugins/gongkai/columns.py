@@ -20,20 +20,11 @@ from pelican.generators import Generator
 from . import catalogs as catalogs_mod
 from . import images
 from .catalogs import Column
+from .facts import reverse_refs  # noqa: F401 - its old home; the build's process imports it from facts
 from .items import as_list
 
 HOME = "zfxxgk"
 SITEMAP_PAGE = "wzdt.html"   # 网站地图 (pinyin initials, as government sites name it)
-
-
-def reverse_refs(registry: dict[str, dict]) -> dict[tuple[str, str], list[dict]]:
-    """(key, 索引号) -> public items whose ``key`` points at that 索引号, by 索引号."""
-    out: dict[tuple[str, str], list[dict]] = {}
-    for number, entry in sorted(registry.items()):
-        for key in ("repealed_by", "replaced_by", "interprets"):
-            for target in as_list(entry.get(key)):
-                out.setdefault((key, target), []).append({**entry, "index_no": number})
-    return out
 
 
 def column_save_as(column_id: str) -> str:

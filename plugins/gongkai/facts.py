@@ -70,3 +70,13 @@ class Facts:
         """The items that are public on the as-of date (of one unit, or of all)."""
         items = self.by_unit.get(unit, []) if unit else [i for group in self.by_unit.values() for i in group]
         return [i for i in items if self.states[i.source].public]
+
+
+def reverse_refs(registry: dict[str, dict]) -> dict[tuple[str, str], list[dict]]:
+    """(key, 索引号) -> public items whose ``key`` points at that 索引号, by 索引号."""
+    out: dict[tuple[str, str], list[dict]] = {}
+    for number, entry in sorted(registry.items()):
+        for key in ("repealed_by", "replaced_by", "interprets"):
+            for target in as_list(entry.get(key)):
+                out.setdefault((key, target), []).append({**entry, "index_no": number})
+    return out

@@ -16,8 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from pelican import signals
-from pelican.writers import Writer
+import functools
 
 
 def as_of_time(settings: dict) -> dt.datetime:
@@ -33,24 +32,33 @@ def _pin_updated(context, feed) -> None:
     feed.latest_post_date = lambda: when
 
 
-class SummaryFeedWriter(Writer):
-    def _create_new_feed(self, *args, **kwargs):
-        feed = super()._create_new_feed(*args, **kwargs)
-        add_item = feed.add_item
+@functools.cache
+def summary_feed_writer() -> type:
+    """Pelican's Writer, whose feeds carry the summary: made on first use, so that the
+    build's process, which imports this module (incremental/units.py), never imports Pelican."""
+    from pelican.writers import Writer
 
-        def summary_only(**fields):
-            # Pelican leaves the summary out when it equals the content; keep one of them.
-            if fields.get("description"):
-                fields["content"] = None
-            return add_item(**fields)
-        feed.add_item = summary_only
-        return feed
+    class SummaryFeedWriter(Writer):
+        def _create_new_feed(self, *args, **kwargs):
+            feed = super()._create_new_feed(*args, **kwargs)
+            add_item = feed.add_item
 
-
-def _writer(pelican):
+            def summary_only(**fields):
+                # Pelican leaves the summary out when it equals the content; keep one of them.
+                if fields.get("description"):
+                    fields["content"] = None
+                return add_item(**fields)
+            feed.add_item = summary_only
+            return feed
     return SummaryFeedWriter
 
 
+def _writer(pelican):
+    return summary_feed_writer()
+
+
 def register():
+    from pelican import signals
+
     signals.feed_generated.connect(_pin_updated)
     signals.get_writer.connect(_writer)

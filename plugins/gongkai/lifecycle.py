@@ -19,8 +19,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pelican import signals
-
 from . import render
 from .items import Item, as_list
 
@@ -304,6 +302,8 @@ def report_text(uid: str, items: list[Item], day: dt.date, public_on_of,
 
 
 def register():
+    from pelican import signals  # here: the build's process imports this module, not Pelican (pool.py)
+
     signals.article_generator_context.connect(_apply_state)
     signals.content_object_init.connect(_strip_withdrawn)
     signals.article_generator_finalized.connect(_unlink_hidden)

@@ -49,8 +49,6 @@ class Zygote:
     def __init__(self, warm: Callable[[], None] | None = None):
         """``warm``: run in the zygote while the build's process does the pre-pass (on
         another core): what every unit worker would otherwise set up for itself."""
-        import pelican  # noqa: F401 - imported once here, inherited by every unit worker
-
         ctx = multiprocessing.get_context("fork")
         self.conn, theirs = ctx.Pipe()
         self.process = ctx.Process(target=_serve, args=(theirs, self.conn, warm), name="gongkai-units")
@@ -153,10 +151,11 @@ def _serve(conn, parents_end, warm: Callable[[], None] | None = None) -> None:
     # quietly; the parent, which gets them too or stops the zygote (_abort), cleans up.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, signal.SIG_DFL)
-    # The search index's library: imported here, on the other core while the parent runs
-    # the pre-pass, and inherited by every worker. The parent never needs it (~0.1 s of a
-    # one-item rebuild's critical path when it imported it before the fork).
+    # Pelican and the search index's library: imported here, on the other core while the
+    # parent runs the pre-pass, and inherited by every worker. The build's process never
+    # needs them (they were ~0.25 s of a one-item rebuild's critical path).
     import numpy  # noqa: F401
+    import pelican  # noqa: F401
     if warm is not None:
         try:
             warm()

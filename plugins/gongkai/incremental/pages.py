@@ -30,8 +30,6 @@ import os
 import stat
 from pathlib import Path
 
-from pelican import signals
-
 from ..items import as_list
 from ..lifecycle import State
 from ..render import PELICAN_LINK
@@ -319,4 +317,6 @@ def _wrap(generator) -> None:
 
 
 def register():
+    from pelican import signals  # here: the build's process imports this module, not Pelican (pool.py)
+
     signals.article_generator_finalized.connect(_wrap)
