@@ -177,3 +177,28 @@ def test_external_links_equal_resolving_every_link():
     assert [memo.external(h) for h in ("https://www.gov.cn/", "x.html", "mailto:a@b.cn", "//[zz/")] == [
         "https://www.gov.cn/", None, None, None]
     assert links.external_links(SimpleNamespace(pages=[], files=files)) == {}
+
+
+def test_resolver_shares_answers_across_folders_of_one_depth():
+    """A path with k leading '../' means one file from every folder with the same k-th parent
+    (and an absolute path one file from anywhere): the memo answers as ``resolve`` on random
+    folders and hrefs ('..' past the root, '//', './', '%2E', trailing '/'), and one answer
+    serves every folder of a unit's depth."""
+    rng = random.Random(7)
+    names = ["u", "v", "art", "a", "b", "index.html", "x.html", ".."]
+    folders = ["u", "u/art", "u/art/a", "u/art/b", "u/b", "v/art/a", "v", "u/art/a/b"]
+    files = links.SiteFiles("output", "https://gk.example.gov.cn",
+                            files={"u/index.html", "u/art/index.html", "u/art/a/x.html", "x.html", "index.html",
+                                   "v/art/index.html", "u/b/index.html"})
+    pieces = ["../", "../", "../", "./", "/", "%2E%2E/", "//"] + [n + "/" for n in names] + names
+    hrefs = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 6))) + rng.choice(["", "#q", "?a"])
+             for _ in range(400)] + ["/u/index.html", "/u/art/", "../../index.html#top"]
+    memo = links.Resolver(files)
+    for href in hrefs:
+        for folder in rng.sample(folders, len(folders)):
+            page = f"{folder}/p.html"
+            assert memo(page, href) == links.resolve(page, href, files), (page, href)
+    shared = links.Resolver(files)
+    for folder in ("u/art/a", "u/art/b", "u/b/c"):
+        shared(f"{folder}/p.html", "../../index.html")
+    assert len(shared._by_base) == 1 and len(shared._done) == 3
