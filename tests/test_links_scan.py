@@ -152,3 +152,53 @@ def test_outside_links_are_judged_once_for_every_unit(monkeypatch):
     # judged for u (three targets), then for u and v only where they fail (the finding's text)
     assert [r[1:] for r in asked[:3]] == [("w/gone.html", ""), ("w/index.html", "gone"), ("w/index.html", "here")]
     assert len(asked) == 3 + 2 + 2
+
+
+def test_external_links_equal_resolving_every_link():
+    """external_links asks each distinct href once (``Resolver.external``) and meets each
+    page's links with the external ones: the same map as resolving every link of every
+    page, the site root's own URLs and ignored schemes left out."""
+    files = links.SiteFiles("output", "https://gk.example.gov.cn", files={"u/a/x.html", "u/index.html"})
+    hrefs = ["x.html", "https://www.gov.cn/", "https://gk.example.gov.cn/u/index.html", "mailto:a@b.cn",
+             "http://beian.miit.gov.cn/", "//cdn.example.cn/a.js", "#top", " https://www.gov.cn/ ", "//[zz/", ""]
+    rng = random.Random(3)
+    pages = [links.PageLinks(f"u/{folder}/p{n}.html", [(line, rng.choice(hrefs)) for line in range(rng.randint(0, 6))])
+             for n in range(40) for folder in ("a", "b")]
+    expected: dict[str, set[str]] = {}
+    for page in pages:
+        for _, href in page.links:
+            r = links.resolve(page.path, href, files)
+            if r and r[0] == "external":
+                expected.setdefault(r[2], set()).add(page.path)
+    got = links.external_links(SimpleNamespace(pages=pages, files=files), links.Resolver(files))
+    assert got == {url: sorted(found) for url, found in sorted(expected.items())}
+    assert list(got) == sorted(got) and len(got) >= 3
+    memo = links.Resolver(files)
+    assert [memo.external(h) for h in ("https://www.gov.cn/", "x.html", "mailto:a@b.cn", "//[zz/")] == [
+        "https://www.gov.cn/", None, None, None]
+    assert links.external_links(SimpleNamespace(pages=[], files=files)) == {}
+
+
+def test_resolver_shares_answers_across_folders_of_one_depth():
+    """A path with k leading '../' means one file from every folder with the same k-th parent
+    (and an absolute path one file from anywhere): the memo answers as ``resolve`` on random
+    folders and hrefs ('..' past the root, '//', './', '%2E', trailing '/'), and one answer
+    serves every folder of a unit's depth."""
+    rng = random.Random(7)
+    names = ["u", "v", "art", "a", "b", "index.html", "x.html", ".."]
+    folders = ["u", "u/art", "u/art/a", "u/art/b", "u/b", "v/art/a", "v", "u/art/a/b"]
+    files = links.SiteFiles("output", "https://gk.example.gov.cn",
+                            files={"u/index.html", "u/art/index.html", "u/art/a/x.html", "x.html", "index.html",
+                                   "v/art/index.html", "u/b/index.html"})
+    pieces = ["../", "../", "../", "./", "/", "%2E%2E/", "//"] + [n + "/" for n in names] + names
+    hrefs = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 6))) + rng.choice(["", "#q", "?a"])
+             for _ in range(400)] + ["/u/index.html", "/u/art/", "../../index.html#top"]
+    memo = links.Resolver(files)
+    for href in hrefs:
+        for folder in rng.sample(folders, len(folders)):
+            page = f"{folder}/p.html"
+            assert memo(page, href) == links.resolve(page, href, files), (page, href)
+    shared = links.Resolver(files)
+    for folder in ("u/art/a", "u/art/b", "u/b/c"):
+        shared(f"{folder}/p.html", "../../index.html")
+    assert len(shared._by_base) == 1 and len(shared._done) == 3

@@ -181,6 +181,34 @@ def test_many_texts_count_as_each_text_alone(block, monkeypatch):
     assert got == [tokenize.term_counts(tokenize.fold(s, table)) for s in texts]
 
 
+def test_keys_sort_in_32_bits_only_when_they_fit():
+    """count_terms sorts its (term, text) keys as uint32 when their bound allows it: the
+    largest key that fits (2**32 - 1) keeps its place, and a bound above 32 bits sorts
+    the int64 keys themselves (a uint32 copy would wrap them)."""
+    import numpy as np
+
+    fits = np.array([2**32 - 1, 0, 7, 2**31, 2**32 - 2], dtype=np.int64)
+    got = tokenize._sorted(fits.copy(), 1 << 32)
+    assert got.dtype == np.int64 and got.tolist() == sorted(fits.tolist())
+    wide = np.array([2**32 + 5, 3, 2**32, 1], dtype=np.int64)
+    assert tokenize._sorted(wide.copy(), 2**32 + 6).tolist() == [1, 3, 2**32, 2**32 + 5]
+
+
+def test_many_distinct_characters_count_as_each_text_alone():
+    """Enough texts and distinct CJK characters that the keys pass 32 bits (width² × texts
+    > 2**32): the int64 sort, the same counts as text by text."""
+    rng = random.Random(11)
+    chars = [chr(0x4E00 + i) for i in range(3000)]
+    texts = ["".join(rng.choice(chars) for _ in range(rng.randint(0, 40))) for _ in range(600)]
+    assert len(set("".join(texts))) ** 2 * len(texts) > 2**32
+    table = tokenize.fold_table({})
+    terms, term, text, tf = tokenize.count_terms(texts, {})
+    got = [Counter() for _ in texts]
+    for t, x, c in zip(term.tolist(), text.tolist(), tf.tolist()):
+        got[x][terms[t]] += c
+    assert got == [tokenize.term_counts(tokenize.fold(s, table)) for s in texts]
+
+
 def test_vector_helpers_equal_their_plain_forms():
     import numpy as np
 
