@@ -117,4 +117,4 @@ bench-build: $(VENV)/.installed
 	$(PY) tests/bench/build_bench.py --shared $(SHARED) $(if $(filter file,$(origin CONTENT)),,--content $(CONTENT)) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(OUTPUT) .$(OUTPUT).partial .$(OUTPUT).old .$(OUTPUT).lock .pytest_cache
+	rm -rf $(OUTPUT) .$(OUTPUT).partial .$(OUTPUT).old .$(OUTPUT).trash-* .$(OUTPUT).lock .pytest_cache

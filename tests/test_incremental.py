@@ -511,3 +511,59 @@ def test_the_code_key_names_every_installed_distribution_with_its_version(tmp_pa
     (site / "somelib-1.0.dist-info").rename(site / "somelib-1.1.dist-info")
     after = validate.installed()
     assert "somelib-1.0.dist-info" in before and "somelib-1.1.dist-info" in after and before != after
+
+
+def test_a_rebuild_leaves_the_replaced_tree_to_the_next_build_and_bounds_it(site, tmp_path):
+    """A rebuild that reused units renames the replaced output to ``.output.trash-…`` rather
+    than deleting ~600 files on its critical path (build._swap); a later build's zygote
+    removes it (build.sweep_trash), and builds too short for that keep at most MAX_TRASH."""
+    from gongkai import build as build_mod
+    content, out = site
+    item = content / UNIT / "xxgkzd" / "2025-zhengwu-gongkai-gongzuo-zhidu.md"
+    source = text(item)
+    trash = lambda: sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".output.trash-"))  # noqa: E731
+    seen = 0
+    for n in range(4):
+        item.write_text(source + f"\n\n追加第{n}段TRASHMARK{n}。\n", encoding="utf-8")
+        rebuild(content, out)
+        assert files_with(out, f"TRASHMARK{n}")
+        assert not (tmp_path / ".output.old").exists()
+        left = trash()
+        assert len(left) <= build_mod.MAX_TRASH
+        # A trash folder is an old output, never the current one.
+        for name in left:
+            assert not files_with(tmp_path / name, f"TRASHMARK{n}")
+        seen += bool(left)
+    assert seen
+    build_mod.sweep_trash(out)
+    assert trash() == [] and files_with(out, "TRASHMARK3")
+    check_uncached(content, out, tmp_path)
+
+
+def test_sweeping_the_trash_touches_only_trash_and_follows_no_link(tmp_path):
+    from gongkai.build import sweep_trash
+    out = tmp_path / "output"
+    out.mkdir()
+    (out / "index.html").write_text("current", encoding="utf-8")
+    outside = tmp_path / "outside"
+    (outside / "sub").mkdir(parents=True)
+    (outside / "sub" / "keep.txt").write_text("keep", encoding="utf-8")
+    deep = tmp_path / ".output.trash-aa" / "u1" / "art" / "x"
+    deep.mkdir(parents=True)
+    (deep / "index.html").write_text("old", encoding="utf-8")
+    (deep / "link-to-dir").symlink_to(outside)
+    (deep / "link-to-file").symlink_to(outside / "sub" / "keep.txt")
+    (tmp_path / ".output.trash-bb").symlink_to(outside)                 # a trash name that is a link
+    (tmp_path / ".output.trashy").mkdir()                                # not our name: left alone
+    (tmp_path / ".other.trash-cc").mkdir()                               # another output's
+    sweep_trash(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.trash-cc", ".output.trashy", "output", "outside"]
+    assert (outside / "sub" / "keep.txt").read_text(encoding="utf-8") == "keep"
+    assert (out / "index.html").read_text(encoding="utf-8") == "current"
+    # stop() is asked as it goes: a sweep told to stop leaves the rest for the next one.
+    for k in range(20):
+        (tmp_path / ".output.trash-dd" / f"d{k}" / "e").mkdir(parents=True)
+    sweep_trash(out, stop=lambda: True)
+    assert (tmp_path / ".output.trash-dd").exists()
+    sweep_trash(out)
+    assert not (tmp_path / ".output.trash-dd").exists()

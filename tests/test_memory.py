@@ -305,3 +305,25 @@ def test_the_build_process_leaves_pelican_and_numpy_to_the_zygote(tmp_path):
                               timeout=300)
         assert done.returncode == 0, done.stderr
         assert "PROBE False False" in done.stderr.splitlines(), (run, done.stderr[-2000:])
+
+
+def test_the_zygote_tidies_until_the_build_asks_for_its_pool(tmp_path):
+    """``tidy(stop)`` runs in the zygote after its warm-up and gives way as soon as the
+    build's process sends its request or closes the pipe (build.sweep_trash)."""
+    marks = tmp_path / "marks"
+
+    def tidy(stop):
+        marks.write_text("started", encoding="utf-8")
+        deadline = time.monotonic() + 20
+        while not stop() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        marks.write_text("stopped" if stop() else "timed out", encoding="utf-8")
+
+    zygote = pool.Zygote(tidy=tidy)
+    deadline = time.monotonic() + 20
+    while not (marks.exists() and marks.read_text(encoding="utf-8")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert marks.read_text(encoding="utf-8") == "started"
+    results = list(zygote.map(_job, [{"n": 1}], 1, build_mod._init_worker, ({},), None))
+    assert [r["n"] for r in results] == [1]
+    assert marks.read_text(encoding="utf-8") == "stopped"

@@ -36,12 +36,12 @@ def slow_unit(job):
     return _build_unit(job)
 
 
-def slow_swap(partial, output):
+def slow_swap(partial, output, **kw):
     # In the parent, after the reused units' files were moved out of output/ (incremental/).
     (MARKS / "swap").write_text("")
     if STAGE == "swap":
         time.sleep(120)
-    return _swap(partial, output)
+    return _swap(partial, output, **kw)
 
 
 from gongkai import site

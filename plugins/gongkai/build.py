@@ -12,12 +12,14 @@ one line naming the file, never a traceback (``--debug`` shows it).
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import functools
 import json
 import logging
 import os
+import secrets
 import shutil
 import sys
 import time
@@ -95,7 +97,8 @@ def build(content: Path, output: Path, settings_file: Path, catalogs: Path, as_o
         # Before the pre-pass: the workers are forked from it, not from a full parent. It
         # compiles the theme unless the build cache holds it compiled (render.compiled_kept).
         theme = None if use_cache and compiled_kept(output) else str(settings_file)
-        zygote = zygote or Zygote(functools.partial(warm_worker, str(catalogs.resolve()), theme))
+        zygote = zygote or Zygote(functools.partial(warm_worker, str(catalogs.resolve()), theme),
+                                  functools.partial(sweep_trash, output))
         try:
             return _build(content, output, partial, settings_file, catalogs, as_of, jobs, debug, on_check, site,
                           units, use_cache, timings_file, zygote)
@@ -276,7 +279,9 @@ def finish(partial: Path, output: Path, site: Site, facts: Facts, catalogs: Path
     if reuse is not None:
         reuse.forget()
         reuse.finish(partial)
-    _swap(partial, output)
+    # A rebuild that reused units replaced a few folders: the old tree goes to the trash for
+    # the next build's zygote to remove, off the critical path (sweep_trash).
+    _swap(partial, output, keep_old=reuse is not None and bool(reuse.reused))
     if reuse is not None:
         reuse.done()
         reuse.record(kept)
@@ -353,9 +358,12 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
 
 
-def _swap(partial: Path, output: Path) -> None:
+def _swap(partial: Path, output: Path, keep_old: bool = False) -> None:
     """Two renames: ``output`` -> ``.output.old``, ``partial`` -> ``output``. A kill
-    between them leaves only ``.output.old``; ``recover`` puts it back."""
+    between them leaves only ``.output.old``; ``recover`` puts it back. Then the old tree
+    is removed, or with ``keep_old`` renamed to ``.output.trash-<random>`` for the next
+    build to remove (``sweep_trash``): deleting a unit's ~600 replaced files took 0.1 s of
+    a one-item rebuild on a quiet disk and seconds on a busy one (issue 15)."""
     old = _old(output)
     if old.exists() or old.is_symlink():
         _remove(old)
@@ -364,7 +372,60 @@ def _swap(partial: Path, output: Path) -> None:
             os.rename(output, old)
         os.rename(partial, output)
     if old.exists() or old.is_symlink():
+        if keep_old and not old.is_symlink():
+            if len(_trash(output)) < MAX_TRASH:
+                try:
+                    os.rename(old, output.parent / f"{_trash_prefix(output)}{secrets.token_hex(8)}")
+                    return
+                except OSError:
+                    pass
+            else:
+                sweep_trash(output)   # builds too short for their zygote to sweep: bounded here
         _remove(old)
+
+
+MAX_TRASH = 2   # old trees left beside an output at most; past it the build removes them itself
+
+
+def _trash_prefix(output: Path) -> str:
+    return f".{output.name}.trash-"
+
+
+def _trash(output: Path) -> list[str]:
+    prefix = _trash_prefix(output)
+    try:
+        return sorted(n for n in os.listdir(output.parent) if n.startswith(prefix))
+    except OSError:
+        return []
+
+
+def sweep_trash(output: Path, stop=lambda: False) -> None:
+    """Remove the old trees earlier builds into ``output`` left (``_swap``), deepest entries
+    first, until ``stop()``: run by the build's zygote while the build's process does the
+    pre-pass, it gives way when the units are to be built, and what is left stays trash for
+    the next build. Only entries named ``.<output>.trash-…`` beside ``output`` are touched;
+    links in them are unlinked, never followed."""
+    parent = Path(output).parent
+    for name in _trash(Path(output)):
+        top = os.path.join(parent, name)
+        if os.path.islink(top) or not os.path.isdir(top):
+            with contextlib.suppress(OSError):
+                os.unlink(top)
+            continue
+        for count, (dirpath, dirnames, filenames) in enumerate(os.walk(top, topdown=False)):
+            for entry in filenames + dirnames:
+                path = os.path.join(dirpath, entry)
+                with contextlib.suppress(OSError):
+                    if os.path.islink(path) or not os.path.isdir(path):
+                        os.unlink(path)
+                    else:
+                        os.rmdir(path)
+            if count % 8 == 7 and stop():
+                return
+        with contextlib.suppress(OSError):
+            os.rmdir(top)
+        if stop():
+            return
 
 
 def recover(output: Path) -> bool:

@@ -46,12 +46,15 @@ LOST = ("构建失败：单元构建进程意外退出（可能被系统终止�
 class Zygote:
     """A process forked now, from which the unit workers are forked later (``map``)."""
 
-    def __init__(self, warm: Callable[[], None] | None = None):
+    def __init__(self, warm: Callable[[], None] | None = None,
+                 tidy: Callable[[Callable[[], bool]], None] | None = None):
         """``warm``: run in the zygote while the build's process does the pre-pass (on
-        another core): what every unit worker would otherwise set up for itself."""
+        another core): what every unit worker would otherwise set up for itself.
+        ``tidy(stop)``: run after it, until ``stop()`` says the build wants its pool
+        (build.sweep_trash: what earlier builds left to remove)."""
         ctx = multiprocessing.get_context("fork")
         self.conn, theirs = ctx.Pipe()
-        self.process = ctx.Process(target=_serve, args=(theirs, self.conn, warm), name="gongkai-units")
+        self.process = ctx.Process(target=_serve, args=(theirs, self.conn, warm, tidy), name="gongkai-units")
         self.process.start()
         theirs.close()
         self._final = weakref.finalize(self, _stop, self.conn, self.process)
@@ -144,7 +147,8 @@ def _stop(conn, process) -> None:
         process.join()
 
 
-def _serve(conn, parents_end, warm: Callable[[], None] | None = None) -> None:
+def _serve(conn, parents_end, warm: Callable[[], None] | None = None,
+           tidy: Callable[[Callable[[], bool]], None] | None = None) -> None:
     """In the zygote: wait for one request, run its pool, send the results back."""
     parents_end.close()
     # Not the command (interrupt.py): SIGTERM and Ctrl-C end the zygote and its workers
@@ -160,6 +164,11 @@ def _serve(conn, parents_end, warm: Callable[[], None] | None = None) -> None:
         try:
             warm()
         except Exception:  # noqa: BLE001,S110 - only a head start: a worker meets the same failure and reports it
+            pass
+    if tidy is not None:
+        try:
+            tidy(conn.poll)     # stops as soon as the parent's request (or its end) is there
+        except Exception:  # noqa: BLE001,S110 - housekeeping: whatever is left, the next build tries again
             pass
     try:
         request = conn.recv()
