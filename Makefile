@@ -82,10 +82,15 @@ serve: $(VENV)/.installed
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory $(OUTPUT)
 
 # Debian chromium and CJK fonts for the browser tests, npm for axe-core (root, or sudo, needed once).
+# Only what is missing: a machine whose npm came with another Node.js (NodeSource) cannot
+# take Debian's npm package beside it.
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || ! command -v npm >/dev/null; then \
+	@PKGS=""; [ -x /usr/bin/chromium ] || PKGS="$$PKGS chromium"; \
+	fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || PKGS="$$PKGS fonts-noto-cjk"; \
+	command -v npm >/dev/null || PKGS="$$PKGS npm"; \
+	if [ -n "$$PKGS" ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk npm >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$PKGS >/dev/null; \
 	fi
 
 # axe-core for the accessibility audit, exactly as locked in tests/a11y/package-lock.json.
