@@ -15,6 +15,7 @@ import pytest
 
 from conftest import ROOT, write_tree
 from gongkai import check
+from gongkai.spool import UnitItems
 from gongkai.check.metadata import standard_doc_number
 from gongkai.check.privacy import is_id_number, personal_numbers
 from gongkai.errors import ContentError
@@ -87,7 +88,7 @@ def run(content: Path, day: dt.date = DAY, rules: Path | None = None, output: Pa
     site = scan(content, ROOT / "catalogs")
     assert site.ok, [str(p) for p in site.problems]
     if mutate:
-        site.items = [mutate(i) for i in site.items]
+        site.items = UnitItems.of_items(mutate(i) for i in site.items)
     return check.run(site, Facts.of(site, day), rules or ROOT / "catalogs" / "rules.yaml", output)
 
 

@@ -349,7 +349,7 @@ def test_a_rules_findings_are_the_same_on_every_day_of_its_window():
 def unit_keys(site, facts) -> dict[str, str]:
     """What the build's unit key holds of the date: each item's state (incremental/units.py)."""
     return {uid: json.dumps(sorted((i.source, facts.state(i).as_dict()) for i in items))
-            for uid, items in facts.by_unit.items()}
+            for uid, items in facts.by_unit.units()}
 
 
 @pytest.fixture

@@ -85,20 +85,26 @@ def test_registry_holds_only_what_may_be_shown(make_tree):
     assert sorted(registry) == ["11990102MB0000003X/2024-00001", "11990102MB0000003X/2024-00004"]
     closed = registry["11990102MB0000003X/2024-00004"]
     assert (closed["state"], closed["questions"]) == ("closed", [])
-    assert site.public_on() == {"11990102MB0000003X/2024-00001": "2024-01-01", "11990102MB0000003X/2024-00002": None,
+    assert site.public_on == {"11990102MB0000003X/2024-00001": "2024-01-01", "11990102MB0000003X/2024-00002": None,
                                 "11990102MB0000003X/2024-00003": "2025-01-01", "11990102MB0000003X/2024-00004": "2024-01-01"}
 
 
-def test_public_on_dates_are_computed_once_and_handed_out_as_copies(make_tree, monkeypatch):
-    """Facts and the 年报 series both ask for every item's first public day: computed once
-    for the items the site holds, and each caller gets its own dict."""
+def test_public_on_dates_are_computed_once_by_the_scan(make_tree, monkeypatch):
+    """Facts and the 年报 series both read every item's first public day: computed once, as
+    each unit's items come in to the scan, and kept as a field (not a memo keyed by a count)."""
+    import datetime as dt
+
     from gongkai import lifecycle
+    from gongkai.annual import series
+    from gongkai.facts import Facts
     content = make_tree({"a/_unit.yaml": UNIT_YAML,
                          "a/qtwj/public.md": ITEM.format(no="11990102MB0000003X/2024-00001", extra="")})
-    site = scan(content, ROOT / "catalogs")
     calls = []
     real = lifecycle.public_on
     monkeypatch.setattr(lifecycle, "public_on", lambda item: calls.append(item.source) or real(item))
-    first = site.public_on()
-    first["x"] = "changed by a caller"
-    assert site.public_on() == {"11990102MB0000003X/2024-00001": "2024-01-01"} and len(calls) == 1
+    site = scan(content, ROOT / "catalogs", jobs=1)
+    assert site.public_on == {"11990102MB0000003X/2024-00001": "2024-01-01"}
+    scanned = len(calls)
+    facts = Facts.of(site, dt.date(2024, 6, 1))
+    series.state_on_of(site)(next(iter(site.items)), dt.date(2024, 6, 1))
+    assert facts.public_on == site.public_on and len(calls) == scanned

@@ -150,13 +150,9 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     units = unit_summaries(site, root_url)
     facts = Facts.of(site, _date(as_of))
     sangong = site.sangong_series(_date(as_of))
-    # Pages and source files of items that are not public, in every unit: a body link
-    # to one of them becomes plain text (lifecycle.py), across units too.
-    hidden = sorted(lifecycle.hidden_targets([i for i in site.items if not facts.state(i).public]))
+    hidden = facts.hidden
     annual = annual_series.settings(site, facts)
-    counts = {uid: 0 for uid in site.units}
-    for item in site.items:
-        counts[item.unit] += 1
+    counts = {uid: site.items.count(uid) for uid in site.units}
     # Cross-unit facts every unit reads: handed to each worker once (inherited at fork),
     # not pickled into every job, so a worker's memory does not grow with the unit count.
     # The registry, its public-on dates and reverse links go with each job, sliced to what
@@ -212,7 +208,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     watch.workers = workers
     # What only the unit workers read (the registry, public-on dates): gone before the
     # portal and the check stage, which then reuse that memory (issue 15).
-    facts.registry, facts.public_on = Registry(), {}
+    facts.registry, facts.public_on, site.public_on = Registry(), {}, {}
     watch.lap("render", wall="units")
     if failures:
         # One mistake, one message (DESIGN §9): a broken template fails every unit alike.
@@ -230,7 +226,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
            reuse=reuse, kept=kept, watch=watch)
     store.save_hashes()
     print(watch.report(timings_file))
-    public = sum(len(facts.public(uid)) for uid in built)
+    public = sum(facts.public_counts.get(uid, 0) for uid in built)
     print(f"built {len(built)} units{f' of {len(site.units)}' if part is not None else ''}, {public} public items "
           f"of {sum(counts[uid] for uid in built)} (as of {as_of}) in {time.monotonic() - started:.1f}s -> {output}")
     return 0

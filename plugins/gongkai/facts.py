@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from . import fiscal, interpretation, lifecycle
 from .items import Item, as_list
+from .spool import UnitItems
 
 if TYPE_CHECKING:  # pragma: no cover - import for annotations only
     from .site import Registry, Site
@@ -26,31 +27,52 @@ class Facts:
     public_on: dict[str, str | None]                 # 索引号 -> first public day (ISO) or None
     states: dict[str, lifecycle.State]               # item.source -> its state on ``day``
     registry: Registry                               # 索引号 -> what other units may show of it
-    reverse: dict[tuple[str, str], list[Item]] = field(default_factory=dict)  # (key, 索引号) -> items naming it
-    by_unit: dict[str, list[Item]] = field(default_factory=dict)             # unit id -> its items (all)
+    by_unit: UnitItems = field(default_factory=UnitItems)   # every unit's items, a unit at a time (site.items)
     # For the checker (and anyone else asking): policies without a timely 解读, among the
     # items public on ``day``; and the 预算法 deadline of each public item with ``approved``.
     gaps: list[interpretation.Gap] = field(default_factory=list)
     fiscal_deadlines: dict[str, dict] = field(default_factory=dict)          # item.source -> deadline_fact
+    # Pages and source files of the items that are not public, in every unit: a body link
+    # to one of them becomes plain text (lifecycle.py), across units too.
+    hidden: list[str] = field(default_factory=list)
+    public_counts: dict[str, int] = field(default_factory=dict)             # unit id -> its public items
+    index_nos: list[str] = field(default_factory=list)                      # every 索引号 (the checker's not_ids)
 
     @classmethod
     def of(cls, site: Site, day: dt.date) -> Facts:
-        public_on = site.public_on()
+        """The facts on ``day``, in one pass over the items, a unit at a time (issue 15: the
+        parent holds no list of every item)."""
+        from .site import Registry
+        public_on = site.public_on
         public_on_of = lifecycle.lookup(public_on)
-        states = {item.source: lifecycle.state(item, day, public_on_of) for item in site.items}
-        reverse: dict[tuple[str, str], list[Item]] = {}
-        by_unit: dict[str, list[Item]] = {uid: [] for uid in site.units}
-        for item in site.items:
-            by_unit.setdefault(item.unit, []).append(item)
-            for key in REF_KEYS:
-                for ref in as_list(getattr(item, key)):
-                    reverse.setdefault((key, ref), []).append(item)
-        public = [i for i in site.items if states[i.source].public]
-        gaps = interpretation.interpretation_gaps(public, site.catalogs)
+        states: dict[str, lifecycle.State] = {}
+        registry = Registry()
         rule = (site.catalogs.fiscal or {}).get("deadline") or {}
-        deadlines = {i.source: fiscal.deadline_fact(i.approved, i.published_date, rule)
-                     for i in public if i.approved is not None and rule}
-        return cls(day, public_on, states, site.registry(day, states), reverse, by_unit, gaps, deadlines)
+        # What interpretation_gaps reads of the public items: interpretations and the items of
+        # columns with an interpretation rule (it skips every other item).
+        explained = {cid for cid, column in site.catalogs.by_id.items() if column.interpretation_workdays is not None}
+        read: list[Item] = []
+        deadlines: dict[str, dict] = {}
+        hidden: set[str] = set()
+        counts: dict[str, int] = {}
+        for uid, items in site.items.units():
+            public = 0
+            for item in items:
+                st = states[item.source] = lifecycle.state(item, day, public_on_of)
+                if item.index_no:
+                    registry.add(item, st)
+                if not st.public:
+                    hidden.update(lifecycle.hidden_targets([item]))
+                    continue
+                public += 1
+                if item.type == "interpretation" or item.column in explained:
+                    read.append(item)
+                if item.approved is not None and rule:
+                    deadlines[item.source] = fiscal.deadline_fact(item.approved, item.published_date, rule)
+            counts[uid] = public
+        gaps = interpretation.interpretation_gaps(read, site.catalogs)
+        return cls(day, public_on, states, registry, site.items, gaps, deadlines, sorted(hidden), counts,
+                   list(public_on))
 
     def state(self, item: Item) -> lifecycle.State:
         return self.states[item.source]
@@ -60,7 +82,7 @@ class Facts:
         items name (repealed_by, replaced_by, interprets), and the public entries naming its
         items. Its unit key (incremental/units.py) and its job's slice (build.unit_slices)
         hold the same set."""
-        items = self.by_unit.get(uid, [])
+        items = self.by_unit.of(uid)
         own = {i.index_no for i in items if i.index_no}
         naming = self.registry.naming()
         return {r for i in items for key in REF_KEYS for r in as_list(getattr(i, key))} | own \
@@ -68,7 +90,7 @@ class Facts:
 
     def public(self, unit: str | None = None) -> list[Item]:
         """The items that are public on the as-of date (of one unit, or of all)."""
-        items = self.by_unit.get(unit, []) if unit else [i for group in self.by_unit.values() for i in group]
+        items = self.by_unit.of(unit) if unit else self.by_unit
         return [i for i in items if self.states[i.source].public]
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from . import catalogs as catalogs_mod
 from . import fiscal, lifecycle, paths, timings
@@ -25,7 +26,7 @@ from .fields import q
 from .items import Item, as_list
 from .schema import read_item
 from .source import shown_path
-from .spool import Spool
+from .spool import Spool, UnitItems
 from .tools.progress import Progress
 from .units import Unit, load_units
 
@@ -38,7 +39,10 @@ NEAR_SUFFIXES = (".yml", ".markdown", ".mdown", ".mkd")
 class Site:
     catalogs: catalogs_mod.Catalogs
     units: dict[str, Unit]
-    items: list[Item] = field(default_factory=list)
+    # Every unit's items, one unit at a time (spool.UnitItems): the parent holds no list of
+    # the province's items (issue 15). The scan keeps beside it the few cross-unit facts
+    # read from items: ``public_on``, the 三公 items and the 年报 items.
+    items: UnitItems = field(default_factory=UnitItems)
     problems: list[Problem] = field(default_factory=list)
     unread_index_nos: set[str] = field(default_factory=set)   # of files that failed to read
     spool: Spool | None = field(default=None, repr=False)     # every unit's full items (spool.py)
@@ -49,7 +53,11 @@ class Site:
     # unit id -> every file in its folder with its signature (incremental.validate.tree_signature),
     # taken by the scan's workers when a build cache is on, for the unit reuse keys.
     trees: dict[str, list] = field(default_factory=dict, repr=False, compare=False)
-    _public_on: tuple[int, dict] | None = field(default=None, repr=False, compare=False)
+    # 索引号 -> the first day the item may be public (ISO), or None if never: repeals and
+    # revisions take effect on that day of the repealing item. Set by the scan, read-only.
+    public_on: dict[str, str | None] = field(default_factory=dict, repr=False)
+    sangong: list[Item] = field(default_factory=list, repr=False)   # 三公 items with their figures
+    annual: list[Item] = field(default_factory=list, repr=False)    # 年报 items, and items of the 年报 column
 
     @property
     def ok(self) -> bool:
@@ -60,11 +68,11 @@ class Site:
         slim: see ``scan``). A spool file that is refused is replaced by reading the
         unit's files again (the scan reported their problems)."""
         if not self.slim:
-            return [i for i in self.items if i.unit == uid]
+            return self.items.of(uid)
         full = self.spool.load(uid) if self.spool is not None else None
         if full is None:
             unit, full = self.units[uid], []
-            for slim_item in (i for i in self.items if i.unit == uid):
+            for slim_item in self.items.of(uid):
                 item = read_item(slim_item.path, unit, self.catalogs)[0]
                 if item is None:
                     # Changed or removed since the scan: its body is not judged, and the editor is told so.
@@ -87,61 +95,24 @@ class Site:
     def sangong_series(self, day: dt.date) -> list[dict]:
         """Every public 三公 item's figures, for comparisons and overviews in any unit."""
         out = []
-        for item in self.items:
+        for item in self.sangong:
             f = item.facts
-            if item.type != "sangong" or f is None or not lifecycle.is_public(item, day):
+            if not lifecycle.is_public(item, day):
                 continue
             out.append({"unit_id": item.unit, "url": item.url, "department": f.department, "year": f.year,
                         "stage": f.stage, "unit": f.unit, "amounts": {k: str(v) for k, v in f.amounts.items()},
                         "total": str(f.total), "published": item.published.isoformat()})
         return sorted(out, key=lambda e: (e["published"], e["url"], e["unit_id"]))
 
-    def public_on(self) -> dict[str, str | None]:
-        """索引号 -> the first day the item may be public (ISO), or None if never.
-
-        Repeals and revisions take effect on that day of the repealing item. Computed once
-        for the items the site holds (Facts and the 年报 series both ask); a copy is returned."""
-        if self._public_on is None or self._public_on[0] != len(self.items):
-            out = {}
-            for item in self.items:
-                if item.index_no:
-                    when = lifecycle.public_on(item)
-                    out[item.index_no] = when.isoformat() if when else None
-            self._public_on = (len(self.items), out)
-        return dict(self._public_on[1])
-
     def registry(self, day: dt.date, states: dict[str, lifecycle.State] | None = None) -> Registry:
-        """索引号 -> what any unit's pages may show of another item that is public on ``day``.
-
-        Items that are not public are absent, and a withdrawn 公示 is entered as what
-        remains of it, so nothing of either can reach another unit's pages. ``states``
-        (item.source -> State, from ``Facts``) saves computing each state again."""
-        public_on_of = lifecycle.lookup(self.public_on()) if states is None else None
+        """索引号 -> what any unit's pages may show of another item that is public on ``day``
+        (``Registry.add``). ``states`` (item.source -> State) saves computing each state again;
+        a build's registry is made by ``Facts.of`` in its one pass over the items."""
+        public_on_of = lifecycle.lookup(self.public_on) if states is None else None
         out = Registry()
-        rows = out.rows
-        # One object per equal value where most entries repeat it (dates, no references, no
-        # questions): the parent holds an entry per public item (issue 15).
-        iso: dict[dt.date, str] = {}
-        none: list = []
         for item in self.items:
-            if not item.index_no:
-                continue
-            st = states[item.source] if states is not None else lifecycle.state(item, day, public_on_of)
-            if not st.public:
-                continue
-            shown = lifecycle.withdraw(item) if st.withdrawn else item
-            published = shown.published_date
-            since = st.since
-            # In Registry.KEYS order.
-            rows[item.index_no] = (
-                shown.unit, shown.url, shown.title, shown.doc_number,
-                iso.get(published) or iso.setdefault(published, published.isoformat()),
-                shown.repealed_by, shown.replaced_by,
-                list(shown.interprets) if shown.interprets else none, shown.type, shown.form,
-                [{"q": pair.q, "anchor": pair.anchor} for pair in shown.qa] if shown.qa else none,
-                st.code, st.label,
-                None if since is None else iso.get(since) or iso.setdefault(since, since.isoformat()),
-                st.by, st.reason)
+            if item.index_no:
+                out.add(item, states[item.source] if states is not None else lifecycle.state(item, day, public_on_of))
         return out
 
 
@@ -158,6 +129,32 @@ class Registry(Mapping):
     def __init__(self):
         self.rows: dict[str, tuple] = {}
         self._naming: dict[str, set[str]] | None = None
+        # One object per equal value where most entries repeat it (dates, no references, no
+        # questions): the parent holds an entry per public item (issue 15).
+        self._iso: dict[dt.date, str] = {}
+        self._none: list = []
+
+    def add(self, item: Item, st: lifecycle.State) -> None:
+        """Enter ``item`` (which has a 索引号) in its state ``st``: an item that is not public is
+        absent, and a withdrawn 公示 is entered as what remains of it, so nothing of either can
+        reach another unit's pages. A later item of the same 索引号 replaces an earlier one."""
+        if not st.public:
+            return
+        iso, none = self._iso, self._none
+        shown = lifecycle.withdraw(item) if st.withdrawn else item
+        published = shown.published_date
+        since = st.since
+        # In KEYS order.
+        self.rows[item.index_no] = (
+            shown.unit, shown.url, shown.title, shown.doc_number,
+            iso.get(published) or iso.setdefault(published, published.isoformat()),
+            shown.repealed_by, shown.replaced_by,
+            list(shown.interprets) if shown.interprets else none, shown.type, shown.form,
+            [{"q": pair.q, "anchor": pair.anchor} for pair in shown.qa] if shown.qa else none,
+            st.code, st.label,
+            None if since is None else iso.get(since) or iso.setdefault(since, since.isoformat()),
+            st.by, st.reason)
+        self._naming = None
 
     def __getitem__(self, number: str) -> dict:
         entry = dict(zip(self.KEYS, self.rows[number]))
@@ -255,9 +252,13 @@ def scan(content: Path, catalog_dir: Path, cache=None, jobs: int | None = None, 
     rest = [uid for uid in units if uid not in quick]
     workers = max(1, min(jobs or os.cpu_count() or 1, len(rest)))
     read = _results(task, rest, workers)
+    across = _Across()
     for result in (quick[uid] if uid in quick else next(read) for uid in units):
         site.problems.extend(result["problems"])
-        site.items.extend(result["items"])
+        # What the checks across units and the cross-unit facts read of the unit's items is
+        # taken now; the items themselves are kept pickled, a unit to a blob.
+        across.note(site, result["items"])
+        site.items.add(result["unit"], result["items"])
         site.unread_index_nos.update(result["unread"])
         if cache is not None:
             cache.merge(result["cache"])
@@ -268,7 +269,7 @@ def scan(content: Path, catalog_dir: Path, cache=None, jobs: int | None = None, 
             site.workers_rss = max(site.workers_rss, result["worker"][1])
         progress.step(len(result["items"]))
     progress.done()
-    _check_across(site)
+    across.check(site)
     _check_sangong_series(site)
     return site
 
@@ -370,34 +371,76 @@ def declared_index_nos(path: Path) -> set[str]:
         return set()
 
 
-def _check_across(site: Site) -> None:
-    labels = site.catalogs.item_labels
-    seen: dict[str, Item] = {}
-    # The older item keeps its 索引号; the message goes to the newer one, which is the mistake.
-    for item in sorted(site.items, key=lambda i: (i.published, i.source)):
-        if not item.index_no:
-            continue
-        first = seen.get(item.index_no)
-        if first is not None:
-            site.problems.append(Problem(item.source, item.line("index_no"), "index_no",
-                                         f"索引号 {item.index_no} 已被 {first.source}:{first.line('index_no')} 使用"
-                                         f"（发布于 {first.published_date.isoformat()}），请为本文件另取一个，"
-                                         "make new 会给出下一个空号 (expected a unique index number, "
-                                         f"{q(item.index_no)} is already used)",
-                                         labels.get("index_no"), rule="item.duplicate"))
-        else:
-            seen[item.index_no] = item
-    for item in site.items:
-        for key in ("repealed_by", "replaced_by", "interprets"):
-            for ref in as_list(getattr(item, key)):
-                if ref in site.unread_index_nos:
-                    continue   # that item's own error is reported: one mistake, one message
-                if ref not in seen:
-                    site.problems.append(Problem(item.source, item.line(key), key,
-                                                 f"no item has index number {q(ref)} (expected the 索引号 of an "
-                                                 "item in any unit)", labels.get(key), rule="item.reference"))
-                elif key == "interprets":
-                    _check_interpreted(item, seen[ref], site.problems, labels)
+class _Claim(NamedTuple):
+    """What the checks across units read of an item with a 索引号 (not the item itself)."""
+    published: dt.datetime
+    source: str
+    index_no: str
+    line: int | None          # of its index_no
+    published_date: dt.date
+    public_on: dt.date | None
+    draft: bool
+    disclosure: str | None
+
+
+class _Ref(NamedTuple):
+    source: str
+    key: str                  # repealed_by, replaced_by or interprets
+    ref: str
+    line: int | None
+    public_on: dt.date | None  # of the item that names ``ref``
+
+
+class _Across:
+    """The scan's checks across units (a 索引号 used twice, a reference to no item, an
+    interpretation public before its policy), noted unit by unit as the results come in,
+    so that no list of every item is kept for them."""
+
+    def __init__(self):
+        self.claims: list[_Claim] = []
+        self.refs: list[_Ref] = []
+
+    def note(self, site: Site, items: list[Item]) -> None:
+        """Take what the checks and the cross-unit facts read of a unit's items."""
+        public_on = site.public_on
+        for item in items:
+            when = lifecycle.public_on(item)
+            if item.index_no:
+                public_on[item.index_no] = when.isoformat() if when else None
+                self.claims.append(_Claim(item.published, item.source, item.index_no, item.line("index_no"),
+                                          item.published_date, when, item.draft, item.disclosure))
+            for key in ("repealed_by", "replaced_by", "interprets"):
+                for ref in as_list(getattr(item, key)):
+                    self.refs.append(_Ref(item.source, key, ref, item.line(key), when))
+            if item.type == "sangong" and item.facts is not None:
+                site.sangong.append(item)
+            if item.type == "annual-report" or item.column == "xxgknb":
+                site.annual.append(item)
+
+    def check(self, site: Site) -> None:
+        labels = site.catalogs.item_labels
+        seen: dict[str, _Claim] = {}
+        # The older item keeps its 索引号; the message goes to the newer one, which is the mistake.
+        for claim in sorted(self.claims, key=lambda c: (c.published, c.source)):
+            first = seen.get(claim.index_no)
+            if first is not None:
+                site.problems.append(Problem(claim.source, claim.line, "index_no",
+                                             f"索引号 {claim.index_no} 已被 {first.source}:{first.line} 使用"
+                                             f"（发布于 {first.published_date.isoformat()}），请为本文件另取一个，"
+                                             "make new 会给出下一个空号 (expected a unique index number, "
+                                             f"{q(claim.index_no)} is already used)",
+                                             labels.get("index_no"), rule="item.duplicate"))
+            else:
+                seen[claim.index_no] = claim
+        for ref in self.refs:
+            if ref.ref in site.unread_index_nos:
+                continue   # that item's own error is reported: one mistake, one message
+            if ref.ref not in seen:
+                site.problems.append(Problem(ref.source, ref.line, ref.key,
+                                             f"no item has index number {q(ref.ref)} (expected the 索引号 of an "
+                                             "item in any unit)", labels.get(ref.key), rule="item.reference"))
+            elif ref.key == "interprets":
+                _check_interpreted(ref, seen[ref.ref], site.problems, labels)
 
 
 def _check_sangong_series(site: Site) -> None:
@@ -405,7 +448,7 @@ def _check_sangong_series(site: Site) -> None:
     rules = site.catalogs.fiscal
     labels = site.catalogs.item_labels
     series: dict[tuple, Item] = {}
-    for item in sorted((i for i in site.items if i.type == "sangong" and i.facts and lifecycle.public_on(i)),
+    for item in sorted((i for i in site.sangong if lifecycle.public_on(i)),
                        key=lambda i: (i.published, i.source)):
         f = item.facts
         key = (f.department, f.year, f.stage)
@@ -431,18 +474,18 @@ def _check_sangong_series(site: Site) -> None:
                 break
 
 
-def _check_interpreted(item: Item, policy: Item, problems: list[Problem], labels: dict) -> None:
+def _check_interpreted(ref: _Ref, policy: _Claim, problems: list[Problem], labels: dict) -> None:
     """An interpretation may not be public before (or without) the policy it explains."""
-    mine, theirs = lifecycle.public_on(item), lifecycle.public_on(policy)
+    mine, theirs = ref.public_on, policy.public_on
     if mine is None:
         return
     if theirs is None:
         why = "a draft" if policy.draft else f"{policy.disclosure}"
-        problems.append(Problem(item.source, item.line("interprets"), "interprets",
+        problems.append(Problem(ref.source, ref.line, "interprets",
                                 f"{q(policy.index_no)} ({policy.source}) is {why}, never public: an interpretation "
                                 "must explain a 主动公开 item", labels.get("interprets"), rule="item.reference"))
     elif theirs > mine:
-        problems.append(Problem(item.source, item.line("interprets"), "interprets",
+        problems.append(Problem(ref.source, ref.line, "interprets",
                                 f"{q(policy.index_no)} is published {theirs.isoformat()}, after this interpretation "
                                 f"({mine.isoformat()}): until then it is shown without a link",
                                 labels.get("interprets"), rule="item.order", severity="warning"))

@@ -96,12 +96,12 @@ def prefill(content: Path, catalogs: Path, unit_id: str, year: int) -> tuple[Pat
     if unit_id not in site.units:
         raise PrefillError(f"UNIT: no unit {unit_id!r} in {content} (expected one of {', '.join(sorted(site.units))})")
     unit = site.units[unit_id]
-    existing = [i for i in site.items if i.unit == unit_id and isinstance(i.facts, Report) and i.facts.year == year]
+    existing = [i for i in site.items.of(unit_id) if isinstance(i.facts, Report) and i.facts.year == year]
     path = unit.folder / file_name(year)
     if path.exists() or existing:
         other = existing[0].source if existing else str(path)
         raise PrefillError(f"{other}: the {year}年 report of {unit.name} already exists; not overwritten")
-    items = [i for i in site.items if i.unit == unit_id]
+    items = site.items.of(unit_id)
     counts = series.unit_counts(items, year, spec, series.state_on_of(site))
     counts = {k: v for k, v in counts.items() if any(c.id == spec_column(spec, k) for c in site.catalogs.tree_for(unit.level).walk())}
     last = series.reports(site).get((unit_id, year - 1))

@@ -63,14 +63,14 @@ def _shown(item: Item, day: dt.date | None) -> bool:
 def reports(site: Site, day: dt.date | None = None) -> dict[tuple[str, int], Item]:
     """(unit id, year) -> the report item public on ``day`` (the later file wins a tie)."""
     out: dict[tuple[str, int], Item] = {}
-    for item in sorted(site.items, key=lambda i: (i.published, i.source)):
+    for item in sorted(site.annual, key=lambda i: (i.published, i.source)):
         if item.type == "annual-report" and isinstance(item.facts, Report) and _shown(item, day):
             out[(item.unit, item.facts.year)] = item
     return out
 
 
 def state_on_of(site: Site) -> StateOn:
-    public_on_of = lifecycle.lookup(site.public_on())
+    public_on_of = lifecycle.lookup(site.public_on)
     return lambda item, day: lifecycle.state(item, day, public_on_of)
 
 
@@ -81,13 +81,10 @@ def findings(site: Site, day: dt.date | None = None) -> dict[str, list[rules.Fin
         return {}
     found = reports(site, day)
     state_on = state_on_of(site)
-    by_unit: dict[str, list[Item]] = {}
-    for item in site.items:
-        by_unit.setdefault(item.unit, []).append(item)
     out = {}
     for (unit, year), item in sorted(found.items()):
         last = found.get((unit, year - 1))
-        counts = unit_counts(by_unit.get(unit, []), year, spec, state_on)
+        counts = unit_counts(site.items.of(unit), year, spec, state_on)
         out[item.source] = rules.compare(item.facts, last.facts if last else None, counts, spec)
     return out
 
@@ -97,7 +94,7 @@ def duplicates(site: Site, day: dt.date | None = None) -> list[Problem]:
     label = site.catalogs.item_labels
     first: dict[tuple[str, int], Item] = {}
     out = []
-    for item in sorted(site.items, key=lambda i: (i.published, i.source)):
+    for item in sorted(site.annual, key=lambda i: (i.published, i.source)):
         if item.type != "annual-report" or not isinstance(item.facts, Report) or not _shown(item, day):
             continue
         key = (item.unit, item.facts.year)
@@ -114,7 +111,7 @@ def problems(site: Site, day: dt.date | None = None) -> list[Problem]:
     """The warnings as build problems (file, line of the figure, message naming both figures)."""
     label = site.catalogs.item_labels
     out = duplicates(site, day)
-    by_source = {i.source: i for i in site.items}
+    by_source = {i.source: i for i in site.annual}
     for source, found in findings(site, day).items():
         item = by_source[source]
         for f in found:
@@ -160,7 +157,7 @@ def settings(site: Site, facts: Facts) -> dict:
             "requests": {row.key: list(item.facts.requests[row.path]) for row in spec.rows}}
     # Reports published as plain documents (not yet as data): counted as published, not summed.
     documents: dict[str, dict] = {}
-    for item in sorted(site.items, key=lambda i: (i.published, i.source)):
+    for item in sorted(site.annual, key=lambda i: (i.published, i.source)):
         if item.column == "xxgknb" and item.type != "annual-report" and facts.state(item).public:
             for year in range(2008, day.year):
                 if f"{year}年" in item.title and f"{item.unit}/{year}" not in entries:

@@ -19,6 +19,7 @@ import hashlib
 import json
 import shutil
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,9 +69,11 @@ def scan_unit_job(job: dict) -> float:
 def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | None = None,
                shown_output: str = "output", site_root: str = "",
                units: list[str] | None = None, scanner=None, not_ids: frozenset[str] | None = None
-               ) -> dict[str, UnitFacts]:
+               ) -> Mapping[str, UnitFacts]:
     """Every unit's facts, each computed once: attachments read once (when a rule first
-    asks: a unit whose findings are kept reads none), built pages read once.
+    asks: a unit whose findings are kept reads none), built pages read once. A unit's facts
+    are made when asked for (in unit order by ``run``), so that the units' items are held
+    one unit at a time (site.items), never the province's at once.
     ``units``: only these (a subset build); links into the other units' folders are left
     for merge to resolve (links.deferred). ``scanner``: replaces ``links.scan_output``
     (incremental/ keeps the scan of unchanged units)."""
@@ -79,14 +82,14 @@ def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | 
     if files is not None and units is not None:
         files.foreign = frozenset(site.units) - frozenset(units)
     if not_ids is None:
-        not_ids = not_id_tokens(site)
+        not_ids = not_id_tokens(site, facts)
     privacy_rule = rules.get("privacy.personal-info")
     gaps: dict[str, list] = {}
     for gap in facts.gaps:
         gaps.setdefault(gap.policy.unit, []).append(gap)
-    out = {}
-    for uid in sorted(site.units if units is None else units):
-        items = facts.by_unit.get(uid, [])
+
+    def make(uid: str) -> UnitFacts:
+        items = facts.by_unit.of(uid)
         uf = UnitFacts(site.units[uid], facts.day, site.catalogs, items, facts.states, gaps=gaps.get(uid, []),
                        deadlines={i.source: facts.fiscal_deadlines[i.source] for i in items
                                   if i.source in facts.fiscal_deadlines},
@@ -96,8 +99,27 @@ def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | 
             uf.attachments = functools.partial(_read_attachments, uf, privacy_rule.thresholds)
         if hasattr(scanner, "verdicts"):
             uf.link_memo = scanner   # incremental/checks.py: the link rule's verdicts from the workers or the cache
-        out[uid] = uf
-    return out
+        return uf
+
+    return _Lazy(sorted(site.units if units is None else units), make)
+
+
+class _Lazy(Mapping):
+    """unit id -> its UnitFacts, made when asked for and not kept."""
+
+    def __init__(self, uids: list[str], make):
+        self._uids, self._known, self._make = uids, frozenset(uids), make
+
+    def __getitem__(self, uid: str) -> UnitFacts:
+        if uid not in self._known:
+            raise KeyError(uid)
+        return self._make(uid)
+
+    def __iter__(self):
+        return iter(self._uids)
+
+    def __len__(self) -> int:
+        return len(self._uids)
 
 
 def _read_attachments(uf: UnitFacts, t: dict) -> tuple[list, list]:
@@ -115,10 +137,11 @@ def _read_attachments(uf: UnitFacts, t: dict) -> tuple[list, list]:
     return texts, unread
 
 
-def not_id_tokens(site: Site) -> frozenset[str]:
-    """Digit runs of every unit's org code and every 索引号 (privacy: never personal numbers)."""
-    return privacy.not_id_tokens([u.org_code for u in site.units.values()]
-                                 + [i.index_no for i in site.items if i.index_no])
+def not_id_tokens(site: Site, facts: Facts | None = None) -> frozenset[str]:
+    """Digit runs of every unit's org code and every 索引号 (privacy: never personal numbers).
+    ``facts``: their 索引号, taken in their pass over the items (else the items are read)."""
+    numbers = facts.index_nos if facts is not None else [i.index_no for i in site.items if i.index_no]
+    return privacy.not_id_tokens([u.org_code for u in site.units.values()] + list(numbers))
 
 
 def run(site: Site, facts: Facts, rules_path: Path, output: Path | None = None, shown_output: str = "output",
@@ -129,7 +152,7 @@ def run(site: Site, facts: Facts, rules_path: Path, output: Path | None = None, 
     of a unit whose inputs did not change, for the rules not declared ``cross_unit``."""
     started = time.monotonic()
     rules = load_rules(rules_path)
-    not_ids = not_id_tokens(site)
+    not_ids = not_id_tokens(site, facts)
     memo = getattr(scanner, "findings", None)
     # Everything an unchanged unit's own findings depend on besides the unit key (its files,
     # its items' states…): the rules, and the one cross-unit fact a rule that is not
@@ -160,10 +183,15 @@ def run(site: Site, facts: Facts, rules_path: Path, output: Path | None = None, 
         # Sorting is stable and the key starts with the rule: the order of a full evaluation.
         return sorted((f for i in sorted(got) for f in got[i][2]), key=Finding.sort_key)
 
-    reports = [UnitReport.of(uf, findings(uid, uf), rules, external(uid, uf)) for uid, uf in sorted(units.items())]
+    reports, deferred = [], {}
+    for uid in units:   # in unit order, each unit's facts made in turn (one unit's items at a time)
+        uf = units[uid]
+        reports.append(UnitReport.of(uf, findings(uid, uf), rules, external(uid, uf)))
+        if only is not None:
+            deferred[uid] = links.deferred(uf)
     report = Report(facts.day, rules, reports, site.catalogs.level_names, links_checked=output is not None)
     if only is not None:
-        report.deferred = {uid: links.deferred(uf) for uid, uf in sorted(units.items())}
+        report.deferred = deferred
     report.seconds = time.monotonic() - started    # for the console only, never written to a file
     return report
 

@@ -117,7 +117,7 @@ class Reuse:
         for uid, unit in site.units.items():
             if uid not in overrides:
                 continue    # not built by this (subset) build
-            items = facts.by_unit.get(uid, [])
+            items = facts.by_unit.of(uid)
             shown = facts.shown(uid)
             empty = not any(facts.state(i).public for i in items)   # an empty feed is dated by the as-of day
             if empty and self.empty_feeds is not None:
@@ -206,7 +206,7 @@ class Reuse:
             text = json.dumps(report, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
             self.cache.save_json(name, {"key": want, "text": text})
             return text
-        items = self.facts.by_unit.get(uid, [])
+        items = self.facts.by_unit.of(uid)
         text = lifecycle.report_text(uid, items, self.facts.day, lifecycle.lookup(self.facts.public_on))
         self.cache.save_json(name, {"key": want, "text": text})
         return text
