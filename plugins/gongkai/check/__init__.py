@@ -19,6 +19,7 @@ import hashlib
 import json
 import shutil
 import time
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -96,7 +97,9 @@ def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | 
                        pages=pages.get(uid, []) if files is not None else None, files=files, not_ids=not_ids,
                        full=site.full_item)
         if privacy_rule is not None:
-            uf.attachments = functools.partial(_read_attachments, uf, privacy_rule.thresholds)
+            # A weak reference: a unit's facts (and its items) go as soon as its report is made,
+            # not at the next full garbage collection (a cycle would keep them until then).
+            uf.attachments = functools.partial(_read_attachments, weakref.proxy(uf), privacy_rule.thresholds)
         if hasattr(scanner, "verdicts"):
             uf.link_memo = scanner   # incremental/checks.py: the link rule's verdicts from the workers or the cache
         return uf
