@@ -31,12 +31,17 @@ class Facts:
     # For the checker (and anyone else asking): policies without a timely 解读, among the
     # items public on ``day``; and the 预算法 deadline of each public item with ``approved``.
     gaps: list[interpretation.Gap] = field(default_factory=list)
-    fiscal_deadlines: dict[str, dict] = field(default_factory=dict)          # item.source -> deadline_fact
+    fiscal_deadlines: dict[str, dict[str, dict]] = field(default_factory=dict)   # unit id -> item.source -> deadline_fact
     # Pages and source files of the items that are not public, in every unit: a body link
     # to one of them becomes plain text (lifecycle.py), across units too.
     hidden: list[str] = field(default_factory=list)
     public_counts: dict[str, int] = field(default_factory=dict)             # unit id -> its public items
     index_nos: list[str] = field(default_factory=list)                      # every 索引号 (the checker's not_ids)
+    # What the unit keys and job slices read of each unit's items, so that they need not
+    # unpickle them again: its items' sources in file order (the keys of ``states``), and
+    # its own 索引号 with those its items name (repealed_by, replaced_by, interprets).
+    sources: dict[str, list[str]] = field(default_factory=dict)
+    numbers: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, site: Site, day: dt.date) -> Facts:
@@ -52,11 +57,16 @@ class Facts:
         # columns with an interpretation rule (it skips every other item).
         explained = {cid for cid, column in site.catalogs.by_id.items() if column.interpretation_workdays is not None}
         read: list[Item] = []
-        deadlines: dict[str, dict] = {}
+        deadlines: dict[str, dict[str, dict]] = {}
         hidden: set[str] = set()
         counts: dict[str, int] = {}
+        sources: dict[str, list[str]] = {}
+        numbers: dict[str, tuple[set[str], set[str]]] = {}
         for uid, items in site.items.units():
             public = 0
+            sources[uid] = [item.source for item in items]
+            own, named = numbers[uid] = ({i.index_no for i in items if i.index_no},
+                                         {r for i in items for key in REF_KEYS for r in as_list(getattr(i, key))})
             for item in items:
                 st = states[item.source] = lifecycle.state(item, day, public_on_of)
                 if item.index_no:
@@ -68,11 +78,12 @@ class Facts:
                 if item.type == "interpretation" or item.column in explained:
                     read.append(item)
                 if item.approved is not None and rule:
-                    deadlines[item.source] = fiscal.deadline_fact(item.approved, item.published_date, rule)
+                    deadlines.setdefault(uid, {})[item.source] = fiscal.deadline_fact(item.approved,
+                                                                                      item.published_date, rule)
             counts[uid] = public
         gaps = interpretation.interpretation_gaps(read, site.catalogs)
         return cls(day, public_on, states, registry, site.items, gaps, deadlines, sorted(hidden), counts,
-                   list(public_on))
+                   list(public_on), sources, numbers)
 
     def state(self, item: Item) -> lifecycle.State:
         return self.states[item.source]
@@ -82,11 +93,14 @@ class Facts:
         items name (repealed_by, replaced_by, interprets), and the public entries naming its
         items. Its unit key (incremental/units.py) and its job's slice (build.unit_slices)
         hold the same set."""
-        items = self.by_unit.of(uid)
-        own = {i.index_no for i in items if i.index_no}
+        own, named = self.numbers.get(uid, ((), ()))
         naming = self.registry.naming()
-        return {r for i in items for key in REF_KEYS for r in as_list(getattr(i, key))} | own \
-            | {n for o in own for n in naming.get(o, ())}
+        return set(named) | set(own) | {n for o in own for n in naming.get(o, ())}
+
+    def unit_states(self, uid: str) -> list[tuple[str, lifecycle.State]]:
+        """(item.source, state) of ``uid``'s items, in file order, without reading its items."""
+        states = self.states
+        return [(source, states[source]) for source in self.sources.get(uid, ())]
 
     def public(self, unit: str | None = None) -> list[Item]:
         """The items that are public on the as-of date (of one unit, or of all)."""

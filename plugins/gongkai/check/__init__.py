@@ -20,7 +20,7 @@ import json
 import shutil
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -90,10 +90,8 @@ def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | 
         gaps.setdefault(gap.policy.unit, []).append(gap)
 
     def make(uid: str) -> UnitFacts:
-        items = facts.by_unit.of(uid)
-        uf = UnitFacts(site.units[uid], facts.day, site.catalogs, items, facts.states, gaps=gaps.get(uid, []),
-                       deadlines={i.source: facts.fiscal_deadlines[i.source] for i in items
-                                  if i.source in facts.fiscal_deadlines},
+        uf = UnitFacts(site.units[uid], facts.day, site.catalogs, _UnitItems(facts.by_unit, uid), facts.states,
+                       gaps=gaps.get(uid, []), deadlines=facts.fiscal_deadlines.get(uid, {}),
                        pages=pages.get(uid, []) if files is not None else None, files=files, not_ids=not_ids,
                        full=site.full_item)
         if privacy_rule is not None:
@@ -105,6 +103,27 @@ def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | 
         return uf
 
     return _Lazy(sorted(site.units if units is None else units), make)
+
+
+class _UnitItems(Sequence):
+    """A unit's items, unpickled (site.items) when a rule first reads them: the rules that
+    run every build (``cross_unit``) read the unit's gaps and pages, not its items, so a
+    unit whose other findings are kept is not unpickled at all."""
+
+    def __init__(self, store, uid: str):
+        self._store, self._uid = store, uid
+
+    def _items(self) -> list:
+        return self._store.of(self._uid)
+
+    def __getitem__(self, index):
+        return self._items()[index]
+
+    def __len__(self) -> int:
+        return self._store.count(self._uid)
+
+    def __iter__(self):
+        return iter(self._items())
 
 
 class _Lazy(Mapping):

@@ -114,12 +114,14 @@ class Reuse:
         self.empty_feeds = [n for n in feed_names[:2] if n] \
             if not any(feed_names[2:]) and all("/" not in n for n in feed_names[:2] if n) else None
         self.base, self.fresh = base, {}
+        reports: dict[str, list] = {}   # unit id -> its 年报 items: all that annual_shown reads of its items
+        for item in site.annual:
+            reports.setdefault(item.unit, []).append(item)
         for uid, unit in site.units.items():
             if uid not in overrides:
                 continue    # not built by this (subset) build
-            items = facts.by_unit.of(uid)
             shown = facts.shown(uid)
-            empty = not any(facts.state(i).public for i in items)   # an empty feed is dated by the as-of day
+            empty = not facts.public_counts.get(uid)   # an empty feed is dated by the as-of day
             if empty and self.empty_feeds is not None:
                 self.fresh[uid] = set(self.empty_feeds)
             files = site.trees.pop(uid) if uid in site.trees else tree_signature(cache, unit.folder)
@@ -127,10 +129,10 @@ class Reuse:
                 "common": common_key,
                 "override": {k: v for k, v in overrides[uid].items() if k != "OUTPUT_PATH"},
                 "files": files,
-                "states": sorted((i.source, facts.state(i).as_dict()) for i in items),
+                "states": sorted((source, st.as_dict()) for source, st in facts.unit_states(uid)),
                 "registry": sorted((n, registry.row(n)) for n in shown),
                 "public_on": sorted((n, public_on.get(n)) for n in shown),
-                "annual": annual_shown(site, facts, uid, items, shared.get("GK_UNITS") or {}, annual),
+                "annual": annual_shown(site, facts, uid, reports.get(uid, []), shared.get("GK_UNITS") or {}, annual),
                 "day": facts.day.isoformat() if empty and uid not in self.fresh else None,
                 "empty": empty,
             }
