@@ -327,3 +327,108 @@ def test_the_zygote_tidies_until_the_build_asks_for_its_pool(tmp_path):
     results = list(zygote.map(_job, [{"n": 1}], 1, build_mod._init_worker, ({},), None))
     assert [r["n"] for r in results] == [1]
     assert marks.read_text(encoding="utf-8") == "stopped"
+
+
+def _province(units: int = 12, per: int = 5) -> dict[str, str]:
+    """``units`` units of ``per`` items each; u01's f0 interprets u00's f0, u02's f1 repeals
+    u03's f1, and each unit's f4 is a draft (not public: its page is hidden)."""
+    town = UNIT_YAML.replace("level: county", "level: township")
+    files = {}
+    for u in range(units):
+        uid = f"u{u:02d}"
+        files[f"{uid}/_unit.yaml"] = UNIT_YAML if u == 0 else town
+        for n in range(per):
+            extra = "draft: true\n" if n == 4 else ""
+            files[f"{uid}/qtwj/f{n}.md"] = ITEM.format(n=f"MEM{uid}{n}", no=NO.format(u * 10 + n), d=n + 1, extra=extra)
+    files["u01/zcjd/qa.md"] = ("---\ntitle: 文件MEM解读\ncolumn: zcjd\ntype: interpretation\nindex_no: "
+                               + NO.format(995) + "\ninterprets: " + NO.format(0) + "\npublished: 2024-01-06\n---\n正文\n")
+    files["u03/qtwj/f1.md"] = ITEM.format(n="MEMu031", no=NO.format(31), d=2, extra=f"repealed_by: {NO.format(21)}\n")
+    return files
+
+
+def test_the_parent_holds_no_list_of_every_item_after_the_scan(make_tree):
+    """Issue 15 point 4: after the pre-pass the parent keeps each unit's items as one pickled
+    blob (site.items, spool.UnitItems) and unpickles a few units at a time; what it keeps
+    across units are facts (public-on dates, states, the registry), not items."""
+    import gc
+
+    from gongkai.items import Item
+    site = scan(make_tree(_province()), ROOT / "catalogs")
+    assert site.ok, [str(p) for p in site.problems]
+    facts = Facts.of(site, build_mod._date("2026-11-20"))
+    assert len(site.items) == 61 and len(facts.states) == 61
+    gc.collect()
+    live = [o for o in gc.get_objects() if type(o) is Item and o.title.startswith("文件MEM")]
+    assert len(live) <= 4 * 6, len(live)          # at most the last few units unpickled (KEEP = 4)
+    # Iterated unit by unit, in unit order and file order, and each unit on its own.
+    assert [i.unit for i in site.items] == sorted(i.unit for i in site.items)
+    assert [i.source.rsplit("/", 1)[-1] for i in site.items.of("u05")] == [f"f{n}.md" for n in range(5)]
+    assert site.items.of("nowhere") == [] and site.items.count("u01") == 6
+
+
+def test_the_facts_read_a_unit_at_a_time_are_those_of_every_item(make_tree):
+    """Facts.of reads the items in one pass, a unit at a time: its states, registry, hidden
+    pages, public counts and each unit's shown 索引号 are what every item at hand gives."""
+    from gongkai import interpretation, lifecycle
+    from gongkai.facts import REF_KEYS
+    from gongkai.items import as_list
+    site = scan(make_tree(_province()), ROOT / "catalogs")
+    day = build_mod._date("2026-11-20")
+    facts = Facts.of(site, day)
+    every = [i for _, unit in site.items.units() for i in unit]     # the whole list, for this comparison only
+    assert site.public_on == {i.index_no: (d.isoformat() if (d := lifecycle.public_on(i)) else None) for i in every}
+    public_on_of = lifecycle.lookup(site.public_on)
+    assert facts.states == {i.source: lifecycle.state(i, day, public_on_of) for i in every}
+    assert facts.states[next(i.source for i in every if i.index_no == NO.format(31))].code == "repealed"
+    assert facts.registry.rows == site.registry(day).rows
+    hidden = [i for i in every if not facts.states[i.source].public]
+    assert len(hidden) == 12 and facts.hidden == sorted(lifecycle.hidden_targets(hidden))
+    public = [i for i in every if facts.states[i.source].public]
+    assert [(g.kind, g.policy.source) for g in facts.gaps] \
+        == [(g.kind, g.policy.source) for g in interpretation.interpretation_gaps(public, site.catalogs)]
+    for uid in site.units:
+        mine = [i for i in every if i.unit == uid]
+        own = {i.index_no for i in mine if i.index_no}
+        named = {r for i in mine for key in REF_KEYS for r in as_list(getattr(i, key))}
+        naming = {n for i in public for key in REF_KEYS for r in as_list(getattr(i, key)) if r in own
+                  for n in [i.index_no]}
+        assert facts.shown(uid) == own | named | naming, uid
+        assert facts.public_counts[uid] == len(facts.public(uid)) == sum(i in public for i in mine)
+        assert facts.unit_states(uid) == [(i.source, facts.states[i.source]) for i in mine]
+    assert facts.shown("u00") >= {NO.format(995)} and facts.shown("u03") >= {NO.format(21)}
+
+
+def test_the_checker_report_does_not_depend_on_how_many_units_are_kept_unpickled(make_tree, monkeypatch):
+    """The checker makes each unit's facts when it reaches it and reads its items from the
+    store: the report is the same whether one unit or every unit is kept unpickled."""
+    from gongkai import check
+    from gongkai.spool import UnitItems
+    content = make_tree(_province())
+    day = build_mod._date("2026-11-20")
+    reports = []
+    for keep in (1, 1000):
+        monkeypatch.setattr(UnitItems, "KEEP", keep)
+        site = scan(content, ROOT / "catalogs")
+        reports.append(check.run(site, Facts.of(site, day), ROOT / "catalogs" / "rules.yaml").to_json())
+    assert reports[0] == reports[1] and '"u11"' in reports[0]
+
+
+def test_a_unit_store_keeps_units_in_order_and_few_unpickled():
+    from dataclasses import replace
+
+    from gongkai.items import Item
+    from gongkai.spool import UnitItems
+    proto = object.__new__(Item)
+    for name in Item.__slots__:
+        setattr(proto, name, None)
+    made = [replace(proto, unit=f"u{n % 6}", source=f"u{n % 6}/f{n}.md", title=f"t{n}") for n in range(30)]
+    store = UnitItems.of_items(made)
+    assert len(store) == 30 and [store.count(f"u{n}") for n in range(6)] == [5] * 6
+    assert [i.source for i in store] == [i.source for u in range(6) for i in made if i.unit == f"u{u}"]
+    assert store.of("u2") == [i for i in made if i.unit == "u2"] and store.of("u2") is not made[2]
+    for uid, _ in store.units():
+        assert len(store._live) <= UnitItems.KEEP
+    store.add("u2", [replace(made[0], unit="u2", source="u2/late.md")])
+    assert [i.source for i in store.of("u2")][-1] == "u2/late.md" and store.count("u2") == 6
+    assert store == UnitItems.of_items(list(store)) and store != UnitItems()
+    assert store.nbytes() < 30 * 1024
