@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import os
+import pickle
 import re
 import sys
 import time
@@ -256,9 +257,15 @@ def scan(content: Path, catalog_dir: Path, cache=None, jobs: int | None = None, 
     for result in (quick[uid] if uid in quick else next(read) for uid in units):
         site.problems.extend(result["problems"])
         # What the checks across units and the cross-unit facts read of the unit's items is
-        # taken now; the items themselves are kept pickled, a unit to a blob.
-        across.note(site, result["items"])
-        site.items.add(result["unit"], result["items"])
+        # taken now; the items themselves are kept pickled, a unit to a blob (a worker's
+        # come pickled: kept as they came).
+        blob = result.get("pickled")
+        items = pickle.loads(blob) if blob is not None else result["items"]  # noqa: S301 - our own worker's
+        across.note(site, items)
+        if blob is not None:
+            site.items.add_pickled(result["unit"], blob, len(items))
+        else:
+            site.items.add(result["unit"], items)
         site.unread_index_nos.update(result["unread"])
         if cache is not None:
             cache.merge(result["cache"])
@@ -267,7 +274,7 @@ def scan(content: Path, catalog_dir: Path, cache=None, jobs: int | None = None, 
         if "worker" in result:
             site.workers_cpu += result["worker"][0]
             site.workers_rss = max(site.workers_rss, result["worker"][1])
-        progress.step(len(result["items"]))
+        progress.step(len(items))
     progress.done()
     across.check(site)
     _check_sangong_series(site)
@@ -342,6 +349,10 @@ def _init_worker(task: _Validate) -> None:
 def _run(uid: str) -> dict:
     cpu = time.process_time()
     result = _TASK[0](uid)
+    if _TASK[0].slim:
+        # Pickled here, once, as the parent keeps it (spool.UnitItems), rather than pickled
+        # by the pool, unpickled by the parent and pickled there again.
+        result["pickled"] = pickle.dumps(result.pop("items"), protocol=pickle.HIGHEST_PROTOCOL)
     # The parent's own figures do not see a worker's: each unit's CPU and the worker's peak go back.
     result["worker"] = (time.process_time() - cpu, timings.peak_rss_mib())
     return result

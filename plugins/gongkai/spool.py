@@ -252,6 +252,15 @@ class UnitItems:
         self._counts[uid] = len(items)
         self._live.pop(uid, None)
 
+    def add_pickled(self, uid: str, blob: bytes, count: int) -> None:
+        """Keep ``uid``'s items as pickled (a list of ``count`` items) by a pre-pass worker."""
+        if uid in self._blobs:
+            self.add(uid, pickle.loads(blob))  # noqa: S301 - pickled by our own worker
+            return
+        if count:
+            self._blobs[uid], self._counts[uid] = blob, count
+            self._live.pop(uid, None)
+
     def of(self, uid: str) -> list[Item]:
         """``uid``'s items in file order (empty for a unit without items)."""
         live = self._live.pop(uid, None)
