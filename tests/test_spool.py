@@ -221,6 +221,43 @@ def test_an_unchanged_unit_is_answered_without_walking_it(make_tree, tmp_path, m
     assert [i.body for i in fourth.full_items("b")] == [i.body for i in third.full_items("b")]
 
 
+def test_an_unchanged_units_items_go_to_the_store_as_its_slim_record_keeps_them(make_tree, tmp_path, monkeypatch):
+    # Issue 15: the slim record keeps the unit's items pickled as one blob, which the parent's
+    # store (spool.UnitItems) keeps as it is: an unchanged unit's items are not pickled again.
+    # A record of the older layout (the list itself) or a damaged blob is not trusted.
+    from gongkai import site as site_mod
+    from gongkai.incremental.store import Cache
+    from gongkai.incremental.validate import _name
+    from gongkai.items import Item
+    content = _content(make_tree)
+    output = tmp_path / "output"
+    first, _ = _cached_scan(content, output, jobs=2)
+    pickled: list[str] = []
+    real = pickle.dumps
+
+    def dumps(obj, *args, **kwargs):
+        if isinstance(obj, list) and obj and isinstance(obj[0], Item):
+            pickled.append(obj[0].unit)
+        return real(obj, *args, **kwargs)
+
+    monkeypatch.setattr(pickle, "dumps", dumps)
+    second, _ = _cached_scan(content, output)
+    assert sorted(pickled) == ["c", "d"]      # read again every build (they have problems); a and b not pickled
+    assert second.items == first.items
+    store = Cache.open(output)
+    record = store.load_pickle(_name("b", ".slim"))
+    assert isinstance(record["slim"], bytes)
+    walked: list[str] = []
+    real_files = site_mod.item_files
+    monkeypatch.setattr(site_mod, "item_files", lambda unit, problems=None: walked.append(unit.id) or real_files(unit, problems))
+    for stale in ({**record, "slim": pickle.loads(record["slim"])}, {**record, "slim": b"\x80\x05damaged"}):
+        store.save_pickle(_name("b", ".slim"), stale)
+        walked.clear()
+        again, _ = _cached_scan(content, output)
+        assert "b" in walked and again.items == first.items
+        assert _shown(again.problems) == _shown(first.problems)
+
+
 def test_a_first_scan_points_the_spool_at_the_cache_for_clean_units_only(make_tree, tmp_path):
     # Bodies are pickled once: a clean unit's spool entry refers to the cache file just written.
     content = _content(make_tree)

@@ -260,7 +260,7 @@ def scan(content: Path, catalog_dir: Path, cache=None, jobs: int | None = None, 
         # taken now; the items themselves are kept pickled, a unit to a blob (a worker's
         # come pickled: kept as they came).
         blob = result.get("pickled")
-        items = pickle.loads(blob) if blob is not None else result["items"]  # noqa: S301 - our own worker's
+        items = result["items"] if result["items"] is not None else pickle.loads(blob)  # noqa: S301 - our worker's
         across.note(site, items)
         if blob is not None:
             site.items.add_pickled(result["unit"], blob, len(items))
@@ -297,10 +297,10 @@ class _Validate:
         if found is None:
             self.cache.end()
             return None
-        tree, items, refs = found
+        tree, items, refs, pickled = found
         self.spool.refer(uid, *refs)
-        return {"unit": uid, "problems": [], "unread": set(), "items": items, "cache": self.cache.end(),
-                "tree": tree}
+        return {"unit": uid, "problems": [], "unread": set(), "items": items, "pickled": pickled,
+                "cache": self.cache.end(), "tree": tree}
 
     def __call__(self, uid: str) -> dict:
         unit = self.units[uid]
@@ -329,14 +329,17 @@ class _Validate:
             else:
                 unread.update(declared_index_nos(path))
         slim = [spool_mod.slim(i) for i in items] if self.slim else None
-        if kept is not None and kept.save(slim if not problems and len(items) == len(paths) else None, paths):
+        # Pickled once: for the parent's store (spool.UnitItems) and the cache's slim record.
+        pickled = pickle.dumps(slim, protocol=pickle.HIGHEST_PROTOCOL) if self.slim else None
+        if kept is not None and kept.save(slim if not problems and len(items) == len(paths) else None, paths,
+                                          pickled):
             # The cache's file now holds these very items: the spool points at it rather than
             # pickling every body a second time.
             self.spool.refer(uid, *kept.refs(paths))
         else:
             self.spool.write(uid, items)
         return {"unit": uid, "problems": problems, "unread": unread, "items": slim if self.slim else items,
-                "cache": self.cache.end() if self.cache is not None else None, **tree}
+                "pickled": pickled, "cache": self.cache.end() if self.cache is not None else None, **tree}
 
 
 _TASK: list = []   # the pre-pass of the current scan, in each forked worker (set by the pool's initializer)
@@ -349,10 +352,13 @@ def _init_worker(task: _Validate) -> None:
 def _run(uid: str) -> dict:
     cpu = time.process_time()
     result = _TASK[0](uid)
-    if _TASK[0].slim:
-        # Pickled here, once, as the parent keeps it (spool.UnitItems), rather than pickled
-        # by the pool, unpickled by the parent and pickled there again.
-        result["pickled"] = pickle.dumps(result.pop("items"), protocol=pickle.HIGHEST_PROTOCOL)
+    if result.get("pickled") is not None:
+        # The parent gets the unit's items pickled once, as it keeps them (spool.UnitItems),
+        # not the list pickled again by the pool.
+        result["items"] = None
+    elif _TASK[0].slim:
+        result["pickled"] = pickle.dumps(result["items"], protocol=pickle.HIGHEST_PROTOCOL)
+        result["items"] = None
     # The parent's own figures do not see a worker's: each unit's CPU and the worker's peak go back.
     result["worker"] = (time.process_time() - cpu, timings.peak_rss_mib())
     return result

@@ -10,6 +10,7 @@ runs them every build over the items.
 from __future__ import annotations
 
 import hashlib
+import pickle
 import os
 import sys
 from pathlib import Path
@@ -138,8 +139,8 @@ class _UnitItems:
             self._tree = tree_signature(self.owner.cache, self.unit.folder)
         return self._tree
 
-    def unchanged(self) -> tuple[list, list[Item], tuple[str, str, list]] | None:
-        """(tree, slim items, spool refs) of a unit whose folder is, file for file, what it
+    def unchanged(self) -> tuple[list, list[Item], tuple[str, str, list], bytes] | None:
+        """(tree, slim items, spool refs, the slim items pickled) of a unit whose folder is, file for file, what it
         was when its slim items were kept (and whose items read nothing outside it that
         changed); else None. Answered by the build's process without a worker: no walk of
         the unit for its item files, no slim item pickled across processes (issue 15: a
@@ -147,8 +148,9 @@ class _UnitItems:
         record = self._slim_record()
         if record is None or record.get("tree") != self.tree() or not all(map(self._reads_unchanged, record["files"])):
             return None
-        self.owner.hits += len(record["slim"])
-        return self._tree, record["slim"], self._spool_refs([(path, sig) for path, sig, _ in record["files"]])
+        self.owner.hits += len(record["items"])
+        return self._tree, record["items"], self._spool_refs([(path, sig) for path, sig, _ in record["files"]]), \
+            record["slim"]
 
     def reuse(self, paths: list[Path]) -> list[Item] | None:
         """The slim items of ``paths`` (the unit's files, in order) when none of them nor
@@ -165,23 +167,32 @@ class _UnitItems:
         if record.get("tree") != self._tree:
             # Something beside the items changed (or the record predates the tree): kept
             # with the tree now, so that the next build answers it without a worker.
-            self.owner.cache.save_pickle(_name(self.unit.id, ".slim"), {**record, "tree": self.tree()})
-        return record["slim"]
+            self.owner.cache.save_pickle(_name(self.unit.id, ".slim"),
+                                         {**{k: v for k, v in record.items() if k != "items"}, "tree": self.tree()})
+        return record["items"]
 
     def _slim_record(self) -> dict | None:
         """The unit's slim record, when it is kept under this unit key and well formed:
-        ``files`` [(path, signature, [(read path, signature)])] beside ``slim`` items."""
+        ``files`` [(path, signature, [(read path, signature)])] beside ``slim``, the slim items
+        pickled as one blob: the build's parent keeps them so (spool.UnitItems) and need not
+        pickle them again. Returned with ``items``, the blob unpickled."""
         if not self.enabled:
             return None
         record = self.owner.cache.load_pickle(_name(self.unit.id, ".slim"))
         if not isinstance(record, dict) or record.get("unit_key") != self.unit_key:
             return None
         files, slim = record.get("files"), record.get("slim")
-        if not (isinstance(files, list) and isinstance(slim, list) and len(files) == len(slim)
-                and all(isinstance(entry, tuple) and len(entry) == 3 and isinstance(entry[2], list)
-                        and isinstance(item, Item) for entry, item in zip(files, slim, strict=True))):
+        if not isinstance(slim, bytes):
+            return None   # damaged, or of the layout that kept the list itself: read again
+        try:
+            items = pickle.loads(slim)  # noqa: S301 - inside our cache file, read as load_pickle reads it
+        except Exception:  # noqa: BLE001 - a damaged record is read again from the sources, never trusted
             return None
-        return record
+        if not (isinstance(files, list) and isinstance(items, list) and len(files) == len(items)
+                and all(isinstance(entry, tuple) and len(entry) == 3 and isinstance(entry[2], list)
+                        and isinstance(item, Item) for entry, item in zip(files, items, strict=True))):
+            return None
+        return {**record, "items": items}
 
     def _reads_unchanged(self, entry: tuple) -> bool:
         """Whether the files an item read beside its own (attachments, images) are as they were."""
@@ -220,10 +231,12 @@ class _UnitItems:
         self.changed = True
         return item, problems
 
-    def save(self, slim: list[Item] | None = None, paths: list[Path] | None = None) -> bool:
+    def save(self, slim: list[Item] | None = None, paths: list[Path] | None = None,
+             pickled: bytes | None = None) -> bool:
         """Keep the full items; ``slim`` (with the unit's ``paths``, in order): the unit
-        had no problem at all, so the next build may take it from the slim file. True when
-        the cache's file holds every one of ``paths`` (then ``refs`` can point at them)."""
+        had no problem at all, so the next build may take it from the slim file (``pickled``:
+        ``slim`` already pickled). True when the cache's file holds every one of ``paths``
+        (then ``refs`` can point at them)."""
         if not self.enabled:
             return False
         if self.changed or set(self.new) != set(self.old):
@@ -232,11 +245,16 @@ class _UnitItems:
         if slim is not None and len(slim) == len(keys) and all(k in self.new for k in keys):
             files = [(k, self.new[k][0], self.new[k][2]) for k in keys]
             self.owner.cache.save_pickle(_name(self.unit.id, ".slim"),
-                                         {"unit_key": self.unit_key, "files": files, "slim": slim,
+                                         {"unit_key": self.unit_key, "files": files,
+                                          "slim": pickled if pickled is not None else _pickled(slim),
                                           "tree": self._tree})
             return True
         self.owner.cache.remove(_name(self.unit.id, ".slim"))
         return False
+
+
+def _pickled(items: list[Item]) -> bytes:
+    return pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _deps(item: Item) -> list[str]:
