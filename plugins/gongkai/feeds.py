@@ -14,9 +14,8 @@ feed object drops the content that Pelican's writer hands it.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
-
 import functools
+from zoneinfo import ZoneInfo
 
 
 def as_of_time(settings: dict) -> dt.datetime:
