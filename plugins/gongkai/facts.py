@@ -112,7 +112,7 @@ def reverse_refs(registry: dict[str, dict]) -> dict[tuple[str, str], list[dict]]
     """(key, 索引号) -> public items whose ``key`` points at that 索引号, by 索引号."""
     out: dict[tuple[str, str], list[dict]] = {}
     for number, entry in sorted(registry.items()):
-        for key in ("repealed_by", "replaced_by", "interprets"):
+        for key in REF_KEYS:
             for target in as_list(entry.get(key)):
                 out.setdefault((key, target), []).append({**entry, "index_no": number})
     return out

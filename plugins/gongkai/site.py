@@ -23,6 +23,7 @@ from . import catalogs as catalogs_mod
 from . import fiscal, lifecycle, paths, timings
 from . import spool as spool_mod
 from .errors import Problem
+from .facts import REF_KEYS
 from .fields import q
 from .items import Item, as_list
 from .schema import read_item
@@ -330,7 +331,7 @@ class _Validate:
                 unread.update(declared_index_nos(path))
         slim = [spool_mod.slim(i) for i in items] if self.slim else None
         # Pickled once: for the parent's store (spool.UnitItems) and the cache's slim record.
-        pickled = pickle.dumps(slim, protocol=pickle.HIGHEST_PROTOCOL) if self.slim else None
+        pickled = spool_mod.pack(slim) if self.slim else None
         if kept is not None and kept.save(slim if not problems and len(items) == len(paths) else None, paths,
                                           pickled):
             # The cache's file now holds these very items: the spool points at it rather than
@@ -357,7 +358,7 @@ def _run(uid: str) -> dict:
         # not the list pickled again by the pool.
         result["items"] = None
     elif _TASK[0].slim:
-        result["pickled"] = pickle.dumps(result["items"], protocol=pickle.HIGHEST_PROTOCOL)
+        result["pickled"] = spool_mod.pack(result["items"])
         result["items"] = None
     # The parent's own figures do not see a worker's: each unit's CPU and the worker's peak go back.
     result["worker"] = (time.process_time() - cpu, timings.peak_rss_mib())
@@ -426,7 +427,7 @@ class _Across:
                 public_on[item.index_no] = when.isoformat() if when else None
                 self.claims.append(_Claim(item.published, item.source, item.index_no, item.line("index_no"),
                                           item.published_date, when, item.draft, item.disclosure))
-            for key in ("repealed_by", "replaced_by", "interprets"):
+            for key in REF_KEYS:
                 for ref in as_list(getattr(item, key)):
                     self.refs.append(_Ref(item.source, key, ref, item.line(key), when))
             if item.type == "sangong" and item.facts is not None:

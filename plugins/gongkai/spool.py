@@ -215,6 +215,12 @@ def _from_cache(ref: dict) -> list[Item]:
     return out
 
 
+def pack(items: list[Item]) -> bytes:
+    """A unit's slim items as one blob: what a pre-pass worker hands the parent, the
+    parent's store keeps (``UnitItems``) and the cache's slim record holds, the same bytes."""
+    return pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 class UnitItems:
     """Every unit's validated items, each unit's kept as one pickled blob (``site.items``).
 
@@ -248,7 +254,7 @@ class UnitItems:
         items = [*self.of(uid), *items] if uid in self._blobs else list(items)
         if not items:
             return
-        self._blobs[uid] = pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
+        self._blobs[uid] = pack(items)
         self._counts[uid] = len(items)
         self._live.pop(uid, None)
 

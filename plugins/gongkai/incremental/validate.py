@@ -10,13 +10,14 @@ runs them every build over the items.
 from __future__ import annotations
 
 import hashlib
-import pickle
 import os
+import pickle
 import sys
 from pathlib import Path
 
 from ..items import Item
 from ..schema import read_item
+from ..spool import pack
 from .store import SCHEMA, Cache, digest
 
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -246,15 +247,11 @@ class _UnitItems:
             files = [(k, self.new[k][0], self.new[k][2]) for k in keys]
             self.owner.cache.save_pickle(_name(self.unit.id, ".slim"),
                                          {"unit_key": self.unit_key, "files": files,
-                                          "slim": pickled if pickled is not None else _pickled(slim),
+                                          "slim": pickled if pickled is not None else pack(slim),
                                           "tree": self._tree})
             return True
         self.owner.cache.remove(_name(self.unit.id, ".slim"))
         return False
-
-
-def _pickled(items: list[Item]) -> bytes:
-    return pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _deps(item: Item) -> list[str]:
