@@ -202,3 +202,56 @@ def test_resolver_shares_answers_across_folders_of_one_depth():
     for folder in ("u/art/a", "u/art/b", "u/b/c"):
         shared(f"{folder}/p.html", "../../index.html")
     assert len(shared._by_base) == 1 and len(shared._done) == 3
+
+
+def judged_link_by_link(uid: str, pages: list[links.PageLinks], files: links.SiteFiles) -> tuple:
+    """``judge_unit`` spelled out: every link resolved with ``resolve`` on the first page of its
+    folder where its href stands (on its own page for '#…' and '?…'), in page and link order."""
+    first: dict[tuple[str, str], str] = {}
+    failing, outside, places = [], {}, {}
+    for page in sorted(pages, key=lambda p: p.path):
+        folder = page.path.rpartition("/")[0]
+        for index, (line, href) in enumerate(page.links):
+            own_page = href.lstrip().startswith(("#", "?"))
+            where = (page.path if own_page else folder, href)
+            r = links.resolve(first.setdefault(where, page.path), href, files)
+            if r is None or r[0] != "internal":
+                continue
+            if r[1] is not None and r[1] != uid and not r[1].startswith(uid + "/"):
+                outside.setdefault(where, (first[where], href, r[1], r[2]))
+                places.setdefault(where, []).append((page.path, line, index))
+            elif links.check_link(page.path, links.Link(line, href), r, files) is not None:
+                failing.append((page.path, line, href, r))
+    return failing, list(outside.values()), [places[k] for k in outside]
+
+
+def test_judge_unit_shares_verdicts_across_folders_of_one_depth(monkeypatch):
+    """The navigation's links, relative to the unit root, name one file from every folder of
+    one depth: each is resolved once for all of them (``Resolver.key``), and the verdicts are
+    those of judging link by link, on random folders, pages and hrefs."""
+    rng = random.Random(11)
+    folders = ["u/a", "u/b", "u/c", "u/a/x", "u/b/y", "u"]
+    files = links.SiteFiles("output", "https://gk.example.gov.cn",
+                            files={"u/index.html", "u/a/index.html", "u/b/p0.html", "index.html", "v/index.html",
+                                   "u/a/x/p1.html"},
+                            anchors={"u/index.html": frozenset({"top", "q"}), "u/b/p0.html": frozenset({"q"})})
+    hrefs = ["../index.html", "../index.html#q", "../index.html#z", "../b/p0.html", "../../index.html",
+             "../../v/", "../gone.html", "../a/", "p0.html#q", "#q", "?x", " #q", "/u/index.html",
+             "https://gk.example.gov.cn/u/index.html#top", "https://www.gov.cn/", "mailto:a@b.cn", "//[zz/",
+             "../../../x.html", "../%2E%2E/index.html", "//", "//#q", "", "index.html"]
+    for _ in range(30):
+        pages = [links.PageLinks(f"{folder}/p{n}.html", [(line, rng.choice(hrefs)) for line in range(rng.randint(0, 12))])
+                 for folder in folders for n in range(rng.randint(1, 4))]
+        files.files.update(p.path for p in pages)
+        failing, outside, places = links.judge_unit("u", pages, files)
+        assert (failing, outside, links.pickle.loads(places)) == judged_link_by_link("u", pages, files)
+    # the navigation of 40 folders of one depth: each href resolved once, not once per folder
+    nav = ["../index.html", "../b/p0.html", "../../index.html", "../../v/", "../index.html#q", "../gone.html"]
+    pages = [links.PageLinks(f"u/f{n}/p.html", [(i, href) for i, href in enumerate(nav)]) for n in range(40)]
+    asked = []
+    real = links.Resolver.__call__
+    monkeypatch.setattr(links.Resolver, "__call__", lambda self, page, href, *a: asked.append(href) or real(
+        self, page, href, *a))
+    failing, outside, _ = links.judge_unit("u", pages, files)
+    assert sorted(asked) == sorted(nav)
+    assert len(failing) == 40 and len(outside) == 2 * 40   # each folder: its failing link, its two leaving

@@ -465,6 +465,7 @@ class Resolver:
         self._done: dict[tuple[str, str], tuple[str, str | None, str] | None] = {}
         self._by_base: dict[tuple[str, str, str], tuple[str, str | None, str]] = {}
         self._parents: dict[tuple[str, int], str | None] = {}
+        self._tails: dict[str, tuple] = {}
 
     def __call__(self, page: str, href: str, folder: str | None = None) -> tuple[str, str | None, str] | None:
         """``resolve(page, href, files)``; ``folder``: the page's, when the caller knows it."""
@@ -505,6 +506,40 @@ class Resolver:
         except KeyError:
             found = self._by_base[key] = self._place(page, folder, path, fragment)
             return found
+
+    def key(self, folder: str, href: str) -> tuple | None:
+        """What ``self(page, href)`` depends on beyond the files, for any page of ``folder``:
+        pairs with one key get one answer. None when the answer is kept per folder and href
+        (a path relative to the folder itself, a folder named unplainly) or depends on the
+        page (no path: ``#…``, ``?…``). The keys of ``_shared``, and ('', href) for an href
+        whose answer depends on no page (external, ignored, unreadable)."""
+        tail = self._tails.get(href)
+        if tail is None:
+            tail = self._tails[href] = self._tail(href)
+        k = tail[0]
+        if k <= 0:
+            return tail[1] if k == 0 else None
+        base = self._parent(folder, k)
+        return None if base is None else (base, *tail[1])
+
+    def _tail(self, href: str) -> tuple:
+        """``key``'s part that depends on the href alone: (k, (rest, fragment)) for a path
+        with k ≥ 1 leading '../', (0, key) when the key does not depend on the folder,
+        (-1, None) when there is no key."""
+        parsed = self._parsed.get(href)
+        if parsed is None:
+            parsed = self._parsed[href] = self._parse(href)
+        if parsed[0] != "path":
+            return (0, ("", href))
+        path = parsed[1]
+        if not path:
+            return (-1, None)
+        if path[0] == "/":
+            return (0, ("/", path, parsed[2]))
+        k = 0
+        while path.startswith("../", 3 * k):
+            k += 1
+        return (k, (path[3 * k:], parsed[2])) if k else (-1, None)
 
     def _parent(self, folder: str, k: int) -> str | None:
         """``folder`` without its last k parts ('' for all of them), or None when it does not
@@ -609,10 +644,17 @@ def judge_unit(uid: str, pages: list[PageLinks], files: SiteFiles,
     (``stash_unit``): whether a link into the unit resolves depends on that folder only."""
     own = f"{uid}/"
     resolve_ = resolver or Resolver(files)
+    second = operator.itemgetter(1)
     # Verdicts by folder, then href: every page of a folder repeats the same navigation. An
     # href that starts with '#' or '?' means its own page: _PAGE there, the verdict by page.
+    # Across folders, by where the href points (``Resolver.key``): the navigation's links,
+    # relative to the unit root, name the same files from every folder of one depth.
     by_folder: dict[str, dict[str, object]] = {}
+    by_key: dict[tuple, object] = {}
     by_page: dict[tuple[str, str], object] = {}
+    # Per folder, the hrefs whose links need a step on every page (failing, leaving the unit,
+    # or judged by page); the others (resolving inside the unit, external) are passed over.
+    steps: dict[str, set[str]] = {}
     failing: list[tuple[str, int, str, tuple]] = []
     outside: dict[tuple[str, str], tuple[str, str, list, tuple]] = {}
     for page in sorted(pages, key=lambda p: p.path):
@@ -621,20 +663,41 @@ def judge_unit(uid: str, pages: list[PageLinks], files: SiteFiles,
         seen = by_folder.get(folder)
         if seen is None:
             seen = by_folder[folder] = {}
-        for index, (line, href) in enumerate(page.links):
-            got = seen.get(href, _UNSEEN)
-            if got is _OK or got is None:
-                continue
-            if got is _UNSEEN and not href.lstrip().startswith(("#", "?")):
-                got = seen[href] = _verdict(own, path, folder, line, href, resolve_, files, (folder, href), outside)
-            elif got is _UNSEEN or got is _PAGE:
+            step = steps[folder] = set()
+        else:
+            step = steps[folder]
+        # The hrefs new to the folder, in the order their first links stand (``outside``'s order).
+        for href in [h for h in dict.fromkeys(map(second, page.links)) if h not in seen]:
+            if href.lstrip().startswith(("#", "?")):
                 seen[href] = _PAGE
+                step.add(href)
+                continue
+            key = resolve_.key(folder, href)
+            got = by_key.get(key, _UNSEEN) if key is not None else _UNSEEN
+            if got is _UNSEEN:
+                got = _verdict(own, path, href, resolve_, files)
+                if key is not None:
+                    by_key[key] = got
+            if type(got) is _Leaves:   # one entry of ``outside`` per folder and href
+                places: list = []
+                outside[(folder, href)] = (path, href, places, got.r)
+                got = places
+            seen[href] = got
+            if got is not _OK and got is not None:
+                step.add(href)
+        if not step:
+            continue
+        for index, line, href in [(i, line, href) for i, (line, href) in enumerate(page.links) if href in step]:
+            got = seen[href]
+            if got is _PAGE:
                 got = by_page.get((path, href), _UNSEEN)
                 if got is _UNSEEN:
-                    got = by_page[(path, href)] = _verdict(own, path, folder, line, href, resolve_, files,
-                                                           (path, href), outside)
-            if got is _OK or got is None:
-                continue
+                    got = by_page[(path, href)] = _verdict(own, path, href, resolve_, files)
+                    if type(got) is _Leaves:
+                        outside[(path, href)] = (path, href, [], got.r)
+                        got = by_page[(path, href)] = outside[(path, href)][2]
+                if got is _OK or got is None:
+                    continue
             if type(got) is list:   # the places of a link that leaves the unit
                 got.append((path, line, index))
             else:
@@ -643,19 +706,21 @@ def judge_unit(uid: str, pages: list[PageLinks], files: SiteFiles,
             pickle.dumps([found for _, _, found, _ in outside.values()], protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def _verdict(own: str, page: str, folder: str, line: int, href: str, resolve_: Resolver, files: SiteFiles,
-             key: tuple[str, str], outside: dict) -> object:
-    """What ``judge_unit`` keeps for a (folder or page, href) seen first on ``page``: None
-    (not an internal link), _OK, the resolved link when it fails (whether a link resolves
-    depends on its target, not on the page it is on), or for a link that leaves the unit
-    the list of its places, entered in ``outside``."""
-    r = resolve_(page, href, folder) if href.strip() else None
+class _Leaves(NamedTuple):
+    """``_verdict`` on a link that leaves the unit: where it points."""
+    r: tuple
+
+
+def _verdict(own: str, page: str, href: str, resolve_: Resolver, files: SiteFiles) -> object:
+    """What ``judge_unit`` keeps for an href seen first on ``page``: None (not an internal
+    link), _OK, the resolved link when it fails (whether a link resolves depends on its
+    target, not on the page it is on), or ``_Leaves`` for a link that leaves the unit."""
+    r = resolve_(page, href) if href.strip() else None
     if r is None or r[0] != "internal":
         return None
     if r[1] is not None and r[1] != own[:-1] and not r[1].startswith(own):
-        outside[key] = (page, href, places := [], r)
-        return places
-    return _OK if check_link(page, Link(line, href), r, files) is None else r
+        return _Leaves(r)
+    return _OK if check_link(page, Link(0, href), r, files) is None else r
 
 
 def _target(target: str, files: SiteFiles) -> str:
