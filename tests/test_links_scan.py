@@ -255,3 +255,74 @@ def test_judge_unit_shares_verdicts_across_folders_of_one_depth(monkeypatch):
     failing, outside, _ = links.judge_unit("u", pages, files)
     assert sorted(asked) == sorted(nav)
     assert len(failing) == 40 and len(outside) == 2 * 40   # each folder: its failing link, its two leaving
+
+
+class _Counting:
+    """``links._FAST`` that counts the matches a scan takes from it."""
+
+    def __init__(self, pattern):
+        self.pattern, self.taken = pattern, 0
+
+    def finditer(self, text, *args):
+        for m in self.pattern.finditer(text, *args):
+            self.taken += 1
+            yield m
+
+
+def test_pages_of_a_folder_are_read_against_its_first(tmp_path, monkeypatch):
+    """The pages of one folder end alike (the column navigation, the footer): from where a
+    page meets the folder's first page its matches are taken from it. The scan equals the
+    page-by-page scan — bodies with an unclosed '="' or an '=' beside whitespace before the
+    common end, CRLF, lines moved, a page equal to the first, one that shares nothing — and
+    the common ends are not matched again."""
+    rng = random.Random(5)
+    tail = ('</main>\n<nav id="column-nav"><ul>' + "".join(
+        f'<li><a href="../../c{n}/index.html" class="c">栏目{n}</a>\n' for n in range(30))
+        + '</ul></nav>\n<footer id="f"><a href="../../../index.html">门户</a></footer></body></html>\n')
+    head = '<!doctype html>\n<html><head><title>{}</title></head><body>\n<main id="main">\n'
+    bodies = ['<p>正文</p>', '<p>a\n\nb</p><a href="x.html#q">x</a>', '<p id="q">问</p>\n' * 5, '<p title="x=">y</p>',
+              '<p>a = b</p>', '<p>"</p><a href="', '<p>\r\n</p>', '<a href="y.html" id="q">y</a>\r',
+              '<p data-x="name=">z</p>', '']
+    unit = tmp_path / "u"
+    folder = unit / "art" / "a"
+    folder.mkdir(parents=True)
+    texts = [head.format(n) + rng.choice(bodies) * rng.randint(0, 3) + tail for n in range(60)]
+    texts += [texts[0], "<p>其他</p>", head.format("x") + tail.replace("栏目", "列")]
+    for n, text in enumerate(texts):
+        (folder / f"p{n}.html").write_bytes(text.encode("utf-8"))
+    plain = links.SiteFiles("")
+    expected = [links._scan_file(str(folder / f"p{n}.html"), f"u/art/a/p{n}.html", plain)
+                for n in range(len(texts))]
+    every = sum(len(links._FAST.findall(text.replace("\r\n", "\n").replace("\r", "\n"))) for text in texts)
+    counting = _Counting(links._FAST)
+    monkeypatch.setattr(links, "_FAST", counting)
+    files, found = links.scan_unit(unit, "u")
+    assert sorted((p.path, p.links) for p in found) == sorted((p.path, p.links) for p in expected)
+    assert files.anchors == plain.anchors and files.files == plain.files
+    assert counting.taken < every / 2
+
+
+def test_unit_scan_lists_what_the_walk_and_lstat_list(tmp_path, monkeypatch):
+    """``scan_unit`` (its own walk, no lstat per file) finds the files ``scan_output`` (os.walk,
+    lstat) finds: no symlink to a file or a folder, no FIFO (never opened), a page above the
+    size limit listed and not read, the entries left out left out."""
+    unit = tmp_path / "u"
+    (unit / "a" / "b").mkdir(parents=True)
+    (unit / "a" / "b" / "p.html").write_text('<a href="../../index.html" id="x">x</a>', encoding="utf-8")
+    (unit / "index.html").write_text('<a href="a/b/p.html">p</a>', encoding="utf-8")
+    (unit / "big.html").write_text('<a href="gone.html">g</a>' * 10, encoding="utf-8")
+    (unit / "a" / "feed.xml").write_text("<rss/>", encoding="utf-8")
+    (unit / "skip").mkdir()
+    (unit / "skip" / "s.html").write_text('<a href="s">s</a>', encoding="utf-8")
+    os.symlink(unit / "index.html", unit / "a" / "link.html")
+    os.symlink(unit / "a" / "b", unit / "a" / "dirlink")
+    os.symlink(tmp_path / "nowhere", unit / "broken.html")
+    os.mkfifo(unit / "a" / "fifo.html")
+    monkeypatch.setattr(links, "MAX_PAGE_BYTES", 100)
+    files, found = links.scan_unit(unit, "u", frozenset({"skip"}))
+    whole, pages = links.scan_output(tmp_path, "output", skip=frozenset())
+    expected = {f for f in whole.files if not f.startswith("u/skip/")}
+    assert files.files == expected == {"u/a/b/p.html", "u/index.html", "u/big.html", "u/a/feed.xml"}
+    assert files.anchors == {k: v for k, v in whole.anchors.items() if k in expected}
+    assert [(p.path, p.links) for p in found] == [(p.path, p.links) for p in pages["u"] if "skip" not in p.path]
+    assert "u/big.html" not in files.anchors

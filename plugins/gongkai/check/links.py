@@ -16,6 +16,7 @@ few units at a time (``UnitFiles``).
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import html
 import io
@@ -98,23 +99,46 @@ def scan_output(root: Path, shown_root: str, site_root: str = "", skip: frozense
 
 def scan_unit(folder: Path, uid: str, leave_out: frozenset[str] = frozenset()) -> tuple[SiteFiles, list[PageLinks]]:
     """One unit's folder as ``scan_output`` sees it (paths from the output root), without
-    the top-level entries in ``leave_out``."""
+    the top-level entries in ``leave_out``. Each folder's pages after its first are read
+    against the first (``_fast_scan``'s ``base``): pages of one folder end alike."""
     files = SiteFiles("")
     found: list[PageLinks] = []
     interned: dict[str, str] = {}
-    top = str(folder)
-    for dirpath, dirnames, filenames in os.walk(folder):
-        if dirpath == top:
-            dirnames[:] = [d for d in dirnames if d not in leave_out]
-            filenames = [f for f in filenames if f not in leave_out]
-        sub = os.path.relpath(dirpath, top).replace(os.sep, "/")
-        prefix = uid if sub == "." else f"{uid}/{sub}"
-        for name in filenames:
-            page = _scan_file(os.path.join(dirpath, name), f"{prefix}/{name}", files, interned)
+    for where, rel, names in _regular_files(str(folder), uid, leave_out):
+        base = _Marks()
+        for name in names:
+            page = _scan_file(os.path.join(where, name), f"{rel}/{name}", files, interned, base, regular=True)
             if page is not None:
                 found.append(page)
     found.sort(key=lambda p: p.path.split("/"))
     return files, found
+
+
+def _regular_files(top: str, uid: str, leave_out: frozenset[str]) -> Iterator[tuple[str, str, list[str]]]:
+    """(folder, its path from the output root, the names of its regular files) for ``top``
+    and every folder under it, as ``os.walk`` then ``lstat`` find them: a symlink is neither
+    followed nor listed, an unreadable folder is passed over. The file system's entry type
+    answers (no ``lstat`` per file) when it gives one."""
+    stack = [(top, uid)]
+    while stack:
+        where, rel = stack.pop()
+        names, below = [], []
+        try:
+            with os.scandir(where) as entries:
+                for entry in entries:
+                    if where == top and entry.name in leave_out:
+                        continue
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            below.append((entry.path, f"{rel}/{entry.name}"))
+                        elif entry.is_file(follow_symlinks=False):
+                            names.append(entry.name)
+                    except OSError:
+                        continue
+        except OSError:
+            continue
+        yield where, rel, names
+        stack.extend(reversed(below))
 
 
 def stash_unit(folder: Path, uid: str, stash: Path, site_root: str) -> None:
@@ -325,30 +349,76 @@ def add_unit(files: SiteFiles, part: SiteFiles) -> None:
     files.anchors.update(part.anchors)
 
 
-def _scan_file(path: str, rel: str, files: SiteFiles, interned: dict[str, str] | None = None) -> PageLinks | None:
-    """Add a regular file (never a symlink) to ``files``; the links of an HTML page."""
-    try:
-        st = os.lstat(path)
-    except OSError:
+def _scan_file(path: str, rel: str, files: SiteFiles, interned: dict[str, str] | None = None,
+               base: _Marks | None = None, regular: bool = False) -> PageLinks | None:
+    """Add a regular file (never a symlink) to ``files``; the links of an HTML page.
+    ``base``: the marks of its folder's first page (filled when empty: ``_fast_scan``);
+    ``regular``: the caller found ``path`` a regular file (``_regular_files``)."""
+    if not rel.endswith(".html"):
+        if not regular:
+            try:
+                if not stat.S_ISREG(os.lstat(path).st_mode):
+                    return None
+            except OSError:
+                return None
+        files.files.add(rel)
         return None
-    if not stat.S_ISREG(st.st_mode):
+    data = _read_page(path, regular)
+    if data is None:
         return None
     files.files.add(rel)
-    if not rel.endswith(".html") or st.st_size > MAX_PAGE_BYTES:
+    if data is _TOO_LARGE:
         return None
-    with open(path, "rb") as f:
-        text = f.read().decode("utf-8", "replace")
+    text = data.decode("utf-8", "replace")
     if "\r" in text:  # what a text-mode read gives (universal newlines)
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     unit = "/" in rel    # the portal's own pages belong to no unit: their links are not kept
     # One object per distinct href: every page repeats the navigation, and a pickle of the
     # unit's links stores a repeated object once.
     intern = interned.setdefault if interned is not None else None
-    found = _fast_scan(text, unit, intern)
+    found = None
+    if base is not None:
+        found = _fast_scan(text, unit, intern, base) if base.text is not None else _fast_scan(text, unit, intern,
+                                                                                              keep=base)
+    if found is None:
+        found = _fast_scan(text, unit, intern)
     if found is None:
         found = _scan_text(text, unit, intern)
     files.anchors[rel] = found[0]
     return PageLinks(rel, found[1]) if unit else None
+
+
+_TOO_LARGE = object()   # _read_page: a page too large to scan
+
+
+def _read_page(path: str, regular: bool) -> bytes | object | None:
+    """The bytes of the regular file at ``path`` (a symlink is not followed), ``_TOO_LARGE``
+    when it has more than MAX_PAGE_BYTES, None when it is not a regular file or cannot be
+    read. ``regular``: the caller found it one (then a FIFO cannot block the open)."""
+    if not regular:
+        try:
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                return None
+        except OSError:
+            return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        if st.st_size > MAX_PAGE_BYTES:
+            return _TOO_LARGE
+        parts = []
+        while chunk := os.read(fd, st.st_size + 1):   # one read, and the one that finds the end
+            parts.append(chunk)
+        return b"".join(parts) if len(parts) != 1 else parts[0]
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _scan_text(text: str, unit: bool, intern: Callable[[str, str], str] | None = None
@@ -383,8 +453,8 @@ _FAST = re.compile(r'=(?:(?:(?<=\shref=)|(?<=\ssrc=))"([^"]*)"|(?:(?<=\sid=)|(?<
                    r'|(?<=\s=)|(?=\s))')
 
 
-def _fast_scan(text: str, unit: bool, intern: Callable[[str, str], str] | None = None
-               ) -> tuple[frozenset[str], list[tuple[int, str]]] | None:
+def _fast_scan(text: str, unit: bool, intern: Callable[[str, str], str] | None = None, base: _Marks | None = None,
+               keep: _Marks | None = None) -> tuple[frozenset[str], list[tuple[int, str]]] | None:
     """``_scan_text``'s answer, or None when this pass cannot vouch for it.
 
     Without whitespace beside an '=', both patterns match exactly where this one does,
@@ -392,13 +462,25 @@ def _fast_scan(text: str, unit: bool, intern: Callable[[str, str], str] | None =
     never at the '"' that ends the match before, so both scans skip the same text. One
     pass stands for two unless a match of one pattern could start inside a value the other
     matched: such a value ends with the name, '=' and maybe whitespace (then: None).
+
+    ``keep``: filled with this page's marks, for the pages after it. ``base``: an earlier
+    page's marks; the pages of one folder end alike (the column navigation, the footer),
+    and from a point where both pages end alike the matches are the earlier page's
+    (``_sync``): the text is scanned up to that point only.
     """
+    stop = _sync(text, base) if base is not None else None
+    if keep is not None:
+        keep.__init__()   # a page that declined leaves nothing for the next
+    end_at = len(text) + 1 if stop is None else stop[0]
     unescape = html.unescape
     anchors: list[str] = []
     found: list[tuple[int, str]] = []
     count = text.count
-    line, last = 1, 0
+    line, last, end = 1, 0, 0
     for m in _FAST.finditer(text):
+        at = m.start()
+        if at >= end_at:
+            break
         kind = m.lastindex
         if kind is None:
             return None
@@ -407,14 +489,72 @@ def _fast_scan(text: str, unit: bool, intern: Callable[[str, str], str] | None =
             return None
         if "&" in value:
             value = unescape(value)
+        if stop is not None or keep is not None:
+            end = m.end()
+            if keep is not None:
+                keep.ends.append(end)
         if kind == 2:
             anchors.append(value)
+            if keep is not None:
+                keep.anchor_at.append(at)
         elif unit:
-            start = m.start() - (5 if text[m.start() - 1] == "f" else 4)   # where ``_LINK`` matches: the '\s'
+            start = at - (5 if text[at - 1] == "f" else 4)   # where ``_LINK`` matches: the '\s'
             line += count("\n", last, start)
             last = start
             found.append((line, intern(value, value) if intern is not None else value))
+            if keep is not None:
+                keep.link_at.append(at)
+    if keep is not None:
+        keep.text, keep.anchors, keep.links = text, anchors, found
+    if stop is not None:
+        at, at_base = stop
+        if end > at:   # a match runs over the point: the pages do not meet there (read whole)
+            return None
+        # The base's matches from the point, its links' lines moved by the lines before it.
+        rest = base.links[bisect.bisect_left(base.link_at, at_base):]
+        moved = count("\n", 0, at - 5) - base.text.count("\n", 0, at_base - 5)
+        found += rest if not moved else [(n + moved, href) for n, href in rest]
+        anchors += base.anchors[bisect.bisect_left(base.anchor_at, at_base):]
     return frozenset(anchors), found
+
+
+class _Marks:
+    """A page's matches as ``_fast_scan`` met them, for the pages after it in its folder:
+    its text, where each match ends, where each link and anchor match starts, and what it
+    gave (``text`` None: not filled yet)."""
+
+    __slots__ = ("text", "ends", "link_at", "links", "anchor_at", "anchors")
+
+    def __init__(self):
+        self.text: str | None = None
+        self.ends: list[int] = []
+        self.link_at: list[int] = []
+        self.anchor_at: list[int] = []
+        self.links: list[tuple[int, str]] = []
+        self.anchors: list[str] = []
+
+
+def _sync(text: str, base: _Marks) -> tuple[int, int] | None:
+    """(a point of ``text``, the same point of the base page) from which ``_FAST`` matches
+    the same in both, or None. A point qualifies when it ends a match of the base (no match
+    of the base runs over it) and both texts are equal from 5 characters before it to their
+    ends: every match tried at or after the point reads its text from at most 5 characters
+    back (the look-behind of ' name=') to the end, so both scans find the same matches
+    there, once each has reached the point outside a match (the caller checks this page's).
+    The earliest such point, by bisection: equal from one point means equal from every later one."""
+    ends, other = base.ends, base.text
+    shift = len(text) - len(other)
+    lo, hi = 0, len(ends)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        point = ends[mid]
+        if point >= 5 and text.endswith(other[point - 5:]):
+            hi = mid
+        else:
+            lo = mid + 1
+    if lo == len(ends):
+        return None
+    return ends[lo] + shift, ends[lo]
 
 
 _SUSPECT = frozenset("=" + "".join(chr(c) for c in range(0x3001) if chr(c).isspace()))   # '=', whitespace
