@@ -500,8 +500,10 @@ def _scan_text(text: str, unit: bool, intern: Callable[[str, str], str] | None =
 # regular expression engine finds far faster than the '\s' the others start with) and looks
 # back for the attribute's name. Group 1 is a link, 2 an anchor; the last two branches match
 # an '=' with whitespace beside it, where ``\s*`` could be non-empty: then the page is read
-# by ``_scan_text``.
-_FAST = re.compile(r'=(?:(?:(?<=\shref=)|(?<=\ssrc=))"([^"]*)"|(?:(?<=\sid=)|(?<=\sname=))"([^"]*)"'
+# by ``_scan_text``. The look-behind for the last letter of the four names comes first (each
+# name's own implies it): most '=' of a page close another attribute (class=, type=), and one
+# test turns them away.
+_FAST = re.compile(r'=(?:(?<=[fcde]=)(?:(?:(?<=\shref=)|(?<=\ssrc=))"([^"]*)"|(?:(?<=\sid=)|(?<=\sname=))"([^"]*)")'
                    r'|(?<=\s=)|(?=\s))')
 
 
