@@ -446,7 +446,7 @@ _TOO_LARGE = object()   # _read_page: a page too large to scan
 def _read_page(path: str, regular: bool) -> bytes | object | None:
     """The bytes of the regular file at ``path`` (a symlink is not followed), ``_TOO_LARGE``
     when it has more than MAX_PAGE_BYTES, None when it is not a regular file or cannot be
-    read. ``regular``: the caller found it one (then a FIFO cannot block the open)."""
+    read. ``regular``: the caller found it one (no ``lstat`` then)."""
     if not regular:
         try:
             if not stat.S_ISREG(os.lstat(path).st_mode):
@@ -454,7 +454,8 @@ def _read_page(path: str, regular: bool) -> bytes | object | None:
         except OSError:
             return None
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        # O_NONBLOCK: a FIFO put in the file's place since it was listed does not hold the open.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return None
     try:
