@@ -362,3 +362,26 @@ def test_pages_scanned_as_written_are_not_read_back(tmp_path, monkeypatch):
     assert [(p.path, p.links) for p in found] == [(p.path, p.links) for p in expected[1]]
     assert sorted(os.path.relpath(p, unit) for p in read) == ["art/p3.html", "big.html"]
     assert "u/big.html" in files.files and "u/big.html" not in files.anchors and "u/gone.html" not in files.files
+
+
+def test_read_against_a_base_equals_reading_alone_on_random_markup():
+    """``_fast_scan`` with an earlier page's marks answers what it answers alone (or declines,
+    then the page is read whole), on random pages that share random ends with the base."""
+    rnd = random.Random(16)
+    pieces = [" ", "\n", "\t", "\u3000", "h", "r", "e", "f", "s", "c", "i", "d", "n", "a", "m", "=", '"', "&amp;",
+              "x", "\r\n", " href=", " id=", " src=", " name=", '="', ">", "<a", ' href="a.html"', ' id="q"']
+    used = 0
+    for _ in range(20_000):
+        def some(k):
+            return "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, k)))
+        end = some(25)
+        base_text, text = (some(12) + end).replace("\r\n", "\n"), (some(12) + end).replace("\r\n", "\n")
+        marks = links._Marks()
+        if links._fast_scan(base_text, True, keep=marks) is None:
+            assert marks.text is None
+            continue
+        got = links._fast_scan(text, True, None, marks)
+        if got is not None:
+            used += links._sync(text, marks) is not None   # read in part from the base
+            assert got == links._fast_scan(text, True) == two_passes(text), (base_text, text)
+    assert used > 1_000
