@@ -240,7 +240,8 @@ def test_judge_unit_shares_verdicts_across_folders_of_one_depth(monkeypatch):
              "https://gk.example.gov.cn/u/index.html#top", "https://www.gov.cn/", "mailto:a@b.cn", "//[zz/",
              "../../../x.html", "../%2E%2E/index.html", "//", "//#q", "", "index.html"]
     for _ in range(30):
-        pages = [links.PageLinks(f"{folder}/p{n}.html", [(line, rng.choice(hrefs)) for line in range(rng.randint(0, 12))])
+        pages = [links.PageLinks(f"{folder}/p{n}.html",
+                                 [(line, rng.choice(hrefs)) for line in range(rng.randint(0, 12))])
                  for folder in folders for n in range(rng.randint(1, 4))]
         files.files.update(p.path for p in pages)
         failing, outside, places = links.judge_unit("u", pages, files)
@@ -280,9 +281,9 @@ def test_pages_of_a_folder_are_read_against_its_first(tmp_path, monkeypatch):
         f'<li><a href="../../c{n}/index.html" class="c">栏目{n}</a>\n' for n in range(30))
         + '</ul></nav>\n<footer id="f"><a href="../../../index.html">门户</a></footer></body></html>\n')
     head = '<!doctype html>\n<html><head><title>{}</title></head><body>\n<main id="main">\n'
-    bodies = ['<p>正文</p>', '<p>a\n\nb</p><a href="x.html#q">x</a>', '<p id="q">问</p>\n' * 5, '<p title="x=">y</p>',
-              '<p>a = b</p>', '<p>"</p><a href="', '<p>\r\n</p>', '<a href="y.html" id="q">y</a>\r',
-              '<p data-x="name=">z</p>', '']
+    bodies = ['<p>正文</p>', '<p>a\n\nb</p><a href="x.html#q">x</a>', '<p id="q">问</p>\n' * 5,
+              '<p title="x=">y</p>', '<p>a = b</p>', '<p>"</p><a href="', '<p>\r\n</p>',
+              '<a href="y.html" id="q">y</a>\r', '<p data-x="name=">z</p>', '']
     unit = tmp_path / "u"
     folder = unit / "art" / "a"
     folder.mkdir(parents=True)
