@@ -202,3 +202,187 @@ def test_resolver_shares_answers_across_folders_of_one_depth():
     for folder in ("u/art/a", "u/art/b", "u/b/c"):
         shared(f"{folder}/p.html", "../../index.html")
     assert len(shared._by_base) == 1 and len(shared._done) == 3
+
+
+def judged_link_by_link(uid: str, pages: list[links.PageLinks], files: links.SiteFiles) -> tuple:
+    """``judge_unit`` spelled out: every link resolved with ``resolve`` on the first page of its
+    folder where its href stands (on its own page for '#…' and '?…'), in page and link order."""
+    first: dict[tuple[str, str], str] = {}
+    failing, outside, places = [], {}, {}
+    for page in sorted(pages, key=lambda p: p.path):
+        folder = page.path.rpartition("/")[0]
+        for index, (line, href) in enumerate(page.links):
+            own_page = href.lstrip().startswith(("#", "?"))
+            where = (page.path if own_page else folder, href)
+            r = links.resolve(first.setdefault(where, page.path), href, files)
+            if r is None or r[0] != "internal":
+                continue
+            if r[1] is not None and r[1] != uid and not r[1].startswith(uid + "/"):
+                outside.setdefault(where, (first[where], href, r[1], r[2]))
+                places.setdefault(where, []).append((page.path, line, index))
+            elif links.check_link(page.path, links.Link(line, href), r, files) is not None:
+                failing.append((page.path, line, href, r))
+    return failing, list(outside.values()), [places[k] for k in outside]
+
+
+def test_judge_unit_shares_verdicts_across_folders_of_one_depth(monkeypatch):
+    """The navigation's links, relative to the unit root, name one file from every folder of
+    one depth: each is resolved once for all of them (``Resolver.key``), and the verdicts are
+    those of judging link by link, on random folders, pages and hrefs."""
+    rng = random.Random(11)
+    folders = ["u/a", "u/b", "u/c", "u/a/x", "u/b/y", "u"]
+    files = links.SiteFiles("output", "https://gk.example.gov.cn",
+                            files={"u/index.html", "u/a/index.html", "u/b/p0.html", "index.html", "v/index.html",
+                                   "u/a/x/p1.html"},
+                            anchors={"u/index.html": frozenset({"top", "q"}), "u/b/p0.html": frozenset({"q"})})
+    hrefs = ["../index.html", "../index.html#q", "../index.html#z", "../b/p0.html", "../../index.html",
+             "../../v/", "../gone.html", "../a/", "p0.html#q", "#q", "?x", " #q", "/u/index.html",
+             "https://gk.example.gov.cn/u/index.html#top", "https://www.gov.cn/", "mailto:a@b.cn", "//[zz/",
+             "../../../x.html", "../%2E%2E/index.html", "//", "//#q", "", "index.html"]
+    for _ in range(30):
+        pages = [links.PageLinks(f"{folder}/p{n}.html",
+                                 [(line, rng.choice(hrefs)) for line in range(rng.randint(0, 12))])
+                 for folder in folders for n in range(rng.randint(1, 4))]
+        files.files.update(p.path for p in pages)
+        failing, outside, places = links.judge_unit("u", pages, files)
+        assert (failing, outside, links.pickle.loads(places)) == judged_link_by_link("u", pages, files)
+    # the navigation of 40 folders of one depth: each href resolved once, not once per folder
+    nav = ["../index.html", "../b/p0.html", "../../index.html", "../../v/", "../index.html#q", "../gone.html"]
+    pages = [links.PageLinks(f"u/f{n}/p.html", [(i, href) for i, href in enumerate(nav)]) for n in range(40)]
+    asked = []
+    real = links.Resolver.__call__
+    monkeypatch.setattr(links.Resolver, "__call__", lambda self, page, href, *a: asked.append(href) or real(
+        self, page, href, *a))
+    failing, outside, _ = links.judge_unit("u", pages, files)
+    assert sorted(asked) == sorted(nav)
+    assert len(failing) == 40 and len(outside) == 2 * 40   # each folder: its failing link, its two leaving
+
+
+class _Counting:
+    """``links._FAST`` that counts the matches a scan takes from it."""
+
+    def __init__(self, pattern):
+        self.pattern, self.taken = pattern, 0
+
+    def finditer(self, text, *args):
+        for m in self.pattern.finditer(text, *args):
+            self.taken += 1
+            yield m
+
+
+def test_pages_of_a_folder_are_read_against_its_first(tmp_path, monkeypatch):
+    """The pages of one folder end alike (the column navigation, the footer): from where a
+    page meets the folder's first page its matches are taken from it. The scan equals the
+    page-by-page scan — bodies with an unclosed '="' or an '=' beside whitespace before the
+    common end, CRLF, lines moved, a page equal to the first, one that shares nothing — and
+    the common ends are not matched again."""
+    rng = random.Random(5)
+    tail = ('</main>\n<nav id="column-nav"><ul>' + "".join(
+        f'<li><a href="../../c{n}/index.html" class="c">栏目{n}</a>\n' for n in range(30))
+        + '</ul></nav>\n<footer id="f"><a href="../../../index.html">门户</a></footer></body></html>\n')
+    head = '<!doctype html>\n<html><head><title>{}</title></head><body>\n<main id="main">\n'
+    bodies = ['<p>正文</p>', '<p>a\n\nb</p><a href="x.html#q">x</a>', '<p id="q">问</p>\n' * 5,
+              '<p title="x=">y</p>', '<p>a = b</p>', '<p>"</p><a href="', '<p>\r\n</p>',
+              '<a href="y.html" id="q">y</a>\r', '<p data-x="name=">z</p>', '']
+    unit = tmp_path / "u"
+    folder = unit / "art" / "a"
+    folder.mkdir(parents=True)
+    texts = [head.format(n) + rng.choice(bodies) * rng.randint(0, 3) + tail for n in range(60)]
+    texts += [texts[0], "<p>其他</p>", head.format("x") + tail.replace("栏目", "列")]
+    for n, text in enumerate(texts):
+        (folder / f"p{n}.html").write_bytes(text.encode("utf-8"))
+    plain = links.SiteFiles("")
+    expected = [links._scan_file(str(folder / f"p{n}.html"), f"u/art/a/p{n}.html", plain)
+                for n in range(len(texts))]
+    every = sum(len(links._FAST.findall(text.replace("\r\n", "\n").replace("\r", "\n"))) for text in texts)
+    counting = _Counting(links._FAST)
+    monkeypatch.setattr(links, "_FAST", counting)
+    files, found = links.scan_unit(unit, "u")
+    assert sorted((p.path, p.links) for p in found) == sorted((p.path, p.links) for p in expected)
+    assert files.anchors == plain.anchors and files.files == plain.files
+    assert counting.taken < every / 2
+
+
+def test_unit_scan_lists_what_the_walk_and_lstat_list(tmp_path, monkeypatch):
+    """``scan_unit`` (its own walk, no lstat per file) finds the files ``scan_output`` (os.walk,
+    lstat) finds: no symlink to a file or a folder, no FIFO (never opened), a page above the
+    size limit listed and not read, the entries left out left out."""
+    unit = tmp_path / "u"
+    (unit / "a" / "b").mkdir(parents=True)
+    (unit / "a" / "b" / "p.html").write_text('<a href="../../index.html" id="x">x</a>', encoding="utf-8")
+    (unit / "index.html").write_text('<a href="a/b/p.html">p</a>', encoding="utf-8")
+    (unit / "big.html").write_text('<a href="gone.html">g</a>' * 10, encoding="utf-8")
+    (unit / "a" / "feed.xml").write_text("<rss/>", encoding="utf-8")
+    (unit / "skip").mkdir()
+    (unit / "skip" / "s.html").write_text('<a href="s">s</a>', encoding="utf-8")
+    os.symlink(unit / "index.html", unit / "a" / "link.html")
+    os.symlink(unit / "a" / "b", unit / "a" / "dirlink")
+    os.symlink(tmp_path / "nowhere", unit / "broken.html")
+    os.mkfifo(unit / "a" / "fifo.html")
+    monkeypatch.setattr(links, "MAX_PAGE_BYTES", 100)
+    files, found = links.scan_unit(unit, "u", frozenset({"skip"}))
+    whole, pages = links.scan_output(tmp_path, "output", skip=frozenset())
+    expected = {f for f in whole.files if not f.startswith("u/skip/")}
+    assert files.files == expected == {"u/a/b/p.html", "u/index.html", "u/big.html", "u/a/feed.xml"}
+    assert files.anchors == {k: v for k, v in whole.anchors.items() if k in expected}
+    assert [(p.path, p.links) for p in found] == [(p.path, p.links) for p in pages["u"] if "skip" not in p.path]
+    assert "u/big.html" not in files.anchors
+
+
+def test_pages_scanned_as_written_are_not_read_back(tmp_path, monkeypatch):
+    """``Written``: the writer hands each page's text over as it writes it; ``scan_unit`` then
+    reads none of those pages from the disk and finds what reading them finds. A page written
+    twice counts as its last text, a skipped write (os.devnull) and a path outside the unit
+    are passed over, a page gone from the disk is not listed, a page above the size limit
+    is listed and not read, pages not handed over are read."""
+    unit = tmp_path / "u"
+    texts = {"index.html": '<a href="art/p0.html" id="top">a</a>\r\n<a href="gone.html">g</a>',
+             "art/p0.html": '<h1 id="t">x</h1>\n<a href="../index.html#top">u</a>',
+             "art/p1.html": '<h1 id="t">y</h1>\n\n<a href="../index.html#top">u</a>',
+             "art/p2.html": '<p>a = b</p><a href="p0.html">p</a>',
+             "big.html": '<a href="x.html">x</a>' * 20,
+             "gone.html": "<p>gone</p>"}
+    monkeypatch.setattr(links, "MAX_PAGE_BYTES", 200)
+    written = links.Written(unit, "u")
+    for rel, text in texts.items():
+        path = unit / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.add(str(path), "<p>first</p>" if rel == "art/p1.html" else text)
+    written.add(str(unit / "art" / "p1.html"), texts["art/p1.html"])
+    written.add(os.devnull, '<a href="devnull.html">x</a>')
+    written.add(str(tmp_path / "other.html"), '<a href="other.html">x</a>')
+    (unit / "gone.html").unlink()
+    (unit / "art" / "p3.html").write_text('<a href="p0.html#t">p</a>', encoding="utf-8")   # not handed over
+    expected = links.scan_unit(unit, "u")
+    read = []
+    real = links._read_page
+    monkeypatch.setattr(links, "_read_page", lambda path, *a: read.append(path) or real(path, *a))
+    files, found = links.scan_unit(unit, "u", written=written)
+    assert (files.files, files.anchors) == (expected[0].files, expected[0].anchors)
+    assert [(p.path, p.links) for p in found] == [(p.path, p.links) for p in expected[1]]
+    assert sorted(os.path.relpath(p, unit) for p in read) == ["art/p3.html", "big.html"]
+    assert "u/big.html" in files.files and "u/big.html" not in files.anchors and "u/gone.html" not in files.files
+
+
+def test_read_against_a_base_equals_reading_alone_on_random_markup():
+    """``_fast_scan`` with an earlier page's marks answers what it answers alone (or declines,
+    then the page is read whole), on random pages that share random ends with the base."""
+    rnd = random.Random(16)
+    pieces = [" ", "\n", "\t", "\u3000", "h", "r", "e", "f", "s", "c", "i", "d", "n", "a", "m", "=", '"', "&amp;",
+              "x", "\r\n", " href=", " id=", " src=", " name=", '="', ">", "<a", ' href="a.html"', ' id="q"']
+    used = 0
+    for _ in range(20_000):
+        def some(k):
+            return "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, k)))
+        end = some(25)
+        base_text, text = (some(12) + end).replace("\r\n", "\n"), (some(12) + end).replace("\r\n", "\n")
+        marks = links._Marks()
+        if links._fast_scan(base_text, True, keep=marks) is None:
+            assert marks.text is None
+            continue
+        got = links._fast_scan(text, True, None, marks)
+        if got is not None:
+            used += links._sync(text, marks) is not None   # read in part from the base
+            assert got == links._fast_scan(text, True) == two_passes(text), (base_text, text)
+    assert used > 1_000

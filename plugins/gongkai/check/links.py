@@ -16,6 +16,7 @@ few units at a time (``UnitFiles``).
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import html
 import io
@@ -96,37 +97,112 @@ def scan_output(root: Path, shown_root: str, site_root: str = "", skip: frozense
     return files, pages
 
 
-def scan_unit(folder: Path, uid: str, leave_out: frozenset[str] = frozenset()) -> tuple[SiteFiles, list[PageLinks]]:
+def scan_unit(folder: Path, uid: str, leave_out: frozenset[str] = frozenset(), written: Written | None = None
+              ) -> tuple[SiteFiles, list[PageLinks]]:
     """One unit's folder as ``scan_output`` sees it (paths from the output root), without
-    the top-level entries in ``leave_out``."""
+    the top-level entries in ``leave_out``. Each folder's pages after its first are read
+    against the first (``_fast_scan``'s ``base``): pages of one folder end alike.
+    ``written``: the pages the unit's writer scanned as it wrote them; those are not read."""
     files = SiteFiles("")
     found: list[PageLinks] = []
-    interned: dict[str, str] = {}
-    top = str(folder)
-    for dirpath, dirnames, filenames in os.walk(folder):
-        if dirpath == top:
-            dirnames[:] = [d for d in dirnames if d not in leave_out]
-            filenames = [f for f in filenames if f not in leave_out]
-        sub = os.path.relpath(dirpath, top).replace(os.sep, "/")
-        prefix = uid if sub == "." else f"{uid}/{sub}"
-        for name in filenames:
-            page = _scan_file(os.path.join(dirpath, name), f"{prefix}/{name}", files, interned)
+    interned = written.interned if written is not None else {}
+    known = written.pages if written is not None else {}
+    for where, rel, names in _regular_files(str(folder), uid, leave_out):
+        base = _Marks()
+        for name in names:
+            path = f"{rel}/{name}"
+            page = known.get(path)
+            if page is not None:
+                files.files.add(path)
+                files.anchors[path] = page[0]
+                found.append(PageLinks(path, page[1]))
+                continue
+            page = _scan_file(os.path.join(where, name), path, files, interned, base, regular=True)
             if page is not None:
                 found.append(page)
     found.sort(key=lambda p: p.path.split("/"))
     return files, found
 
 
-def stash_unit(folder: Path, uid: str, stash: Path, site_root: str) -> None:
+class Written:
+    """The scans of the pages a unit's writer wrote, made as it wrote them (``add``), so
+    that ``scan_unit`` reads none of them back from the disk: what ``_scan_file`` would
+    find in the file, from the text that went into it."""
+
+    def __init__(self, folder: str | os.PathLike, uid: str):
+        self.folder, self.uid = os.path.abspath(folder), uid
+        self.pages: dict[str, tuple[frozenset[str], list[tuple[int, str]]]] = {}   # path from the output root
+        self.interned: dict[str, str] = {}
+        self._bases: dict[str, _Marks] = {}
+
+    def add(self, path: str | os.PathLike, text: str) -> None:
+        """``text`` was written to ``path`` (as UTF-8: Pelican's writer). A path outside the
+        unit's folder (os.devnull: a write Pelican skipped), or not a page, is passed over."""
+        rel = os.path.relpath(os.path.abspath(path), self.folder)
+        if not rel.endswith(".html") or rel.startswith(os.pardir):   # (a page passed over is read from the disk)
+            return
+        rel = f"{self.uid}/{rel}".replace(os.sep, "/")
+        # The file's bytes, read back, would be these (a text the writer could encode is the
+        # text its UTF-8 decodes to); above the size limit a page is listed and not read.
+        if len(text) * 4 > MAX_PAGE_BYTES:   # at most 4 bytes a character: else surely below
+            try:
+                small = len(text.encode("utf-8")) <= MAX_PAGE_BYTES
+            except UnicodeError:
+                small = False
+            if not small:   # the scan reads the file (and lists it without reading, when too large)
+                self.pages.pop(rel, None)
+                return
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        base = self._bases.setdefault(rel.rpartition("/")[0], _Marks())
+        intern = self.interned.setdefault
+        found = _fast_scan(text, True, intern, base) if base.text is not None else _fast_scan(text, True, intern,
+                                                                                              keep=base)
+        if found is None:
+            found = _fast_scan(text, True, intern)
+        if found is None:
+            found = _scan_text(text, True, intern)
+        self.pages[rel] = found
+
+
+def _regular_files(top: str, uid: str, leave_out: frozenset[str]) -> Iterator[tuple[str, str, list[str]]]:
+    """(folder, its path from the output root, the names of its regular files) for ``top``
+    and every folder under it, as ``os.walk`` then ``lstat`` find them: a symlink is neither
+    followed nor listed, an unreadable folder is passed over. The file system's entry type
+    answers (no ``lstat`` per file) when it gives one."""
+    stack = [(top, uid)]
+    while stack:
+        where, rel = stack.pop()
+        names, below = [], []
+        try:
+            with os.scandir(where) as entries:
+                for entry in entries:
+                    if where == top and entry.name in leave_out:
+                        continue
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            below.append((entry.path, f"{rel}/{entry.name}"))
+                        elif entry.is_file(follow_symlinks=False):
+                            names.append(entry.name)
+                    except OSError:
+                        continue
+        except OSError:
+            continue
+        yield where, rel, names
+        stack.extend(reversed(below))
+
+
+def stash_unit(folder: Path, uid: str, stash: Path, site_root: str, written: Written | None = None) -> None:
     """Scan the unit folder a worker has just written and leave the scan in ``stash``
     (``<stash>/<uid>.pickle``): a header (files, external links, folder tokens) the check
     stage reads for every unit, the anchors of its pages (read only when a link with a #fragment
     points into the unit), then the link rule's verdicts on the unit's links
     (``judge_unit``), read when the rule reaches the unit.
-    Written to a temporary name and renamed: a stash file is whole or absent."""
+    Written to a temporary name and renamed: a stash file is whole or absent.
+    ``written``: the pages the unit's writer scanned as it wrote them (``Written``)."""
     from types import SimpleNamespace
 
-    files, found = scan_unit(folder, uid)
+    files, found = scan_unit(folder, uid, written=written)
     files.site_root = site_root.rstrip("/")
     resolver = Resolver(files)   # external_links and judge_unit resolve the same links
     external = external_links(SimpleNamespace(pages=found, files=files), resolver)
@@ -325,30 +401,77 @@ def add_unit(files: SiteFiles, part: SiteFiles) -> None:
     files.anchors.update(part.anchors)
 
 
-def _scan_file(path: str, rel: str, files: SiteFiles, interned: dict[str, str] | None = None) -> PageLinks | None:
-    """Add a regular file (never a symlink) to ``files``; the links of an HTML page."""
-    try:
-        st = os.lstat(path)
-    except OSError:
+def _scan_file(path: str, rel: str, files: SiteFiles, interned: dict[str, str] | None = None,
+               base: _Marks | None = None, regular: bool = False) -> PageLinks | None:
+    """Add a regular file (never a symlink) to ``files``; the links of an HTML page.
+    ``base``: the marks of its folder's first page (filled when empty: ``_fast_scan``);
+    ``regular``: the caller found ``path`` a regular file (``_regular_files``)."""
+    if not rel.endswith(".html"):
+        if not regular:
+            try:
+                if not stat.S_ISREG(os.lstat(path).st_mode):
+                    return None
+            except OSError:
+                return None
+        files.files.add(rel)
         return None
-    if not stat.S_ISREG(st.st_mode):
+    data = _read_page(path, regular)
+    if data is None:
         return None
     files.files.add(rel)
-    if not rel.endswith(".html") or st.st_size > MAX_PAGE_BYTES:
+    if data is _TOO_LARGE:
         return None
-    with open(path, "rb") as f:
-        text = f.read().decode("utf-8", "replace")
+    text = data.decode("utf-8", "replace")
     if "\r" in text:  # what a text-mode read gives (universal newlines)
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     unit = "/" in rel    # the portal's own pages belong to no unit: their links are not kept
     # One object per distinct href: every page repeats the navigation, and a pickle of the
     # unit's links stores a repeated object once.
     intern = interned.setdefault if interned is not None else None
-    found = _fast_scan(text, unit, intern)
+    found = None
+    if base is not None:
+        found = _fast_scan(text, unit, intern, base) if base.text is not None else _fast_scan(text, unit, intern,
+                                                                                              keep=base)
+    if found is None:
+        found = _fast_scan(text, unit, intern)
     if found is None:
         found = _scan_text(text, unit, intern)
     files.anchors[rel] = found[0]
     return PageLinks(rel, found[1]) if unit else None
+
+
+_TOO_LARGE = object()   # _read_page: a page too large to scan
+
+
+def _read_page(path: str, regular: bool) -> bytes | object | None:
+    """The bytes of the regular file at ``path`` (a symlink is not followed), ``_TOO_LARGE``
+    when it has more than MAX_PAGE_BYTES, None when it is not a regular file or cannot be
+    read. ``regular``: the caller found it one (no ``lstat`` then)."""
+    if not regular:
+        try:
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                return None
+        except OSError:
+            return None
+    try:
+        # O_NONBLOCK: a FIFO put in the file's place since it was listed does not hold the open.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        if st.st_size > MAX_PAGE_BYTES:
+            return _TOO_LARGE
+        parts = []
+        while chunk := os.read(fd, st.st_size + 1):   # one read, and the one that finds the end
+            parts.append(chunk)
+        return b"".join(parts) if len(parts) != 1 else parts[0]
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _scan_text(text: str, unit: bool, intern: Callable[[str, str], str] | None = None
@@ -378,13 +501,15 @@ def _scan_text(text: str, unit: bool, intern: Callable[[str, str], str] | None =
 # regular expression engine finds far faster than the '\s' the others start with) and looks
 # back for the attribute's name. Group 1 is a link, 2 an anchor; the last two branches match
 # an '=' with whitespace beside it, where ``\s*`` could be non-empty: then the page is read
-# by ``_scan_text``.
-_FAST = re.compile(r'=(?:(?:(?<=\shref=)|(?<=\ssrc=))"([^"]*)"|(?:(?<=\sid=)|(?<=\sname=))"([^"]*)"'
+# by ``_scan_text``. The look-behind for the last letter of the four names comes first (each
+# name's own implies it): most '=' of a page close another attribute (class=, type=), and one
+# test turns them away.
+_FAST = re.compile(r'=(?:(?<=[fcde]=)(?:(?:(?<=\shref=)|(?<=\ssrc=))"([^"]*)"|(?:(?<=\sid=)|(?<=\sname=))"([^"]*)")'
                    r'|(?<=\s=)|(?=\s))')
 
 
-def _fast_scan(text: str, unit: bool, intern: Callable[[str, str], str] | None = None
-               ) -> tuple[frozenset[str], list[tuple[int, str]]] | None:
+def _fast_scan(text: str, unit: bool, intern: Callable[[str, str], str] | None = None, base: _Marks | None = None,
+               keep: _Marks | None = None) -> tuple[frozenset[str], list[tuple[int, str]]] | None:
     """``_scan_text``'s answer, or None when this pass cannot vouch for it.
 
     Without whitespace beside an '=', both patterns match exactly where this one does,
@@ -392,13 +517,25 @@ def _fast_scan(text: str, unit: bool, intern: Callable[[str, str], str] | None =
     never at the '"' that ends the match before, so both scans skip the same text. One
     pass stands for two unless a match of one pattern could start inside a value the other
     matched: such a value ends with the name, '=' and maybe whitespace (then: None).
+
+    ``keep``: filled with this page's marks, for the pages after it. ``base``: an earlier
+    page's marks; the pages of one folder end alike (the column navigation, the footer),
+    and from a point where both pages end alike the matches are the earlier page's
+    (``_sync``): the text is scanned up to that point only.
     """
+    stop = _sync(text, base) if base is not None else None
+    if keep is not None:
+        keep.__init__()   # a page that declined leaves nothing for the next
+    end_at = len(text) + 1 if stop is None else stop[0]
     unescape = html.unescape
     anchors: list[str] = []
     found: list[tuple[int, str]] = []
     count = text.count
-    line, last = 1, 0
+    line, last, end = 1, 0, 0
     for m in _FAST.finditer(text):
+        at = m.start()
+        if at >= end_at:
+            break
         kind = m.lastindex
         if kind is None:
             return None
@@ -407,14 +544,72 @@ def _fast_scan(text: str, unit: bool, intern: Callable[[str, str], str] | None =
             return None
         if "&" in value:
             value = unescape(value)
+        if stop is not None or keep is not None:
+            end = m.end()
+            if keep is not None:
+                keep.ends.append(end)
         if kind == 2:
             anchors.append(value)
+            if keep is not None:
+                keep.anchor_at.append(at)
         elif unit:
-            start = m.start() - (5 if text[m.start() - 1] == "f" else 4)   # where ``_LINK`` matches: the '\s'
+            start = at - (5 if text[at - 1] == "f" else 4)   # where ``_LINK`` matches: the '\s'
             line += count("\n", last, start)
             last = start
             found.append((line, intern(value, value) if intern is not None else value))
+            if keep is not None:
+                keep.link_at.append(at)
+    if keep is not None:
+        keep.text, keep.anchors, keep.links = text, anchors, found
+    if stop is not None:
+        at, at_base = stop
+        if end > at:   # a match runs over the point: the pages do not meet there (read whole)
+            return None
+        # The base's matches from the point, its links' lines moved by the lines before it.
+        rest = base.links[bisect.bisect_left(base.link_at, at_base):]
+        moved = count("\n", 0, at - 5) - base.text.count("\n", 0, at_base - 5)
+        found += rest if not moved else [(n + moved, href) for n, href in rest]
+        anchors += base.anchors[bisect.bisect_left(base.anchor_at, at_base):]
     return frozenset(anchors), found
+
+
+class _Marks:
+    """A page's matches as ``_fast_scan`` met them, for the pages after it in its folder:
+    its text, where each match ends, where each link and anchor match starts, and what it
+    gave (``text`` None: not filled yet)."""
+
+    __slots__ = ("text", "ends", "link_at", "links", "anchor_at", "anchors")
+
+    def __init__(self):
+        self.text: str | None = None
+        self.ends: list[int] = []
+        self.link_at: list[int] = []
+        self.anchor_at: list[int] = []
+        self.links: list[tuple[int, str]] = []
+        self.anchors: list[str] = []
+
+
+def _sync(text: str, base: _Marks) -> tuple[int, int] | None:
+    """(a point of ``text``, the same point of the base page) from which ``_FAST`` matches
+    the same in both, or None. A point qualifies when it ends a match of the base (no match
+    of the base runs over it) and both texts are equal from 5 characters before it to their
+    ends: every match tried at or after the point reads its text from at most 5 characters
+    back (the look-behind of ' name=') to the end, so both scans find the same matches
+    there, once each has reached the point outside a match (the caller checks this page's).
+    The earliest such point, by bisection: equal from one point means equal from every later one."""
+    ends, other = base.ends, base.text
+    shift = len(text) - len(other)
+    lo, hi = 0, len(ends)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        point = ends[mid]
+        if point >= 5 and text.endswith(other[point - 5:]):
+            hi = mid
+        else:
+            lo = mid + 1
+    if lo == len(ends):
+        return None
+    return ends[lo] + shift, ends[lo]
 
 
 _SUSPECT = frozenset("=" + "".join(chr(c) for c in range(0x3001) if chr(c).isspace()))   # '=', whitespace
@@ -465,6 +660,7 @@ class Resolver:
         self._done: dict[tuple[str, str], tuple[str, str | None, str] | None] = {}
         self._by_base: dict[tuple[str, str, str], tuple[str, str | None, str]] = {}
         self._parents: dict[tuple[str, int], str | None] = {}
+        self._tails: dict[str, tuple] = {}
 
     def __call__(self, page: str, href: str, folder: str | None = None) -> tuple[str, str | None, str] | None:
         """``resolve(page, href, files)``; ``folder``: the page's, when the caller knows it."""
@@ -505,6 +701,40 @@ class Resolver:
         except KeyError:
             found = self._by_base[key] = self._place(page, folder, path, fragment)
             return found
+
+    def key(self, folder: str, href: str) -> tuple | None:
+        """What ``self(page, href)`` depends on beyond the files, for any page of ``folder``:
+        pairs with one key get one answer. None when the answer is kept per folder and href
+        (a path relative to the folder itself, a folder named unplainly) or depends on the
+        page (no path: ``#…``, ``?…``). The keys of ``_shared``, and ('', href) for an href
+        whose answer depends on no page (external, ignored, unreadable)."""
+        tail = self._tails.get(href)
+        if tail is None:
+            tail = self._tails[href] = self._tail(href)
+        k = tail[0]
+        if k <= 0:
+            return tail[1] if k == 0 else None
+        base = self._parent(folder, k)
+        return None if base is None else (base, *tail[1])
+
+    def _tail(self, href: str) -> tuple:
+        """``key``'s part that depends on the href alone: (k, (rest, fragment)) for a path
+        with k ≥ 1 leading '../', (0, key) when the key does not depend on the folder,
+        (-1, None) when there is no key."""
+        parsed = self._parsed.get(href)
+        if parsed is None:
+            parsed = self._parsed[href] = self._parse(href)
+        if parsed[0] != "path":
+            return (0, ("", href))
+        path = parsed[1]
+        if not path:
+            return (-1, None)
+        if path[0] == "/":
+            return (0, ("/", path, parsed[2]))
+        k = 0
+        while path.startswith("../", 3 * k):
+            k += 1
+        return (k, (path[3 * k:], parsed[2])) if k else (-1, None)
 
     def _parent(self, folder: str, k: int) -> str | None:
         """``folder`` without its last k parts ('' for all of them), or None when it does not
@@ -609,10 +839,17 @@ def judge_unit(uid: str, pages: list[PageLinks], files: SiteFiles,
     (``stash_unit``): whether a link into the unit resolves depends on that folder only."""
     own = f"{uid}/"
     resolve_ = resolver or Resolver(files)
+    second = operator.itemgetter(1)
     # Verdicts by folder, then href: every page of a folder repeats the same navigation. An
     # href that starts with '#' or '?' means its own page: _PAGE there, the verdict by page.
+    # Across folders, by where the href points (``Resolver.key``): the navigation's links,
+    # relative to the unit root, name the same files from every folder of one depth.
     by_folder: dict[str, dict[str, object]] = {}
+    by_key: dict[tuple, object] = {}
     by_page: dict[tuple[str, str], object] = {}
+    # Per folder, the hrefs whose links need a step on every page (failing, leaving the unit,
+    # or judged by page); the others (resolving inside the unit, external) are passed over.
+    steps: dict[str, set[str]] = {}
     failing: list[tuple[str, int, str, tuple]] = []
     outside: dict[tuple[str, str], tuple[str, str, list, tuple]] = {}
     for page in sorted(pages, key=lambda p: p.path):
@@ -621,20 +858,41 @@ def judge_unit(uid: str, pages: list[PageLinks], files: SiteFiles,
         seen = by_folder.get(folder)
         if seen is None:
             seen = by_folder[folder] = {}
-        for index, (line, href) in enumerate(page.links):
-            got = seen.get(href, _UNSEEN)
-            if got is _OK or got is None:
-                continue
-            if got is _UNSEEN and not href.lstrip().startswith(("#", "?")):
-                got = seen[href] = _verdict(own, path, folder, line, href, resolve_, files, (folder, href), outside)
-            elif got is _UNSEEN or got is _PAGE:
+            step = steps[folder] = set()
+        else:
+            step = steps[folder]
+        # The hrefs new to the folder, in the order their first links stand (``outside``'s order).
+        for href in [h for h in dict.fromkeys(map(second, page.links)) if h not in seen]:
+            if href.lstrip().startswith(("#", "?")):
                 seen[href] = _PAGE
+                step.add(href)
+                continue
+            key = resolve_.key(folder, href)
+            got = by_key.get(key, _UNSEEN) if key is not None else _UNSEEN
+            if got is _UNSEEN:
+                got = _verdict(own, path, href, resolve_, files)
+                if key is not None:
+                    by_key[key] = got
+            if type(got) is _Leaves:   # one entry of ``outside`` per folder and href
+                places: list = []
+                outside[(folder, href)] = (path, href, places, got.r)
+                got = places
+            seen[href] = got
+            if got is not _OK and got is not None:
+                step.add(href)
+        if not step:
+            continue
+        for index, line, href in [(i, line, href) for i, (line, href) in enumerate(page.links) if href in step]:
+            got = seen[href]
+            if got is _PAGE:
                 got = by_page.get((path, href), _UNSEEN)
                 if got is _UNSEEN:
-                    got = by_page[(path, href)] = _verdict(own, path, folder, line, href, resolve_, files,
-                                                           (path, href), outside)
-            if got is _OK or got is None:
-                continue
+                    got = by_page[(path, href)] = _verdict(own, path, href, resolve_, files)
+                    if type(got) is _Leaves:
+                        outside[(path, href)] = (path, href, [], got.r)
+                        got = by_page[(path, href)] = outside[(path, href)][2]
+                if got is _OK or got is None:
+                    continue
             if type(got) is list:   # the places of a link that leaves the unit
                 got.append((path, line, index))
             else:
@@ -643,19 +901,21 @@ def judge_unit(uid: str, pages: list[PageLinks], files: SiteFiles,
             pickle.dumps([found for _, _, found, _ in outside.values()], protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def _verdict(own: str, page: str, folder: str, line: int, href: str, resolve_: Resolver, files: SiteFiles,
-             key: tuple[str, str], outside: dict) -> object:
-    """What ``judge_unit`` keeps for a (folder or page, href) seen first on ``page``: None
-    (not an internal link), _OK, the resolved link when it fails (whether a link resolves
-    depends on its target, not on the page it is on), or for a link that leaves the unit
-    the list of its places, entered in ``outside``."""
-    r = resolve_(page, href, folder) if href.strip() else None
+class _Leaves(NamedTuple):
+    """``_verdict`` on a link that leaves the unit: where it points."""
+    r: tuple
+
+
+def _verdict(own: str, page: str, href: str, resolve_: Resolver, files: SiteFiles) -> object:
+    """What ``judge_unit`` keeps for an href seen first on ``page``: None (not an internal
+    link), _OK, the resolved link when it fails (whether a link resolves depends on its
+    target, not on the page it is on), or ``_Leaves`` for a link that leaves the unit."""
+    r = resolve_(page, href) if href.strip() else None
     if r is None or r[0] != "internal":
         return None
     if r[1] is not None and r[1] != own[:-1] and not r[1].startswith(own):
-        outside[key] = (page, href, places := [], r)
-        return places
-    return _OK if check_link(page, Link(line, href), r, files) is None else r
+        return _Leaves(r)
+    return _OK if check_link(page, Link(0, href), r, files) is None else r
 
 
 def _target(target: str, files: SiteFiles) -> str:
