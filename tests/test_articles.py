@@ -228,3 +228,75 @@ def test_unit_workers_stat_no_source_and_make_each_page_folder_once(tmp_path):
     for unit, seen in units.items():
         assert seen["stamped"] == [], unit
         assert [p for p in seen["made_again"] if "/art/" in p] == [], unit
+
+
+def _vars(article) -> dict:
+    return {k: v for k, v in vars(article).items() if k not in ("settings", "_context")}
+
+
+@pytest.mark.parametrize("unit_id", ["shili-county", "shili-province"])
+def test_lean_read_file_makes_pelicans_article(unit_id, cats):
+    """Every item of a sample unit, read through the lean ``read_file`` and through
+    Pelican's, gives an Article with the same attributes (metadata, dates, slug, source
+    paths, status, template, the item) and the same signals, without Pelican's
+    ``abspath``/``relpath`` per item."""
+    from pelican.settings import read_settings
+
+    from gongkai import reader as reader_mod
+    from gongkai.units import load_units
+
+    units, problems = load_units(ROOT / "content", cats)
+    assert not problems
+    unit = units[unit_id]
+    base = str(unit.folder.resolve())
+    settings = read_settings(str(ROOT / "pelicanconf.py"), override={
+        "PATH": base, "OUTPUT_PATH": "/nonexistent", "GK_UNIT": unit.as_settings(), "GK_AS_OF": "2026-11-22"})
+    readers = Readers(settings)
+    reader_mod._add_readers(readers)   # as the readers_init signal does in a build
+    readers.readers = {fmt: cls(settings) for fmt, cls in readers.reader_classes.items() if cls}
+    lean = articles.ItemReaders.adopt(readers)
+    context = {"generated_content": {}, "static_links": set(), "static_content": {}}
+    sent = []
+
+    def preread(sender):
+        sent.append(("preread", sender))
+
+    def on_context(sender, metadata):
+        sent.append(("context", sender, dict(metadata)))
+
+    def read(path: str, use_lean: bool):
+        sent.clear()
+        signals.article_generator_preread.connect(preread)
+        signals.article_generator_context.connect(on_context)
+        kwargs = {"context": context, "preread_signal": signals.article_generator_preread, "preread_sender": "gen",
+                  "context_signal": signals.article_generator_context, "context_sender": "gen"}
+        try:
+            if use_lean:
+                article = lean.read_file(base, path, content_class=Article, **kwargs)
+            else:   # Pelican's own, with the same Article class
+                article = Readers.read_file(readers, base, path, content_class=articles.ItemArticle, **kwargs)
+        finally:
+            signals.article_generator_preread.disconnect(preread)
+            signals.article_generator_context.disconnect(on_context)
+        return type(article), _vars(article), list(sent)
+
+    files = sorted(str(p.relative_to(base)) for p in unit.folder.resolve().rglob("*")
+                   if p.suffix in (".md", ".yaml") and p.name != "_unit.yaml")
+    assert len(files) > 10
+    relpaths = []
+    real_relpath = os.path.relpath
+
+    def counting_relpath(*args, **kwargs):
+        relpaths.append(args)
+        return real_relpath(*args, **kwargs)
+
+    for rel in files:
+        for path in (rel, f"./{rel}"):   # Pelican's listing names the files of the unit's root "./…"
+            want = read(path, False)
+            os.path.relpath = counting_relpath
+            try:
+                got = read(path, True)
+            finally:
+                os.path.relpath = real_relpath
+            assert got == want, path
+    assert relpaths == []   # the lean path was taken: no path arithmetic per item

@@ -28,11 +28,14 @@ import logging
 
 from pelican import Pelican, signals
 from pelican.cache import FileStampDataCacher
-from pelican.contents import Article
+from pelican.contents import Article, SkipStub
 from pelican.generators import ArticlesGenerator
-from pelican.readers import Readers
-from pelican.utils import get_relative_path, path_to_url, sanitised_join
+from pelican.readers import (Readers, _filter_discardable_metadata, default_metadata, find_empty_alt,
+                             parse_path_metadata, path_metadata)
+from pelican.utils import file_suffix, get_relative_path, path_to_url, sanitised_join
 from pelican.writers import Writer
+
+from .reader import _ItemReader
 
 # Pelican's writer logs each file under its own name; ours writes the same lines.
 writer_log = logging.getLogger("pelican.writers")
@@ -68,13 +71,41 @@ class _NoStamps(FileStampDataCacher):
 
 
 class ItemReaders(_NoStamps, Readers):
-    """Pelican's Readers, with the stamp-free cache above, making ItemArticles."""
+    """Pelican's Readers, with the stamp-free cache above, making ItemArticles; our items'
+    files are read by Pelican's steps minus the path arithmetic and the cache."""
 
-    def read_file(self, base_path, path, content_class=Article, *args, **kwargs):
+    def read_file(self, base_path, path, content_class=Article, fmt=None, context=None, preread_signal=None,
+                  preread_sender=None, context_signal=None, context_sender=None):
         # ArticlesGenerator asks for Pelican's Article; the unit's items are ItemArticles.
         if content_class is Article:
             content_class = ItemArticle
-        return super().read_file(base_path, path, content_class, *args, **kwargs)
+        rel = path[2:] if path.startswith("./") else path
+        reader = self.readers.get(fmt or file_suffix(rel))
+        if not isinstance(reader, _ItemReader) or self.settings["TYPOGRIFY"] or self._cache \
+                or self._cache_data_policy or not clean_folder(base_path) or not clean_relative(rel):
+            return super().read_file(base_path, path, content_class, fmt, context, preread_signal, preread_sender,
+                                     context_signal, context_sender)
+        # Pelican's Readers.read_file (readers.py, 4.12) for one of our items, whose path
+        # needs no normalising (so ``abspath``/``relpath`` give it back), with typogrify and
+        # the content cache off (checked above), and without its two debug log lines.
+        full = f"{base_path}/{rel}"
+        if preread_signal:
+            preread_signal.send(preread_sender)
+        settings, process = self.settings, reader.process_metadata
+        metadata = _filter_discardable_metadata(default_metadata(settings=settings, process=process))
+        metadata.update(path_metadata(full_path=full, source_path=rel, settings=settings))
+        metadata.update(_filter_discardable_metadata(parse_path_metadata(source_path=rel, settings=settings,
+                                                                         process=process)))
+        metadata["reader"] = reader.__class__.__name__.replace("Reader", "").lower()
+        content, reader_metadata = reader.read(full)
+        metadata.update(_filter_discardable_metadata(reader_metadata))
+        if content:
+            find_empty_alt(content, full)
+        if context_signal:
+            context_signal.send(context_sender, metadata=metadata)
+        if metadata.get("status") == "skip":
+            content_class = SkipStub
+        return content_class(content=content, metadata=metadata, settings=settings, source_path=full, context=context)
 
     @classmethod
     def adopt(cls, readers: Readers) -> ItemReaders:
