@@ -9,22 +9,24 @@ time and, for our settings, do nothing:
   cache that is never read or kept);
 - an Article's path relative to the unit folder, which Pelican computes with
   ``abspath``/``relpath`` twice an item from paths that are already absolute and clean;
+- the same ``abspath``/``relpath`` and the cache calls in ``Readers.read_file``, whose
+  steps are otherwise Pelican's own, in its order, for the files our readers read;
 - the listing's ignore test (``fnmatch`` of every name against every pattern, and a
   tuple of the readers' extensions made again for every file);
 - the writer's ``os.makedirs`` before every page (nearly all into folders it made a
   moment ago) and the page's relative SITEURL, which depends only on its folder.
 
-Each is an override of a Pelican method that gives the same answer (tests/test_articles.py
-holds them to Pelican's own). Files are still listed and read by Pelican's loop and our
-reader, so a file the pre-pass did not vouch for is read and validated as before.
+Each override gives Pelican's answer (tests/test_articles.py holds them to Pelican's own)
+and hands anything it was not written for to Pelican's method. Files are still listed
+and read by Pelican's loop and our reader, so a file the pre-pass did not vouch for is
+read and validated as before.
 """
 from __future__ import annotations
 
 import fnmatch
+import logging
 import os
 import re
-
-import logging
 
 from pelican import Pelican, signals
 from pelican.cache import FileStampDataCacher
