@@ -625,7 +625,7 @@ def warm_worker(catalogs: str, settings_file: str | None = None) -> None:
     Image.preinit()   # the common image formats' plugins, which Image.open imports on first use
 
     from . import catalogs as catalogs_mod
-    from . import columns, feeds, fiscal_plugin, reader  # noqa: F401 - imported for the workers
+    from . import articles, columns, feeds, fiscal_plugin, reader  # noqa: F401 - imported for the workers
     from .annual import plugin  # noqa: F401
     from .check import links  # noqa: F401
     from .incremental import pages  # noqa: F401
@@ -639,9 +639,10 @@ def warm_worker(catalogs: str, settings_file: str | None = None) -> None:
 
 def build_unit(job: dict) -> dict:
     """Run Pelican for one unit (in a worker process)."""
-    from pelican import Pelican
     from pelican.log import console
     from pelican.settings import read_settings
+
+    from .articles import UnitPelican
 
     console.quiet = True  # Pelican's own "Done: …" line per unit; we print one summary
 
@@ -652,7 +653,7 @@ def build_unit(job: dict) -> dict:
     try:
         override = {**_SHARED, **job.get("shared", {}), **job["override"]}   # shared: the unit's registry slice
         settings = read_settings(job["settings_file"], override=override)
-        Pelican(settings).run()
+        UnitPelican(settings).run()
     except Exception as exc:  # noqa: BLE001 - report any failure of this unit, build the rest
         message = describe(exc, job["override"]["OUTPUT_PATH"])
         handler.errors.append(message + ("\n" + traceback.format_exc() if job.get("debug") else ""))

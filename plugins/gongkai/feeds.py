@@ -33,11 +33,12 @@ def _pin_updated(context, feed) -> None:
 
 @functools.cache
 def summary_feed_writer() -> type:
-    """Pelican's Writer, whose feeds carry the summary: made on first use, so that the
-    build's process, which imports this module (incremental/units.py), never imports Pelican."""
-    from pelican.writers import Writer
+    """The unit's Pelican Writer (articles.UnitWriter), whose feeds carry the summary: made
+    on first use, so that the build's process, which imports this module
+    (incremental/units.py), never imports Pelican."""
+    from .articles import UnitWriter
 
-    class SummaryFeedWriter(Writer):
+    class SummaryFeedWriter(UnitWriter):
         def _create_new_feed(self, *args, **kwargs):
             feed = super()._create_new_feed(*args, **kwargs)
             add_item = feed.add_item

@@ -60,10 +60,6 @@ class _ItemReader(BaseReader):
             raise
 
     def _read(self, path: Path):
-        if not paths.is_regular(path):
-            # Pelican lists FIFOs and sockets named *.md too; the scan warned about them
-            # and opening one would block this worker forever.
-            return "", {"status": "skip"}
         if self._catalogs is None:
             self._catalogs = catalogs_mod.load(self.settings["GK_CATALOGS"])
             self._unit = Unit.from_settings(self.settings["GK_UNIT"])
@@ -75,6 +71,11 @@ class _ItemReader(BaseReader):
                 self._known = {str(i.path): i for i in SPOOL[0].load(self._unit.id) or ()}
         item = self._known.pop(str(path), None)
         if item is None:
+            if not paths.is_regular(path):
+                # Pelican lists FIFOs and sockets named *.md too; the scan warned about them
+                # and opening one would block this worker forever. (An item from the pre-pass
+                # was a regular file it read; its file is not opened again here.)
+                return "", {"status": "skip"}
             item, problems = read_item(path, self._unit, self._catalogs)
             if item is None:
                 raise ContentError(problems)

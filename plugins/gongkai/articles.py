@@ -1,0 +1,225 @@
+"""The unit worker's Pelican, with its per-item machinery made lean.
+
+Pelican stays the engine (its generators, Article objects, signals, Writer and
+templates); what this module replaces are the parts of its per-item path that cost
+time and, for our settings, do nothing:
+
+- the content caches' file stamps: with ``CACHE_CONTENT`` and ``LOAD_CONTENT_CACHE``
+  off, Pelican still stats every source file four times per build (``getmtime`` for a
+  cache that is never read or kept);
+- an Article's path relative to the unit folder, which Pelican computes with
+  ``abspath``/``relpath`` twice an item from paths that are already absolute and clean;
+- the same ``abspath``/``relpath`` and the cache calls in ``Readers.read_file``, whose
+  steps are otherwise Pelican's own, in its order, for the files our readers read;
+- the listing's ignore test (``fnmatch`` of every name against every pattern, and a
+  tuple of the readers' extensions made again for every file);
+- the writer's ``os.makedirs`` before every page (nearly all into folders it made a
+  moment ago) and the page's relative SITEURL, which depends only on its folder.
+
+Each override gives Pelican's answer (tests/test_articles.py holds them to Pelican's own)
+and hands anything it was not written for to Pelican's method. Files are still listed
+and read by Pelican's loop and our reader, so a file the pre-pass did not vouch for is
+read and validated as before.
+"""
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+import re
+
+from pelican import Pelican, signals
+from pelican.cache import FileStampDataCacher
+from pelican.contents import Article, SkipStub
+from pelican.generators import ArticlesGenerator
+from pelican.readers import (Readers, _filter_discardable_metadata, default_metadata, find_empty_alt,
+                             parse_path_metadata, path_metadata)
+from pelican.utils import file_suffix, get_relative_path, path_to_url, sanitised_join
+from pelican.writers import Writer
+
+from .reader import _ItemReader
+
+# Pelican's writer logs each file under its own name; ours writes the same lines.
+writer_log = logging.getLogger("pelican.writers")
+
+
+def clean_relative(rel: str) -> bool:
+    """True when ``rel`` is a relative POSIX path that ``normpath`` leaves as it is: no
+    empty, ``.`` or ``..`` part (so joining it to a clean absolute folder needs no
+    normalising, and taking the folder off again gives ``rel`` back)."""
+    if not rel or rel[0] == "/" or rel[-1] == "/" or "//" in rel:
+        return False
+    return not any(part in (".", "..") for part in rel.split("/"))
+
+
+def clean_folder(path: str) -> bool:
+    """True when ``path`` is absolute and normalised (what ``abspath`` gives back)."""
+    return os.sep == "/" and os.path.isabs(path) and os.path.normpath(path) == path and not path.startswith("//")
+
+
+class _NoStamps(FileStampDataCacher):
+    """Pelican's content cache without the file stamps when it is off: an empty cache
+    that is not kept answers ``default`` for every file, whatever the stamp, and keeps
+    nothing; Pelican stat()ed the file for both answers."""
+
+    def get_cached_data(self, filename, default=None):
+        if not self._cache:
+            return default
+        return super().get_cached_data(filename, default)
+
+    def cache_data(self, filename, data):
+        if self._cache_data_policy:
+            super().cache_data(filename, data)
+
+
+class ItemReaders(_NoStamps, Readers):
+    """Pelican's Readers, with the stamp-free cache above, making ItemArticles; our items'
+    files are read by Pelican's steps minus the path arithmetic and the cache."""
+
+    def read_file(self, base_path, path, content_class=Article, fmt=None, context=None, preread_signal=None,
+                  preread_sender=None, context_signal=None, context_sender=None):
+        # ArticlesGenerator asks for Pelican's Article; the unit's items are ItemArticles.
+        if content_class is Article:
+            content_class = ItemArticle
+        rel = path[2:] if path.startswith("./") else path
+        reader = self.readers.get(fmt or file_suffix(rel))
+        if not isinstance(reader, _ItemReader) or self.settings["TYPOGRIFY"] or self._cache \
+                or self._cache_data_policy or not clean_folder(base_path) or not clean_relative(rel):
+            return super().read_file(base_path, path, content_class, fmt, context, preread_signal, preread_sender,
+                                     context_signal, context_sender)
+        # Pelican's Readers.read_file (readers.py, 4.12) for one of our items, whose path
+        # needs no normalising (so ``abspath``/``relpath`` give it back), with typogrify and
+        # the content cache off (checked above), and without its two debug log lines.
+        full = f"{base_path}/{rel}"
+        if preread_signal:
+            preread_signal.send(preread_sender)
+        settings, process = self.settings, reader.process_metadata
+        metadata = _filter_discardable_metadata(default_metadata(settings=settings, process=process))
+        metadata.update(path_metadata(full_path=full, source_path=rel, settings=settings))
+        metadata.update(_filter_discardable_metadata(parse_path_metadata(source_path=rel, settings=settings,
+                                                                         process=process)))
+        metadata["reader"] = reader.__class__.__name__.replace("Reader", "").lower()
+        content, reader_metadata = reader.read(full)
+        metadata.update(_filter_discardable_metadata(reader_metadata))
+        if content:
+            find_empty_alt(content, full)
+        if context_signal:
+            context_signal.send(context_sender, metadata=metadata)
+        if metadata.get("status") == "skip":
+            content_class = SkipStub
+        return content_class(content=content, metadata=metadata, settings=settings, source_path=full, context=context)
+
+    @classmethod
+    def adopt(cls, readers: Readers) -> ItemReaders:
+        """The same readers (made, and ``readers_init`` sent, by Pelican's Generator) as
+        an instance of this class."""
+        lean = cls.__new__(cls)
+        lean.__dict__.update(readers.__dict__)
+        return lean
+
+
+class ItemArticle(Article):
+    """Pelican's Article; its source path relative to the unit folder is taken by
+    string slicing when both paths are clean (``clean_folder``/``clean_relative``),
+    which is what ``relpath(abspath(…), abspath(PATH))`` gives for them."""
+
+    def get_relative_source_path(self, source_path: str | None = None) -> str | None:
+        if not source_path:
+            source_path = self.source_path
+        base = self.settings.get("PATH")
+        if isinstance(source_path, str) and isinstance(base, str) and source_path.startswith(base) \
+                and source_path[len(base):len(base) + 1] == "/" and clean_folder(base) \
+                and clean_relative(source_path[len(base) + 1:]):
+            return source_path[len(base) + 1:]
+        return super().get_relative_source_path(source_path)
+
+
+class ItemsGenerator(_NoStamps, ArticlesGenerator):
+    """Pelican's ArticlesGenerator (its ``generate_context`` and output) with the lean
+    readers, article class and listing test."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.readers = ItemReaders.adopt(self.readers)
+        self._extensions: tuple[str, ...] | None = None
+        self._ignored = _ignore_pattern(self.settings["IGNORE_FILES"])
+
+    def _include_path(self, path, extensions=None):
+        # Pelican's test: the basename against IGNORE_FILES (fnmatch), then its extension.
+        if extensions is None:
+            if self._extensions is None:
+                self._extensions = tuple(self.readers.extensions)
+            extensions = self._extensions
+        basename = os.path.normcase(os.path.basename(path))
+        if self._ignored is not None and self._ignored.match(basename):
+            return False
+        ext = os.path.splitext(basename)[1][1:]
+        return extensions is False or ext in extensions
+
+
+def _ignore_pattern(patterns) -> re.Pattern | None:
+    """One pattern for ``any(fnmatch.fnmatch(name, p) for p in patterns)`` (POSIX, where
+    fnmatch does not fold case)."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{fnmatch.translate(os.path.normcase(p))})" for p in patterns))
+
+
+class UnitPelican(Pelican):
+    """Pelican for one unit, with ``ItemsGenerator`` in place of ``ArticlesGenerator``
+    (``Pelican.run`` finds it by ``isinstance``, as every plugin does)."""
+
+    def _get_generator_classes(self):
+        return [ItemsGenerator if cls is ArticlesGenerator else cls for cls in super()._get_generator_classes()]
+
+
+class UnitWriter(Writer):
+    """Pelican's Writer; a page that is not paginated is written as Pelican writes it,
+    but a folder this writer made (or found) is not made again for every page, and
+    the page's relative SITEURL is worked out once per folder. Paginated listings,
+    feeds and everything else go through Pelican's own code."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._folders: set[str] = set()
+        self._relative: dict[str, str] = {}
+
+    def relative_url(self, name: str) -> str:
+        """``path_to_url(get_relative_path(name))``: a function of the name's folder."""
+        head, tail = os.path.split(name.lstrip("/"))
+        if not tail:
+            return path_to_url(get_relative_path(name))
+        url = self._relative.get(head)
+        if url is None:
+            url = self._relative[head] = path_to_url(get_relative_path(name))
+        return url
+
+    def write_file(self, name, template, context, relative_urls=False, paginated=None, template_name=None,
+                   override_output=False, url=None, **kwargs):
+        if paginated is None:
+            paginated = {key: val for key, val in kwargs.items() if key in {"articles", "dates"}}
+        if not name or (paginated and template_name in self.settings["PAGINATED_TEMPLATES"]):
+            return super().write_file(name, template, context, relative_urls, paginated, template_name,
+                                      override_output, url, **kwargs)
+        # Pelican's Writer.write_file, not paginated (writers.py, 4.12: _get_localcontext, _write_file)
+        localcontext = context.copy()
+        localcontext["localsiteurl"] = localcontext.get("localsiteurl", None)
+        if relative_urls:
+            relative_url = self.relative_url(name)
+            localcontext["SITEURL"] = relative_url
+            localcontext["localsiteurl"] = relative_url
+        localcontext["output_file"] = name
+        localcontext.update(kwargs)
+        if localcontext["localsiteurl"]:
+            context["localsiteurl"] = localcontext["localsiteurl"]
+        output = template.render(localcontext)
+        path = sanitised_join(self.output_path, name)
+        folder = os.path.dirname(path)
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+        with self._open_w(path, "utf-8", override=override_output) as f:
+            f.write(output)
+        writer_log.info('Writing "%s"', path)
+        signals.content_written.send(path, context=localcontext)
+        return None

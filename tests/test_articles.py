@@ -1,0 +1,302 @@
+"""The unit worker's lean Pelican (articles.py): each override gives Pelican's answer
+without Pelican's per-item cost."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import string
+import subprocess
+import sys
+
+import pytest
+from pelican import signals
+from pelican.contents import Article
+from pelican.generators import ArticlesGenerator, Generator
+from pelican.readers import Readers
+from pelican.settings import DEFAULT_CONFIG
+from pelican.writers import Writer
+
+from conftest import ROOT
+
+from gongkai import articles
+from gongkai.feeds import summary_feed_writer
+
+
+def _settings(**extra) -> dict:
+    return {**DEFAULT_CONFIG, "CACHE_CONTENT": False, "LOAD_CONTENT_CACHE": False, **extra}
+
+
+def _random_part(rng: random.Random) -> str:
+    return rng.choice(["", ".", "..", "a", "b.md", ".x", "x..y", "…", "zfxxgk", "~"])
+
+
+def _random_path(rng: random.Random) -> str:
+    parts = [_random_part(rng) for _ in range(rng.randint(0, 5))]
+    path = "/".join(parts)
+    if rng.random() < 0.4:
+        path = "/" + path
+    if rng.random() < 0.1:
+        path += "/"
+    return path
+
+
+def test_relative_source_path_is_pelicans():
+    """ItemArticle takes the folder off by slicing only where relpath(abspath(…)) gives
+    the same; every other path (``..``, ``.``, ``//``, another folder, a relative or
+    unnormalised PATH) gets Pelican's own answer."""
+    rng = random.Random(15)
+    pelican_article = Article.__new__(Article)
+    lean_article = articles.ItemArticle.__new__(articles.ItemArticle)
+    bases = ["/srv/content/u1", "/srv/content/u1/", "/srv//content/u1", "/srv/content/./u1",
+             "/srv/content/u1/..", "content/u1", "/"]
+    checked = sliced = 0
+    for _ in range(20_000):
+        base = rng.choice(bases)
+        source = rng.choice([base.rstrip("/") + "/" + _random_path(rng).lstrip("/"), _random_path(rng),
+                             base + _random_path(rng)])
+        if not source:
+            continue
+        for article in (pelican_article, lean_article):
+            article.settings = {"PATH": base}
+            article.source_path = source
+        want = Article.get_relative_source_path(pelican_article)
+        assert lean_article.get_relative_source_path() == want, (base, source)
+        checked += 1
+        sliced += articles.clean_folder(base) and source.startswith(base + "/") \
+            and articles.clean_relative(source[len(base) + 1:])
+    assert checked > 15_000 and sliced > 400   # both paths were taken
+
+
+@pytest.mark.parametrize("ignores", [[".*", "_unit.yaml", "__pycache__"], [], ["*.bak", "[!a]*.md", "a?c"]])
+def test_listing_test_is_pelicans(tmp_path, ignores):
+    """The ignore test is one regular expression equal to Pelican's fnmatch loop."""
+    settings = _settings(PATH=str(tmp_path), OUTPUT_PATH=str(tmp_path / "out"), THEME=str(ROOT / "theme"),
+                         IGNORE_FILES=ignores, PLUGINS=[])
+    context = settings.copy()
+    context.update(generated_content={}, static_links=set(), static_content={})
+    lean = articles.ItemsGenerator(context=context, settings=settings, path=str(tmp_path),
+                                   theme=settings["THEME"], output_path=settings["OUTPUT_PATH"])
+    rng = random.Random(7)
+    alphabet = "ab._-*?[]!c" + string.digits
+    for _ in range(5_000):
+        name = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8))) + rng.choice(["", ".md", ".yaml", ".html"])
+        path = rng.choice(["", "d/", "./d/e/"]) + name
+        for extensions in (None, False, ("md",)):
+            assert lean._include_path(path, extensions) == Generator._include_path(lean, path, extensions), \
+                (path, extensions)
+
+
+def test_no_file_stamps_when_the_cache_is_off(tmp_path, monkeypatch):
+    """With the content cache off, neither the generator nor its readers stat the source
+    (Pelican called getmtime four times an item); with a loaded cache they defer to Pelican."""
+    settings = _settings(PATH=str(tmp_path), OUTPUT_PATH=str(tmp_path / "out"), THEME=str(ROOT / "theme"), PLUGINS=[])
+    context = settings.copy()
+    context.update(generated_content={}, static_links=set(), static_content={})
+    gen = articles.ItemsGenerator(context=context, settings=settings, path=str(tmp_path),
+                                  theme=settings["THEME"], output_path=settings["OUTPUT_PATH"])
+    assert isinstance(gen.readers, articles.ItemReaders) and isinstance(gen.readers, Readers)
+    stamps = []
+    for cacher in (gen, gen.readers):
+        monkeypatch.setattr(cacher, "_filestamp_func", lambda path: stamps.append(path) or 1.0)
+        marker = object()
+        assert cacher.get_cached_data("a.md", marker) is marker
+        cacher.cache_data("a.md", "data")
+        assert cacher.get_cached_data("a.md", marker) is marker   # nothing was kept
+    assert stamps == []
+    # A cache that holds data (LOAD_CONTENT_CACHE on) is Pelican's: stamped and compared.
+    gen._cache = {"a.md": (1.0, "kept")}
+    assert gen.get_cached_data("a.md") == "kept" and stamps == [str(tmp_path / "a.md")]
+
+
+def test_unit_pelican_uses_the_lean_generator():
+    settings = _settings(PATH=str(ROOT / "content"), OUTPUT_PATH="/nonexistent", PLUGINS=[],
+                         THEME=str(ROOT / "theme"))
+    pelican = articles.UnitPelican.__new__(articles.UnitPelican)
+    pelican.settings = settings
+    classes = pelican._get_generator_classes()
+    assert articles.ItemsGenerator in classes and ArticlesGenerator not in classes
+    assert issubclass(articles.ItemsGenerator, ArticlesGenerator)
+
+
+class _Template:
+    """A template whose page shows the context it was rendered with."""
+    name = "t.html"
+
+    def render(self, context):
+        return f"{context['SITEURL']}|{context['output_file']}|{context.get('x')}|{context['localsiteurl']}"
+
+
+def test_writer_makes_each_folder_once_and_writes_what_pelican_writes(tmp_path, monkeypatch):
+    """Pages are written as Pelican's Writer writes them (bytes, context, signal, the
+    overwrite refusal) but a folder is made once, not once per page."""
+    names = ["index.html", "a/1.html", "a/2.html", "a/b/3.html", "a/4.html", "c/5.html", "a/b/6.html"]
+    outputs = {}
+    for cls in (Writer, summary_feed_writer()):
+        out = tmp_path / cls.__name__
+        settings = _settings(OUTPUT_PATH=str(out))
+        made, written = [], []
+        real_makedirs = os.makedirs
+
+        def counting(path, *args, made=made, **kwargs):
+            made.append(path)
+            return real_makedirs(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, "makedirs", counting)
+
+        def seen(path, context, written=written):
+            written.append((os.path.relpath(path, out), context["output_file"]))
+
+        signals.content_written.connect(seen)
+        try:
+            writer = cls(str(out), settings=settings)
+            context = {"SITEURL": "http://x", "localsiteurl": None}
+            for name in names:
+                writer.write_file(name, _Template(), context, relative_urls=True, x=name.upper())
+            writer.write_file("", _Template(), context)   # Pelican skips an empty name
+            with pytest.raises(RuntimeError):
+                writer.write_file("a/1.html", _Template(), context, relative_urls=True)
+        finally:
+            signals.content_written.disconnect(seen)
+            monkeypatch.setattr(os, "makedirs", real_makedirs)
+        outputs[cls] = ({p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()},
+                        written, context["localsiteurl"])
+        if cls is Writer:
+            assert len(made) == len(names) + 1
+        else:
+            assert sorted(made) == sorted({str(out / os.path.dirname(n)).rstrip("/") if os.path.dirname(n)
+                                           else str(out) for n in names})
+    assert outputs[Writer] == outputs[summary_feed_writer()]
+    assert outputs[Writer][0]["a/b/3.html"] == b"../..|a/b/3.html|A/B/3.HTML|../.."
+
+
+HOOK = '''
+import collections, json, os, sys
+from pathlib import Path
+from gongkai import build
+
+OUT = Path(sys.argv.pop(1))
+CONTENT = os.path.realpath(sys.argv[sys.argv.index("--content") + 1])
+calls = {"getmtime": [], "makedirs": []}
+_getmtime, _makedirs = os.path.getmtime, os.makedirs
+
+
+def getmtime(path):
+    calls["getmtime"].append(os.fspath(path))
+    return _getmtime(path)
+
+
+def makedirs(path, *args, **kwargs):
+    calls["makedirs"].append(os.fspath(path))
+    return _makedirs(path, *args, **kwargs)
+
+
+# Patched in the build's process before its zygote forks: every unit worker inherits them.
+os.path.getmtime, os.makedirs = getmtime, makedirs
+_build_unit = build.build_unit
+
+
+def build_unit(job):
+    for made in calls.values():
+        made.clear()
+    result = _build_unit(job)
+    (OUT / f"{job['unit']}.json").write_text(json.dumps({
+        "stamped": [p for p in calls["getmtime"] if os.path.realpath(p).startswith(CONTENT + os.sep)],
+        "made_again": [p for p, n in collections.Counter(calls["makedirs"]).items() if n > 1]}))
+    return result
+
+
+build.build_unit = build_unit
+from gongkai.__main__ import main
+sys.exit(main(sys.argv[1:]))
+'''
+
+
+def test_unit_workers_stat_no_source_and_make_each_page_folder_once(tmp_path):
+    """A build of the sample: no unit worker stats a source file for Pelican's (off)
+    content cache, and no item page's folder is made twice (Pelican did both per item)."""
+    hook, marks = tmp_path / "hook.py", tmp_path / "marks"
+    hook.write_text(HOOK, encoding="utf-8")
+    marks.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "plugins"), "BUILD_DATE": "2026-11-22"}
+    done = subprocess.run([sys.executable, str(hook), str(marks), "html", "--content", "content", "--output",
+                           str(tmp_path / "out"), "--settings", "pelicanconf.py", "--catalogs", "catalogs",
+                           "--no-cache"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    units = {p.stem: json.loads(p.read_text()) for p in marks.glob("*.json")}
+    assert len(units) == 5
+    for unit, seen in units.items():
+        assert seen["stamped"] == [], unit
+        assert [p for p in seen["made_again"] if "/art/" in p] == [], unit
+
+
+def _vars(article) -> dict:
+    return {k: v for k, v in vars(article).items() if k not in ("settings", "_context")}
+
+
+@pytest.mark.parametrize("unit_id", ["shili-county", "shili-province"])
+def test_lean_read_file_makes_pelicans_article(unit_id, cats):
+    """Every item of a sample unit, read through the lean ``read_file`` and through
+    Pelican's, gives an Article with the same attributes (metadata, dates, slug, source
+    paths, status, template, the item) and the same signals, without Pelican's
+    ``abspath``/``relpath`` per item."""
+    from pelican.settings import read_settings
+
+    from gongkai import reader as reader_mod
+    from gongkai.units import load_units
+
+    units, problems = load_units(ROOT / "content", cats)
+    assert not problems
+    unit = units[unit_id]
+    base = str(unit.folder.resolve())
+    settings = read_settings(str(ROOT / "pelicanconf.py"), override={
+        "PATH": base, "OUTPUT_PATH": "/nonexistent", "GK_UNIT": unit.as_settings(), "GK_AS_OF": "2026-11-22"})
+    readers = Readers(settings)
+    reader_mod._add_readers(readers)   # as the readers_init signal does in a build
+    readers.readers = {fmt: cls(settings) for fmt, cls in readers.reader_classes.items() if cls}
+    lean = articles.ItemReaders.adopt(readers)
+    context = {"generated_content": {}, "static_links": set(), "static_content": {}}
+    sent = []
+
+    def preread(sender):
+        sent.append(("preread", sender))
+
+    def on_context(sender, metadata):
+        sent.append(("context", sender, dict(metadata)))
+
+    def read(path: str, use_lean: bool):
+        sent.clear()
+        signals.article_generator_preread.connect(preread)
+        signals.article_generator_context.connect(on_context)
+        kwargs = {"context": context, "preread_signal": signals.article_generator_preread, "preread_sender": "gen",
+                  "context_signal": signals.article_generator_context, "context_sender": "gen"}
+        try:
+            if use_lean:
+                article = lean.read_file(base, path, content_class=Article, **kwargs)
+            else:   # Pelican's own, with the same Article class
+                article = Readers.read_file(readers, base, path, content_class=articles.ItemArticle, **kwargs)
+        finally:
+            signals.article_generator_preread.disconnect(preread)
+            signals.article_generator_context.disconnect(on_context)
+        return type(article), _vars(article), list(sent)
+
+    files = sorted(str(p.relative_to(base)) for p in unit.folder.resolve().rglob("*")
+                   if p.suffix in (".md", ".yaml") and p.name != "_unit.yaml")
+    assert len(files) > 10
+    relpaths = []
+    real_relpath = os.path.relpath
+
+    def counting_relpath(*args, **kwargs):
+        relpaths.append(args)
+        return real_relpath(*args, **kwargs)
+
+    for rel in files:
+        for path in (rel, f"./{rel}"):   # Pelican's listing names the files of the unit's root "./…"
+            want = read(path, False)
+            os.path.relpath = counting_relpath
+            try:
+                got = read(path, True)
+            finally:
+                os.path.relpath = real_relpath
+            assert got == want, path
+    assert relpaths == []   # the lean path was taken: no path arithmetic per item
