@@ -329,42 +329,6 @@ def test_unit_scan_lists_what_the_walk_and_lstat_list(tmp_path, monkeypatch):
     assert "u/big.html" not in files.anchors
 
 
-def test_pages_scanned_as_written_are_not_read_back(tmp_path, monkeypatch):
-    """``Written``: the writer hands each page's text over as it writes it; ``scan_unit`` then
-    reads none of those pages from the disk and finds what reading them finds. A page written
-    twice counts as its last text, a skipped write (os.devnull) and a path outside the unit
-    are passed over, a page gone from the disk is not listed, a page above the size limit
-    is listed and not read, pages not handed over are read."""
-    unit = tmp_path / "u"
-    texts = {"index.html": '<a href="art/p0.html" id="top">a</a>\r\n<a href="gone.html">g</a>',
-             "art/p0.html": '<h1 id="t">x</h1>\n<a href="../index.html#top">u</a>',
-             "art/p1.html": '<h1 id="t">y</h1>\n\n<a href="../index.html#top">u</a>',
-             "art/p2.html": '<p>a = b</p><a href="p0.html">p</a>',
-             "big.html": '<a href="x.html">x</a>' * 20,
-             "gone.html": "<p>gone</p>"}
-    monkeypatch.setattr(links, "MAX_PAGE_BYTES", 200)
-    written = links.Written(unit, "u")
-    for rel, text in texts.items():
-        path = unit / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        written.add(str(path), "<p>first</p>" if rel == "art/p1.html" else text)
-    written.add(str(unit / "art" / "p1.html"), texts["art/p1.html"])
-    written.add(os.devnull, '<a href="devnull.html">x</a>')
-    written.add(str(tmp_path / "other.html"), '<a href="other.html">x</a>')
-    (unit / "gone.html").unlink()
-    (unit / "art" / "p3.html").write_text('<a href="p0.html#t">p</a>', encoding="utf-8")   # not handed over
-    expected = links.scan_unit(unit, "u")
-    read = []
-    real = links._read_page
-    monkeypatch.setattr(links, "_read_page", lambda path, *a: read.append(path) or real(path, *a))
-    files, found = links.scan_unit(unit, "u", written=written)
-    assert (files.files, files.anchors) == (expected[0].files, expected[0].anchors)
-    assert [(p.path, p.links) for p in found] == [(p.path, p.links) for p in expected[1]]
-    assert sorted(os.path.relpath(p, unit) for p in read) == ["art/p3.html", "big.html"]
-    assert "u/big.html" in files.files and "u/big.html" not in files.anchors and "u/gone.html" not in files.files
-
-
 def test_read_against_a_base_equals_reading_alone_on_random_markup():
     """``_fast_scan`` with an earlier page's marks answers what it answers alone (or declines,
     then the page is read whole), on random pages that share random ends with the base."""

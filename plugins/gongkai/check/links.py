@@ -97,72 +97,21 @@ def scan_output(root: Path, shown_root: str, site_root: str = "", skip: frozense
     return files, pages
 
 
-def scan_unit(folder: Path, uid: str, leave_out: frozenset[str] = frozenset(), written: Written | None = None
-              ) -> tuple[SiteFiles, list[PageLinks]]:
+def scan_unit(folder: Path, uid: str, leave_out: frozenset[str] = frozenset()) -> tuple[SiteFiles, list[PageLinks]]:
     """One unit's folder as ``scan_output`` sees it (paths from the output root), without
     the top-level entries in ``leave_out``. Each folder's pages after its first are read
-    against the first (``_fast_scan``'s ``base``): pages of one folder end alike.
-    ``written``: the pages the unit's writer scanned as it wrote them; those are not read."""
+    against the first (``_fast_scan``'s ``base``): pages of one folder end alike."""
     files = SiteFiles("")
     found: list[PageLinks] = []
-    interned = written.interned if written is not None else {}
-    known = written.pages if written is not None else {}
+    interned: dict[str, str] = {}
     for where, rel, names in _regular_files(str(folder), uid, leave_out):
         base = _Marks()
         for name in names:
-            path = f"{rel}/{name}"
-            page = known.get(path)
-            if page is not None:
-                files.files.add(path)
-                files.anchors[path] = page[0]
-                found.append(PageLinks(path, page[1]))
-                continue
-            page = _scan_file(os.path.join(where, name), path, files, interned, base, regular=True)
+            page = _scan_file(os.path.join(where, name), f"{rel}/{name}", files, interned, base, regular=True)
             if page is not None:
                 found.append(page)
     found.sort(key=lambda p: p.path.split("/"))
     return files, found
-
-
-class Written:
-    """The scans of the pages a unit's writer wrote, made as it wrote them (``add``), so
-    that ``scan_unit`` reads none of them back from the disk: what ``_scan_file`` would
-    find in the file, from the text that went into it."""
-
-    def __init__(self, folder: str | os.PathLike, uid: str):
-        self.folder, self.uid = os.path.abspath(folder), uid
-        self.pages: dict[str, tuple[frozenset[str], list[tuple[int, str]]]] = {}   # path from the output root
-        self.interned: dict[str, str] = {}
-        self._bases: dict[str, _Marks] = {}
-
-    def add(self, path: str | os.PathLike, text: str) -> None:
-        """``text`` was written to ``path`` (as UTF-8: Pelican's writer). A path outside the
-        unit's folder (os.devnull: a write Pelican skipped), or not a page, is passed over."""
-        rel = os.path.relpath(os.path.abspath(path), self.folder)
-        if not rel.endswith(".html") or rel.startswith(os.pardir):   # (a page passed over is read from the disk)
-            return
-        rel = f"{self.uid}/{rel}".replace(os.sep, "/")
-        # The file's bytes, read back, would be these (a text the writer could encode is the
-        # text its UTF-8 decodes to); above the size limit a page is listed and not read.
-        if len(text) * 4 > MAX_PAGE_BYTES:   # at most 4 bytes a character: else surely below
-            try:
-                small = len(text.encode("utf-8")) <= MAX_PAGE_BYTES
-            except UnicodeError:
-                small = False
-            if not small:   # the scan reads the file (and lists it without reading, when too large)
-                self.pages.pop(rel, None)
-                return
-        if "\r" in text:
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-        base = self._bases.setdefault(rel.rpartition("/")[0], _Marks())
-        intern = self.interned.setdefault
-        found = _fast_scan(text, True, intern, base) if base.text is not None else _fast_scan(text, True, intern,
-                                                                                              keep=base)
-        if found is None:
-            found = _fast_scan(text, True, intern)
-        if found is None:
-            found = _scan_text(text, True, intern)
-        self.pages[rel] = found
 
 
 def _regular_files(top: str, uid: str, leave_out: frozenset[str]) -> Iterator[tuple[str, str, list[str]]]:
@@ -192,17 +141,16 @@ def _regular_files(top: str, uid: str, leave_out: frozenset[str]) -> Iterator[tu
         stack.extend(reversed(below))
 
 
-def stash_unit(folder: Path, uid: str, stash: Path, site_root: str, written: Written | None = None) -> None:
+def stash_unit(folder: Path, uid: str, stash: Path, site_root: str) -> None:
     """Scan the unit folder a worker has just written and leave the scan in ``stash``
     (``<stash>/<uid>.pickle``): a header (files, external links, folder tokens) the check
     stage reads for every unit, the anchors of its pages (read only when a link with a #fragment
     points into the unit), then the link rule's verdicts on the unit's links
     (``judge_unit``), read when the rule reaches the unit.
-    Written to a temporary name and renamed: a stash file is whole or absent.
-    ``written``: the pages the unit's writer scanned as it wrote them (``Written``)."""
+    Written to a temporary name and renamed: a stash file is whole or absent."""
     from types import SimpleNamespace
 
-    files, found = scan_unit(folder, uid, written=written)
+    files, found = scan_unit(folder, uid)
     files.site_root = site_root.rstrip("/")
     resolver = Resolver(files)   # external_links and judge_unit resolve the same links
     external = external_links(SimpleNamespace(pages=found, files=files), resolver)
