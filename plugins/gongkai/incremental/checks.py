@@ -23,7 +23,7 @@ from types import SimpleNamespace
 
 from .store import Cache
 
-INDEX = "scan-index.pickle"     # uid -> its key, folder tokens and external links (pickled apart)
+INDEX = "scan-index.pickle"     # uid -> its key, folder tokens and external links (the last two pickled apart)
 ABSENT = b""                    # the token of a folder that does not exist
 
 
@@ -55,7 +55,10 @@ class Scanner:
         self.site_root = self.shown_root = self.files_root = ""
         self.root: Path | None = None
         self.store = None   # check/links.py UnitFiles: each unit's files and anchors, loaded when a link asks
-        self.dirs: dict[str, dict[str, bytes]] = {}   # unit id -> its folders' tokens (links.dir_tokens)
+        # unit id -> its folders' tokens (links.dir_tokens), pickled; a few units' unpickled
+        # (``_unit_dirs``): at 1,300 units the live maps were ~7 MiB of the check stage (issue 15).
+        self.dirs: dict[str, bytes] = {}
+        self._live_dirs: dict[str, dict[str, bytes] | None] = {}
         self.portal_dirs: dict[str, bytes] = {}       # … of the folders outside unit folders
         self.hits_reused: set[str] = set()  # units whose link hits were kept (links.internal did not run)
 
@@ -109,7 +112,7 @@ class Scanner:
                     self._save(uid, key, site_root, header["files"], anchors, external, body)
             elif entry is not None:
                 # Kept, and its folder tokens and external links are in the index: nothing else is read now.
-                external, dirs = entry["external"], entry["dirs"]   # external: kept pickled
+                external, dirs = entry["external"], entry["dirs"]   # both kept pickled
                 store.add(uid, *self._from_cache(uid, key))
             elif record is not None:
                 external = record["external"]
@@ -134,6 +137,8 @@ class Scanner:
             if not isinstance(external, bytes):
                 external = pickle.dumps(external, protocol=pickle.HIGHEST_PROTOCOL)
             self.externals[uid] = external
+            if dirs is not None and not isinstance(dirs, bytes):
+                dirs = pickle.dumps(dirs, protocol=pickle.HIGHEST_PROTOCOL)
             if dirs is not None:
                 self.dirs[uid] = dirs
             if key and dirs is not None:
@@ -151,7 +156,7 @@ class Scanner:
                 and record.get("format") == links.STASH_FORMAT and isinstance(record.get("units"), dict)):
             return {}
         return {uid: entry for uid, entry in record["units"].items()
-                if isinstance(entry, dict) and isinstance(entry.get("key"), str) and isinstance(entry.get("dirs"), dict)
+                if isinstance(entry, dict) and isinstance(entry.get("key"), str) and isinstance(entry.get("dirs"), bytes)
                 and isinstance(entry.get("external"), bytes)}
 
     @staticmethod
@@ -168,9 +173,31 @@ class Scanner:
         """The token of a folder (from the output root) this build; None: not known."""
         top = folder.split("/", 1)[0]
         if top in self.unit_set:
-            dirs = self.dirs.get(top)
+            dirs = self._unit_dirs(top)
             return None if dirs is None else dirs.get(folder, ABSENT)
         return self.portal_dirs.get(folder, ABSENT)
+
+    KEEP_DIRS = 32   # units whose folder tokens are held unpickled at once
+
+    def _unit_dirs(self, uid: str) -> dict[str, bytes] | None:
+        """The unit's folder tokens (None: not known, or kept unreadable: then no link into
+        the unit is taken as unchanged); the last ``KEEP_DIRS`` units' are held."""
+        if uid in self._live_dirs:
+            dirs = self._live_dirs.pop(uid)
+        else:
+            blob = self.dirs.get(uid)
+            try:
+                dirs = pickle.loads(blob) if blob is not None else None  # noqa: S301 - this build's or our cache's
+                if dirs is not None and not (isinstance(dirs, dict)
+                                             and all(isinstance(t, bytes) for t in dirs.values())):
+                    raise ValueError("not a map of folder tokens")
+            except Exception as exc:  # noqa: BLE001 - a damaged cache entry: the links into the unit are evaluated
+                self.cache.warn(INDEX, exc)
+                dirs = None
+        self._live_dirs[uid] = dirs   # now the newest
+        while len(self._live_dirs) > self.KEEP_DIRS:
+            del self._live_dirs[next(iter(self._live_dirs))]
+        return dirs
 
     def _hits_key(self, uid: str) -> list:
         from ..check import links
