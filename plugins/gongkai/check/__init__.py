@@ -34,8 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover - import for annotations only
     from ..facts import Facts
     from ..site import Site
 
-__all__ = ["SPECS", "Finding", "Hit", "Report", "Rule", "UnitFacts", "UnitReport", "UnitSummary", "after_render", "load_rules",
-           "prepare_jobs", "rule", "run", "scan_unit_job", "site_root", "unit_facts", "write_reports"]
+__all__ = ["SPECS", "Finding", "Hit", "Report", "Rule", "UnitFacts", "UnitReport", "UnitSummary", "after_render",
+           "load_rules", "prepare_jobs", "rule", "run", "scan_unit_job", "site_root", "unit_facts", "write_reports"]
 
 
 def site_root(settings: dict) -> str:

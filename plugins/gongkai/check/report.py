@@ -201,7 +201,8 @@ class FindingsSpool:
         offset, size = at
         data = os.pread(self._file.fileno(), size, offset)
         if len(data) != size:
-            raise OSError(f"{self._file.name}: 检查结果暂存文件读取不完整 (the checker's spool file was cut short)")
+            raise OSError(f"{self._file.name}: 检查结果暂存文件读取不完整 "
+                          "(the checker's spool file was cut short)")
         return pickle.loads(data)  # noqa: S301 - written by this process into its own unnamed file
 
 

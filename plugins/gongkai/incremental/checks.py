@@ -156,8 +156,8 @@ class Scanner:
                 and record.get("format") == links.STASH_FORMAT and isinstance(record.get("units"), dict)):
             return {}
         return {uid: entry for uid, entry in record["units"].items()
-                if isinstance(entry, dict) and isinstance(entry.get("key"), str) and isinstance(entry.get("dirs"), bytes)
-                and isinstance(entry.get("external"), bytes)}
+                if isinstance(entry, dict) and isinstance(entry.get("key"), str)
+                and isinstance(entry.get("dirs"), bytes) and isinstance(entry.get("external"), bytes)}
 
     @staticmethod
     def _dirs(files: list[str], anchors: bytes) -> dict[str, bytes] | None:
