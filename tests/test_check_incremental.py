@@ -662,6 +662,32 @@ def test_damaged_link_hit_records_and_index_are_not_read(make_tree, tmp_path, ca
     assert scanner.hits_reused == set(units) and again.as_dict() == first.as_dict()
 
 
+def test_the_scan_keeps_each_units_tokens_and_external_links_pickled(make_tree, tmp_path, monkeypatch, capsys):
+    """Memory flat in the number of units (issue 15): the scan holds each unit's folder
+    tokens and external links pickled, a few units' tokens unpickled at a time; the report
+    is the same. An index whose entries hold unreadable bytes is not trusted: the links
+    into those units are judged again and the external links read from the unit's record."""
+    import pickle
+
+    from gongkai.incremental.checks import INDEX, Scanner
+    content, out, units = towns_tree(make_tree, tmp_path)
+    keys = {uid: f"{uid}-1" for uid in units}
+    first, _ = keyed_run(content, out, units, keys, built=units)
+    monkeypatch.setattr(Scanner, "KEEP_DIRS", 2)
+    report, scanner = keyed_run(content, out, units, keys, built=[])
+    assert report.as_dict() == first.as_dict() and scanner.hits_reused == set(units)
+    assert all(type(scanner.dirs[uid]) is bytes and type(scanner.externals[uid]) is bytes for uid in units)
+    assert len(scanner._live_dirs) <= 2
+    folder = out.parent / f".{out.name}.cache"
+    index = pickle.loads((folder / INDEX).read_bytes())
+    for uid in ("demo", "t0", "t1"):   # demo links out (www.gov.cn)
+        index["units"][uid].update(dirs=b"\x80\x05garbage", external=b"\x80\x05garbage")
+    (folder / INDEX).write_bytes(pickle.dumps(index))
+    report, scanner = keyed_run(content, out, units, keys, built=[])
+    assert report.as_dict() == first.as_dict() and any(u.external_links for u in report.units)
+    assert "t0" not in scanner.hits_reused and "build cache ignored" in capsys.readouterr().err
+
+
 TOWN_NOTICE = "shili-town/gsgg/2026-2027-cxjm-yanglao-yiliao-jiaofei-gonggao.md"
 CITY_DUTIES = "shili-city/jgzn/2026-jigou-zhineng.md"
 CITY_POLICY = "shili-city/gfxwj/2023-zhengfu-touzi-xiangmu-guanli.md"

@@ -432,3 +432,61 @@ def test_a_unit_store_keeps_units_in_order_and_few_unpickled():
     assert [i.source for i in store.of("u2")][-1] == "u2/late.md" and store.count("u2") == 6
     assert store == UnitItems.of_items(list(store)) and store != UnitItems()
     assert store.nbytes() < 30 * 1024
+
+
+def test_the_check_report_keeps_a_summary_of_each_finished_unit_and_its_findings_in_a_file(make_tree, tmp_path,
+                                                                                           monkeypatch):
+    """Issue 15 point 4: the check stage's memory flat in the number of units. A finished
+    unit's findings and external links go to the report's spool file; the report keeps
+    what the summary page and check.json's head read (counts, points, the first findings).
+    Writing the reports reads one unit back at a time. The pages and check.json are those
+    of the report with every unit's findings at hand, with and without kept pieces."""
+    import gc
+
+    from gongkai import check
+    from gongkai.check import report as report_mod
+    from gongkai.check.engine import Finding
+    content = make_tree(_province())
+    site = scan(content, ROOT / "catalogs")
+    report = check.run(site, Facts.of(site, build_mod._date("2026-11-20")), ROOT / "catalogs" / "rules.yaml")
+    counts = [len(u.findings) for u in report.units]
+    assert len(counts) == 12 and min(counts) > report_mod.HEAD, counts    # each unit has more than it keeps
+
+    def live() -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if type(o) is Finding)
+
+    assert live() <= report_mod.HEAD * len(report.units)
+    whole = report_mod.Report(report.as_of, report.rules, [u.full() for u in report.units], report.level_names,
+                              report.links_checked)
+    assert live() >= sum(counts)
+    assert whole.to_json() == report.to_json() and whole.console() == report.console()
+    assert [f.as_dict() for f in whole.failing("notice")] == [f.as_dict() for f in report.failing("notice")]
+    assert [u.full().external_links for u in report.units] == [u.external_links for u in report.units]
+    settings = {"THEME": str(ROOT / "theme")}
+    write_reports = report_mod.write_reports
+    report_mod.write_reports(whole, tmp_path / "whole", settings)
+    del whole
+    # While the reports are written, at most one unit's findings are read back at a time.
+    held = []
+    fragment = report_mod.unit_fragment
+    monkeypatch.setattr(report_mod, "unit_fragment", lambda data: (held.append(live()), fragment(data))[1])
+    write_reports(report, tmp_path / "spilled", settings)
+    assert held and max(held) <= report_mod.HEAD * len(report.units) + max(counts), (held, counts)
+
+    def files(folder: Path) -> dict[str, bytes]:
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    assert files(tmp_path / "spilled") == files(tmp_path / "whole") and "check/check.json" in files(tmp_path / "whole")
+
+    class Memo(dict):
+        def load(self, uid):
+            return dict(self.get(uid, {}))
+
+        def save(self, uid, record):
+            self[uid] = record
+
+    memo = Memo()
+    for n in range(2):   # pieces made, then kept
+        write_reports(report, tmp_path / f"kept{n}", settings, memo)
+        assert files(tmp_path / f"kept{n}") == files(tmp_path / "whole")

@@ -27,15 +27,15 @@ from typing import TYPE_CHECKING
 from . import annual, annual_report, fiscal, freshness, interpretation, links, metadata, privacy, structure, timeliness  # noqa: F401 - rule families register themselves
 from .engine import SPECS, Finding, Hit, Rule, evaluate_rules, in_window, load_rules, rule
 from .extract import Unreadable, extract
-from .report import Report, UnitReport, write_reports
+from .report import FindingsSpool, Report, UnitReport, UnitSummary, write_reports
 from .unitfacts import UnitFacts
 
 if TYPE_CHECKING:  # pragma: no cover - import for annotations only
     from ..facts import Facts
     from ..site import Site
 
-__all__ = ["SPECS", "Finding", "Hit", "Report", "Rule", "UnitFacts", "UnitReport", "after_render", "load_rules",
-           "prepare_jobs", "rule", "run", "scan_unit_job", "site_root", "unit_facts", "write_reports"]
+__all__ = ["SPECS", "Finding", "Hit", "Report", "Rule", "UnitFacts", "UnitReport", "UnitSummary", "after_render",
+           "load_rules", "prepare_jobs", "rule", "run", "scan_unit_job", "site_root", "unit_facts", "write_reports"]
 
 
 def site_root(settings: dict) -> str:
@@ -206,9 +206,11 @@ def run(site: Site, facts: Facts, rules_path: Path, output: Path | None = None, 
         return sorted((f for i in sorted(got) for f in got[i][2]), key=Finding.sort_key)
 
     reports, deferred = [], {}
+    # A finished unit's findings and external links go to a file; the report keeps its summary.
+    spool = FindingsSpool(site.spool.folder if site.spool is not None else None)
     for uid in units:   # in unit order, each unit's facts made in turn (one unit's items at a time)
         uf = units[uid]
-        reports.append(UnitReport.of(uf, findings(uid, uf), rules, external(uid, uf)))
+        reports.append(spool.keep(UnitReport.of(uf, findings(uid, uf), rules, external(uid, uf))))
         if only is not None:
             deferred[uid] = links.deferred(uf)
     report = Report(facts.day, rules, reports, site.catalogs.level_names, links_checked=output is not None)

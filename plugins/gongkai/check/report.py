@@ -7,9 +7,13 @@ deductions (each rule's ``max_points`` caps what it takes), never below 0.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
-from collections.abc import Iterator
+import os
+import pickle
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,8 +53,27 @@ def _templates(theme: Path) -> str:
     return h.hexdigest()
 
 
+class _Verdict:
+    """Score and verdict from the counts of findings (a unit's report, whole or spilled)."""
+
+    def count(self, severity: str) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    @property
+    def passed(self) -> bool:
+        return self.count("veto") == 0
+
+    @property
+    def score(self) -> int | None:
+        return max(0, 100 - self.deducted) if self.passed else None
+
+    @property
+    def verdict(self) -> str:
+        return "合格" if self.passed else "不合格"
+
+
 @dataclass
-class UnitReport:
+class UnitReport(_Verdict):
     id: str
     name: str
     level: str
@@ -74,20 +97,8 @@ class UnitReport:
         return cls(data["id"], data["name"], data["level"], data["parent"], findings, deductions(findings, rules),
                    {e["url"]: list(e["pages"]) for e in data["external_links"]})
 
-    def count(self, severity: str) -> int:
-        return sum(1 for f in self.findings if f.severity == severity)
-
-    @property
-    def passed(self) -> bool:
-        return self.count("veto") == 0
-
-    @property
-    def score(self) -> int | None:
-        return max(0, 100 - self.deducted) if self.passed else None
-
-    @property
-    def verdict(self) -> str:
-        return "合格" if self.passed else "不合格"
+    def full(self) -> UnitReport:
+        return self
 
     def by_rule(self) -> list[tuple[str, list[Finding]]]:
         groups: dict[str, list[Finding]] = {}
@@ -103,6 +114,98 @@ class UnitReport:
                 "external_links": [{"url": url, "pages": pages} for url, pages in self.external_links.items()]}
 
 
+HEAD = 3   # findings a spilled unit keeps at hand: what the summary page lists of each unit
+
+
+class Spilled(Sequence):
+    """A unit's findings kept in the report's spool file (``FindingsSpool``): the first
+    ``HEAD`` and the count at hand, the rest read from the file when asked (not kept)."""
+
+    def __init__(self, head: list[Finding], total: int, load):
+        self._head, self._total, self._load = head, total, load
+
+    def __len__(self) -> int:
+        return self._total
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._total)
+            if step == 1 and stop <= len(self._head):
+                return self._head[start:stop]
+        elif 0 <= index < len(self._head):
+            return self._head[index]
+        return self._load()[0][index]
+
+    def __iter__(self) -> Iterator[Finding]:
+        if self._total <= len(self._head):
+            return iter(self._head)
+        return iter(self._load()[0])
+
+
+@dataclass
+class UnitSummary(_Verdict):
+    """What the report holds of a unit once it is finished: the summary page's and
+    check.json's cross-unit part (name, counts, points, the first findings); its
+    findings and external links are in the report's spool file and read back when asked
+    (``full``, ``findings``), one unit at a time (issue 15: the parent's memory flat in
+    the number of units). Reads like a ``UnitReport``."""
+
+    id: str
+    name: str
+    level: str
+    parent: str | None
+    deducted: int
+    counts: dict[str, int]
+    findings: Spilled
+    _spool: FindingsSpool = field(repr=False, compare=False)
+    _at: tuple[int, int] = field(repr=False, compare=False)
+
+    def count(self, severity: str) -> int:
+        return self.counts.get(severity, 0)
+
+    @property
+    def external_links(self) -> dict[str, list[str]]:
+        return self._spool.load(self._at)[1]
+
+    def full(self) -> UnitReport:
+        findings, external = self._spool.load(self._at)
+        return UnitReport(self.id, self.name, self.level, self.parent, findings, self.deducted, external)
+
+    def by_rule(self) -> list[tuple[str, list[Finding]]]:
+        return self.full().by_rule()
+
+    def as_dict(self) -> dict:
+        return self.full().as_dict()
+
+
+class FindingsSpool:
+    """Each finished unit's findings and external links, pickled into one unnamed file
+    (in the build's private spool folder when there is one, so that a tmpfs /tmp does not
+    hold them in memory); the report keeps a ``UnitSummary`` per unit. The file has no
+    name, is written and read by this process only, and goes with the last summary."""
+
+    def __init__(self, folder: Path | None = None):
+        self._file = tempfile.TemporaryFile(dir=folder if folder is not None and folder.is_dir() else None)
+        self._end = 0
+
+    def keep(self, u: UnitReport) -> UnitSummary:
+        data = pickle.dumps((list(u.findings), u.external_links), protocol=pickle.HIGHEST_PROTOCOL)
+        at = (self._end, len(data))
+        os.pwrite(self._file.fileno(), data, self._end)
+        self._end += len(data)
+        return UnitSummary(u.id, u.name, u.level, u.parent, u.deducted, {s: u.count(s) for s in SEVERITIES},
+                           Spilled(list(u.findings[:HEAD]), len(u.findings), functools.partial(self.load, at)),
+                           self, at)
+
+    def load(self, at: tuple[int, int]) -> tuple[list[Finding], dict[str, list[str]]]:
+        offset, size = at
+        data = os.pread(self._file.fileno(), size, offset)
+        if len(data) != size:
+            raise OSError(f"{self._file.name}: 检查结果暂存文件读取不完整 "
+                          "(the checker's spool file was cut short)")
+        return pickle.loads(data)  # noqa: S301 - written by this process into its own unnamed file
+
+
 def deductions(findings: list[Finding], rules: dict[str, Rule]) -> int:
     """Points deducted: each rule's findings summed, capped by its ``max_points``."""
     per_rule: dict[str, int] = {}
@@ -116,7 +219,7 @@ def deductions(findings: list[Finding], rules: dict[str, Rule]) -> int:
 class Report:
     as_of: dt.date
     rules: dict[str, Rule]
-    units: list[UnitReport]
+    units: list[UnitReport | UnitSummary]   # finished units are kept spilled (FindingsSpool)
     level_names: dict[str, str]
     links_checked: bool = True
     seconds: float = 0.0            # how long the checker ran (console only; not in check.json)
@@ -142,34 +245,31 @@ class Report:
                 "rules": [self.rules[r].as_dict() for r in sorted(self.rules)],
                 "units": [u.as_dict() for u in self.units] if units is None else units}
 
-    def to_json(self, fragments: list[str] | None = None) -> str:
+    def to_json(self, fragments: Iterable[str] | None = None) -> str:
         """check.json. ``fragments``: each unit's ``unit_fragment``, made (or kept) beforehand:
         the same text, without encoding every unit again (json's indented encoder is slow)."""
         if fragments is None:
             return json.dumps(self.as_dict(), ensure_ascii=False, sort_keys=True, indent=1) + "\n"
         return "".join(self._json_parts(fragments))
 
-    def write_json(self, path: Path, fragments: list[str]) -> None:
-        """``to_json(fragments)`` written piece by piece: at 1,300 units check.json is ~16 MB,
-        and joined, replaced and encoded whole it cost the check stage ~60 MiB at its peak
-        (issue 15: the parent's peak is this stage's)."""
+    def write_json(self, path: Path, fragments: Iterable[str]) -> None:
+        """``to_json(fragments)`` written piece by piece, each fragment as it comes: at 1,300
+        units check.json is ~16 MB, and joined, replaced and encoded whole it cost the check
+        stage ~60 MiB at its peak; held as a list of fragments, ~15 MiB (issue 15)."""
         with open(path, "w", encoding="utf-8") as f:
             for part in self._json_parts(fragments):
                 f.write(part)
 
-    def _json_parts(self, fragments: list[str]) -> Iterator[str]:
+    def _json_parts(self, fragments: Iterable[str]) -> Iterator[str]:
         head, found, tail = json.dumps(self.as_dict(_UNITS), ensure_ascii=False, sort_keys=True,
                                        indent=1).partition(json.dumps(_UNITS))
         if not found:
             raise ValueError("check.json: the placeholder of the units is not in the text")
         yield head
-        if fragments:
-            yield "[\n  "
-            for n, fragment in enumerate(fragments):
-                yield ",\n  " + fragment if n else fragment
-            yield "\n ]"
-        else:
-            yield "[]"
+        n = 0
+        for n, fragment in enumerate(fragments, 1):
+            yield ("[\n  " if n == 1 else ",\n  ") + fragment
+        yield "\n ]" if n else "[]"
         yield tail + "\n"
 
     def console(self) -> str:
@@ -205,47 +305,51 @@ def write_reports(report: Report, out: Path, settings: dict, memo=None) -> None:
                   portal_name=settings.get("GK_PORTAL_NAME", "政府信息公开平台"))
     folder = out / "check"
     folder.mkdir(parents=True, exist_ok=True)
-    pages: dict[str, None] = {}   # units whose page is written
-    fragments = None
-    if memo is not None:
-        unit_css = f"../{static}/css/main.css"
-        # A unit page prints the as-of date (检查基准日) and nothing else of it: it is kept
-        # rendered with AS_OF in its place and the date is written in, so a unit whose
-        # findings did not change keeps its page across dates.
-        undated = {**common, "as_of": AS_OF}
-        context = _digest(json.dumps({**common, "as_of": None,
-                                      "rules": {k: r.as_dict() for k, r in report.rules.items()},
-                                      "css": unit_css}, ensure_ascii=False, sort_keys=True),
-                          _templates(Path(settings["THEME"])))
-        fragments = []
-        for u in report.units:
-            data = u.as_dict()
-            made = _digest(json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
-            kept = memo.load(u.id)
-            fresh = {"json_key": made, "html_key": _digest(made, context)}
-            fresh["json"] = kept["json"] if kept.get("json_key") == made and isinstance(kept.get("json"), str) \
-                else unit_fragment(data)
-            if kept.get("html_key") == fresh["html_key"] and isinstance(kept.get("html"), str):
-                fresh["html"] = kept["html"]
-            else:
-                fresh["html"] = env.get_template("check_unit.html").render(u=u, css=unit_css, **undated)
-            if fresh != kept:
-                memo.save(u.id, fresh)
-            fragments.append(fresh["json"])
-            # Written now, not held until every unit is done (issue 15: memory flat in units).
-            _write_unit_page(out, u.id, fresh["html"].replace(AS_OF, common["as_of"]))
-            pages[u.id] = None
-    if fragments is None:
-        (folder / "check.json").write_text(report.to_json(), encoding="utf-8")
-    else:
-        report.write_json(folder / "check.json", fragments)
+    # Unit by unit: its findings read back from the report's spool, its page written and its
+    # piece of check.json written as it is made, so that the stage holds one unit's findings,
+    # page and piece at a time (issue 15: the parent's memory flat in the number of units).
+    report.write_json(folder / "check.json", _unit_pieces(report, out, env, common, static, memo, settings))
     summary = env.get_template("check_index.html").render(units=report.units, css=f"../{static}/css/main.css",
                                                            js=f"../{static}/js/check-sort.js", **common)
     (folder / "index.html").write_text(summary, encoding="utf-8")
+
+
+def _unit_pieces(report: Report, out: Path, env: jinja2.Environment, common: dict, static: str, memo,
+                 settings: dict) -> Iterator[str]:
+    """Each unit's piece of check.json, in report order; on the way, the unit's page is
+    written. ``memo``: see ``write_reports``."""
+    css = f"../{static}/css/main.css"
     unit_tpl = env.get_template("check_unit.html")
+    if memo is None:
+        for u in report.units:
+            u = u.full()
+            _write_unit_page(out, u.id, unit_tpl.render(u=u, css=css, **common))
+            yield unit_fragment(u.as_dict())
+        return
+    # A unit page prints the as-of date (检查基准日) and nothing else of it: it is kept
+    # rendered with AS_OF in its place and the date is written in, so a unit whose
+    # findings did not change keeps its page across dates.
+    undated = {**common, "as_of": AS_OF}
+    context = _digest(json.dumps({**common, "as_of": None,
+                                  "rules": {k: r.as_dict() for k, r in report.rules.items()},
+                                  "css": css}, ensure_ascii=False, sort_keys=True),
+                      _templates(Path(settings["THEME"])))
     for u in report.units:
-        if u.id not in pages:
-            _write_unit_page(out, u.id, unit_tpl.render(u=u, css=f"../{static}/css/main.css", **common))
+        u = u.full()
+        data = u.as_dict()
+        made = _digest(json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
+        kept = memo.load(u.id)
+        fresh = {"json_key": made, "html_key": _digest(made, context)}
+        fresh["json"] = kept["json"] if kept.get("json_key") == made and isinstance(kept.get("json"), str) \
+            else unit_fragment(data)
+        if kept.get("html_key") == fresh["html_key"] and isinstance(kept.get("html"), str):
+            fresh["html"] = kept["html"]
+        else:
+            fresh["html"] = unit_tpl.render(u=u, css=css, **undated)
+        if fresh != kept:
+            memo.save(u.id, fresh)
+        _write_unit_page(out, u.id, fresh["html"].replace(AS_OF, common["as_of"]))
+        yield fresh["json"]
 
 
 def _write_unit_page(out: Path, uid: str, text: str) -> None:

@@ -17,12 +17,13 @@ anchors or verdicts.
 from __future__ import annotations
 
 import hashlib
+import pickle
 from pathlib import Path
 from types import SimpleNamespace
 
 from .store import Cache
 
-INDEX = "scan-index.pickle"     # uid -> its key, folder tokens and external links
+INDEX = "scan-index.pickle"     # uid -> its key, folder tokens and external links (the last two pickled apart)
 ABSENT = b""                    # the token of a folder that does not exist
 
 
@@ -44,26 +45,52 @@ class Scanner:
         self.unit_set = frozenset(unit_ids)
         self.keys = {uid: rec.get("key") for uid, rec in kept.items() if isinstance(rec, dict)} \
             if cache.enabled else {}
-        self.externals: dict[str, dict] = {}
+        # uid -> its external links, pickled: read once, when the unit's report is made (at
+        # 1,300 units the live dicts were ~5 MiB of the check stage, issue 15).
+        self.externals: dict[str, bytes] = {}
         self.stashed: dict[str, Path] = {}  # units built by this build: their worker's scan (links.stash_unit)
         self.judged: dict[str, bytes] = {}  # units scanned here (no stash, nothing kept): their verdicts
         self.findings = Findings(cache, self.keys) if self.keys else None
         self.pieces = Pieces(cache) if cache.enabled else None
-        self.site_root = self.shown_root = ""
+        self.site_root = self.shown_root = self.files_root = ""
         self.root: Path | None = None
         self.store = None   # check/links.py UnitFiles: each unit's files and anchors, loaded when a link asks
-        self.dirs: dict[str, dict[str, bytes]] = {}   # unit id -> its folders' tokens (links.dir_tokens)
+        # unit id -> its folders' tokens (links.dir_tokens), pickled; a few units' unpickled
+        # (``_unit_dirs``): at 1,300 units the live maps were ~7 MiB of the check stage (issue 15).
+        self.dirs: dict[str, bytes] = {}
+        self._live_dirs: dict[str, dict[str, bytes] | None] = {}
         self.portal_dirs: dict[str, bytes] = {}       # … of the folders outside unit folders
         self.hits_reused: set[str] = set()  # units whose link hits were kept (links.internal did not run)
 
     def external(self, uid: str) -> dict | None:
-        return self.externals.get(uid)
+        """The unit's external links (url -> pages), or None when the scan did not see it. A
+        kept list that cannot be read is taken again from the unit's record or its folder."""
+        blob = self.externals.get(uid)
+        if blob is None:
+            return None
+        try:
+            found = pickle.loads(blob)  # noqa: S301 - this build's, or our own cache folder's
+            if isinstance(found, dict):
+                return found
+            raise ValueError("not a map of external links")
+        except Exception as exc:  # noqa: BLE001 - a damaged cache entry is read again, never an error
+            self.cache.warn(INDEX, exc)
+        from ..check import links
+        record = self._record(uid, self.keys.get(uid))
+        if record is not None and isinstance(record.get("external"), dict):
+            return record["external"]
+        reused = uid in self.reused
+        folder = (self.output if reused or self.root is None else self.root) / uid
+        part, pages = links.scan_unit(folder, uid, self.LEAVE_OUT if reused else frozenset())
+        part.shown_root, part.site_root = self.shown_root, self.files_root
+        return links.external_links(SimpleNamespace(pages=pages, files=part))
 
     def __call__(self, root: Path, shown_root: str, site_root: str):
         from ..check import links
         self.site_root, self.shown_root, self.root = site_root, shown_root, root
         files, pages = links.scan_output(root, shown_root, site_root, skip=frozenset(self.unit_ids) | {links.STASH})
         self.portal_dirs = links.dir_tokens(files.files, files.anchors)
+        self.files_root = files.site_root
         store = self.store = links.UnitFiles(files)
         index = self._index()
         new_index: dict[str, dict] = {}
@@ -85,7 +112,7 @@ class Scanner:
                     self._save(uid, key, site_root, header["files"], anchors, external, body)
             elif entry is not None:
                 # Kept, and its folder tokens and external links are in the index: nothing else is read now.
-                external, dirs = entry["external"], entry["dirs"]
+                external, dirs = entry["external"], entry["dirs"]   # both kept pickled
                 store.add(uid, *self._from_cache(uid, key))
             elif record is not None:
                 external = record["external"]
@@ -107,7 +134,11 @@ class Scanner:
                     # Neither stashed nor kept (a worker could not stash, the cache is off): rare; held.
                     store.add(uid, lambda part=part: part.files, lambda part=part: part.anchors)
             pages[uid] = []
+            if not isinstance(external, bytes):
+                external = pickle.dumps(external, protocol=pickle.HIGHEST_PROTOCOL)
             self.externals[uid] = external
+            if dirs is not None and not isinstance(dirs, bytes):
+                dirs = pickle.dumps(dirs, protocol=pickle.HIGHEST_PROTOCOL)
             if dirs is not None:
                 self.dirs[uid] = dirs
             if key and dirs is not None:
@@ -125,8 +156,8 @@ class Scanner:
                 and record.get("format") == links.STASH_FORMAT and isinstance(record.get("units"), dict)):
             return {}
         return {uid: entry for uid, entry in record["units"].items()
-                if isinstance(entry, dict) and isinstance(entry.get("key"), str) and isinstance(entry.get("dirs"), dict)
-                and isinstance(entry.get("external"), dict)}
+                if isinstance(entry, dict) and isinstance(entry.get("key"), str)
+                and isinstance(entry.get("dirs"), bytes) and isinstance(entry.get("external"), bytes)}
 
     @staticmethod
     def _dirs(files: list[str], anchors: bytes) -> dict[str, bytes] | None:
@@ -142,9 +173,31 @@ class Scanner:
         """The token of a folder (from the output root) this build; None: not known."""
         top = folder.split("/", 1)[0]
         if top in self.unit_set:
-            dirs = self.dirs.get(top)
+            dirs = self._unit_dirs(top)
             return None if dirs is None else dirs.get(folder, ABSENT)
         return self.portal_dirs.get(folder, ABSENT)
+
+    KEEP_DIRS = 32   # units whose folder tokens are held unpickled at once
+
+    def _unit_dirs(self, uid: str) -> dict[str, bytes] | None:
+        """The unit's folder tokens (None: not known, or kept unreadable: then no link into
+        the unit is taken as unchanged); the last ``KEEP_DIRS`` units' are held."""
+        if uid in self._live_dirs:
+            dirs = self._live_dirs.pop(uid)
+        else:
+            blob = self.dirs.get(uid)
+            try:
+                dirs = pickle.loads(blob) if blob is not None else None  # noqa: S301 - this build's or our cache's
+                if dirs is not None and not (isinstance(dirs, dict)
+                                             and all(isinstance(t, bytes) for t in dirs.values())):
+                    raise ValueError("not a map of folder tokens")
+            except Exception as exc:  # noqa: BLE001 - a damaged cache entry: the links into the unit are evaluated
+                self.cache.warn(INDEX, exc)
+                dirs = None
+        self._live_dirs[uid] = dirs   # now the newest
+        while len(self._live_dirs) > self.KEEP_DIRS:
+            del self._live_dirs[next(iter(self._live_dirs))]
+        return dirs
 
     def _hits_key(self, uid: str) -> list:
         from ..check import links

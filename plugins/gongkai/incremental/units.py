@@ -30,6 +30,7 @@ from .. import feeds, lifecycle
 from ..annual import series as annual_series
 from ..annual.model import Report
 from .pages import SETTING as PAGES_SETTING
+from .pages import SHOWN
 from .pages import record_digest
 from .store import JINJA, Cache, digest, plain_digest
 from .validate import code_key, tree_signature
@@ -346,7 +347,10 @@ class Reuse:
             self.page_counts[0] += int(counts.get("rendered", 0))
             self.page_counts[1] += int(counts.get("copied", 0))
             self.page_counts[2] += int(counts.get("patched", 0))
-            self.rendered_pages.extend(f"{uid}/{name}" for name in counts.get("rendered_pages", [])
+            # Named in the build's line only when SHOWN or fewer were rendered in all: no more
+            # are kept (each unit's worker names up to SHOWN; at 1,300 units ~1 MiB, issue 15).
+            room = SHOWN - len(self.rendered_pages)
+            self.rendered_pages.extend(f"{uid}/{name}" for name in counts.get("rendered_pages", [])[:max(0, room)]
                                        if isinstance(name, str))
             tag = record_digest(data)
             os.replace(new, self._pages_file(uid, tag))
