@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
+from ..paths import is_regular
 from .engine import Hit, rule
 from .unitfacts import UnitFacts
 
@@ -355,13 +356,8 @@ def _scan_file(path: str, rel: str, files: SiteFiles, interned: dict[str, str] |
     ``base``: the marks of its folder's first page (filled when empty: ``_fast_scan``);
     ``regular``: the caller found ``path`` a regular file (``_regular_files``)."""
     if not rel.endswith(".html"):
-        if not regular:
-            try:
-                if not stat.S_ISREG(os.lstat(path).st_mode):
-                    return None
-            except OSError:
-                return None
-        files.files.add(rel)
+        if regular or is_regular(path):
+            files.files.add(rel)
         return None
     data = _read_page(path, regular)
     if data is None:
@@ -395,12 +391,8 @@ def _read_page(path: str, regular: bool) -> bytes | object | None:
     """The bytes of the regular file at ``path`` (a symlink is not followed), ``_TOO_LARGE``
     when it has more than MAX_PAGE_BYTES, None when it is not a regular file or cannot be
     read. ``regular``: the caller found it one (no ``lstat`` then)."""
-    if not regular:
-        try:
-            if not stat.S_ISREG(os.lstat(path).st_mode):
-                return None
-        except OSError:
-            return None
+    if not regular and not is_regular(path):
+        return None
     try:
         # O_NONBLOCK: a FIFO put in the file's place since it was listed does not hold the open.
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
