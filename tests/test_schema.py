@@ -198,3 +198,27 @@ def test_yaml_block_body_lines_count_from_its_first_line(county, cats):
             "  ![](missing.png)\n")
     assert lines(county, cats, text, "xxgkzd/a.yaml") == [
         "8: body (正文): image 'missing.png' not found beside the item"]
+
+
+def test_slug_is_pathlibs_for_every_name():
+    """The item's slug is worked out by string where the path is written below the unit
+    folder; it must be what ``relative_to(...).with_suffix("").as_posix()`` gives, for the
+    odd names editors write too (dots anywhere, several suffixes, CJK, nested folders)."""
+    from pathlib import Path
+
+    from gongkai.schema import _slug
+    folder = Path("/srv/content/shili-county")
+    names = ["a.md", "a.b.md", "..md", ".md", "x..md", "通知.md", "2024-07.yaml", "v1.2 (终稿).md",
+             "a.", "a", "t.tar.md", "[1].md", "《规定》.yaml"]
+    dirs = ["", "gfxwj/", "gfxwj/2024/", "gf.xwj/", "a.b/c/"]
+    for d in dirs:
+        for n in names:
+            path = folder / (d + n)
+            assert _slug(path, folder) == path.relative_to(folder).with_suffix("").as_posix(), (d, n)
+    # Not below the folder: pathlib's own answer (an error), not a string guess.
+    try:
+        _slug(Path("/srv/content/other/a.md"), folder)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a path outside the unit folder must not get a slug")

@@ -114,7 +114,9 @@ def vet(path: Path, root: Path, *, links: bool = False, folder: bool = False,
 
     Every part from ``root`` down is checked without following it; a symbolic link is
     refused unless ``links``, and then it must resolve inside ``root``. Raises PathError."""
-    root = Path(root) if Path(root).is_absolute() else Path(root).resolve()
+    root = Path(root)
+    if not root.is_absolute():
+        root = root.resolve()
     full = os.path.abspath(path)
     parts = _parts_below(full, str(root))
     if not parts:
@@ -142,8 +144,11 @@ def vet(path: Path, root: Path, *, links: bool = False, folder: bool = False,
     if max_bytes is not None and not folder and st.st_size > max_bytes:
         raise PathError(Path(full), f"文件过大：{st.st_size / 1024 / 1024:.1f} MB，最多 {max_bytes / 1024 / 1024:.0f} MB "
                                     "(file too large)")
-    # Every part was checked with lstat: without a link, the path is already the real one.
-    return Path(full).resolve() if linked else Path(full)
+    # Every part was checked with lstat: without a link, the path is already the real one
+    # (the caller's own Path when it was written that way: no second parse).
+    if linked:
+        return Path(full).resolve()
+    return path if isinstance(path, Path) and str(path) == full else Path(full)
 
 
 def _vet_link(link: Path, root: Path, allowed: bool) -> None:

@@ -6,6 +6,8 @@ rules, and returns an Item or the full list of problems.
 """
 from __future__ import annotations
 
+import os
+
 import re
 from pathlib import Path
 
@@ -170,13 +172,25 @@ def read_item(path: Path, unit: Unit, catalogs: Catalogs) -> tuple[Item | None, 
         return None, problems
 
     folder = unit.folder
-    slug = path.relative_to(folder).with_suffix("").as_posix()
+    slug = _slug(path, folder)
     data = {k: values.pop(k) for k in DATA_FIELDS if k in values}
     item = Item(unit=unit.id, source=shown, path=path, slug=slug, type=values.pop("type", "document"),
                 title=values.pop("title"), column=values.pop("column"), published=values.pop("published"),
                 issuer=values.pop("issuer", None) or unit.issuer_for(path), data=data, body=body, body_line=body_line, images=body_images, facts=facts,
                 lines=dict(doc.lines), **values)
     return item, problems
+
+
+def _slug(path: Path, folder: Path) -> str:
+    """``path.relative_to(folder).with_suffix("").as_posix()``, by string when ``path`` is
+    written below ``folder`` (every scanned item is): two Path parses less per item."""
+    full, base = str(path), str(folder)
+    if os.sep != "/" or not full.startswith(base + "/") or "/." in full[len(base):]:
+        return path.relative_to(folder).with_suffix("").as_posix()
+    rel = full[len(base) + 1:]
+    name = rel[rel.rfind("/") + 1:]
+    dot = name.rfind(".")
+    return rel[:len(rel) - len(name) + dot] if 0 < dot < len(name) - 1 else rel
 
 
 def _cross_checks(values, raw, doc, unit, catalogs, failed, problem):

@@ -65,6 +65,8 @@ class Unit:
 
     def issuer_for(self, path: Path) -> str:
         """The default 发布机构 of an item file: the nearest configured folder, else the unit's."""
+        if not self.issuers:
+            return self.issuer or self.name   # nothing configured per folder: no path to read
         try:
             # The scan's paths are built under the (resolved) unit folder without entering a link:
             # their parts are the real ones, without resolving each (~40 µs a call).
