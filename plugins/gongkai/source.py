@@ -87,7 +87,9 @@ def _looks_like_gbk(text: str, data: bytes) -> bool:
     content in UTF-8 has CJK characters (3 bytes each); GBK read as UTF-8 has only
     2-byte Latin/Greek/Cyrillic-range characters. Decide by both readings."""
     # The same test as a scan per character, done by the regex engine (it ran on every file).
-    if text.isascii() or not re.search("[\x80-\u07ff]", text) or re.search("[\u0800-\U0010ffff]", text):
+    # A CJK character is looked for first: in Chinese text it is found within a few characters,
+    # where the search for a 2-byte one reads the whole text to find none.
+    if text.isascii() or re.search("[\u0800-\U0010ffff]", text) or not re.search("[\x80-\u07ff]", text):
         return False
     try:
         other = data.decode("gb18030")
