@@ -279,6 +279,53 @@ def _sorted(keys, bound: int):
     return keys
 
 
+def _cjk_keys(ids, text_of, touching, width: int, n: int):
+    """The distinct (term, text) keys of a block's CJK characters and touching pairs, sorted,
+    and how often each occurs: a character a is the key a·width·n + text, the pair ab
+    (b right after a) (a·width + b + 1)·n + text, with a, b < width - 1 (``ids``: each CJK
+    character's id, ``text_of``: its text, nondecreasing; ``touching``: i where i + 1 is
+    the next character of the text).
+
+    The characters are counted in place (``bincount`` over id × the block's texts: no sort)
+    when that array is not many times their number, and only the pairs are sorted; the two
+    sorted lists then interleave by their first character: a character's keys come after
+    every pair of a smaller first character and before its own pairs."""
+    import numpy as np
+
+    v = width - 1
+    stride = width * n                       # keys of one first character lie in [a·stride, (a+1)·stride)
+    t0 = int(text_of[0]) if len(text_of) else 0
+    span = int(text_of[-1]) - t0 + 1 if len(text_of) else 0
+    if v * span <= max(4 * len(ids), 1 << 16):
+        counts = np.bincount(ids * span + (text_of - t0), minlength=v * span)
+        where = np.flatnonzero(counts)
+        one_tf = counts[where]
+        first_char, text = np.divmod(where, span)
+        one = first_char * stride + (text + t0)
+    else:
+        one = _sorted(ids * stride + text_of, width * width * n)
+        runs = _first_of_runs(one)
+        one_tf = np.diff(np.append(runs, len(one)))
+        one = one[runs]
+        first_char = one // stride
+    two = _sorted((ids[touching] * width + ids[touching + 1] + 1) * n + text_of[touching], width * width * n)
+    runs = _first_of_runs(two)
+    two_tf = np.diff(np.append(runs, len(two)))
+    two = two[runs]
+    two_first = two // stride
+    # Where each key goes among both: its rank in its own list, plus the other list's keys before it.
+    pairs_before = np.zeros(v + 1, dtype=np.int64)
+    np.cumsum(np.bincount(two_first, minlength=v), out=pairs_before[1:])
+    chars_upto = np.cumsum(np.bincount(first_char, minlength=v))
+    at_one = np.arange(len(one)) + pairs_before[first_char]
+    at_two = np.arange(len(two)) + chars_upto[two_first] if len(two) else np.zeros(0, dtype=np.int64)
+    keys = np.empty(len(one) + len(two), dtype=np.int64)
+    tf = np.empty(len(keys), dtype=np.int64)
+    keys[at_one], keys[at_two] = one, two
+    tf[at_one], tf[at_two] = one_tf, two_tf
+    return keys, tf
+
+
 def count_terms(texts: list[str], t2s: Mapping[str, str] | None = None):
     """``term_counts(fold(text, fold_table(t2s)))`` for every text, as postings.
 
@@ -325,13 +372,10 @@ def count_terms(texts: list[str], t2s: Mapping[str, str] | None = None):
         ids = dense[codes[pos]]
         text_of = text_at[pos]
         touching = np.flatnonzero(pos[1:] == pos[:-1] + 1)
-        keys = np.concatenate((ids * width * n + text_of,
-                               (ids[touching] * width + ids[touching + 1] + 1) * n + text_of[touching]))
-        del pos, ids, text_of, touching
-        keys = _sorted(keys, width * width * n)   # a pair's code is below width², a text below n
-        first = _first_of_runs(keys)
-        tf_parts.append(np.diff(np.append(first, len(keys))))
-        key_parts.append(keys[first])
+        del pos
+        keys, tf = _cjk_keys(ids, text_of, touching, width, n)
+        tf_parts.append(tf)
+        key_parts.append(keys)
     keys = np.concatenate(key_parts) if key_parts else np.zeros(0, dtype=np.int64)
     tf_cjk = np.concatenate(tf_parts) if tf_parts else np.zeros(0, dtype=np.int64)
     if len(key_parts) > 1:  # sorted runs, one per block: a merge
