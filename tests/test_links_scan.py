@@ -269,6 +269,11 @@ class _Counting:
             self.taken += 1
             yield m
 
+    def search(self, text, *args):
+        m = self.pattern.search(text, *args)
+        self.taken += m is not None
+        return m
+
 
 def test_pages_of_a_folder_are_read_against_its_first(tmp_path, monkeypatch):
     """The pages of one folder end alike (the column navigation, the footer): from where a
