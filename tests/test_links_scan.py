@@ -204,6 +204,23 @@ def test_resolver_shares_answers_across_folders_of_one_depth():
     assert len(shared._by_base) == 1 and len(shared._done) == 3
 
 
+@pytest.mark.parametrize("root", ["", "https://gk.example.gov.cn", "/gov", "gov"])
+def test_plain_hrefs_taken_as_they_are_resolve_as_resolve_does(root):
+    """An href of plain path characters skips ``urlsplit`` and ``unquote`` (``Resolver._parse``):
+    on random hrefs of plain and special characters, and a site root that is a URL, a path,
+    or a bare word (an href naming the root is not plain), the memo answers as ``resolve``."""
+    rng = random.Random(21)
+    files = links.SiteFiles("output", root, files={"u/index.html", "u/a/x.html", "gov/x.html", "x.html"})
+    pieces = ["a", "x.html", "/", "../", "./", ".", "-", "_", "~", "gov", "u", "%2E", "#", "?", ":", " ", "\t",
+              "//", "mailto:", "http:", "号", "[", "&"]
+    hrefs = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 5))) for _ in range(3000)]
+    hrefs += ["gov", "gov/x.html", "/gov", "/gov/x.html", "//gov/x.html", "x.html", "u/a/x.html"]
+    memo = links.Resolver(files)
+    for href in hrefs:
+        for page in ("u/a/p.html", "u/index.html", "p.html"):
+            assert memo(page, href) == links.resolve(page, href, files), (root, page, href)
+
+
 def judged_link_by_link(uid: str, pages: list[links.PageLinks], files: links.SiteFiles) -> tuple:
     """``judge_unit`` spelled out: every link resolved with ``resolve`` on the first page of its
     folder where its href stands (on its own page for '#…' and '?…'), in page and link order."""

@@ -41,6 +41,7 @@ from .unitfacts import UnitFacts
 _LINK = re.compile(r"""\s(?:href|src)\s*=\s*"([^"]*)\"""")
 _ANCHOR = re.compile(r"""\s(?:id|name)\s*=\s*"([^"]*)\"""")
 _IGNORED_SCHEMES = ("mailto", "tel", "javascript", "data", "sms")
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9._~/-]+")   # an href ``Resolver._parse`` takes as it is
 MAX_PAGE_BYTES = 20_000_000
 STASH = ".check-stash"     # beside the unit folders of one build: each unit's scan, left by its worker
 STASH_FORMAT = 5
@@ -727,10 +728,16 @@ class Resolver:
     def _parse(self, href: str) -> tuple:
         """('done', ``resolve``'s answer) when it does not depend on the page, else
         ('path', the unquoted path, the unquoted fragment)."""
+        root = self.files.site_root
+        # Most hrefs of a unit are plain relative paths (item pages, the navigation): no
+        # space, scheme, netloc, query, fragment or escape, so ``urlsplit`` and ``unquote``
+        # would give them back as they are.
+        if _PLAIN_PATH.fullmatch(href) and not href.startswith("//") and not (
+                root and (href == root or href.startswith(root + "/"))):
+            return ("path", href, "")
         href = href.strip()
         if not href:
             return ("done", None)
-        root = self.files.site_root
         if root and (href == root or href.startswith(root + "/")):
             href = "/" + href[len(root):].lstrip("/")
         try:
