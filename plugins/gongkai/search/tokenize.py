@@ -377,8 +377,6 @@ def count_terms(texts: list[str], t2s: Mapping[str, str] | None = None):
     starts = np.zeros(len(texts), dtype=np.int64)
     np.cumsum(lengths[:-1] + 1, out=starts[1:])
     n = max(1, len(texts))
-    # The text of each position (a separator counts with the text before it).
-    text_at = np.repeat(np.arange(len(texts), dtype=np.int64), lengths + 1)[:len(codes)]
 
     # CJK: every character and every two neighbours, as codes in string order over the
     # alphabet of the texts: a character's code is a·(V+1), the pair ab's a·(V+1) + b + 1.
@@ -390,6 +388,9 @@ def count_terms(texts: list[str], t2s: Mapping[str, str] | None = None):
     alphabet = np.flatnonzero(present)
     dense = np.cumsum(present, dtype=np.int64) - 1
     width = len(alphabet) + 1
+    # The text of each CJK character: texts in order, each with as many as it has.
+    first_cjk = np.searchsorted(cjk_at, starts)
+    cjk_text = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(np.append(first_cjk, len(cjk_at))))
     # Counted a block of whole texts at a time (the temporaries are several times the
     # text's size), then the blocks' sorted (term, text) keys merged.
     cut = np.searchsorted(starts, np.arange(0, len(codes), BLOCK), side="right") - 1
@@ -398,7 +399,7 @@ def count_terms(texts: list[str], t2s: Mapping[str, str] | None = None):
     for lo, hi in np.searchsorted(cjk_at, np.stack((bounds[:-1], bounds[1:]), axis=1)).tolist():
         pos = cjk_at[lo:hi]
         ids = dense[cjk_codes[lo:hi]]
-        text_of = text_at[pos]
+        text_of = cjk_text[lo:hi]
         touching = np.flatnonzero(pos[1:] == pos[:-1] + 1)
         del pos
         keys, tf = _cjk_keys(ids, text_of, touching, width, n)
@@ -432,7 +433,7 @@ def count_terms(texts: list[str], t2s: Mapping[str, str] | None = None):
     stretch_id: dict[str, int] = {}
     occurrences = np.fromiter((stretch_id.setdefault(big[i:j], len(stretch_id))
                                for i, j in zip(lo.tolist(), hi.tolist())), dtype=np.int64, count=len(lo))
-    where = text_at[lo]
+    where = np.searchsorted(starts, lo, side="right") - 1   # the text of each stretch
     found = [_piece_terms(stretch) for stretch in stretch_id]
     latin_terms = sorted({t for terms in found for t in terms})
     latin_id = {t: i for i, t in enumerate(latin_terms)}
