@@ -7,6 +7,7 @@ import itertools
 import os
 import random
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -205,7 +206,7 @@ def test_resolver_shares_answers_across_folders_of_one_depth():
 
 
 @pytest.mark.parametrize("root", ["", "https://gk.example.gov.cn", "/gov", "gov"])
-def test_plain_hrefs_taken_as_they_are_resolve_as_resolve_does(root):
+def test_plain_hrefs_taken_as_they_are_resolve_as_resolve_does(root, monkeypatch):
     """An href of plain path characters skips ``urlsplit`` and ``unquote`` (``Resolver._parse``):
     on random hrefs of plain and special characters, and a site root that is a URL, a path,
     or a bare word (an href naming the root is not plain), the memo answers as ``resolve``."""
@@ -219,6 +220,13 @@ def test_plain_hrefs_taken_as_they_are_resolve_as_resolve_does(root):
     for href in hrefs:
         for page in ("u/a/p.html", "u/index.html", "p.html"):
             assert memo(page, href) == links.resolve(page, href, files), (root, page, href)
+    # and a unit's plain hrefs (the navigation, item pages) are never split as URLs
+    split = []
+    monkeypatch.setattr(links, "urlsplit", lambda href: split.append(href) or urlsplit(href))
+    fresh = links.Resolver(files)
+    for href in ("../../jdjc/index.html", "2021-10020.html", "../theme/css/main.css", "a_b~c.html"):
+        fresh("u/a/p.html", href)
+    assert split == []
 
 
 def judged_link_by_link(uid: str, pages: list[links.PageLinks], files: links.SiteFiles) -> tuple:
