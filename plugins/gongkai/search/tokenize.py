@@ -307,7 +307,8 @@ def _cjk_keys(ids, text_of, touching, width: int, n: int):
     the next character of the text).
 
     The characters are counted in place (``bincount`` over id × the block's texts: no sort)
-    when that array is not many times their number, and only the pairs are sorted; the two
+    when that array is not many times their number, and only the pairs are ordered (by a
+    radix sort of their codes, ``_stable_order``: the texts are in order already); the two
     sorted lists then interleave by their first character: a character's keys come after
     every pair of a smaller first character and before its own pairs."""
     import numpy as np
