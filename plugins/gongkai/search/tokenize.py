@@ -325,7 +325,9 @@ def _cjk_keys(ids, text_of, touching, width: int, n: int):
         one = first_char * stride + (text + t0)
     else:
         order = _stable_order(ids, v)
-        one = ids[order] * stride + text_of[order]
+        one = ids * stride
+        one += text_of
+        one = one[order]
         del order
         runs = _first_of_runs(one)
         one_tf = np.diff(np.append(runs, len(one)))
@@ -334,7 +336,9 @@ def _cjk_keys(ids, text_of, touching, width: int, n: int):
     # A pair's code is below width²; ordered stably by code, its keys are in (code, text) order.
     pair = ids[touching] * width + ids[touching + 1] + 1
     order = _stable_order(pair, width * width)
-    two = pair[order] * n + text_of[touching[order]]
+    two = pair * n
+    two += text_of[touching]
+    two = two[order]   # one gather in the sorted order (random access): the keys whole
     del pair, order
     runs = _first_of_runs(two)
     two_tf = np.diff(np.append(runs, len(two)))
