@@ -7,6 +7,7 @@ import itertools
 import os
 import random
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -204,6 +205,30 @@ def test_resolver_shares_answers_across_folders_of_one_depth():
     assert len(shared._by_base) == 1 and len(shared._done) == 3
 
 
+@pytest.mark.parametrize("root", ["", "https://gk.example.gov.cn", "/gov", "gov"])
+def test_plain_hrefs_taken_as_they_are_resolve_as_resolve_does(root, monkeypatch):
+    """An href of plain path characters skips ``urlsplit`` and ``unquote`` (``Resolver._parse``):
+    on random hrefs of plain and special characters, and a site root that is a URL, a path,
+    or a bare word (an href naming the root is not plain), the memo answers as ``resolve``."""
+    rng = random.Random(21)
+    files = links.SiteFiles("output", root, files={"u/index.html", "u/a/x.html", "gov/x.html", "x.html"})
+    pieces = ["a", "x.html", "/", "../", "./", ".", "-", "_", "~", "gov", "u", "%2E", "#", "?", ":", " ", "\t",
+              "//", "mailto:", "http:", "号", "[", "&"]
+    hrefs = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 5))) for _ in range(3000)]
+    hrefs += ["gov", "gov/x.html", "/gov", "/gov/x.html", "//gov/x.html", "x.html", "u/a/x.html"]
+    memo = links.Resolver(files)
+    for href in hrefs:
+        for page in ("u/a/p.html", "u/index.html", "p.html"):
+            assert memo(page, href) == links.resolve(page, href, files), (root, page, href)
+    # and a unit's plain hrefs (the navigation, item pages) are never split as URLs
+    split = []
+    monkeypatch.setattr(links, "urlsplit", lambda href: split.append(href) or urlsplit(href))
+    fresh = links.Resolver(files)
+    for href in ("../../jdjc/index.html", "2021-10020.html", "../theme/css/main.css", "a_b~c.html"):
+        fresh("u/a/p.html", href)
+    assert split == []
+
+
 def judged_link_by_link(uid: str, pages: list[links.PageLinks], files: links.SiteFiles) -> tuple:
     """``judge_unit`` spelled out: every link resolved with ``resolve`` on the first page of its
     folder where its href stands (on its own page for '#…' and '?…'), in page and link order."""
@@ -268,6 +293,11 @@ class _Counting:
         for m in self.pattern.finditer(text, *args):
             self.taken += 1
             yield m
+
+    def search(self, text, *args):
+        m = self.pattern.search(text, *args)
+        self.taken += m is not None
+        return m
 
 
 def test_pages_of_a_folder_are_read_against_its_first(tmp_path, monkeypatch):

@@ -194,6 +194,40 @@ def test_keys_sort_in_32_bits_only_when_they_fit():
     assert tokenize._sorted(wide.copy(), 2**32 + 6).tolist() == [1, 3, 2**32, 2**32 + 5]
 
 
+def test_stable_order_is_numpys_stable_argsort():
+    """The pairs' order (a radix sort by 16-bit halves) is the stable argsort's, in each of
+    its three ranges: below 2**16 (one pass), below 2**32 (two; values that differ only in
+    their high or only in their low half, the largest that fits), and above (numpy's own)."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    for bound in (1, 2, 1 << 16, (1 << 16) + 1, 75_000, 1 << 32, (1 << 32) + 5):
+        values = rng.integers(0, bound, 5000, dtype=np.int64)
+        values[:6] = [bound - 1, 0, bound - 1, (bound - 1) & 0xFFFF, (bound - 1) & ~0xFFFF, 0]
+        got = tokenize._stable_order(values, bound)
+        assert got.tolist() == np.argsort(values, kind="stable").tolist(), bound
+
+
+def test_characters_counted_in_place_or_sorted_alike(monkeypatch):
+    """A block's characters are counted in place when id × texts is small, else sorted: both
+    give the keys of a plain count (characters, then pairs, by first character, then text)."""
+    import numpy as np
+
+    rng = np.random.default_rng(8)
+    for texts_n, chars in ((40, 30), (900, 3000)):
+        n = texts_n
+        text_of = np.sort(rng.integers(0, n, 4000))
+        ids = rng.integers(0, chars, 4000)
+        touching = np.flatnonzero(rng.random(3999) < 0.7)
+        touching = touching[text_of[touching] == text_of[touching + 1]]
+        width = chars + 1
+        plain = Counter(zip((ids * width).tolist(), text_of.tolist()))
+        plain.update(zip((ids[touching] * width + ids[touching + 1] + 1).tolist(), text_of[touching].tolist()))
+        expected = sorted((code * n + text, count) for (code, text), count in plain.items())
+        keys, tf = tokenize._cjk_keys(ids, text_of, touching, width, n)
+        assert list(zip(keys.tolist(), tf.tolist())) == expected
+
+
 def test_many_distinct_characters_count_as_each_text_alone():
     """Enough texts and distinct CJK characters that the keys pass 32 bits (width² × texts
     > 2**32): the int64 sort, the same counts as text by text."""

@@ -210,9 +210,32 @@ def _serve(conn, parents_end, warm: Callable[[], None] | None = None,
 
 def _start_worker(zygote: int, initializer: Callable | None, initargs: tuple) -> None:
     """In a unit worker: watch the zygote, then the build's own initializer."""
+    keep_freed_heap()
     threading.Thread(target=_watch, args=(zygote,), name="gongkai-zygote-watch", daemon=True).start()
     if initializer is not None:
         initializer(*initargs)
+
+
+# glibc's mallopt parameters (malloc.h).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+KEEP_MMAP = 32 << 20    # blocks below this come from the heap (glibc's largest default on 64-bit)
+KEEP_TRIM = 64 << 20    # free heap above this is given back to the system
+
+
+def keep_freed_heap() -> bool:
+    """Let this process reuse the large blocks it frees (glibc; elsewhere nothing is done and
+    False is returned). By default glibc maps each block above its (moving) threshold afresh
+    and gives the top of the heap back on free, so a unit worker's numpy temporaries (the
+    search index: dozens of arrays of 0.1–4 MB a unit) and page strings had every page faulted
+    in again, unit after unit: ~10 ms of system CPU a unit in the index alone at 20k/100
+    (docs/performance.md, "index" round 2). The worker's peak is its largest unit either way."""
+    import ctypes  # noqa: PLC0415 - only workers need it
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, KEEP_MMAP)) and bool(mallopt(_M_TRIM_THRESHOLD, KEEP_TRIM))
 
 
 def _watch(zygote: int) -> None:

@@ -41,6 +41,7 @@ from .unitfacts import UnitFacts
 _LINK = re.compile(r"""\s(?:href|src)\s*=\s*"([^"]*)\"""")
 _ANCHOR = re.compile(r"""\s(?:id|name)\s*=\s*"([^"]*)\"""")
 _IGNORED_SCHEMES = ("mailto", "tel", "javascript", "data", "sms")
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9._~/-]+")   # an href ``Resolver._parse`` takes as it is
 MAX_PAGE_BYTES = 20_000_000
 STASH = ".check-stash"     # beside the unit folders of one build: each unit's scan, left by its worker
 STASH_FORMAT = 5
@@ -466,16 +467,42 @@ def _fast_scan(text: str, unit: bool, intern: Callable[[str, str], str] | None =
     stop = _sync(text, base) if base is not None else None
     if keep is not None:
         keep.__init__()   # a page that declined leaves nothing for the next
-    end_at = len(text) + 1 if stop is None else stop[0]
     unescape = html.unescape
     anchors: list[str] = []
     found: list[tuple[int, str]] = []
     count = text.count
-    line, last, end = 1, 0, 0
-    for m in _FAST.finditer(text):
-        at = m.start()
-        if at >= end_at:
-            break
+    line, last = 1, 0
+    if keep is not None:   # the folder's first page (no ``stop``): every match's place kept
+        ends, link_at, anchor_at = keep.ends, keep.link_at, keep.anchor_at
+        for m in _FAST.finditer(text):
+            kind = m.lastindex
+            if kind is None:
+                return None
+            value = m[kind]
+            if value[-1:] in _SUSPECT and value.rstrip().endswith("="):
+                return None
+            if "&" in value:
+                value = unescape(value)
+            ends.append(m.end())
+            if kind == 2:
+                anchors.append(value)
+                anchor_at.append(m.start())
+            elif unit:
+                at = m.start()
+                start = at - (5 if text[at - 1] == "f" else 4)   # where ``_LINK`` matches: the '\s'
+                line += count("\n", last, start)
+                last = start
+                found.append((line, intern(value, value) if intern is not None else value))
+                link_at.append(at)
+        keep.text, keep.anchors, keep.links = text, anchors, found
+        return frozenset(anchors), found
+    # Up to the point where this page meets its base: the matches of the text cut there are
+    # this page's matches that end before it (each reads no further than its closing '"'
+    # and the character after an '='), and the first match after them (``over``) is the one
+    # that could run over the point.
+    at = len(text) if stop is None else stop[0]
+    m = None
+    for m in _FAST.finditer(text, 0, at):
         kind = m.lastindex
         if kind is None:
             return None
@@ -484,30 +511,22 @@ def _fast_scan(text: str, unit: bool, intern: Callable[[str, str], str] | None =
             return None
         if "&" in value:
             value = unescape(value)
-        if stop is not None or keep is not None:
-            end = m.end()
-            if keep is not None:
-                keep.ends.append(end)
         if kind == 2:
             anchors.append(value)
-            if keep is not None:
-                keep.anchor_at.append(at)
         elif unit:
-            start = at - (5 if text[at - 1] == "f" else 4)   # where ``_LINK`` matches: the '\s'
+            start = m.start()
+            start -= 5 if text[start - 1] == "f" else 4   # where ``_LINK`` matches: the '\s'
             line += count("\n", last, start)
             last = start
             found.append((line, intern(value, value) if intern is not None else value))
-            if keep is not None:
-                keep.link_at.append(at)
-    if keep is not None:
-        keep.text, keep.anchors, keep.links = text, anchors, found
     if stop is not None:
-        at, at_base = stop
-        if end > at:   # a match runs over the point: the pages do not meet there (read whole)
+        over = _FAST.search(text, 0 if m is None else m.end())
+        if over is not None and over.start() < at:   # a match runs over the point (read whole)
             return None
         # The base's matches from the point, its links' lines moved by the lines before it.
+        at_base = stop[1]
         rest = base.links[bisect.bisect_left(base.link_at, at_base):]
-        moved = count("\n", 0, at - 5) - base.text.count("\n", 0, at_base - 5)
+        moved = count("\n", 0, at - 5) - base.newlines_before(at_base - 5)
         found += rest if not moved else [(n + moved, href) for n, href in rest]
         anchors += base.anchors[bisect.bisect_left(base.anchor_at, at_base):]
     return frozenset(anchors), found
@@ -518,7 +537,7 @@ class _Marks:
     its text, where each match ends, where each link and anchor match starts, and what it
     gave (``text`` None: not filled yet)."""
 
-    __slots__ = ("text", "ends", "link_at", "links", "anchor_at", "anchors")
+    __slots__ = ("text", "ends", "link_at", "links", "anchor_at", "anchors", "_newlines")
 
     def __init__(self):
         self.text: str | None = None
@@ -527,6 +546,15 @@ class _Marks:
         self.anchor_at: list[int] = []
         self.links: list[tuple[int, str]] = []
         self.anchors: list[str] = []
+        self._newlines: dict[int, int] = {}
+
+    def newlines_before(self, point: int) -> int:
+        """``text.count("\\n", 0, point)``, counted once a point: the pages of a folder mostly
+        meet their base at the same one."""
+        got = self._newlines.get(point)
+        if got is None:
+            got = self._newlines[point] = self.text.count("\n", 0, point)
+        return got
 
 
 def _sync(text: str, base: _Marks) -> tuple[int, int] | None:
@@ -700,10 +728,16 @@ class Resolver:
     def _parse(self, href: str) -> tuple:
         """('done', ``resolve``'s answer) when it does not depend on the page, else
         ('path', the unquoted path, the unquoted fragment)."""
+        root = self.files.site_root
+        # Most hrefs of a unit are plain relative paths (item pages, the navigation): no
+        # space, scheme, netloc, query, fragment or escape, so ``urlsplit`` and ``unquote``
+        # would give them back as they are.
+        if _PLAIN_PATH.fullmatch(href) and not href.startswith("//") and not (
+                root and (href == root or href.startswith(root + "/"))):
+            return ("path", href, "")
         href = href.strip()
         if not href:
             return ("done", None)
-        root = self.files.site_root
         if root and (href == root or href.startswith(root + "/")):
             href = "/" + href[len(root):].lstrip("/")
         try:
