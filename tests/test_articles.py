@@ -300,3 +300,38 @@ def test_lean_read_file_makes_pelicans_article(unit_id, cats):
                 os.path.relpath = real_relpath
             assert got == want, path
     assert relpaths == []   # the lean path was taken: no path arithmetic per item
+
+
+def test_writer_output_file_is_pelicans_sanitised_join(tmp_path):
+    """UnitWriter joins a page's name to the output folder by concatenation only where
+    ``sanitised_join`` (abspath of the join, refusing a path out of the folder) gives that
+    string; anything else is Pelican's own join, its refusal included."""
+    from pelican.utils import sanitised_join
+
+    rng = random.Random(15)
+    folders = [str(tmp_path / "out"), str(tmp_path / "out") + "/", str(tmp_path / "a" / ".." / "out"), "out", "/"]
+    for folder in folders:
+        writer = articles.UnitWriter(folder, settings=_settings(OUTPUT_PATH=folder))
+        for _ in range(500):
+            name = _random_path(rng)
+            try:
+                want = sanitised_join(folder, name)
+            except RuntimeError:
+                with pytest.raises(RuntimeError):
+                    writer.output_file(name)
+                continue
+            assert writer.output_file(name) == want, (folder, name)
+
+
+def test_a_page_without_fiscal_tables_answers_none_at_once():
+    """article.html and item_meta ask every item for ``article.fiscal``, which the fiscal
+    plugin sets only on items with tables: the class answers None for the others, where
+    Jinja's lookup failed twice and made an Undefined."""
+    import jinja2
+
+    env = jinja2.Environment(autoescape=True)
+    article = articles.ItemArticle.__new__(articles.ItemArticle)
+    assert env.getattr(article, "fiscal") is None
+    article.fiscal = {"kind": "sangong"}
+    assert env.getattr(article, "fiscal") == {"kind": "sangong"}
+    assert env.from_string("{% if a.fiscal and a.fiscal.kind == 'sangong' %}yes{% endif %}").render(a=article) == "yes"
