@@ -335,3 +335,30 @@ def test_a_page_without_fiscal_tables_answers_none_at_once():
     article.fiscal = {"kind": "sangong"}
     assert env.getattr(article, "fiscal") == {"kind": "sangong"}
     assert env.from_string("{% if a.fiscal and a.fiscal.kind == 'sangong' %}yes{% endif %}").render(a=article) == "yes"
+
+
+def test_an_items_save_as_is_valid_where_pelican_says_so(tmp_path, monkeypatch):
+    """ItemArticle answers Pelican's "inside the output folder?" test without its
+    sanitised_join for clean paths (every item, once each); every answer is Pelican's."""
+    import pelican.contents
+
+    joins = []
+    real_join = pelican.contents.sanitised_join
+    monkeypatch.setattr(pelican.contents, "sanitised_join", lambda *a: joins.append(a) or real_join(*a))
+    item = articles.ItemArticle.__new__(articles.ItemArticle)
+    item.settings, item.override_save_as, item.in_default_lang = {"OUTPUT_PATH": str(tmp_path)}, "a/b/c.html", True
+    assert item._has_valid_save_as() and not joins
+    rng = random.Random(2)
+    folders = [str(tmp_path / "out"), str(tmp_path / "out") + "/", "out", "/", None]
+    for folder in folders:
+        for _ in range(400):
+            name = _random_path(rng) or "x.html"
+            answers = []
+            for cls in (Article, articles.ItemArticle):
+                article = cls.__new__(cls)
+                article.settings = {} if folder is None else {"OUTPUT_PATH": folder}
+                article.override_save_as = name
+                article.in_default_lang = True
+                article.source_path = "x.md"
+                answers.append(article._has_valid_save_as())
+            assert answers[0] == answers[1], (folder, name)

@@ -138,6 +138,16 @@ class ItemArticle(Article):
             return source_path[len(base) + 1:]
         return super().get_relative_source_path(source_path)
 
+    def _has_valid_save_as(self) -> bool:
+        # Pelican's test (is the page inside the output folder?) is sanitised_join, an
+        # abspath of the join; a clean relative save_as under a clean output folder is
+        # inside it without that. Anything else is Pelican's test, its message included.
+        out, save_as = self.settings.get("OUTPUT_PATH"), getattr(self, "save_as", None)
+        if isinstance(out, str) and isinstance(save_as, str) and out != "/" and clean_folder(out) \
+                and clean_relative(save_as):
+            return True
+        return super()._has_valid_save_as()
+
 
 class ItemsGenerator(_NoStamps, ArticlesGenerator):
     """Pelican's ArticlesGenerator (its ``generate_context`` and output) with the lean
