@@ -148,8 +148,11 @@ def _forget_rendered(pelican):
     # article of every unit this worker built (each holding the settings, which hold
     # the whole registry) until the worker ended. A unit's pages are written by now.
     from pelican.contents import Content
+
+    from .render import forget_run
     Content.get_content.cache.clear()
     Content.get_summary.cache.clear()
+    forget_run()
 
 
 def register():
