@@ -104,3 +104,22 @@ def test_layout_reads_only_the_paragraphs_that_can_have_a_role_and_marks_the_sam
     body = "<p>现将细则印发给你们。</p>" + "".join(f"<p>第{n}段正文，请认真贯彻执行。</p>" for n in range(30))
     assert layout(body) is body
     assert read == ["现将细则印发给你们。"]   # the first paragraph's text only
+
+
+def test_paragraphs_are_found_as_the_lazy_pattern_found_them():
+    """gongwen's paragraph pattern (no lazy quantifier) matches exactly what
+    ``<p>(.*?)</p>`` with re.S matched, on random HTML built from the pieces that meet or
+    break a paragraph's end."""
+    import random
+    import re
+
+    from gongkai import gongwen
+
+    lazy = re.compile(r"<p>(.*?)</p>", re.S)
+    assert gongwen._P.pattern != lazy.pattern
+    pieces = ["<p>", "</p>", "<", "/", "p", ">", "</ p>", "</P>", "</pre>", "<p class=x>", "\n", "文", "a", "<b>",
+              "</b>", "&amp;", "</p", "<<", "p>"]
+    rng = random.Random(17)
+    for _ in range(20000):
+        html = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        assert [m.span(1) for m in gongwen._P.finditer(html)] == [m.span(1) for m in lazy.finditer(html)], html

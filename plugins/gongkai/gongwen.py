@@ -13,7 +13,10 @@ from __future__ import annotations
 import html
 import re
 
-_P = re.compile(r"<p>(.*?)</p>", re.S)
+# A paragraph: "<p>", then everything up to the first "</p>" (what ``<p>(.*?)</p>`` with
+# re.S matches), written without the lazy quantifier, which tried "</p>" at every
+# character (~17 µs a corpus body, against ~4).
+_P = re.compile(r"<p>((?:[^<]++|<(?!/p>))*+)</p>")
 _TAGS = re.compile(r"<[^>]+>")
 _CN_DIGITS = "〇○零一二三四五六七八九十"
 DATE = re.compile(rf"^(?:\d{{4}}|[{_CN_DIGITS}]{{4}})年(?:\d{{1,2}}|[{_CN_DIGITS}]{{1,3}})月"
