@@ -362,3 +362,49 @@ def test_an_items_save_as_is_valid_where_pelican_says_so(tmp_path, monkeypatch):
                 article.source_path = "x.md"
                 answers.append(article._has_valid_save_as())
             assert answers[0] == answers[1], (folder, name)
+
+
+def test_intrasite_link_pattern_is_pelicans_made_once(monkeypatch):
+    """An item's {filename}-link pattern is Pelican's own (same pattern, same flags) for
+    each INTRASITE_LINK_REGEX, built once instead of at every content access."""
+    made = []
+    real = Article._get_intrasite_link_regex
+    monkeypatch.setattr(Article, "_get_intrasite_link_regex", lambda self: made.append(1) or real(self))
+    articles._intrasite_regex.cache_clear()
+    item = articles.ItemArticle.__new__(articles.ItemArticle)
+    for link_regex in (DEFAULT_CONFIG["INTRASITE_LINK_REGEX"], r"\{(?P<what>.*?)\}", DEFAULT_CONFIG["INTRASITE_LINK_REGEX"]):
+        item.settings = {"INTRASITE_LINK_REGEX": link_regex}
+        want = real(item)
+        for _ in range(10):
+            got = item._get_intrasite_link_regex()
+            assert (got.pattern, got.flags) == (want.pattern, want.flags)
+    assert len(made) == 2   # once per distinct setting value
+
+
+def test_empty_alt_check_runs_only_on_content_with_images(monkeypatch, cats):
+    """Pelican's empty-alt warning looks for a literal "<img"; the lean read_file calls it
+    for content that has one (its warnings unchanged) and skips the scan elsewhere."""
+    from pelican.settings import read_settings
+
+    from gongkai import reader as reader_mod
+    from gongkai.units import load_units
+
+    units, _ = load_units(ROOT / "content", cats)
+    checked = []
+    real = articles.find_empty_alt
+    monkeypatch.setattr(articles, "find_empty_alt", lambda content, path: checked.append(path) or real(content, path))
+    seen = {}
+    for unit in units.values():
+        base = str(unit.folder.resolve())
+        settings = read_settings(str(ROOT / "pelicanconf.py"), override={
+            "PATH": base, "OUTPUT_PATH": "/nonexistent", "GK_UNIT": unit.as_settings(), "GK_AS_OF": "2026-11-22"})
+        readers = Readers(settings)
+        reader_mod._add_readers(readers)
+        readers.readers = {fmt: cls(settings) for fmt, cls in readers.reader_classes.items() if cls}
+        lean = articles.ItemReaders.adopt(readers)
+        for path in sorted(unit.folder.resolve().rglob("*.md")):
+            article = lean.read_file(base, str(path.relative_to(base)), content_class=Article,
+                                     context={"generated_content": {}, "static_links": set(), "static_content": {}})
+            seen[f"{base}/{path.relative_to(base)}"] = "<img" in (article._content or "")
+    assert any(seen.values()) and not all(seen.values())
+    assert sorted(checked) == sorted(p for p, has in seen.items() if has)

@@ -24,9 +24,11 @@ read and validated as before.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import logging
 import os
 import re
+from types import SimpleNamespace
 
 from pelican import Pelican, signals
 from pelican.cache import FileStampDataCacher
@@ -101,7 +103,7 @@ class ItemReaders(_NoStamps, Readers):
         metadata["reader"] = reader.__class__.__name__.replace("Reader", "").lower()
         content, reader_metadata = reader.read(full)
         metadata.update(_filter_discardable_metadata(reader_metadata))
-        if content:
+        if content and "<img" in content:   # both of Pelican's patterns start with a literal "<img"
             find_empty_alt(content, full)
         if context_signal:
             context_signal.send(context_sender, metadata=metadata)
@@ -138,6 +140,12 @@ class ItemArticle(Article):
             return source_path[len(base) + 1:]
         return super().get_relative_source_path(source_path)
 
+    def _get_intrasite_link_regex(self):
+        # Pelican builds its {filename}-link pattern from INTRASITE_LINK_REGEX and compiles
+        # it again on every call (four an item: the content for two SITEURLs, its static
+        # links, the summary); the pattern is Pelican's own, made once per setting value.
+        return _intrasite_regex(self.settings["INTRASITE_LINK_REGEX"])
+
     def _has_valid_save_as(self) -> bool:
         # Pelican's test (is the page inside the output folder?) is sanitised_join, an
         # abspath of the join; a clean relative save_as under a clean output folder is
@@ -170,6 +178,13 @@ class ItemsGenerator(_NoStamps, ArticlesGenerator):
             return False
         ext = os.path.splitext(basename)[1][1:]
         return extensions is False or ext in extensions
+
+
+@functools.lru_cache(maxsize=8)
+def _intrasite_regex(link_regex: str) -> re.Pattern:
+    """Pelican's ``Content._get_intrasite_link_regex`` for this INTRASITE_LINK_REGEX (it
+    reads nothing else of the content)."""
+    return Article._get_intrasite_link_regex(SimpleNamespace(settings={"INTRASITE_LINK_REGEX": link_regex}))
 
 
 def _ignore_pattern(patterns) -> re.Pattern | None:
