@@ -229,9 +229,10 @@ class UnitWriter(Writer):
 
     def _write_text(self, path: str, text: str, override: bool) -> None:
         """What ``with self._open_w(path, "utf-8", override) as f: f.write(text)`` writes
-        (POSIX: no newline translation), as one encode and one ``os.write`` loop instead
-        of a text file object; Pelican's ``_open_w`` checks (a page written twice, the
-        override rules) come first, from its own method, unchanged."""
+        (POSIX: no newline translation), as one encode and one ``os.write`` instead of a
+        text file object; ``_open_w``'s checks (a page written twice, the override rules)
+        come first (``_claim``). A page that cannot be encoded raises the same
+        UnicodeEncodeError, before its file is made rather than after."""
         target = self._claim(path, override)
         data = text.encode("utf-8")
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o666)
