@@ -300,3 +300,111 @@ def test_lean_read_file_makes_pelicans_article(unit_id, cats):
                 os.path.relpath = real_relpath
             assert got == want, path
     assert relpaths == []   # the lean path was taken: no path arithmetic per item
+
+
+def test_writer_output_file_is_pelicans_sanitised_join(tmp_path):
+    """UnitWriter joins a page's name to the output folder by concatenation only where
+    ``sanitised_join`` (abspath of the join, refusing a path out of the folder) gives that
+    string; anything else is Pelican's own join, its refusal included."""
+    from pelican.utils import sanitised_join
+
+    rng = random.Random(15)
+    folders = [str(tmp_path / "out"), str(tmp_path / "out") + "/", str(tmp_path / "a" / ".." / "out"), "out", "/"]
+    for folder in folders:
+        writer = articles.UnitWriter(folder, settings=_settings(OUTPUT_PATH=folder))
+        for _ in range(500):
+            name = _random_path(rng)
+            try:
+                want = sanitised_join(folder, name)
+            except RuntimeError:
+                with pytest.raises(RuntimeError):
+                    writer.output_file(name)
+                continue
+            assert writer.output_file(name) == want, (folder, name)
+
+
+def test_a_page_without_fiscal_tables_answers_none_at_once():
+    """article.html and item_meta ask every item for ``article.fiscal``, which the fiscal
+    plugin sets only on items with tables: the class answers None for the others, where
+    Jinja's lookup failed twice and made an Undefined."""
+    import jinja2
+
+    env = jinja2.Environment(autoescape=True)
+    article = articles.ItemArticle.__new__(articles.ItemArticle)
+    assert env.getattr(article, "fiscal") is None
+    article.fiscal = {"kind": "sangong"}
+    assert env.getattr(article, "fiscal") == {"kind": "sangong"}
+    assert env.from_string("{% if a.fiscal and a.fiscal.kind == 'sangong' %}yes{% endif %}").render(a=article) == "yes"
+
+
+def test_an_items_save_as_is_valid_where_pelican_says_so(tmp_path, monkeypatch):
+    """ItemArticle answers Pelican's "inside the output folder?" test without its
+    sanitised_join for clean paths (every item, once each); every answer is Pelican's."""
+    import pelican.contents
+
+    joins = []
+    real_join = pelican.contents.sanitised_join
+    monkeypatch.setattr(pelican.contents, "sanitised_join", lambda *a: joins.append(a) or real_join(*a))
+    item = articles.ItemArticle.__new__(articles.ItemArticle)
+    item.settings, item.override_save_as, item.in_default_lang = {"OUTPUT_PATH": str(tmp_path)}, "a/b/c.html", True
+    assert item._has_valid_save_as() and not joins
+    rng = random.Random(2)
+    folders = [str(tmp_path / "out"), str(tmp_path / "out") + "/", "out", "/", None]
+    for folder in folders:
+        for _ in range(400):
+            name = _random_path(rng) or "x.html"
+            answers = []
+            for cls in (Article, articles.ItemArticle):
+                article = cls.__new__(cls)
+                article.settings = {} if folder is None else {"OUTPUT_PATH": folder}
+                article.override_save_as = name
+                article.in_default_lang = True
+                article.source_path = "x.md"
+                answers.append(article._has_valid_save_as())
+            assert answers[0] == answers[1], (folder, name)
+
+
+def test_intrasite_link_pattern_is_pelicans_made_once(monkeypatch):
+    """An item's {filename}-link pattern is Pelican's own (same pattern, same flags) for
+    each INTRASITE_LINK_REGEX, built once instead of at every content access."""
+    made = []
+    real = Article._get_intrasite_link_regex
+    monkeypatch.setattr(Article, "_get_intrasite_link_regex", lambda self: made.append(1) or real(self))
+    articles._intrasite_regex.cache_clear()
+    item = articles.ItemArticle.__new__(articles.ItemArticle)
+    for link_regex in (DEFAULT_CONFIG["INTRASITE_LINK_REGEX"], r"\{(?P<what>.*?)\}", DEFAULT_CONFIG["INTRASITE_LINK_REGEX"]):
+        item.settings = {"INTRASITE_LINK_REGEX": link_regex}
+        want = real(item)
+        for _ in range(10):
+            got = item._get_intrasite_link_regex()
+            assert (got.pattern, got.flags) == (want.pattern, want.flags)
+    assert len(made) == 2   # once per distinct setting value
+
+
+def test_empty_alt_check_runs_only_on_content_with_images(monkeypatch, cats):
+    """Pelican's empty-alt warning looks for a literal "<img"; the lean read_file calls it
+    for content that has one (its warnings unchanged) and skips the scan elsewhere."""
+    from pelican.settings import read_settings
+
+    from gongkai import reader as reader_mod
+    from gongkai.units import load_units
+
+    units, _ = load_units(ROOT / "content", cats)
+    checked = []
+    real = articles.find_empty_alt
+    monkeypatch.setattr(articles, "find_empty_alt", lambda content, path: checked.append(path) or real(content, path))
+    seen = {}
+    for unit in units.values():
+        base = str(unit.folder.resolve())
+        settings = read_settings(str(ROOT / "pelicanconf.py"), override={
+            "PATH": base, "OUTPUT_PATH": "/nonexistent", "GK_UNIT": unit.as_settings(), "GK_AS_OF": "2026-11-22"})
+        readers = Readers(settings)
+        reader_mod._add_readers(readers)
+        readers.readers = {fmt: cls(settings) for fmt, cls in readers.reader_classes.items() if cls}
+        lean = articles.ItemReaders.adopt(readers)
+        for path in sorted(unit.folder.resolve().rglob("*.md")):
+            article = lean.read_file(base, str(path.relative_to(base)), content_class=Article,
+                                     context={"generated_content": {}, "static_links": set(), "static_content": {}})
+            seen[f"{base}/{path.relative_to(base)}"] = "<img" in (article._content or "")
+    assert any(seen.values()) and not all(seen.values())
+    assert sorted(checked) == sorted(p for p, has in seen.items() if has)

@@ -75,3 +75,51 @@ def test_summary_reads_only_the_first_paragraphs_and_says_the_same():
 def test_layout_of_a_body_without_gongwen_parts_is_the_same_string():
     body = "<p>现将《细则》印发给你们。</p>\n<p>请认真贯彻执行。</p>"
     assert layout(body) is body
+
+
+def test_layout_reads_only_the_paragraphs_that_can_have_a_role_and_marks_the_same(monkeypatch):
+    """layout takes the text of the first paragraph, of those that can be a date or a 附件说明
+    (a 日 or 附 in their HTML, or an entity) and of the one before a date; it marks what
+    roles() says of every paragraph's text, on random bodies with tags and entities that
+    make or hide a date, a 附件说明 or a 落款."""
+    import random
+
+    from gongkai import gongwen
+
+    pieces = ["各乡镇人民政府，县各委办局：", "各单位：", "现将《细则》印发给你们。", "示例县人民政府", "财政局",
+              "2026年7月8日", "二〇二六年七月八日", "附件：申请表", "附件:名单", "", " ", "（此件公开发布）",
+              "根据《条例》：", "<strong>通知</strong>如下：", "甲 &amp; 乙", "a\n  b", "本办法自2026年1月1日起施行。",
+              "2026年7月8&#26085;", "&#38468;件：表", "附<b></b>件：表", "<em>2026年7月8日</em> ", "今日", "附注",
+              "示例县<br>人民政府", "&lt;p&gt;", "日", "附件："]
+    rng = random.Random(9704)
+    for _ in range(5000):
+        paragraphs = [rng.choice(pieces) + rng.choice(["", "", "日", " "]) for _ in range(rng.randint(0, 7))]
+        fragment = "".join(f"<p>{p}</p>" for p in paragraphs)
+        want = roles([gongwen._text(m.group(1)) for m in gongwen._P.finditer(fragment)])
+        marked = "".join(f'<p class="gw-{k}">{p}</p>' if k else f"<p>{p}</p>" for p, k in zip(paragraphs, want))
+        assert layout(fragment) == marked, fragment
+    read = []
+    real = gongwen._text
+    monkeypatch.setattr(gongwen, "_text", lambda raw: read.append(raw) or real(raw))
+    body = "<p>现将细则印发给你们。</p>" + "".join(f"<p>第{n}段正文，请认真贯彻执行。</p>" for n in range(30))
+    assert layout(body) is body
+    assert read == ["现将细则印发给你们。"]   # the first paragraph's text only
+
+
+def test_paragraphs_are_found_as_the_lazy_pattern_found_them():
+    """gongwen's paragraph pattern (no lazy quantifier) matches exactly what
+    ``<p>(.*?)</p>`` with re.S matched, on random HTML built from the pieces that meet or
+    break a paragraph's end."""
+    import random
+    import re
+
+    from gongkai import gongwen
+
+    lazy = re.compile(r"<p>(.*?)</p>", re.S)
+    assert gongwen._P.pattern != lazy.pattern
+    pieces = ["<p>", "</p>", "<", "/", "p", ">", "</ p>", "</P>", "</pre>", "<p class=x>", "\n", "文", "a", "<b>",
+              "</b>", "&amp;", "</p", "<<", "p>"]
+    rng = random.Random(17)
+    for _ in range(20000):
+        html = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        assert [m.span(1) for m in gongwen._P.finditer(html)] == [m.span(1) for m in lazy.finditer(html)], html

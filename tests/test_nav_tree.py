@@ -153,3 +153,81 @@ def test_base_html_marks_its_column_as_the_tree_macro_did(cats, tree_template, s
         old = unmarked.replace(f'<a href="{href}">', f'<a href="{href}" aria-current="page">', 1)
         html = render(tree_template, gk, siteurl, col.id)
         assert html == old and html.count('aria-current="page"') == 1, col.id
+
+
+def test_unit_and_labels_answer_attribute_lookups_as_a_dict_does(cats):
+    """GK.unit and GK.labels are read as ``x.key`` on every page; Jinja tries getattr first,
+    and a dict's failed getattr cost ~0.5 µs a lookup. Their keys are attributes now, and
+    every lookup a template can make gives what it gave on the plain dict."""
+    import copy
+    import pickle
+
+    gk = make_gk(cats, "county")
+    plain_labels = dict(cats.item_labels)
+    plain_unit = {"id": "u", "name": "示例县人民政府", "short_name": "示例县", "level": "county"}
+    env = jinja2.Environment(autoescape=True)
+    names = [*plain_labels, *plain_unit, "items", "keys", "get", "copy", "values", "no_such_key", "1x"]
+    for fields, plain in ((gk.labels, plain_labels), (gk.unit, plain_unit)):
+        assert fields == plain
+        for key in plain:
+            if key.isidentifier() and not hasattr(dict, key):
+                assert getattr(fields, key) is plain[key]      # found at once, no AttributeError
+        for name in names:
+            want, got = env.getattr(plain, name), env.getattr(fields, name)
+            if isinstance(want, jinja2.Undefined):
+                assert isinstance(got, jinja2.Undefined)
+            elif callable(want):
+                assert got.__name__ == want.__name__           # dict's own method, as before
+            else:
+                assert got is want
+        assert env.from_string("{{ x.index_no }}|{{ x['name'] }}|{{ x.items is defined }}|{{ x.nope }}").render(
+            x=fields) == env.from_string("{{ x.index_no }}|{{ x['name'] }}|{{ x.items is defined }}|{{ x.nope }}").render(
+            x=plain)
+        with pytest.raises(TypeError):
+            fields["name"] = "changed"
+        with pytest.raises(TypeError):
+            fields.update(name="changed")
+        again = pickle.loads(pickle.dumps(fields))
+        assert again == fields and type(again) is type(fields) and vars(again) == vars(fields)
+        assert copy.deepcopy(fields) == fields
+
+
+def _outcome(fn, *args):
+    try:
+        return fn(*args)
+    except ValueError as exc:
+        return ("ValueError", str(exc))
+
+
+def test_template_strftime_is_pelicans_without_its_regex(monkeypatch):
+    """GK.strftime and GK.date give what ``value.strftime(fmt)`` gives (Pelican's
+    SafeDatetime strftime: each directive alone, "%-d" zero stripping, unknown directives
+    kept as text), and for a plain format never run Pelican's per-directive strftime."""
+    import datetime as dt
+    import random
+    import zoneinfo
+
+    import pelican.utils
+    from pelican.utils import SafeDatetime
+
+    from gongkai import columns
+
+    rng = random.Random(15)
+    pieces = ["%Y", "%m", "%d", "%H", "%M", "%S", "%a", "%b", "%j", "%y", "%%", "%-d", "%-m", "%e", "%Q", "-", " ",
+              "年", "月", "日", ":", "T", "%z", "%Z", "%f", "%"]
+    zones = [None, dt.timezone.utc, dt.timezone(dt.timedelta(hours=8)), zoneinfo.ZoneInfo("Asia/Shanghai")]
+    for _ in range(3000):
+        fmt = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+        value = SafeDatetime(rng.randint(1, 9999), rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23),
+                             rng.randint(0, 59), rng.randint(0, 59), rng.randint(0, 999999), tzinfo=rng.choice(zones))
+        for v in (value, value.date(), dt.datetime(*value.timetuple()[:6])):
+            assert _outcome(columns.strftime, v, fmt) == _outcome(type(v).strftime, v, fmt), (v, fmt)
+            assert _outcome(GK.strftime, v, fmt) == _outcome(type(v).strftime, v, fmt)
+    called = []
+    real = pelican.utils.strftime
+    monkeypatch.setattr(pelican.utils, "strftime", lambda *a: called.append(a) or real(*a))
+    day = SafeDatetime(2026, 1, 2, 3, 4)
+    assert GK.strftime(day, "%Y-%m-%d %H:%M") == "2026-01-02 03:04"
+    assert str(GK.date(day)) == '<time class="tok" datetime="2026-01-02">2026-01-02</time>'
+    assert not called
+    assert GK.strftime(day, "%-d日") == "2日" and called

@@ -1,4 +1,6 @@
 """Markdown rendering and sanitizing: nothing executable reaches a page."""
+from pathlib import Path
+
 import pytest
 
 from gongkai.render import Renderer, first_paragraph, sanitize
@@ -94,3 +96,28 @@ def test_plain_paragraphs_skip_nh3_only_where_it_changes_nothing():
     assert changed == ["\xa0"]
     assert Renderer()("一\xa0二\n\n三") == "<p>一&nbsp;二</p>\n<p>三</p>"   # U+00A0 still goes through nh3
     assert Renderer()("一二\n三\n\n\n四") == "<p>一二\n三</p>\n<p>四</p>"
+
+
+def test_template_files_are_signed_once_per_pelican_run(monkeypatch):
+    """share_environment keys the environment by the template files' signatures; a run's
+    generators (four a unit) share its settings, so the files are stat()ed once a run, and
+    again for the next run (a template edited between two builds of one process)."""
+    from pelican.generators import Generator
+    from pelican.settings import read_settings
+
+    from gongkai import render
+
+    calls = []
+    real = render._signatures
+    monkeypatch.setattr(render, "_signatures", lambda folders: calls.append(folders) or real(folders))
+    render.forget_run()
+    conf = str(Path(__file__).resolve().parents[1] / "pelicanconf.py")
+    for run in (1, 2):
+        settings = read_settings(conf)
+        for _ in range(4):
+            generator = Generator({}, settings, settings["PATH"], settings["THEME"], settings["OUTPUT_PATH"])
+            render.share_environment(generator)
+        assert len(calls) == run
+    render.forget_run()
+    render.share_environment(generator)
+    assert len(calls) == 3

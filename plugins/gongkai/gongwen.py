@@ -13,7 +13,10 @@ from __future__ import annotations
 import html
 import re
 
-_P = re.compile(r"<p>(.*?)</p>", re.S)
+# A paragraph: "<p>", then everything up to the first "</p>" (what ``<p>(.*?)</p>`` with
+# re.S matches), written without the lazy quantifier, which tried "</p>" at every
+# character (~17 µs a corpus body, against ~4).
+_P = re.compile(r"<p>((?:[^<]++|<(?!/p>))*+)</p>")
 _TAGS = re.compile(r"<[^>]+>")
 _CN_DIGITS = "〇○零一二三四五六七八九十"
 DATE = re.compile(rf"^(?:\d{{4}}|[{_CN_DIGITS}]{{4}})年(?:\d{{1,2}}|[{_CN_DIGITS}]{{1,3}})月"
@@ -61,10 +64,41 @@ def _is_fujian(text: str) -> bool:
     return text.startswith(("附件：", "附件:"))
 
 
+def _roles_of(raws: list[str]) -> list[str | None]:
+    """``roles([_text(r) for r in raws])``, taking a paragraph's text only where it can have
+    a role: the first (主送机关), one that can be a date or a 附件说明, and the one before a
+    date (落款). Without an entity ("&") a paragraph's text holds only characters of its
+    HTML, and a date ends with 日 and a 附件说明 starts with 附: a paragraph with neither
+    (and no "&") is body text, whatever it says. Most bodies' paragraphs are (~25 µs a
+    body: every paragraph's text and two tests)."""
+    texts: dict[int, str] = {}
+
+    def text(i: int) -> str:
+        found = texts.get(i)
+        if found is None:
+            found = texts[i] = _text(raws[i])
+        return found
+
+    out: list[str | None] = [None] * len(raws)
+    if raws and is_addressee(text(0)):
+        out[0] = "zhusong"
+    for i, raw in enumerate(raws):
+        if "日" not in raw and "附" not in raw and "&" not in raw:
+            continue
+        current = text(i)
+        if is_date(current):
+            out[i] = "date"
+            if i > 0 and out[i - 1] is None and is_signature(text(i - 1)):
+                out[i - 1] = "luokuan"
+        elif _is_fujian(current):
+            out[i] = "fujian"
+    return out
+
+
 def layout(fragment: str) -> str:
     """Add gw-* classes to the 主送机关, 落款, 成文日期 and 附件说明 paragraphs."""
     matches = list(_P.finditer(fragment))
-    kinds = roles([_text(m.group(1)) for m in matches])
+    kinds = _roles_of([m.group(1) for m in matches])
     if not any(kinds):
         return fragment   # nothing to mark: the same string, not rebuilt
     out, last = [], 0

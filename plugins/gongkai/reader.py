@@ -69,6 +69,10 @@ class _ItemReader(BaseReader):
                 # never enters a link, so Pelican names each file the same way; the same string is the
                 # same file, and a file named otherwise is read again (resolving each path cost ~40 µs).
                 self._known = {str(i.path): i for i in SPOOL[0].load(self._unit.id) or ()}
+                # The items are this reader's now (it sets their rendered fields): the spool
+                # lets go of them, so a later load reads the pre-pass copy from its file again
+                # and no item needs copying here (dataclasses.replace, ~6 µs an item).
+                SPOOL[0].forget()
         item = self._known.pop(str(path), None)
         if item is None:
             if not paths.is_regular(path):
@@ -79,8 +83,6 @@ class _ItemReader(BaseReader):
             item, problems = read_item(path, self._unit, self._catalogs)
             if item is None:
                 raise ContentError(problems)
-        else:
-            item = replace(item)  # rendered fields are set below; keep the pre-pass copy as read
         try:
             content = self._renderer(item.body) if item.body.strip() else ""
             content = images.rewrite(content, item.images)
@@ -146,8 +148,11 @@ def _forget_rendered(pelican):
     # article of every unit this worker built (each holding the settings, which hold
     # the whole registry) until the worker ended. A unit's pages are written by now.
     from pelican.contents import Content
+
+    from .render import forget_run
     Content.get_content.cache.clear()
     Content.get_summary.cache.clear()
+    forget_run()
 
 
 def register():

@@ -286,7 +286,7 @@ def share_environment(generator) -> None:
     key = repr((generator._templates_path, generator.theme, sorted(s["JINJA_ENVIRONMENT"].items()),
                 s["JINJA_FILTERS"], s["JINJA_GLOBALS"], s["JINJA_TESTS"], s["PLUGINS"],
                 # Pelican's strftime filter takes the locale when the environment is made
-                s.get("LOCALE"), s.get("DEFAULT_LANG"), _signatures(generator._templates_path)))
+                s.get("LOCALE"), s.get("DEFAULT_LANG"), _run_signatures(s, generator._templates_path)))
     # The repr of a filter function holds its address; the kept environment keeps the
     # function alive, so another function can never take that address and match (an
     # environment dropped below is not matched any more either).
@@ -333,6 +333,26 @@ def warm_templates(settings_file: str) -> list[str]:
     for name in names:
         generator.env.get_template(name)
     return names
+
+
+# The template files' signatures for the Pelican run whose settings they were taken for:
+# [(settings, folders, signatures)]. A run's generators (four a unit) share its settings
+# dict and nothing changes the theme during a run, so the files are stat()ed once a unit,
+# not once a generator (~25 files each); a new run (a new settings dict) stats them again.
+_SIGNED: list[tuple] = []
+
+
+def _run_signatures(settings: dict, folders: list[str]) -> list[tuple]:
+    if _SIGNED and _SIGNED[0][0] is settings and _SIGNED[0][1] == folders:
+        return _SIGNED[0][2]
+    signatures = _signatures(folders)
+    _SIGNED[:] = [(settings, list(folders), signatures)]
+    return signatures
+
+
+def forget_run() -> None:
+    """Let go of the last run's settings (its unit's registry slice) once its pages are written."""
+    _SIGNED.clear()
 
 
 def _signatures(folders: list[str]) -> list[tuple]:
