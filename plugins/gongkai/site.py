@@ -55,6 +55,9 @@ class Site:
     # unit id -> every file in its folder with its signature (incremental.validate.tree_signature),
     # taken by the scan's workers when a build cache is on, for the unit reuse keys.
     trees: dict[str, list] = field(default_factory=dict, repr=False, compare=False)
+    # The units the scan answered from the build cache, their folders unchanged (the build
+    # plans the others first: incremental/units.py).
+    from_cache: set[str] = field(default_factory=set, repr=False, compare=False)
     # 索引号 -> the first day the item may be public (ISO), or None if never: repeals and
     # revisions take effect on that day of the repealing item. Set by the scan, read-only.
     public_on: dict[str, str | None] = field(default_factory=dict, repr=False)
@@ -252,6 +255,7 @@ def scan(content: Path, catalog_dir: Path, cache=None, jobs: int | None = None, 
     # read by the workers.
     quick = {uid: found for uid in units if (found := task.unchanged(uid)) is not None}
     rest = [uid for uid in units if uid not in quick]
+    site.from_cache = set(quick)
     workers = max(1, min(jobs or os.cpu_count() or 1, len(rest)))
     read = _results(task, rest, workers)
     across = _Across()
