@@ -129,9 +129,13 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     started = time.monotonic()
     watch = timings.Stopwatch()  # per-stage CPU, wall and peak RSS: one `stages:` line, JSON when asked
     store = incremental.open_cache(output, use_cache)
-    site = site if site is not None else check(content, catalogs, max_warnings=20,
-                                               cache=incremental.ItemCache(store, catalogs), jobs=jobs,
-                                               spool_at=(output.parent, _spool_prefix(output)))
+    kept_facts = None
+    if site is None:
+        item_cache = incremental.ItemCache(store, catalogs)
+        site = check(content, catalogs, max_warnings=20, cache=item_cache, jobs=jobs,
+                     spool_at=(output.parent, _spool_prefix(output)))
+        from .incremental.facts import KeptFacts
+        kept_facts = KeptFacts(store, item_cache.key) if store.enabled else None
     watch.add("validate", site.workers_cpu)   # the scan's workers (site.scan)
     watch.rss["validate_worker"] = site.workers_rss
     watch.lap("validate")
@@ -148,7 +152,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
         _remove(partial)
     partial.mkdir(parents=True)
     units = unit_summaries(site, root_url)
-    facts = Facts.of(site, _date(as_of))
+    facts = Facts.of(site, _date(as_of), kept_facts)
     sangong = site.sangong_series(_date(as_of))
     hidden = facts.hidden
     annual = annual_series.settings(site, facts)

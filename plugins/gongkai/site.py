@@ -137,29 +137,51 @@ class Registry(Mapping):
         # One object per equal value where most entries repeat it (dates, no references, no
         # questions): the parent holds an entry per public item (issue 15).
         self._iso: dict[dt.date, str] = {}
+        self._text: dict[str, str] = {}    # the same date strings, by their text (put)
         self._none: list = []
 
     def add(self, item: Item, st: lifecycle.State) -> None:
         """Enter ``item`` (which has a 索引号) in its state ``st``: an item that is not public is
         absent, and a withdrawn 公示 is entered as what remains of it, so nothing of either can
         reach another unit's pages. A later item of the same 索引号 replaces an earlier one."""
+        row = self.row_of(item, st)
+        if row is not None:
+            self.rows[item.index_no] = row
+            self._naming = None
+
+    def put(self, number: str, row: tuple) -> None:
+        """Enter a row made by ``row_of`` in an earlier build (facts.Facts.of's kept units),
+        its dates and empty lists shared as ``row_of`` shares them."""
+        none, text = self._none, self._text
+        published, interprets, questions, since = row[4], row[7], row[10], row[13]
+        self.rows[number] = (*row[:4], text.setdefault(published, published), *row[5:7],
+                             interprets if interprets else none, *row[8:10], questions if questions else none,
+                             *row[11:13], None if since is None else text.setdefault(since, since), *row[14:])
+        self._naming = None
+
+    def row_of(self, item: Item, st: lifecycle.State) -> tuple | None:
+        """The entry of ``item`` in state ``st`` as its values in ``KEYS`` order (``add``), or None."""
         if not st.public:
-            return
+            return None
         iso, none = self._iso, self._none
         shown = lifecycle.withdraw(item) if st.withdrawn else item
         published = shown.published_date
         since = st.since
         # In KEYS order.
-        self.rows[item.index_no] = (
+        return (
             shown.unit, shown.url, shown.title, shown.doc_number,
-            iso.get(published) or iso.setdefault(published, published.isoformat()),
+            iso.get(published) or self._day(published),
             shown.repealed_by, shown.replaced_by,
             list(shown.interprets) if shown.interprets else none, shown.type, shown.form,
             [{"q": pair.q, "anchor": pair.anchor} for pair in shown.qa] if shown.qa else none,
             st.code, st.label,
-            None if since is None else iso.get(since) or iso.setdefault(since, since.isoformat()),
+            None if since is None else iso.get(since) or self._day(since),
             st.by, st.reason)
-        self._naming = None
+
+    def _day(self, day: dt.date) -> str:
+        text = day.isoformat()
+        self._iso[day] = found = self._text.setdefault(text, text)
+        return found
 
     def __getitem__(self, number: str) -> dict:
         entry = dict(zip(self.KEYS, self.rows[number]))
