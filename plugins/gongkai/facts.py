@@ -66,6 +66,8 @@ class Facts:
         numbers: dict[str, tuple[set[str], set[str]]] = {}
         for uid in site.items.unit_ids():
             part = kept.load(uid, site.items.blob(uid), day, public_on) if kept is not None else None
+            # A kept part's rows share their dates and empty lists as this registry's do (put).
+            enter = registry.put if part is not None else registry.rows.__setitem__
             if part is None:
                 part = unit_part(site.items.of(uid), day, public_on_of, registry, rule, explained)
                 if kept is not None:
@@ -74,7 +76,7 @@ class Facts:
             numbers[uid] = (part["own"], part["named"])
             states.update(zip(part["sources"], part["states"]))
             for number, row in part["rows"]:
-                registry.put(number, row)
+                enter(number, row)
             hidden.update(part["hidden"])
             read.extend(part["read"])
             if part["deadlines"]:
