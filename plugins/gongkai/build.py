@@ -217,10 +217,11 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
                 yield {**job, "shared": slices, "override": _handed_over(job["override"])}
         reuse.trees.clear()
 
-    # One more worker than the units read again, for a unit whose key changed without its
-    # files (its registry entries, a date): known only once its key is made.
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(built) if not store.enabled or not groups[1]
-                         else len(groups[0]) + 1))
+    # Past the units read again, one more worker for a unit whose key changed without its
+    # files (its registry entries): known only once its key is made. A build that read no
+    # unit again (a new day) may rebuild any of them.
+    ahead = len(groups[0]) + 1 if store.enabled and groups[0] and groups[1] else len(built)
+    workers = max(1, min(jobs or os.cpu_count() or 1, ahead))
     failures = []
     spool = (str(site.spool.folder), site.spool.token) if site.spool is not None else None
     if zygote is None:
