@@ -595,6 +595,25 @@ def test_link_hits_are_kept_while_no_target_changed(make_tree, tmp_path):
     assert set(scanner.store.loads["files"]) == {"t2", "demo"} and not scanner.store.loads["anchors"]   # t1's links
 
 
+def test_kept_link_hits_are_checked_against_each_target_unit_at_once(make_tree, tmp_path):
+    """Issue 15, a one-item edit: a reused unit's kept hits depend on the tokens of the folders
+    its links point into, across many units. A target unit whose tokens are, pickled, the bytes
+    they were when the hits were kept is taken as a whole: no unit's tokens are unpickled. One
+    whose tokens changed is looked at folder by folder (t1's anchor renamed: t0 is judged again)."""
+    content, out, units = towns_tree(make_tree, tmp_path)
+    keys = {uid: f"{uid}-1" for uid in units}
+    first, _ = keyed_run(content, out, units, keys, built=units)
+    again, scanner = keyed_run(content, out, units, keys, built=[])
+    assert scanner.hits_reused == set(units) and again.as_dict() == first.as_dict()
+    assert not scanner._live_dirs
+    (out / "t1/index.html").write_text('<h1 id="renamed">t1</h1>\n<a href="../t2/index.html">next</a>\n',
+                                       encoding="utf-8")
+    keys["t1"] = "t1-2"
+    report, scanner = keyed_run(content, out, units, keys, built=["t1"])
+    assert scanner.hits_reused == set(units) - {"t0", "t1"}
+    assert report.as_dict() == evaluate(content, out).as_dict() != first.as_dict()
+
+
 def test_a_target_that_loses_its_anchor_or_page_is_never_served_stale(make_tree, tmp_path):
     """t0 links to t1#h1 and t2 to t3#h3. t1's anchor goes (t1 rebuilt, t0 reused): t0's
     finding appears; t3's page goes: t2's appears. Each run equals a whole-tree scan."""

@@ -567,3 +567,44 @@ def test_sweeping_the_trash_touches_only_trash_and_follows_no_link(tmp_path):
     assert (tmp_path / ".output.trash-dd").exists()
     sweep_trash(out)
     assert not (tmp_path / ".output.trash-dd").exists()
+
+
+FIRST_JOB = """\
+import sys
+from gongkai import facts, pool
+asked = []
+real_shown = facts.Facts.shown
+facts.Facts.shown = lambda self, uid: asked.append(uid) or real_shown(self, uid)
+first = []
+real_send = pool.Zygote._send
+def send(self, message):
+    if isinstance(message, dict) and not first:
+        first.append(sorted(set(asked)))
+    return real_send(self, message)
+pool.Zygote._send = send
+from gongkai.__main__ import main
+code = main(sys.argv[1:])
+print("FIRST", first)
+sys.exit(code)
+"""
+
+
+def test_the_edited_units_job_goes_before_the_other_units_keys_are_made(site, tmp_path):
+    # Issue 15, a one-item edit: the unit whose files changed is planned first and its job
+    # handed to the workers; the keys of the units the scan answered from the build cache
+    # (each reads the registry: Facts.shown) are made while that unit is built.
+    import subprocess
+    import sys
+    content, out = site
+    item = next((content / "shili-county").rglob("*.md"))
+    item.write_text(text(item) + "\n编辑后追加的一段ZQXEDIT。\n", encoding="utf-8")
+    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT / "plugins"), "BUILD_DATE": AS_OF}
+    result = subprocess.run([sys.executable, "-c", FIRST_JOB, "html", "--content", str(content), "--output", str(out),
+                             "--settings", str(ROOT / "pelicanconf.py"), "--catalogs", str(ROOT / "catalogs"),
+                             "--jobs", "2"], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert result.returncode == 0, result.stderr
+    assert rebuilt(result.stdout) == (1, 5)
+    first = re.search(r"^FIRST \[(.*)\]$", result.stdout, re.M).group(1)
+    assert first == "['shili-county']", first
+    assert files_with(out / "shili-county" / "art", "ZQXEDIT")      # the page shows the edit
+    check_uncached(content, out, tmp_path)

@@ -350,3 +350,122 @@ def test_the_reader_takes_the_spools_items_without_copying_them(make_tree, monke
     assert attached._last is None                                        # the spool holds it no more
     again = {str(i.path): i for i in real_load(attached, "d")}
     assert again[path] is not item and again[path].summary == "" and again[path].qa[0].a_html == ""
+
+
+def _restored_units(monkeypatch) -> list[str]:
+    """The unit of every item made from now on: unpickled (items._restore) or read."""
+    from gongkai.items import Item
+    out: list[str] = []
+    real = Item.__init__
+
+    def init(self, *args, **kwargs):
+        out.append(args[0] if args else kwargs.get("unit"))
+        real(self, *args, **kwargs)
+    monkeypatch.setattr(Item, "__init__", init)
+    return out
+
+
+def _scanned(site) -> tuple:
+    """What the scan gives besides the items: the cross-unit facts and the problems."""
+    return (_shown(site.problems), list(site.public_on.items()), [i.source for i in site.sangong],
+            [i.source for i in site.annual], sorted(site.unread_index_nos))
+
+
+def test_the_scan_unpickles_no_item_of_an_unchanged_unit(make_tree, tmp_path, monkeypatch):
+    # Issue 15, a one-item edit: what the scan reads of a unit's items (their public-on dates,
+    # 索引号 claims, references, 三公 and 年报 items: site.unit_notes) is kept beside them in
+    # the slim record, so an unchanged unit's items stay pickled until Facts.of reads them.
+    content = _content(make_tree)
+    output = tmp_path / "output"
+    first, _ = _cached_scan(content, output, jobs=2)
+    restored = _restored_units(monkeypatch)
+    second, _ = _cached_scan(content, output, jobs=1)
+    assert "a" not in restored and "b" not in restored    # clean and unchanged (c, d: read every build)
+    assert _scanned(second) == _scanned(first) == _scanned(scan(content, ROOT / "catalogs", jobs=1))
+    assert second.items == first.items
+    # An edit shows in what the scan read: the new item's 索引号 and its duplicate.
+    (content / "b" / "qtwj" / "f1.md").write_text(ITEM.format(n="b1x", no=NO.format(0), d=9, extra=""),
+                                                  encoding="utf-8")
+    third, _ = _cached_scan(content, output, jobs=2)
+    assert _scanned(third) == _scanned(scan(content, ROOT / "catalogs", jobs=1)) != _scanned(second)
+    assert any(NO.format(0) in p[-1] and p[0] == "b/qtwj/f1.md" for p in _shown(third.problems))
+
+
+def test_the_scan_of_the_sample_from_the_cache_is_the_scan_without_it(tmp_path, monkeypatch):
+    # The sample has 三公 and 年报 items and references across units: the scan answered from
+    # the slim records gives the same facts as a scan that reads every file.
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    output = tmp_path / "output"
+    _cached_scan(content, output, jobs=2)
+    restored = _restored_units(monkeypatch)
+    cached, _ = _cached_scan(content, output, jobs=1)
+    # The only items unpickled: the 三公 and 年报 items, which the scan keeps as items.
+    assert cached.sangong and cached.annual and len(restored) == len(cached.sangong) + len(cached.annual)
+    plain = scan(content, ROOT / "catalogs", jobs=1)
+    assert _scanned(cached) == _scanned(plain) and cached.items == plain.items
+
+
+def test_a_slim_record_whose_notes_are_damaged_is_not_trusted(make_tree, tmp_path, monkeypatch):
+    from gongkai import site as site_mod
+    from gongkai.incremental.store import Cache
+    from gongkai.incremental.validate import _name
+    content = _content(make_tree)
+    output = tmp_path / "output"
+    first, _ = _cached_scan(content, output, jobs=2)
+    store = Cache.open(output)
+    record = store.load_pickle(_name("b", ".slim"))
+    notes = pickle.loads(record["notes"])
+    walked: list[str] = []
+    real_files = site_mod.item_files
+    monkeypatch.setattr(site_mod, "item_files", lambda unit, problems=None: walked.append(unit.id) or real_files(unit, problems))
+    wrong = pickle.dumps({**notes, "public_on": [(n, "1999-01-01") for n, _ in notes["public_on"]]})
+    for stale in ({**record, "notes": wrong}, {k: v for k, v in record.items() if k != "digest"},
+                  {**record, "notes": pickle.loads(record["notes"])}):
+        store.save_pickle(_name("b", ".slim"), stale)
+        walked.clear()
+        again, _ = _cached_scan(content, output)
+        assert "b" in walked and _scanned(again) == _scanned(first)
+
+
+def test_a_kept_tree_is_unchanged_exactly_when_its_signature_is_the_same(tmp_path):
+    # validate.tree_unchanged answers plain folders from one lstat per file and the hash
+    # records; whatever else it meets goes to tree_signature, so its answer and the hashes
+    # it marks seen are always tree_signature's.
+    from gongkai.incremental.store import Cache
+    from gongkai.incremental.validate import tree_signature, tree_unchanged
+    folder = tmp_path / "u"
+    for name, text in {"a.md": "一", "z/b.md": "二", "z/y/c.md": "三", ".hidden": "四", "b/d.txt": "五"}.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text, encoding="utf-8")
+    store = Cache(tmp_path / "cache")
+    kept = tree_signature(store, folder)
+    store.hashes.memo, store.hashes.seen = store.hashes.seen, {}
+
+    def check() -> bool:
+        seen_before = dict(store.hashes.seen)
+        answer = tree_unchanged(store, folder, kept)
+        quick_seen, store.hashes.seen = store.hashes.seen, dict(seen_before)
+        assert answer == (tree_signature(store, folder) == kept)
+        if answer:
+            assert quick_seen == store.hashes.seen
+        return answer
+
+    assert check() and len(store.hashes.seen) == 5
+    (folder / "z" / "b.md").write_text("二", encoding="utf-8")            # the same bytes written again
+    assert check()
+    (folder / "z" / "b.md").write_text("贰", encoding="utf-8")            # same size, other bytes
+    assert not check()
+    (folder / "z" / "b.md").write_text("二", encoding="utf-8")
+    (folder / "z" / "y" / "e.md").write_text("", encoding="utf-8")        # a file more
+    assert not check()
+    (folder / "z" / "y" / "e.md").unlink()
+    assert check()
+    (folder / "link").symlink_to(folder / "a.md")                         # a link: tree_signature's answer
+    assert not check()
+    kept = tree_signature(store, folder)
+    assert check()
+    (folder / "link").unlink()
+    os.mkfifo(folder / "z" / "pipe")                                      # never opened
+    assert not check()
+    assert not tree_unchanged(store, folder, None) and not tree_unchanged(store, tmp_path / "gone", kept)

@@ -129,9 +129,13 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     started = time.monotonic()
     watch = timings.Stopwatch()  # per-stage CPU, wall and peak RSS: one `stages:` line, JSON when asked
     store = incremental.open_cache(output, use_cache)
-    site = site if site is not None else check(content, catalogs, max_warnings=20,
-                                               cache=incremental.ItemCache(store, catalogs), jobs=jobs,
-                                               spool_at=(output.parent, _spool_prefix(output)))
+    kept_facts = None
+    if site is None:
+        item_cache = incremental.ItemCache(store, catalogs)
+        site = check(content, catalogs, max_warnings=20, cache=item_cache, jobs=jobs,
+                     spool_at=(output.parent, _spool_prefix(output)))
+        from .incremental.facts import KeptFacts
+        kept_facts = KeptFacts(store, item_cache.key) if store.enabled else None
     watch.add("validate", site.workers_cpu)   # the scan's workers (site.scan)
     watch.rss["validate_worker"] = site.workers_rss
     watch.lap("validate")
@@ -148,7 +152,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
         _remove(partial)
     partial.mkdir(parents=True)
     units = unit_summaries(site, root_url)
-    facts = Facts.of(site, _date(as_of))
+    facts = Facts.of(site, _date(as_of), kept_facts)
     sangong = site.sangong_series(_date(as_of))
     hidden = facts.hidden
     annual = annual_series.settings(site, facts)
@@ -161,11 +165,11 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
               "GK_ANNUAL": annual, "GK_AS_OF": as_of, "GK_HIDDEN": hidden,
               "GK_CATALOGS": str(catalogs.resolve()), "GK_SITE_DOMAIN": urlsplit(root_url).netloc}
     watch.lap("lifecycle")
-    jobs_list = []
     built = part.units if part is not None else sorted(site.units)
-    for uid in sorted(built, key=lambda u: (-counts[u], u)):
+
+    def job_of(uid: str) -> dict:
         unit = site.units[uid]
-        jobs_list.append({
+        return {
             "unit": uid,
             "settings_file": str(settings_file),
             "debug": debug,
@@ -178,28 +182,52 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
                 "SITENAME": unit.name,
                 "GK_UNIT": unit.as_settings(),
             },
-        })
+        }
+
+    jobs_of = {uid: job_of(uid) for uid in built}
     # incremental/: units whose inputs did not change since the last build keep their folder.
-    reuse = incremental.Reuse(store, output, site, facts, shared, {j["unit"]: j["override"] for j in jobs_list},
+    reuse = incremental.Reuse(store, output, site, facts, shared, {uid: j["override"] for uid, j in jobs_of.items()},
                               base, settings_file, catalogs)
-    reused = {uid for uid in reuse.plan([j["unit"] for j in jobs_list]) if reuse.stage(uid, partial)}
-    jobs_list = [j for j in jobs_list if j["unit"] not in reused]
-    incremental.prepare_jobs(store, jobs_list, reuse)
     from .search import zhmap
     zhmap.prime(store)   # the 简繁 maps from the build cache; handed to every worker below
     from .check import prepare_jobs as check_jobs   # the link scan runs in the unit workers
-    check_jobs(jobs_list, partial, base, bool(base.get("GK_CHECK_REPORTS") or on_check is not None))
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(jobs_list)))
+    scan_links = bool(base.get("GK_CHECK_REPORTS") or on_check is not None)
+    # The units the scan read again (a file changed) are planned first and their jobs sent
+    # at once; the keys of the units it answered from the build cache are made, and the
+    # reused ones staged, while the workers build those (zygote.map asks for the next job
+    # right after sending the first: issue 15, a one-item edit). The same units are built
+    # and reused whatever the order; each group's jobs go biggest first.
+    order = sorted(built, key=lambda u: (-counts[u], u))
+    groups = [[u for u in order if u not in site.from_cache], [u for u in order if u in site.from_cache]]
+    sent: list[str] = []
+
+    def unit_jobs() -> Iterator[dict]:
+        for group in groups:
+            reusable = set(reuse.plan(group))
+            todo = [jobs_of.pop(uid) for uid in group if not (uid in reusable and reuse.stage(uid, partial))]
+            for uid in group:
+                jobs_of.pop(uid, None)
+            incremental.prepare_jobs(store, todo, reuse)
+            check_jobs(todo, partial, base, scan_links)
+            progress.total = len(sent) + len(todo)
+            # What the workers read of the province: the settings every unit reads, once per
+            # worker; and with each job, the registry entries its unit can show (unit_slices).
+            for job, slices in zip(todo, unit_slices(facts, [j["unit"] for j in todo])):
+                sent.append(job["unit"])
+                yield {**job, "shared": slices, "override": _handed_over(job["override"])}
+        reuse.trees.clear()
+
+    # Past the units read again, one more worker for a unit whose key changed without its
+    # files (its registry entries): known only once its key is made. A build that read no
+    # unit again (a new day) may rebuild any of them.
+    ahead = len(groups[0]) + 1 if store.enabled and groups[0] and groups[1] else len(built)
+    workers = max(1, min(jobs or os.cpu_count() or 1, ahead))
     failures = []
-    # What the workers read of the province: the settings every unit reads, once per
-    # worker; and with each job, the registry entries its unit can show (unit_slices).
-    with_slices = ({**job, "shared": slices, "override": _handed_over(job["override"])}
-                   for job, slices in zip(jobs_list, unit_slices(facts, [j["unit"] for j in jobs_list])))
     spool = (str(site.spool.folder), site.spool.token) if site.spool is not None else None
     if zygote is None:
         zygote = Zygote()
-    progress = Progress(len(jobs_list), "构建 (build)")
-    for result in zygote.map(build_unit, with_slices, workers, _init_worker, (shared, zhmap.maps()), spool):
+    progress = Progress(len(built), "构建 (build)")
+    for result in zygote.map(build_unit, unit_jobs(), workers, _init_worker, (shared, zhmap.maps()), spool):
         progress.step(counts[result["unit"]])
         watch.worker(result)
         if result["errors"]:
@@ -220,8 +248,8 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
             print(f"[{', '.join(unit_ids)}] {message}", file=sys.stderr)
         print(f"{len(failures)} unit(s) failed to build; {output} is unchanged", file=sys.stderr)
         return max(r["code"] for r in failures)
-    kept = reuse.keep(partial, [j["unit"] for j in jobs_list])
-    print(incremental.summary(store, reuse, [j["unit"] for j in jobs_list]))
+    kept = reuse.keep(partial, sent)
+    print(incremental.summary(store, reuse, sent))
     finish(partial, output, site, facts, catalogs, base, units, annual, as_of, built, on_check, part=part,
            reuse=reuse, kept=kept, watch=watch)
     store.save_hashes()

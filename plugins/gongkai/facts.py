@@ -44,9 +44,11 @@ class Facts:
     numbers: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, site: Site, day: dt.date) -> Facts:
+    def of(cls, site: Site, day: dt.date, kept=None) -> Facts:
         """The facts on ``day``, in one pass over the items, a unit at a time (issue 15: the
-        parent holds no list of every item)."""
+        parent holds no list of every item). ``kept`` (incremental/facts.py ``KeptFacts``):
+        each unit's part as an earlier build made it from the same items on the same day
+        with the same dates of the items they name; a unit taken from it is not unpickled."""
         from .site import Registry
         public_on = site.public_on
         public_on_of = lifecycle.lookup(public_on)
@@ -62,25 +64,24 @@ class Facts:
         counts: dict[str, int] = {}
         sources: dict[str, list[str]] = {}
         numbers: dict[str, tuple[set[str], set[str]]] = {}
-        for uid, items in site.items.units():
-            public = 0
-            sources[uid] = [item.source for item in items]
-            own, named = numbers[uid] = ({i.index_no for i in items if i.index_no},
-                                         {r for i in items for key in REF_KEYS for r in as_list(getattr(i, key))})
-            for item in items:
-                st = states[item.source] = lifecycle.state(item, day, public_on_of)
-                if item.index_no:
-                    registry.add(item, st)
-                if not st.public:
-                    hidden.update(lifecycle.hidden_targets([item]))
-                    continue
-                public += 1
-                if item.type == "interpretation" or item.column in explained:
-                    read.append(item)
-                if item.approved is not None and rule:
-                    deadlines.setdefault(uid, {})[item.source] = fiscal.deadline_fact(item.approved,
-                                                                                      item.published_date, rule)
-            counts[uid] = public
+        for uid in site.items.unit_ids():
+            part = kept.load(uid, site.items.blob(uid), day, public_on) if kept is not None else None
+            # A kept part's rows share their dates and empty lists as this registry's do (put).
+            enter = registry.put if part is not None else registry.rows.__setitem__
+            if part is None:
+                part = unit_part(site.items.of(uid), day, public_on_of, registry, rule, explained)
+                if kept is not None:
+                    kept.save(uid, site.items.blob(uid), day, public_on, part)
+            sources[uid] = part["sources"]
+            numbers[uid] = (part["own"], part["named"])
+            states.update(zip(part["sources"], part["states"]))
+            for number, row in part["rows"]:
+                enter(number, row)
+            hidden.update(part["hidden"])
+            read.extend(part["read"])
+            if part["deadlines"]:
+                deadlines[uid] = part["deadlines"]
+            counts[uid] = part["public"]
         gaps = interpretation.interpretation_gaps(read, site.catalogs)
         return cls(day, public_on, states, registry, site.items, gaps, deadlines, sorted(hidden), counts,
                    list(public_on), sources, numbers)
@@ -106,6 +107,36 @@ class Facts:
         """The items that are public on the as-of date (of one unit, or of all)."""
         items = self.by_unit.of(unit) if unit else self.by_unit
         return [i for i in items if self.states[i.source].public]
+
+
+def unit_part(items: list[Item], day: dt.date, public_on_of, registry: Registry, rule: dict,
+              explained: set[str]) -> dict:
+    """What one unit's items give the facts on ``day`` (``Facts.of``): their sources in file
+    order, own 索引号 and those they name, states (equal ones one object: they are frozen),
+    registry rows (``Registry.row_of``) in file order, hidden pages, how many are public,
+    the public items interpretation_gaps reads, and the 预算法 deadlines. A function of the
+    items, the day and the first public days of the items they name (``public_on_of``)."""
+    states, rows, hidden, read, deadlines = [], [], set(), [], {}
+    same: dict[lifecycle.State, lifecycle.State] = {}
+    public = 0
+    for item in items:
+        st = lifecycle.state(item, day, public_on_of)
+        st = same.setdefault(st, st)
+        states.append(st)
+        if item.index_no and (row := registry.row_of(item, st)) is not None:
+            rows.append((item.index_no, row))
+        if not st.public:
+            hidden.update(lifecycle.hidden_targets([item]))
+            continue
+        public += 1
+        if item.type == "interpretation" or item.column in explained:
+            read.append(item)
+        if item.approved is not None and rule:
+            deadlines[item.source] = fiscal.deadline_fact(item.approved, item.published_date, rule)
+    return {"sources": [item.source for item in items], "own": {i.index_no for i in items if i.index_no},
+            "named": {r for i in items for key in REF_KEYS for r in as_list(getattr(i, key))},
+            "states": states, "rows": rows, "hidden": sorted(hidden), "public": public, "read": read,
+            "deadlines": deadlines}
 
 
 def reverse_refs(registry: dict[str, dict]) -> dict[tuple[str, str], list[dict]]:

@@ -55,6 +55,9 @@ class Site:
     # unit id -> every file in its folder with its signature (incremental.validate.tree_signature),
     # taken by the scan's workers when a build cache is on, for the unit reuse keys.
     trees: dict[str, list] = field(default_factory=dict, repr=False, compare=False)
+    # The units the scan answered from the build cache, their folders unchanged (the build
+    # plans the others first: incremental/units.py).
+    from_cache: set[str] = field(default_factory=set, repr=False, compare=False)
     # 索引号 -> the first day the item may be public (ISO), or None if never: repeals and
     # revisions take effect on that day of the repealing item. Set by the scan, read-only.
     public_on: dict[str, str | None] = field(default_factory=dict, repr=False)
@@ -134,29 +137,51 @@ class Registry(Mapping):
         # One object per equal value where most entries repeat it (dates, no references, no
         # questions): the parent holds an entry per public item (issue 15).
         self._iso: dict[dt.date, str] = {}
+        self._text: dict[str, str] = {}    # the same date strings, by their text (put)
         self._none: list = []
 
     def add(self, item: Item, st: lifecycle.State) -> None:
         """Enter ``item`` (which has a 索引号) in its state ``st``: an item that is not public is
         absent, and a withdrawn 公示 is entered as what remains of it, so nothing of either can
         reach another unit's pages. A later item of the same 索引号 replaces an earlier one."""
+        row = self.row_of(item, st)
+        if row is not None:
+            self.rows[item.index_no] = row
+            self._naming = None
+
+    def put(self, number: str, row: tuple) -> None:
+        """Enter a row made by ``row_of`` in an earlier build (facts.Facts.of's kept units),
+        its dates and empty lists shared as ``row_of`` shares them."""
+        none, text = self._none, self._text
+        published, interprets, questions, since = row[4], row[7], row[10], row[13]
+        self.rows[number] = (*row[:4], text.setdefault(published, published), *row[5:7],
+                             interprets if interprets else none, *row[8:10], questions if questions else none,
+                             *row[11:13], None if since is None else text.setdefault(since, since), *row[14:])
+        self._naming = None
+
+    def row_of(self, item: Item, st: lifecycle.State) -> tuple | None:
+        """The entry of ``item`` in state ``st`` as its values in ``KEYS`` order (``add``), or None."""
         if not st.public:
-            return
+            return None
         iso, none = self._iso, self._none
         shown = lifecycle.withdraw(item) if st.withdrawn else item
         published = shown.published_date
         since = st.since
         # In KEYS order.
-        self.rows[item.index_no] = (
+        return (
             shown.unit, shown.url, shown.title, shown.doc_number,
-            iso.get(published) or iso.setdefault(published, published.isoformat()),
+            iso.get(published) or self._day(published),
             shown.repealed_by, shown.replaced_by,
             list(shown.interprets) if shown.interprets else none, shown.type, shown.form,
             [{"q": pair.q, "anchor": pair.anchor} for pair in shown.qa] if shown.qa else none,
             st.code, st.label,
-            None if since is None else iso.get(since) or iso.setdefault(since, since.isoformat()),
+            None if since is None else iso.get(since) or self._day(since),
             st.by, st.reason)
-        self._naming = None
+
+    def _day(self, day: dt.date) -> str:
+        text = day.isoformat()
+        self._iso[day] = found = self._text.setdefault(text, text)
+        return found
 
     def __getitem__(self, number: str) -> dict:
         entry = dict(zip(self.KEYS, self.rows[number]))
@@ -252,21 +277,25 @@ def scan(content: Path, catalog_dir: Path, cache=None, jobs: int | None = None, 
     # read by the workers.
     quick = {uid: found for uid in units if (found := task.unchanged(uid)) is not None}
     rest = [uid for uid in units if uid not in quick]
+    site.from_cache = set(quick)
     workers = max(1, min(jobs or os.cpu_count() or 1, len(rest)))
     read = _results(task, rest, workers)
     across = _Across()
     for result in (quick[uid] if uid in quick else next(read) for uid in units):
         site.problems.extend(result["problems"])
-        # What the checks across units and the cross-unit facts read of the unit's items is
-        # taken now; the items themselves are kept pickled, a unit to a blob (a worker's
-        # come pickled: kept as they came).
+        # What the checks across units and the cross-unit facts read of the unit's items
+        # comes beside them (unit_notes, made where they were read or kept with them); the
+        # items themselves are kept pickled, a unit to a blob, as they came: the scan
+        # unpickles none (Facts.of reads each unit once).
+        notes = result["notes"]
+        if type(notes) is bytes:
+            notes = pickle.loads(notes)  # noqa: S301 - our worker's, or our cache's under its digest
+        across.note(site, notes)
         blob = result.get("pickled")
-        items = result["items"] if result["items"] is not None else pickle.loads(blob)  # noqa: S301 - our worker's
-        across.note(site, items)
         if blob is not None:
-            site.items.add_pickled(result["unit"], blob, len(items))
+            site.items.add_pickled(result["unit"], blob, notes["count"])
         else:
-            site.items.add(result["unit"], items)
+            site.items.add(result["unit"], result["items"])
         site.unread_index_nos.update(result["unread"])
         if cache is not None:
             cache.merge(result["cache"])
@@ -275,7 +304,7 @@ def scan(content: Path, catalog_dir: Path, cache=None, jobs: int | None = None, 
         if "worker" in result:
             site.workers_cpu += result["worker"][0]
             site.workers_rss = max(site.workers_rss, result["worker"][1])
-        progress.step(len(items))
+        progress.step(notes["count"])
     progress.done()
     across.check(site)
     _check_sangong_series(site)
@@ -298,9 +327,9 @@ class _Validate:
         if found is None:
             self.cache.end()
             return None
-        tree, items, refs, pickled = found
+        tree, notes, refs, pickled = found
         self.spool.refer(uid, *refs)
-        return {"unit": uid, "problems": [], "unread": set(), "items": items, "pickled": pickled,
+        return {"unit": uid, "problems": [], "unread": set(), "items": None, "pickled": pickled, "notes": notes,
                 "cache": self.cache.end(), "tree": tree}
 
     def __call__(self, uid: str) -> dict:
@@ -317,11 +346,11 @@ class _Validate:
         paths = item_files(unit, problems)
         reused = kept.reuse(paths) if kept is not None and self.slim and not problems else None
         if reused is not None:
-            # Nothing of the unit changed: its slim items come from the cache, and its full
-            # items stay in the cache file, which the spool points at.
+            # Nothing of the unit changed: its slim items come from the cache as kept, and its
+            # full items stay in the cache file, which the spool points at.
             self.spool.refer(uid, *kept.refs(paths))
-            return {"unit": uid, "problems": problems, "unread": unread, "items": reused,
-                    "cache": self.cache.end(), **tree}
+            return {"unit": uid, "problems": problems, "unread": unread, "items": None, "pickled": reused[0],
+                    "notes": reused[1], "cache": self.cache.end(), **tree}
         for path in paths:
             item, item_problems = kept.read(path, self.cats) if kept is not None else read_item(path, unit, self.cats)
             problems.extend(item_problems)
@@ -332,15 +361,18 @@ class _Validate:
         slim = [spool_mod.slim(i) for i in items] if self.slim else None
         # Pickled once: for the parent's store (spool.UnitItems) and the cache's slim record.
         pickled = spool_mod.pack(slim) if self.slim else None
+        # The 三公 and 年报 items in them are the slim ones, as the parent keeps every item.
+        notes = pickle.dumps(unit_notes(slim if self.slim else items), protocol=pickle.HIGHEST_PROTOCOL)
         if kept is not None and kept.save(slim if not problems and len(items) == len(paths) else None, paths,
-                                          pickled):
+                                          pickled, notes):
             # The cache's file now holds these very items: the spool points at it rather than
             # pickling every body a second time.
             self.spool.refer(uid, *kept.refs(paths))
         else:
             self.spool.write(uid, items)
         return {"unit": uid, "problems": problems, "unread": unread, "items": slim if self.slim else items,
-                "pickled": pickled, "cache": self.cache.end() if self.cache is not None else None, **tree}
+                "pickled": pickled, "notes": notes, "cache": self.cache.end() if self.cache is not None else None,
+                **tree}
 
 
 _TASK: list = []   # the pre-pass of the current scan, in each forked worker (set by the pool's initializer)
@@ -409,6 +441,31 @@ class _Ref(NamedTuple):
     public_on: dt.date | None  # of the item that names ``ref``
 
 
+def unit_notes(items: list[Item]) -> dict:
+    """What the scan reads of one unit's items (``_Across``): each 索引号 with the first day
+    its item may be public, the claims and references the checks across units compare, the
+    三公 and 年报 items (the few kept as items), and how many items there are. A function of
+    the items alone, made where they are read (the pre-pass worker) and kept beside them in
+    the build cache (incremental/validate.py), so that the build's process unpickles no
+    unit's items for it (issue 15: a one-item edit's pre-pass unpickled all 20k)."""
+    dates, claims, refs, sangong, annual = [], [], [], [], []
+    for item in items:
+        when = lifecycle.public_on(item)
+        if item.index_no:
+            dates.append((item.index_no, when.isoformat() if when else None))
+            claims.append(_Claim(item.published, item.source, item.index_no, item.line("index_no"),
+                                 item.published_date, when, item.draft, item.disclosure))
+        for key in REF_KEYS:
+            for ref in as_list(getattr(item, key)):
+                refs.append(_Ref(item.source, key, ref, item.line(key), when))
+        if item.type == "sangong" and item.facts is not None:
+            sangong.append(item)
+        if item.type == "annual-report" or item.column == "xxgknb":
+            annual.append(item)
+    return {"count": len(items), "public_on": dates, "claims": claims, "refs": refs, "sangong": sangong,
+            "annual": annual}
+
+
 class _Across:
     """The scan's checks across units (a 索引号 used twice, a reference to no item, an
     interpretation public before its policy), noted unit by unit as the results come in,
@@ -418,22 +475,13 @@ class _Across:
         self.claims: list[_Claim] = []
         self.refs: list[_Ref] = []
 
-    def note(self, site: Site, items: list[Item]) -> None:
-        """Take what the checks and the cross-unit facts read of a unit's items."""
-        public_on = site.public_on
-        for item in items:
-            when = lifecycle.public_on(item)
-            if item.index_no:
-                public_on[item.index_no] = when.isoformat() if when else None
-                self.claims.append(_Claim(item.published, item.source, item.index_no, item.line("index_no"),
-                                          item.published_date, when, item.draft, item.disclosure))
-            for key in REF_KEYS:
-                for ref in as_list(getattr(item, key)):
-                    self.refs.append(_Ref(item.source, key, ref, item.line(key), when))
-            if item.type == "sangong" and item.facts is not None:
-                site.sangong.append(item)
-            if item.type == "annual-report" or item.column == "xxgknb":
-                site.annual.append(item)
+    def note(self, site: Site, notes: dict) -> None:
+        """Take what the checks and the cross-unit facts read of a unit's items (``unit_notes``)."""
+        site.public_on.update(notes["public_on"])
+        self.claims.extend(notes["claims"])
+        self.refs.extend(notes["refs"])
+        site.sangong.extend(notes["sangong"])
+        site.annual.extend(notes["annual"])
 
     def check(self, site: Site) -> None:
         labels = site.catalogs.item_labels

@@ -280,6 +280,14 @@ class UnitItems:
             del self._live[next(iter(self._live))]
         return live
 
+    def unit_ids(self) -> list[str]:
+        """The units with items, in the order they were added."""
+        return list(self._blobs)
+
+    def blob(self, uid: str) -> bytes | None:
+        """``uid``'s items as kept, pickled (None for a unit without items)."""
+        return self._blobs.get(uid)
+
     def units(self) -> Iterator[tuple[str, list[Item]]]:
         """(unit id, its items) of every unit with items, in the order they were added."""
         for uid in list(self._blobs):

@@ -107,43 +107,53 @@ class Reuse:
                   "domain": shared.get("GK_SITE_DOMAIN"), "catalogs_path": shared.get("GK_CATALOGS")}
         common_key = digest(common)
         self.template_cache = str(cache.folder / JINJA / common_key[:32])
-        registry, public_on = facts.registry, facts.public_on
-        annual = shared.get("GK_ANNUAL") or {}
         # Empty feeds written afresh for a reused unit with no public item (stage), when
         # every feed of such a unit is an Atom file at the top of its folder.
         feed_names = [base.get(k) for k in ("FEED_ATOM", "FEED_ALL_ATOM", "FEED_RSS", "FEED_ALL_RSS")]
         self.empty_feeds = [n for n in feed_names[:2] if n] \
             if not any(feed_names[2:]) and all("/" not in n for n in feed_names[:2] if n) else None
         self.base, self.fresh = base, {}
-        reports: dict[str, list] = {}   # unit id -> its 年报 items: all that annual_shown reads of its items
+        # What each unit's key is made of besides its own: kept for ``_key``, which makes a
+        # unit's key when ``plan`` first asks for it (build: the units read again by the
+        # scan first, so that their workers start while the others' keys are made).
+        self._common_key, self._overrides, self._shared = common_key, overrides, shared
+        self._reports: dict[str, list] = {}   # unit id -> its 年报 items: all that annual_shown reads of its items
         for item in site.annual:
-            reports.setdefault(item.unit, []).append(item)
-        for uid, unit in site.units.items():
-            if uid not in overrides:
-                continue    # not built by this (subset) build
-            shown = facts.shown(uid)
-            empty = not facts.public_counts.get(uid)   # an empty feed is dated by the as-of day
-            if empty and self.empty_feeds is not None:
-                self.fresh[uid] = set(self.empty_feeds)
-            files = site.trees.pop(uid) if uid in site.trees else tree_signature(cache, unit.folder)
-            parts = {
-                "common": common_key,
-                "override": {k: v for k, v in overrides[uid].items() if k != "OUTPUT_PATH"},
-                "files": files,
-                "states": sorted((source, st.as_dict()) for source, st in facts.unit_states(uid)),
-                "registry": sorted((n, registry.row(n)) for n in shown),
-                "public_on": sorted((n, public_on.get(n)) for n in shown),
-                "annual": annual_shown(site, facts, uid, reports.get(uid, []), shared.get("GK_UNITS") or {}, annual),
-                "day": facts.day.isoformat() if empty and uid not in self.fresh else None,
-                "empty": empty,
-            }
-            self.parts[uid] = {name: (plain_digest if name in PLAIN_PARTS else digest)(value)
-                               for name, value in parts.items()}
-            self.keys[uid] = digest(self.parts[uid])
-            # What every item page of the unit shows besides the page's own inputs (pages.py
-            # adds those: its files, state, registry entries, neighbours, the tree's counts).
-            self.page_base[uid] = digest([PAGES_SCHEMA, {k: self.parts[uid][k] for k in PAGE_PARTS}])
-            self.trees[uid] = files
+            self._reports.setdefault(item.unit, []).append(item)
+
+    def _key(self, uid: str) -> str | None:
+        """The unit's key (made once; None for a unit this build does not build)."""
+        if uid in self.keys:
+            return self.keys[uid]
+        if not self.cache.enabled or uid not in self._overrides or uid not in self.site.units:
+            return None
+        site, facts, cache, shared = self.site, self.facts, self.cache, self._shared
+        registry, public_on = facts.registry, facts.public_on
+        shown = facts.shown(uid)
+        empty = not facts.public_counts.get(uid)   # an empty feed is dated by the as-of day
+        if empty and self.empty_feeds is not None:
+            self.fresh[uid] = set(self.empty_feeds)
+        files = site.trees.pop(uid) if uid in site.trees else tree_signature(cache, site.units[uid].folder)
+        parts = {
+            "common": self._common_key,
+            "override": {k: v for k, v in self._overrides[uid].items() if k != "OUTPUT_PATH"},
+            "files": files,
+            "states": sorted((source, st.as_dict()) for source, st in facts.unit_states(uid)),
+            "registry": sorted((n, registry.row(n)) for n in shown),
+            "public_on": sorted((n, public_on.get(n)) for n in shown),
+            "annual": annual_shown(site, facts, uid, self._reports.get(uid, []), shared.get("GK_UNITS") or {},
+                                   shared.get("GK_ANNUAL") or {}),
+            "day": facts.day.isoformat() if empty and uid not in self.fresh else None,
+            "empty": empty,
+        }
+        self.parts[uid] = {name: (plain_digest if name in PLAIN_PARTS else digest)(value)
+                           for name, value in parts.items()}
+        self.keys[uid] = digest(self.parts[uid])
+        # What every item page of the unit shows besides the page's own inputs (pages.py
+        # adds those: its files, state, registry entries, neighbours, the tree's counts).
+        self.page_base[uid] = digest([PAGES_SCHEMA, {k: self.parts[uid][k] for k in PAGE_PARTS}])
+        self.trees[uid] = files
+        return self.keys[uid]
 
     def _full_key(self, uid: str, targets) -> str:
         return digest([self.keys[uid], sorted(self.hidden.intersection(targets))])
@@ -154,6 +164,8 @@ class Reuse:
         if not self.cache.enabled:
             return out
         for uid in unit_ids:
+            if self._key(uid) is None:
+                continue
             prev = self.previous.get(uid)
             if not isinstance(prev, dict) or not isinstance(prev.get("targets"), list):
                 continue
@@ -187,6 +199,7 @@ class Reuse:
                 shutil.rmtree(dest, ignore_errors=True)
             return False
         self.reused.append(uid)
+        self.trees.pop(uid, None)   # only a rebuilt unit's job reads it
         return True
 
     def _lifecycle(self, uid: str) -> str:
@@ -260,9 +273,12 @@ class Reuse:
         if not moves:
             return
         _write_journal(self.output, partial, moves)
+        # Paths as text: ~40 entries a unit, and a Path made per entry cost more than its rename.
+        join, old, new = os.path.join, str(self.output), str(partial)
         for uid, names in moves.items():
+            src, dest = join(old, uid), join(new, uid)
             for name in names:
-                os.rename(self.output / uid / name, partial / uid / name)
+                os.rename(join(src, name), join(dest, name))
 
     def done(self) -> None:
         """After the swap: the moved files are in the new output; the journal is spent."""
@@ -318,7 +334,6 @@ class Reuse:
             if spec is not None:
                 Path(spec["out"]).unlink(missing_ok=True)   # a stale file must never stand for this build's
                 job["override"][PAGES_SETTING] = spec
-        self.trees.clear()   # the reused units': not needed again
 
     def page_job(self, uid: str) -> dict | None:
         if not self.cache.enabled or uid not in self.page_base:

@@ -1,0 +1,57 @@
+"""Each unit's part of the build's facts (facts.py ``unit_part``: its items' states, registry
+rows, hidden pages…), kept per unit under what it is a function of: the unit's items (the
+sha-256 of their pickle, as the scan keeps them), the day, the first public days of the
+items they name, and the read key (code, catalogs). A one-item edit's ``Facts.of`` then
+unpickles and evaluates one unit's items, not the province's (issue 15)."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from ..items import Item
+from ..lifecycle import State
+from .store import Cache
+
+PART = ("sources", "own", "named", "states", "rows", "hidden", "public", "read", "deadlines")
+
+
+def _name(uid: str) -> str:
+    return f"facts/{hashlib.sha256(uid.encode('utf-8')).hexdigest()[:32]}.pickle"
+
+
+class KeptFacts:
+    def __init__(self, cache: Cache, read_key: str):
+        self.cache, self.read_key = cache, read_key
+
+    def _key(self, blob: bytes | None, day: dt.date, public_on: dict, named) -> list | None:
+        if blob is None or not self.cache.enabled:
+            return None
+        return [self.read_key, hashlib.sha256(blob).hexdigest(), day.isoformat(),
+                [(n, public_on.get(n)) for n in sorted(named)]]
+
+    def load(self, uid: str, blob: bytes | None, day: dt.date, public_on: dict) -> dict | None:
+        """The unit's part kept for these items, this day and these dates; else None."""
+        if blob is None or not self.cache.enabled:
+            return None
+        record = self.cache.load_pickle(_name(uid))
+        if not (isinstance(record, dict) and isinstance(record.get("part"), dict)):
+            return None
+        part = record["part"]
+        if not (set(part) == set(PART) and isinstance(part["named"], set)
+                and record.get("key") == self._key(blob, day, public_on, part["named"])):
+            return None
+        sources, states, rows = part["sources"], part["states"], part["rows"]
+        if not (isinstance(sources, list) and isinstance(states, list) and len(sources) == len(states)
+                and all(type(st) is State for st in states) and isinstance(part["own"], set)
+                and isinstance(rows, list) and all(isinstance(r, tuple) and len(r) == 2 and isinstance(r[1], tuple)
+                                                   for r in rows)
+                and isinstance(part["hidden"], list) and type(part["public"]) is int
+                and isinstance(part["read"], list) and all(isinstance(i, Item) for i in part["read"])
+                and isinstance(part["deadlines"], dict)):
+            return None
+        return part
+
+    def save(self, uid: str, blob: bytes | None, day: dt.date, public_on: dict, part: dict) -> None:
+        key = self._key(blob, day, public_on, part["named"])
+        if key is not None:
+            self.cache.save_pickle(_name(uid), {"key": key, "part": part})
