@@ -313,45 +313,6 @@ def test_a_spool_that_cannot_be_written_costs_time_not_the_build(make_tree, monk
     assert "spool" in capsys.readouterr().err
 
 
-def test_the_reader_takes_the_spools_items_without_copying_them(make_tree, monkeypatch):
-    """A unit worker's reader loads its unit's items from the spool once and sets their
-    rendered fields (summary, 问答 HTML): the spool lets go of them first, so they need no
-    copy (dataclasses.replace, ~6 µs an item) and a later load still gives the pre-pass's
-    items as they were read."""
-    from pelican.settings import read_settings
-
-    from gongkai import reader as reader_mod
-
-    content = _content(make_tree)
-    site = scan(content, ROOT / "catalogs", jobs=1)
-    unit = site.units["d"]
-    attached = spool_mod.Spool.attach(site.spool.folder, site.spool.token)
-    loaded = []
-    real_load = spool_mod.Spool.load
-
-    def load(self, uid):
-        items = real_load(self, uid)
-        loaded.append(items)
-        return items
-
-    monkeypatch.setattr(spool_mod.Spool, "load", load)
-    monkeypatch.setattr(reader_mod, "SPOOL", [attached])
-    settings = read_settings(str(ROOT / "pelicanconf.py"), override={
-        "PATH": str(unit.folder), "OUTPUT_PATH": "/nonexistent", "GK_UNIT": unit.as_settings(),
-        "GK_CATALOGS": str(ROOT / "catalogs"), "GK_AS_OF": "2026-11-22"})
-    reader = reader_mod.MarkdownItemReader(settings)
-    assert loaded == []
-    path = str(unit.folder / "qtwj" / "qa.md")
-    content_html, metadata = reader.read(path)
-    assert len(loaded) == 1
-    item = metadata["gk"]
-    assert item is next(i for i in loaded[0] if str(i.path) == path)     # the spool's own item, not a copy
-    assert item.summary and item.qa[0].a_html.startswith("<p>答案ZQXANSWER")
-    assert attached._last is None                                        # the spool holds it no more
-    again = {str(i.path): i for i in real_load(attached, "d")}
-    assert again[path] is not item and again[path].summary == "" and again[path].qa[0].a_html == ""
-
-
 def _restored_units(monkeypatch) -> list[str]:
     """The unit of every item made from now on: unpickled (items._restore) or read."""
     from gongkai.items import Item

@@ -69,10 +69,6 @@ class _ItemReader(BaseReader):
                 # never enters a link, so Pelican names each file the same way; the same string is the
                 # same file, and a file named otherwise is read again (resolving each path cost ~40 µs).
                 self._known = {str(i.path): i for i in SPOOL[0].load(self._unit.id) or ()}
-                # The items are this reader's now (it sets their rendered fields): the spool
-                # lets go of them, so a later load reads the pre-pass copy from its file again
-                # and no item needs copying here (dataclasses.replace, ~6 µs an item).
-                SPOOL[0].forget()
         item = self._known.pop(str(path), None)
         if item is None:
             if not paths.is_regular(path):
@@ -83,6 +79,8 @@ class _ItemReader(BaseReader):
             item, problems = read_item(path, self._unit, self._catalogs)
             if item is None:
                 raise ContentError(problems)
+        else:
+            item = replace(item)  # rendered fields are set below; keep the pre-pass copy as read
         try:
             content = self._renderer(item.body) if item.body.strip() else ""
             content = images.rewrite(content, item.images)
