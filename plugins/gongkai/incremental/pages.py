@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import stat
+import weakref
 from pathlib import Path
 
 from ..items import as_list
@@ -302,15 +303,24 @@ def _wrap(generator) -> None:
     spec = generator.settings.get(SETTING)
     if not isinstance(spec, dict) or not spec.get("base"):
         return
-    original = generator.generate_articles
+    # Held weakly: the wrapper lives in the generator's own __dict__, so strong references to
+    # the generator (or to its bound method) made a cycle, and each unit's generator, its
+    # Articles and their items waited for the cyclic garbage collector in the unit worker
+    # (several units' worth at a time).
+    owner = weakref.ref(generator)
+    try:
+        original = weakref.WeakMethod(generator.generate_articles)
+    except TypeError:       # already an instance's plain function (another wrapper): held as it is
+        held = generator.generate_articles
+        original = lambda: held  # noqa: E731
 
     def generate_articles(write):
-        pages = Pages(generator, spec)
+        pages = Pages(owner(), spec)
 
         def page_write(name, template, context, **kwargs):
             return pages.write(write, name, template, context, **kwargs)
 
-        original(page_write)
+        original()(page_write)
         pages.save()
 
     generator.generate_articles = generate_articles
