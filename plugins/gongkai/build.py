@@ -204,9 +204,11 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     def unit_jobs() -> Iterator[dict]:
         for group in groups:
             reusable = set(reuse.plan(group))
-            todo = [jobs_of.pop(uid) for uid in group if not (uid in reusable and reuse.stage(uid, partial))]
+            todo = []
             for uid in group:
-                jobs_of.pop(uid, None)
+                job = jobs_of.pop(uid)   # a group's jobs are let go of as it is sent
+                if not (uid in reusable and reuse.stage(uid, partial)):
+                    todo.append(job)
             incremental.prepare_jobs(store, todo, reuse)
             check_jobs(todo, partial, base, scan_links)
             progress.total = len(sent) + len(todo)
