@@ -637,3 +637,13 @@ def test_the_page_keying_wrapper_leaves_no_reference_cycle():
         assert gone() is None
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("size", [0, 10, 1 << 20, (1 << 20) + 1, 3 * (1 << 20) + 5])
+def test_file_hash_is_the_hash_of_every_byte(tmp_path, size):
+    import hashlib
+
+    from gongkai.incremental.store import sha256_file
+    data = (b"0123456789abcdef" * (size // 16 + 1))[:size]
+    (tmp_path / "f").write_bytes(data)
+    assert sha256_file(tmp_path / "f") == hashlib.sha256(data).hexdigest()

@@ -73,3 +73,24 @@ def test_walk_lists_links_without_following_and_skips_hidden(root, tmp_path):
     (root / "u/linked").symlink_to(tmp_path, target_is_directory=True)
     found = [p.relative_to(root).as_posix() for p in paths.walk(root / "u")]
     assert found == ["u/col", "u/col/a.md", "u/linked"]
+
+
+def test_walk_kinds_come_from_the_listing_without_a_stat_per_file(root, tmp_path, monkeypatch):
+    """A province's scan learns each entry's kind from the folder listing: no lstat or
+    stat per file (each is a system call; ~20,000 items a build)."""
+    for n in range(30):
+        (root / "u/col" / f"{n}.md").write_text("x", encoding="utf-8")
+    (root / "u/col/link.md").symlink_to("a.md")
+    (root / "u/linked").symlink_to(tmp_path, target_is_directory=True)
+    os.mkfifo(root / "u/col/p.md")
+    calls = []
+    for name in ("lstat", "stat"):
+        real = getattr(os, name)
+        monkeypatch.setattr(os, name, lambda *a, _real=real, **k: calls.append(a) or _real(*a, **k))
+    kinds = dict((p.relative_to(root).as_posix(), k) for p, k in paths.walk_kinds(root / "u"))
+    monkeypatch.undo()
+    assert kinds["u/col"] == "dir" and kinds["u/col/a.md"] == "file" and kinds["u/col/7.md"] == "file"
+    assert kinds["u/col/link.md"] == "link" and kinds["u/linked"] == "link" and kinds["u/col/p.md"] == "other"
+    assert "u/linked/content" not in " ".join(kinds)   # a linked folder is listed, not entered
+    assert len(calls) <= 2, calls                      # not one a file (the file system gives d_type)
+    assert [p for p, _ in paths.walk_kinds(root / "u")] == paths.walk(root / "u")

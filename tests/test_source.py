@@ -63,3 +63,22 @@ def test_unreadable_file_is_a_source_error_not_a_traceback(tmp_path):
     folder.mkdir()   # reading a folder fails for root too
     with pytest.raises(SourceError, match="无法读取文件"):
         read_text(folder)
+
+
+@pytest.mark.parametrize("size", [0, 1, 4845, (1 << 20) + 3])
+def test_read_bytes_reads_the_whole_file(tmp_path, size):
+    from gongkai.source import read_bytes
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    (tmp_path / "f.md").write_bytes(data)
+    assert read_bytes(tmp_path / "f.md") == data
+    assert read_bytes(str(tmp_path / "f.md")) == data
+
+
+def test_read_bytes_reads_on_when_the_file_is_longer_than_its_stat_said(tmp_path, monkeypatch):
+    import os
+
+    from gongkai import source
+    (tmp_path / "f.md").write_bytes(b"y" * 5000)
+    real = os.fstat
+    monkeypatch.setattr(source.os, "fstat", lambda fd: os.stat_result((*real(fd)[:6], 10, *real(fd)[7:])))
+    assert source.read_bytes(tmp_path / "f.md") == b"y" * 5000

@@ -1,4 +1,5 @@
 """_unit.yaml fields and the unit tree."""
+import pytest
 from conftest import UNIT_YAML
 from gongkai.units import load_units
 
@@ -94,3 +95,21 @@ def test_footer_links_are_checked(make_tree, cats):
         "a/_unit.yaml:11: footer.fax: unknown field; expected one of icp, icp_url, police, police_url, dzjg_url, "
         "jiucuo_url, contact_url",
     ]
+
+
+def test_the_default_index_form_is_matched_without_the_regex_timeout(make_tree, cats, monkeypatch):
+    """Every item's 索引号 is matched; the timeout (for editors' patterns) costs two system
+    calls a match, so the unit's default form, which cannot backtrack, goes without it,
+    with the same answers."""
+    import regex
+
+    from gongkai import units as units_mod
+    units, _ = load_units(make_tree({"u/_unit.yaml": UNIT_YAML}), cats)
+    unit = units["u"]
+    values = [f"{unit.org_code}/2024-00042", f"{unit.org_code}/2024-1", f"{unit.org_code}/2024-123456789",
+              f"{unit.org_code}/24-00042", f"{unit.org_code}/2024-00042\n", f"{unit.org_code}/２０２４-00042",
+              f"x{unit.org_code}/2024-00042", f"{unit.org_code}/2024-00042x", ""]
+    want = [regex.compile(unit.index_re.pattern).match(v, timeout=1) is not None for v in values]
+    monkeypatch.setattr(units_mod, "_compile", lambda pattern: pytest.fail("the default form went through regex"))
+    assert [unit.index_matches(v) for v in values] == want
+    assert want[:2] == [True, True] and want[3] is False

@@ -187,7 +187,16 @@ def walk(folder: Path) -> list[Path]:
     """Every entry below ``folder``, sorted, hidden ones (``.name``) left out.
 
     Links are listed, never followed; only real folders are entered."""
-    out: list[Path] = []
+    return [path for path, _ in walk_kinds(folder)]
+
+
+def walk_kinds(folder: Path) -> list[tuple[Path, str]]:
+    """``walk``'s entries, each with what it is, as the folder listing says without
+    following it: "link", "dir", "file" (regular) or "other" (FIFO, socket, device).
+
+    The kinds come from the directory entries (d_type; a stat only where the file system
+    does not give it): a province's scan makes no lstat per file to learn them."""
+    out: list[tuple[Path, str]] = []
     stack = [Path(folder)]
     while stack:
         current = stack.pop()
@@ -199,8 +208,13 @@ def walk(folder: Path) -> list[Path]:
             if entry.name.startswith("."):
                 continue
             path = current / entry.name   # a child of a parsed path: ~3x cheaper than Path(entry.path)
-            out.append(path)
-            if entry.is_dir(follow_symlinks=False):
+            try:
+                kind = ("link" if entry.is_symlink() else "dir" if entry.is_dir(follow_symlinks=False)
+                        else "file" if entry.is_file(follow_symlinks=False) else "other")
+            except OSError:   # gone since the listing: what a later open will say
+                kind = "other"
+            out.append((path, kind))
+            if kind == "dir":
                 stack.append(path)
-    # The order of sorted(out) (PurePath compares its parts), with the parts compared in C.
-    return sorted(out, key=lambda p: p.parts)
+    # The order of sorted(paths) (PurePath compares its parts), with the parts compared in C.
+    return sorted(out, key=lambda entry: entry[0].parts)

@@ -224,11 +224,11 @@ def item_files(unit: Unit, problems: list[Problem] | None = None) -> list[Path]:
     problems = [] if problems is None else problems
     root = unit.folder.parent
     out = []
-    for path in paths.walk(unit.folder):
+    for path, kind in paths.walk_kinds(unit.folder):
         if path.name == "_unit.yaml" and path.parent == unit.folder:
             continue
         suffix = path.suffix
-        if path.is_symlink():
+        if kind == "link":
             if suffix in ITEM_SUFFIXES:
                 out.append(path)  # read_item names the link and refuses it
                 continue
@@ -243,9 +243,9 @@ def item_files(unit: Unit, problems: list[Problem] | None = None) -> list[Path]:
             problems.append(Problem(shown_path(path), None, None, f"not read: item files end in .md or "
                                     f".yaml (lower case), got {suffix!r}", rule="item.suffix"))
             continue
-        if suffix not in ITEM_SUFFIXES or path.is_dir():
+        if suffix not in ITEM_SUFFIXES or kind == "dir":
             continue
-        if not paths.is_regular(path):
+        if kind != "file":
             problems.append(Problem(shown_path(path), None, None, "不是普通文件，已跳过 (not a regular file: "
                                     "skipped, never opened)", rule="item.path", severity="warning"))
             continue

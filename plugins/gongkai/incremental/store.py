@@ -29,11 +29,23 @@ HASHES = "hashes.pickle"
 
 
 def sha256_file(path: Path | str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        # Small files (every item) in one read of the size fstat gives: four system calls
+        # a file where a buffered file object makes nine; large ones (attachments) streamed.
+        size = os.fstat(fd).st_size
+        if size <= 1 << 20:
+            data = os.read(fd, size + 1)
+            if len(data) == size:
+                return hashlib.sha256(data).hexdigest()
+        else:
+            data = b""
+        h = hashlib.sha256(data)
+        while block := os.read(fd, 1 << 20):
             h.update(block)
-    return h.hexdigest()
+        return h.hexdigest()
+    finally:
+        os.close(fd)
 
 
 def plain_digest(value) -> str:
