@@ -470,3 +470,71 @@ def test_empty_alt_check_runs_only_on_content_with_images(monkeypatch, cats):
             seen[f"{base}/{path.relative_to(base)}"] = "<img" in (article._content or "")
     assert any(seen.values()) and not all(seen.values())
     assert sorted(checked) == sorted(p for p, has in seen.items() if has)
+
+
+@pytest.mark.parametrize("conf", ["pelicanconf.py", "publishconf.py"])
+def test_unit_settings_are_pelicans_with_the_file_run_once(tmp_path, monkeypatch, conf):
+    """build.unit_settings gives what Pelican's read_settings gives for every unit, but runs
+    the settings file once per worker run; each unit gets its own copy of the file's values,
+    and a changed file (or environment) is run again."""
+    from pelican import settings as pelican_settings
+    from pelican.settings import read_settings
+
+    from gongkai import build
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.syspath_prepend(str(ROOT))   # publishconf imports pelicanconf, as Pelican runs it
+    runs = []
+    real = pelican_settings.load_source
+    monkeypatch.setattr(pelican_settings, "load_source", lambda *a: runs.append(a) or real(*a))
+    kept: dict = {}
+    path = str(ROOT / conf)
+    ours_runs = 0
+    for n in range(3):
+        (tmp_path / f"u{n}").mkdir()
+        override = {"PATH": str(tmp_path / f"u{n}"), "OUTPUT_PATH": "out", "SITEURL": f"/u{n}", "GK_X": {"n": n}}
+        before = len(runs)
+        ours = build.unit_settings(path, override, kept)
+        ours_runs += len(runs) - before
+        assert ours == read_settings(path, override=override)
+        assert ours["OUTPUT_PATH"] == str(ROOT / "out") and ours["GK_X"] is override["GK_X"]
+        ours["PLUGINS"].append("changed")    # a unit's Pelican changes its own copy only
+        ours["JINJA_ENVIRONMENT"]["changed"] = True
+    assert ours_runs == 1
+    monkeypatch.setenv("SITE_ROOT", "https://other.example")   # the file reads it
+    before = len(runs)
+    again = build.unit_settings(path, {}, kept)
+    assert len(runs) == before + 1 and again == read_settings(path)
+    assert again["GK_SITE_ROOT"] == "https://other.example"
+    copy = tmp_path / "conf.py"
+    copy.write_text("SITENAME = 'a'\nPLUGINS = []\n", encoding="utf-8")
+    assert build.unit_settings(str(copy), {}, kept)["SITENAME"] == "a"
+    copy.write_text("SITENAME = 'bb'\nPLUGINS = []\n", encoding="utf-8")
+    assert build.unit_settings(str(copy), {}, kept)["SITENAME"] == "bb"
+
+
+def test_unit_pelican_finds_its_plugins_once_per_run(monkeypatch, caplog):
+    """UnitPelican registers the plugins Pelican registers, looking them up on PLUGIN_PATHS
+    for the first unit of a run only; a plugin that cannot be found is looked for (and
+    reported) again for every unit."""
+    from pelican import Pelican
+    from pelican.settings import read_settings
+
+    monkeypatch.chdir(ROOT)
+    found = []
+    real = articles.load_plugins
+    monkeypatch.setattr(articles, "load_plugins", lambda s: found.append(1) or real(s))
+    kept: dict = {}
+    for _ in range(3):
+        ours = articles.UnitPelican(read_settings(str(ROOT / "pelicanconf.py")), kept=kept)
+        theirs = Pelican(read_settings(str(ROOT / "pelicanconf.py")))
+        assert ours.plugins == theirs.plugins and ours.settings["PLUGINS"] == theirs.settings["PLUGINS"]
+    assert len(found) == 1
+    for _ in range(2):
+        settings = read_settings(str(ROOT / "pelicanconf.py"))
+        settings["PLUGINS"] = [*settings["PLUGINS"], "gongkai_no_such_plugin"]
+        caplog.clear()
+        ours = articles.UnitPelican(settings, kept=kept)
+        assert "gongkai_no_such_plugin" not in ours.settings["PLUGINS"]
+        assert "Cannot load plugin" in caplog.text
+    assert len(found) == 3

@@ -34,7 +34,9 @@ from pelican import Pelican, signals
 from pelican.cache import FileStampDataCacher
 from pelican.contents import Article, SkipStub
 from pelican.generators import ArticlesGenerator
+from pelican.log import console
 from pelican.paginator import Paginator
+from pelican.plugins._utils import get_plugin_name, load_plugins
 from pelican.readers import (Readers, _filter_discardable_metadata, default_metadata, find_empty_alt,
                              parse_path_metadata, path_metadata)
 from pelican.utils import file_suffix, get_relative_path, path_to_url, sanitised_join
@@ -44,6 +46,7 @@ from .reader import _ItemReader
 
 # Pelican's writer logs each file under its own name; ours writes the same lines.
 writer_log = logging.getLogger("pelican.writers")
+pelican_log = logging.getLogger("pelican")
 
 
 def clean_relative(rel: str) -> bool:
@@ -198,7 +201,35 @@ def _ignore_pattern(patterns) -> re.Pattern | None:
 
 class UnitPelican(Pelican):
     """Pelican for one unit, with ``ItemsGenerator`` in place of ``ArticlesGenerator``
-    (``Pelican.run`` finds it by ``isinstance``, as every plugin does)."""
+    (``Pelican.run`` finds it by ``isinstance``, as every plugin does). ``kept``: what the
+    worker keeps for all the units of its run (build._KEPT): the plugins, found once."""
+
+    def __init__(self, settings, kept: dict | None = None):
+        self._kept = {} if kept is None else kept
+        super().__init__(settings)
+
+    def init_plugins(self):
+        # Pelican's init_plugins (__init__.py, 4.12); load_plugins lists the namespace
+        # plugins and looks every plugin up on PLUGIN_PATHS (~40 stat calls, ~0.25 ms)
+        # to find the modules it found for the last unit. A list with a plugin missing
+        # (logged as an error) is not kept: each unit looks again and logs it again.
+        key = ("plugins", repr(self.settings.get("PLUGINS")), repr(self.settings.get("PLUGIN_PATHS")))
+        found = self._kept.get(key)
+        if found is None:
+            found = load_plugins(self.settings)
+            if len(found) == len(self.settings.get("PLUGINS") or ()) and self.settings.get("PLUGINS") is not None:
+                self._kept[key] = found
+        self.plugins = []
+        for plugin in found:
+            name = get_plugin_name(plugin)
+            try:
+                plugin.register()
+                self.plugins.append(plugin)
+            except Exception:
+                pelican_log.exception("Cannot register plugin `%s`", name, stacklevel=2)
+                if self.settings.get("DEBUG", False):
+                    console.print_exception()
+        self.settings["PLUGINS"] = [get_plugin_name(p) for p in self.plugins]
 
     def _get_generator_classes(self):
         return [ItemsGenerator if cls is ArticlesGenerator else cls for cls in super()._get_generator_classes()]
