@@ -725,9 +725,7 @@ def unit_settings(settings_file: str, override: dict, kept: dict) -> dict:
             values = pelican_settings.get_settings_from_file(settings_file)
             if key is not None:
                 kept[key] = values
-            values = copy.deepcopy(values)   # the kept copy stays as the file made it
-        else:
-            values = copy.deepcopy(values)
+        values = copy.deepcopy(values)   # the kept values stay as the file made them
     except Exception:  # noqa: BLE001 - a value deepcopy refuses (or the file fails): Pelican's own read
         kept.pop(key, None)
         return pelican_settings.read_settings(settings_file, override=override)
