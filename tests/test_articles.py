@@ -13,6 +13,7 @@ import pytest
 from pelican import signals
 from pelican.contents import Article
 from pelican.generators import ArticlesGenerator, Generator
+from pelican.paginator import PaginationRule
 from pelican.readers import Readers
 from pelican.settings import DEFAULT_CONFIG
 from pelican.writers import Writer
@@ -169,6 +170,67 @@ def test_writer_makes_each_folder_once_and_writes_what_pelican_writes(tmp_path, 
     assert outputs[Writer] == outputs[summary_feed_writer()]
     assert outputs[Writer][0]["a/b/3.html"] == b"../..|a/b/3.html|A/B/3.HTML|../.."
 
+
+
+class _PageTemplate:
+    """A listing template whose page shows its pagination variables."""
+    name = "column.html"
+
+    def render(self, context):
+        page, prev, nxt = context["articles_page"], context["articles_previous_page"], context["articles_next_page"]
+        return "|".join(str(v) for v in (
+            context["SITEURL"], context["output_file"], context["localsiteurl"], context.get("column"),
+            page.number, page.save_as, page.url, list(page.object_list), context["articles_paginator"].num_pages,
+            prev and prev.url, nxt and nxt.url, "articles" in context, "url" in context))
+
+
+@pytest.mark.parametrize("count", [0, 1, 20, 21, 45])
+def test_paginated_listings_are_written_as_pelican_writes_them(tmp_path, monkeypatch, count):
+    """A paginated listing (PAGINATED_TEMPLATES) comes out of UnitWriter as out of Pelican's
+    Writer: the same pages, bytes, page variables, context and signals, the overwrite
+    refusal; but each folder is made once (Pelican made it again for every page, and
+    wrote through a text file object)."""
+    settings_of = dict(PAGINATED_TEMPLATES={"column": 20}, DEFAULT_ORPHANS=0, PAGINATION_PATTERNS=[
+        PaginationRule(1, "{name}{extension}", "{name}{extension}"),
+        PaginationRule(2, "{name}{number}{extension}", "{name}{number}{extension}")])
+    listings = [("gz/index.html", "gz/index.html"), ("a/b/index.html", "a/b/index.html"), ("x.html", "x.html")]
+    outputs = {}
+    for cls in (Writer, summary_feed_writer()):
+        out = tmp_path / cls.__name__
+        out.mkdir()
+        made, written = [], []
+        real_makedirs = os.makedirs
+
+        def counting(path, *args, made=made, **kwargs):
+            made.append(path)
+            return real_makedirs(path, *args, **kwargs)
+
+        def seen(path, context, written=written):
+            written.append((os.path.relpath(path, out), context["output_file"], context["articles_page"].number))
+
+        monkeypatch.setattr(os, "makedirs", counting)
+        signals.content_written.connect(seen)
+        try:
+            writer = cls(str(out), settings=_settings(OUTPUT_PATH=str(out), **settings_of))
+            context = {"SITEURL": "http://x", "localsiteurl": None, "articles": ["all"]}
+            for name, url in listings:
+                writer.write_file(name, _PageTemplate(), context, relative_urls=True, template_name="column",
+                                  paginated={"articles": list(range(count))}, column=name.upper(), url=url)
+            with pytest.raises(RuntimeError):
+                writer.write_file("gz/index.html", _PageTemplate(), context, relative_urls=True,
+                                  template_name="column", paginated={"articles": [1]}, url="gz/index.html")
+        finally:
+            signals.content_written.disconnect(seen)
+            monkeypatch.setattr(os, "makedirs", real_makedirs)
+        outputs[cls] = ({p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()},
+                        written, context["localsiteurl"])
+        folders = [m for m in made if m.startswith(str(out))]
+        # Pelican makes a page's folder again for every page (and for the refused one)
+        assert (len(folders) == len(set(folders))) is (cls is not Writer), folders
+    assert outputs[Writer] == outputs[summary_feed_writer()]
+    pages = outputs[Writer][0]
+    assert len(pages) == 3 * max(1, -(-count // 20))
+    assert pages["gz/index.html"].startswith(b"..|gz/index.html|..|GZ/INDEX.HTML|1|gz/index.html|gz/index.html|")
 
 HOOK = '''
 import collections, json, os, sys
@@ -408,3 +470,71 @@ def test_empty_alt_check_runs_only_on_content_with_images(monkeypatch, cats):
             seen[f"{base}/{path.relative_to(base)}"] = "<img" in (article._content or "")
     assert any(seen.values()) and not all(seen.values())
     assert sorted(checked) == sorted(p for p, has in seen.items() if has)
+
+
+@pytest.mark.parametrize("conf", ["pelicanconf.py", "publishconf.py"])
+def test_unit_settings_are_pelicans_with_the_file_run_once(tmp_path, monkeypatch, conf):
+    """build.unit_settings gives what Pelican's read_settings gives for every unit, but runs
+    the settings file once per worker run; each unit gets its own copy of the file's values,
+    and a changed file (or environment) is run again."""
+    from pelican import settings as pelican_settings
+    from pelican.settings import read_settings
+
+    from gongkai import build
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.syspath_prepend(str(ROOT))   # publishconf imports pelicanconf, as Pelican runs it
+    runs = []
+    real = pelican_settings.load_source
+    monkeypatch.setattr(pelican_settings, "load_source", lambda *a: runs.append(a) or real(*a))
+    kept: dict = {}
+    path = str(ROOT / conf)
+    ours_runs = 0
+    for n in range(3):
+        (tmp_path / f"u{n}").mkdir()
+        override = {"PATH": str(tmp_path / f"u{n}"), "OUTPUT_PATH": "out", "SITEURL": f"/u{n}", "GK_X": {"n": n}}
+        before = len(runs)
+        ours = build.unit_settings(path, override, kept)
+        ours_runs += len(runs) - before
+        assert ours == read_settings(path, override=override)
+        assert ours["OUTPUT_PATH"] == str(ROOT / "out") and ours["GK_X"] is override["GK_X"]
+        ours["PLUGINS"].append("changed")    # a unit's Pelican changes its own copy only
+        ours["JINJA_ENVIRONMENT"]["changed"] = True
+    assert ours_runs == 1
+    monkeypatch.setenv("SITE_ROOT", "https://other.example")   # the file reads it
+    before = len(runs)
+    again = build.unit_settings(path, {}, kept)
+    assert len(runs) == before + 1 and again == read_settings(path)
+    assert again["GK_SITE_ROOT"] == "https://other.example"
+    copy = tmp_path / "conf.py"
+    copy.write_text("SITENAME = 'a'\nPLUGINS = []\n", encoding="utf-8")
+    assert build.unit_settings(str(copy), {}, kept)["SITENAME"] == "a"
+    copy.write_text("SITENAME = 'bb'\nPLUGINS = []\n", encoding="utf-8")
+    assert build.unit_settings(str(copy), {}, kept)["SITENAME"] == "bb"
+
+
+def test_unit_pelican_finds_its_plugins_once_per_run(monkeypatch, caplog):
+    """UnitPelican registers the plugins Pelican registers, looking them up on PLUGIN_PATHS
+    for the first unit of a run only; a plugin that cannot be found is looked for (and
+    reported) again for every unit."""
+    from pelican import Pelican
+    from pelican.settings import read_settings
+
+    monkeypatch.chdir(ROOT)
+    found = []
+    real = articles.load_plugins
+    monkeypatch.setattr(articles, "load_plugins", lambda s: found.append(1) or real(s))
+    kept: dict = {}
+    for _ in range(3):
+        ours = articles.UnitPelican(read_settings(str(ROOT / "pelicanconf.py")), kept=kept)
+        theirs = Pelican(read_settings(str(ROOT / "pelicanconf.py")))
+        assert ours.plugins == theirs.plugins and ours.settings["PLUGINS"] == theirs.settings["PLUGINS"]
+    assert len(found) == 1
+    for _ in range(2):
+        settings = read_settings(str(ROOT / "pelicanconf.py"))
+        settings["PLUGINS"] = [*settings["PLUGINS"], "gongkai_no_such_plugin"]
+        caplog.clear()
+        ours = articles.UnitPelican(settings, kept=kept)
+        assert "gongkai_no_such_plugin" not in ours.settings["PLUGINS"]
+        assert "Cannot load plugin" in caplog.text
+    assert len(found) == 3

@@ -34,6 +34,9 @@ from pelican import Pelican, signals
 from pelican.cache import FileStampDataCacher
 from pelican.contents import Article, SkipStub
 from pelican.generators import ArticlesGenerator
+from pelican.log import console
+from pelican.paginator import Paginator
+from pelican.plugins._utils import get_plugin_name, load_plugins
 from pelican.readers import (Readers, _filter_discardable_metadata, default_metadata, find_empty_alt,
                              parse_path_metadata, path_metadata)
 from pelican.utils import file_suffix, get_relative_path, path_to_url, sanitised_join
@@ -43,6 +46,7 @@ from .reader import _ItemReader
 
 # Pelican's writer logs each file under its own name; ours writes the same lines.
 writer_log = logging.getLogger("pelican.writers")
+pelican_log = logging.getLogger("pelican")
 
 
 def clean_relative(rel: str) -> bool:
@@ -197,17 +201,45 @@ def _ignore_pattern(patterns) -> re.Pattern | None:
 
 class UnitPelican(Pelican):
     """Pelican for one unit, with ``ItemsGenerator`` in place of ``ArticlesGenerator``
-    (``Pelican.run`` finds it by ``isinstance``, as every plugin does)."""
+    (``Pelican.run`` finds it by ``isinstance``, as every plugin does). ``kept``: what the
+    worker keeps for all the units of its run (build._KEPT): the plugins, found once."""
+
+    def __init__(self, settings, kept: dict | None = None):
+        self._kept = {} if kept is None else kept
+        super().__init__(settings)
+
+    def init_plugins(self):
+        # Pelican's init_plugins (__init__.py, 4.12); load_plugins lists the namespace
+        # plugins and looks every plugin up on PLUGIN_PATHS (~40 stat calls, ~0.25 ms)
+        # to find the modules it found for the last unit. A list with a plugin missing
+        # (logged as an error) is not kept: each unit looks again and logs it again.
+        key = ("plugins", repr(self.settings.get("PLUGINS")), repr(self.settings.get("PLUGIN_PATHS")))
+        found = self._kept.get(key)
+        if found is None:
+            found = load_plugins(self.settings)
+            if len(found) == len(self.settings.get("PLUGINS") or ()) and self.settings.get("PLUGINS") is not None:
+                self._kept[key] = found
+        self.plugins = []
+        for plugin in found:
+            name = get_plugin_name(plugin)
+            try:
+                plugin.register()
+                self.plugins.append(plugin)
+            except Exception:
+                pelican_log.exception("Cannot register plugin `%s`", name, stacklevel=2)
+                if self.settings.get("DEBUG", False):
+                    console.print_exception()
+        self.settings["PLUGINS"] = [get_plugin_name(p) for p in self.plugins]
 
     def _get_generator_classes(self):
         return [ItemsGenerator if cls is ArticlesGenerator else cls for cls in super()._get_generator_classes()]
 
 
 class UnitWriter(Writer):
-    """Pelican's Writer; a page that is not paginated is written as Pelican writes it,
+    """Pelican's Writer; a page (paginated listings too) is written as Pelican writes it,
     but a folder this writer made (or found) is not made again for every page, and
-    the page's relative SITEURL is worked out once per folder. Paginated listings,
-    feeds and everything else go through Pelican's own code."""
+    the page's relative SITEURL is worked out once per folder. Feeds and everything
+    else go through Pelican's own code."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -279,12 +311,34 @@ class UnitWriter(Writer):
 
     def write_file(self, name, template, context, relative_urls=False, paginated=None, template_name=None,
                    override_output=False, url=None, **kwargs):
-        if paginated is None:
-            paginated = {key: val for key, val in kwargs.items() if key in {"articles", "dates"}}
-        if not name or (paginated and template_name in self.settings["PAGINATED_TEMPLATES"]):
+        if not name:
             return super().write_file(name, template, context, relative_urls, paginated, template_name,
                                       override_output, url, **kwargs)
-        # Pelican's Writer.write_file, not paginated (writers.py, 4.12: _get_localcontext, _write_file)
+        if paginated is None:
+            paginated = {key: val for key, val in kwargs.items() if key in {"articles", "dates"}}
+        if not (paginated and template_name in self.settings["PAGINATED_TEMPLATES"]):
+            self._write_page(name, template, context, relative_urls, kwargs, override_output)
+            return None
+        # Pelican's Writer.write_file, paginated (writers.py, 4.12): its Paginator and page
+        # variables, each page written as above. A unit's ~25 listing pages, most of them
+        # one page long, went through Pelican's writer: an abspath join, os.makedirs and a
+        # text file object (four more system calls) each.
+        per_page = self.settings["PAGINATED_TEMPLATES"][template_name] or self.settings["DEFAULT_PAGINATION"]
+        paginators = {key: Paginator(name, url, val, self.settings, per_page) for key, val in paginated.items()}
+        for page_num in range(next(iter(paginators.values())).num_pages):
+            paginated_kwargs = kwargs.copy()
+            for key, paginator in paginators.items():
+                previous_page = paginator.page(page_num) if page_num > 0 else None
+                page = paginator.page(page_num + 1)
+                next_page = paginator.page(page_num + 2) if page_num + 1 < paginator.num_pages else None
+                paginated_kwargs.update({f"{key}_paginator": paginator, f"{key}_page": page,
+                                         f"{key}_previous_page": previous_page, f"{key}_next_page": next_page})
+            self._write_page(page.save_as, template, context, relative_urls, paginated_kwargs, override_output)
+        return None
+
+    def _write_page(self, name, template, context, relative_urls, kwargs, override_output) -> None:
+        """Pelican's ``_get_localcontext`` and ``_write_file`` (writers.py, 4.12) for one page,
+        with the folder made once per writer and the page written by ``_write_text``."""
         localcontext = context.copy()
         localcontext["localsiteurl"] = localcontext.get("localsiteurl", None)
         if relative_urls:
@@ -304,4 +358,3 @@ class UnitWriter(Writer):
         self._write_text(path, output, override_output)
         writer_log.info('Writing "%s"', path)
         signals.content_written.send(path, context=localcontext)
-        return None
