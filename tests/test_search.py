@@ -181,6 +181,26 @@ def test_many_texts_count_as_each_text_alone(block, monkeypatch):
     assert got == [tokenize.term_counts(tokenize.fold(s, table)) for s in texts]
 
 
+def test_a_fold_is_made_once_per_map():
+    """Every unit's index folds with the same map (zhmap's): its entries are read once, not
+    made into a cache key again for every unit. An equal map folds alike, another its own way."""
+    class Counting(dict):
+        reads = 0
+
+        def items(self):
+            Counting.reads += 1
+            return super().items()
+
+    t2s = Counting(zhmap.t2s())
+    first = tokenize.folding(t2s)
+    for _ in range(3):
+        assert tokenize.folding(t2s) is first
+        tokenize.count_terms(["開號ab"], t2s)
+    assert Counting.reads == 1
+    assert tokenize.folding(dict(t2s))[0] == first[0]
+    assert tokenize.folding({"開": "x"})[0][ord("開")] == "x" != first[0][ord("開")]
+
+
 def test_keys_sort_in_32_bits_only_when_they_fit():
     """count_terms sorts its (term, text) keys as uint32 when their bound allows it: the
     largest key that fits (2**32 - 1) keeps its place, and a bound above 32 bits sorts
