@@ -27,6 +27,7 @@ import operator
 import re
 from collections import Counter
 from collections.abc import Mapping
+from types import MappingProxyType
 
 # Code point ranges of CJK ideographs (Unified, Ext A–H, Compatibility) and 〇.
 CJK_RANGES = ((0x3007, 0x3007), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x323AF))
@@ -217,7 +218,10 @@ def _folding_of(key: _Same):
 def folding(t2s: Mapping[str, str] | None = None):
     """``(fold_table(t2s), lookup)``: the table, and the same fold as an array indexed by
     code point (None when a character folds to more than one)."""
-    return _folding_of(_Same(t2s if t2s is not None else {}))
+    return _folding_of(_Same(t2s if t2s is not None else _NO_MAP))
+
+
+_NO_MAP: Mapping[str, str] = MappingProxyType({})   # one object: ``folding()`` meets one cache entry
 
 
 _WORD_RANGES = tuple((ord(a), ord(b)) for a, b in ("09", "az")) + tuple((ord(c), ord(c)) for c in JOINERS)
