@@ -245,6 +245,25 @@ def test_final_accounts_publish_the_nine_tables(make_tree, cats):
 
 # --- annual ----------------------------------------------------------------------
 
+def test_both_annual_report_rules_read_one_working_out_a_unit(monkeypatch):
+    """annual.arithmetic and annual.consistency take their findings from one call of
+    ``annual.checker.unit_findings`` a unit (it was made once for each rule)."""
+    from gongkai.annual import checker
+
+    calls: list[int] = []
+    real = checker.unit_findings
+
+    def counting(items, states, spec):
+        calls.append(1)
+        return real(items, states, spec)
+
+    monkeypatch.setattr(checker, "unit_findings", counting)
+    report = run(ROOT / "content")
+    assert len(calls) == len(report.units) > 1
+    warnings = [f for f in report.findings() if f.rule == "annual.consistency"]
+    assert warnings and all("年年报" in f.found for f in warnings)
+
+
 def test_annual_matter_has_an_item_every_year(make_tree):
     tagged = "catalog_item: czyjs-zfys-ybggys\n"
     gap = {"zfyjs/y24.md": item("2024年预算", "zfyjs", 20, "2024-02-01", tagged),

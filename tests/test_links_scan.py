@@ -380,3 +380,40 @@ def test_read_against_a_base_equals_reading_alone_on_random_markup():
             used += links._sync(text, marks) is not None   # read in part from the base
             assert got == links._fast_scan(text, True) == two_passes(text), (base_text, text)
     assert used > 1_000
+
+
+def test_one_page_folders_are_read_against_the_first_of_their_depth(tmp_path, monkeypatch):
+    """A column with few items is a folder with one page (its index.html): such pages end with
+    the same navigation and footer, alike at one depth, so each is read against the first
+    one-page folder's page of its depth. The scan equals the page-by-page scan — pages that
+    differ before the common end, one with an '=' beside whitespace, CRLF, one sharing
+    nothing, one-page folders at three depths, a folder of several pages beside them — and
+    the common ends are not matched again."""
+    rng = random.Random(7)
+    tail = ('</main>\n<nav id="column-nav"><ul>' + "".join(
+        f'<li><a href="{{up}}c{n}/index.html" class="c">栏目{n}</a>\n' for n in range(30))
+        + '</ul></nav>\n<footer id="f"><a href="{up}../index.html">门户</a></footer></body></html>\n')
+    head = '<!doctype html>\n<html><head><title>{}</title></head><body>\n<main id="main">\n'
+    bodies = ['<p>正文</p>', '<a href="x.html#q">x</a>', '<p id="q">问</p>\n' * 3, '<p>a = b</p>', '<p>\r\n</p>',
+              '<a href="y.html" id="q">y</a>\r', '']
+    unit = tmp_path / "u"
+    texts: dict[str, str] = {}
+    for n in range(40):
+        texts[f"c{n}/index.html"] = head.format(n) + rng.choice(bodies) * rng.randint(0, 2) + tail.format(up="../")
+    for n in range(6):
+        texts[f"art/a{n}/index.html"] = head.format(n) + tail.format(up="../../")
+        texts[f"art/many/p{n}.html"] = head.format(n) + rng.choice(bodies) + tail.format(up="../../")
+    texts["other/index.html"] = "<p>其他</p>"
+    texts["index.html"] = head.format("首页") + tail.format(up="")
+    for rel, text in texts.items():
+        (unit / rel).parent.mkdir(parents=True, exist_ok=True)
+        (unit / rel).write_bytes(text.encode("utf-8"))
+    plain = links.SiteFiles("")
+    expected = [links._scan_file(str(unit / rel), f"u/{rel}", plain) for rel in texts]
+    every = sum(len(links._FAST.findall(text.replace("\r\n", "\n").replace("\r", "\n"))) for text in texts.values())
+    counting = _Counting(links._FAST)
+    monkeypatch.setattr(links, "_FAST", counting)
+    files, found = links.scan_unit(unit, "u")
+    assert sorted((p.path, p.links) for p in found) == sorted((p.path, p.links) for p in expected)
+    assert files.anchors == plain.anchors and files.files == plain.files
+    assert counting.taken < every / 2

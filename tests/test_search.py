@@ -48,6 +48,24 @@ def test_zhmap_folds_both_ways_and_is_byte_stable(tmp_path):
     assert json.loads(first) == maps
 
 
+def test_search_assets_are_read_once_and_written_into_every_unit(tmp_path, monkeypatch):
+    """Every unit gets the search page's assets and the 简繁 map, byte for byte; the assets
+    are read from the package once per process, not copied from it for every unit."""
+    import gongkai.search as search
+
+    search.write_files(tmp_path / "u1", {"search/index.json": b"{}"}, "theme")
+    monkeypatch.setattr(search, "STATIC", tmp_path / "gone")   # the package's folder is not read again
+    search.write_files(tmp_path / "u2", {"search/t/0.json": b"[]"}, "static")
+    real = sorted(p for p in (ROOT / "plugins" / "gongkai" / "search" / "static").iterdir() if p.is_file())
+    assert real
+    for root, static in ((tmp_path / "u1", "theme"), (tmp_path / "u2", "static")):
+        assert sorted(p.name for p in (root / static / "search").iterdir()) == [p.name for p in real]
+        assert all((root / static / "search" / p.name).read_bytes() == p.read_bytes() for p in real)
+        assert (root / zhmap.PATH).read_bytes() == zhmap.data()
+    assert (tmp_path / "u1" / "search" / "index.json").read_bytes() == b"{}"
+    assert (tmp_path / "u2" / "search" / "t" / "0.json").read_bytes() == b"[]"
+
+
 def test_zhmap_is_kept_in_the_build_cache_and_a_bad_copy_is_computed_again(tmp_path, monkeypatch):
     from gongkai.incremental import Cache
     want = zhmap.maps()
@@ -179,6 +197,26 @@ def test_many_texts_count_as_each_text_alone(block, monkeypatch):
     for t, x, c in zip(term.tolist(), text.tolist(), tf.tolist()):
         got[x][terms[t]] += c
     assert got == [tokenize.term_counts(tokenize.fold(s, table)) for s in texts]
+
+
+def test_a_fold_is_made_once_per_map():
+    """Every unit's index folds with the same map (zhmap's): its entries are read once, not
+    made into a cache key again for every unit. An equal map folds alike, another its own way."""
+    class Counting(dict):
+        reads = 0
+
+        def items(self):
+            Counting.reads += 1
+            return super().items()
+
+    t2s = Counting(zhmap.t2s())
+    first = tokenize.folding(t2s)
+    for _ in range(3):
+        assert tokenize.folding(t2s) is first
+        tokenize.count_terms(["開號ab"], t2s)
+    assert Counting.reads == 1
+    assert tokenize.folding(dict(t2s))[0] == first[0]
+    assert tokenize.folding({"開": "x"})[0][ord("開")] == "x" != first[0][ord("開")]
 
 
 def test_keys_sort_in_32_bits_only_when_they_fit():

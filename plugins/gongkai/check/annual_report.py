@@ -17,10 +17,7 @@ from .unitfacts import UnitFacts
 
 
 def _hits(unit: UnitFacts, severity: str) -> Iterator[Hit]:
-    spec = unit.catalogs.annual
-    if spec is None:
-        return
-    for item, f in annual_checker.unit_findings(unit.items, unit.states, spec):
+    for item, f in unit.annual_findings:   # both rules' findings, worked out once a unit
         if f.severity != severity:
             continue
         year = item.facts.year

@@ -102,12 +102,19 @@ def scan_output(root: Path, shown_root: str, site_root: str = "", skip: frozense
 def scan_unit(folder: Path, uid: str, leave_out: frozenset[str] = frozenset()) -> tuple[SiteFiles, list[PageLinks]]:
     """One unit's folder as ``scan_output`` sees it (paths from the output root), without
     the top-level entries in ``leave_out``. Each folder's pages after its first are read
-    against the first (``_fast_scan``'s ``base``): pages of one folder end alike."""
+    against the first (``_fast_scan``'s ``base``): pages of one folder end alike. A folder
+    with one page (a column's index.html: ~30 of a unit's ~40 pages when its columns hold few
+    items) is read against the first such page of its depth: column pages end with the same
+    navigation and footer, their relative links alike at one depth. Any base gives the same
+    answer (``_sync`` compares the texts); a good one only reads less."""
     files = SiteFiles("")
     found: list[PageLinks] = []
     interned: dict[str, str] = {}
+    lone: dict[int, _Marks] = {}   # depth -> the marks of the first one-page folder's page there
     for where, rel, names in _regular_files(str(folder), uid, leave_out):
         base = _Marks()
+        if sum(name.endswith(".html") for name in names) == 1:
+            base = lone.setdefault(rel.count("/"), base)
         for name in names:
             page = _scan_file(os.path.join(where, name), f"{rel}/{name}", files, interned, base, regular=True)
             if page is not None:

@@ -290,8 +290,11 @@ class Report:
 
 
 def _env(theme: Path) -> jinja2.Environment:
+    # auto_reload off: the theme does not change during a build, and with it on every unit
+    # page's render asked the file system whether check_base.html had (a stat per unit).
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(theme / "templates")), autoescape=True,
-                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+                              auto_reload=False)
 
 
 def write_reports(report: Report, out: Path, settings: dict, memo=None) -> None:

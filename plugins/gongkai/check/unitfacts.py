@@ -102,6 +102,15 @@ class UnitFacts:
         return [i for i in self.public if not self.states[i.source].retired]
 
     @cached_property
+    def annual_findings(self) -> list:
+        """(report item, annual.rules.Finding) of the unit's public 年报 (``annual.checker``):
+        both 年报 rules read them, so they are worked out once a unit. No date is read."""
+        from ..annual import checker   # noqa: PLC0415 - the 年报 package is the checker's only here
+
+        spec = self.catalogs.annual
+        return [] if spec is None else checker.unit_findings(self.items, self.states, spec)
+
+    @cached_property
     def tree(self) -> Column:
         return self.catalogs.tree_for(self.level)
 

@@ -16,6 +16,7 @@ withdrawn 公示 (State.withdrawn) gives its title and nothing else.
 """
 from __future__ import annotations
 
+import functools
 import html
 import html.parser
 import json
@@ -106,29 +107,33 @@ def doc_of(article, prefix: str = "") -> index.Doc:
                      questions=[(pair.q, pair.anchor) for pair in item.qa])
 
 
+@functools.lru_cache(maxsize=1)   # written into every unit: read once per process
+def _assets() -> tuple[tuple[str, bytes], ...]:
+    return tuple((asset.name, asset.read_bytes()) for asset in sorted(STATIC.iterdir()) if asset.is_file())
+
+
 def write_files(root: Path, files: dict[str, bytes], static_dir: str) -> None:
-    folders: dict[str, str] = {}
-    # What open(…, "wb") does, without its buffered file object: hundreds of small files a unit.
+    """The index files, the 简繁 map and the search page's assets under ``root``: one
+    ``os.open``/``os.write`` each (what open(…, "wb") and ``shutil.copyfile`` do, without their
+    file objects, the assets' own opens and a ``mkdir`` per file: ~20 files a unit)."""
+    every = dict(files)
+    every[zhmap.PATH] = zhmap.data()
+    for name, data in _assets():
+        every[f"{static_dir}/search/{name}"] = data
+    made: set[str] = set()
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
-    for rel, data in sorted(files.items()):
+    for rel, data in sorted(every.items()):
         folder, _, name = rel.rpartition("/")
-        where = folders.get(folder)
-        if where is None:  # thousands of files in a few folders: one mkdir each
+        if folder not in made:  # thousands of files in a few folders: one mkdir each
             (root / folder).mkdir(parents=True, exist_ok=True)
-            where = folders[folder] = str(root / folder)
-        fd = os.open(os.path.join(where, name), flags, 0o666)
+            made.add(folder)
+        fd = os.open(os.path.join(root, rel), flags, 0o666)
         try:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
         finally:
             os.close(fd)
-    zhmap.write(root)
-    dest = root / static_dir / "search"
-    dest.mkdir(parents=True, exist_ok=True)
-    for asset in sorted(STATIC.iterdir()):
-        if asset.is_file():
-            shutil.copyfile(asset, dest / asset.name)
 
 
 def page_data(docs: list[index.Doc], column_names: dict[str, str]) -> dict:
