@@ -24,7 +24,7 @@ import shutil
 import sys
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -189,7 +189,9 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     reuse = incremental.Reuse(store, output, site, facts, shared, {uid: j["override"] for uid, j in jobs_of.items()},
                               base, settings_file, catalogs)
     from .search import zhmap
-    zhmap.prime(store)   # the 简繁 maps from the build cache; handed to every worker below
+    # The 简繁 maps from the build cache, else made by a child process: OpenCC's dictionaries
+    # would stay in this one (+34 MiB, its peak in a cold build). Handed to every worker below.
+    zhmap.prime(store, functools.partial(in_child, zhmap.maps))
     from .check import prepare_jobs as check_jobs   # the link scan runs in the unit workers
     scan_links = bool(base.get("GK_CHECK_REPORTS") or on_check is not None)
     # The units the scan read again (a file changed) are planned first and their jobs sent
@@ -633,6 +635,15 @@ def _init_worker(shared: dict | None = None, maps: dict | None = None):
         zhmap.seed(maps)   # not computed again from OpenCC in every worker (~0.3 s each)
     _SHARED.clear()
     _SHARED.update(shared or {})
+
+
+def in_child(fn: Callable[[], object]):
+    """``fn()`` run in a child process forked for it, its result pickled back (an exception
+    too): what it loads and leaves behind is not this process's memory."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as child:
+        return child.submit(fn).result()
 
 
 def _handed_over(override: dict) -> dict:
