@@ -155,7 +155,8 @@ class Registry(Mapping):
         none, text = self._none, self._text
         published, interprets, questions, since = row[4], row[7], row[10], row[13]
         self.rows[number] = (*row[:4], text.setdefault(published, published), *row[5:7],
-                             interprets if interprets else none, *row[8:10], questions if questions else none,
+                             interprets if interprets else none, self._share(row[8]), self._share(row[9]),
+                             questions if questions else none,
                              *row[11:13], None if since is None else text.setdefault(since, since), *row[14:])
         self._naming = None
 
@@ -172,11 +173,16 @@ class Registry(Mapping):
             shown.unit, shown.url, shown.title, shown.doc_number,
             iso.get(published) or self._day(published),
             shown.repealed_by, shown.replaced_by,
-            list(shown.interprets) if shown.interprets else none, shown.type, shown.form,
+            list(shown.interprets) if shown.interprets else none, self._share(shown.type), self._share(shown.form),
             [{"q": pair.q, "anchor": pair.anchor} for pair in shown.qa] if shown.qa else none,
             st.code, st.label,
             None if since is None else iso.get(since) or self._day(since),
             st.by, st.reason)
+
+    def _share(self, word: str | None) -> str | None:
+        """One object per vocabulary word (type, form) of the registry: slim items share them
+        within their unit only (issue 15: an entry per public item, over 1,300 units)."""
+        return word if word is None else self._text.setdefault(word, word)
 
     def _day(self, day: dt.date) -> str:
         text = day.isoformat()
@@ -474,12 +480,21 @@ class _Across:
     def __init__(self):
         self.claims: list[_Claim] = []
         self.refs: list[_Ref] = []
+        # One object per equal date (and date text) of the province: each unit's notes come
+        # unpickled on their own, so equal dates were one object per item (issue 15).
+        self._same: dict = {}
 
     def note(self, site: Site, notes: dict) -> None:
         """Take what the checks and the cross-unit facts read of a unit's items (``unit_notes``)."""
-        site.public_on.update(notes["public_on"])
-        self.claims.extend(notes["claims"])
-        self.refs.extend(notes["refs"])
+        same = self._same.setdefault
+        site.public_on.update((number, when if when is None else same(when, when)) for number, when in notes["public_on"])
+        # A datetime is keyed with its tzinfo: equal instants of other offsets stay apart.
+        self.claims.extend(c._replace(published=same((c.published, c.published.tzinfo), c.published),
+                                      published_date=same(c.published_date, c.published_date),
+                                      public_on=c.public_on if c.public_on is None else same(c.public_on, c.public_on))
+                           for c in notes["claims"])
+        self.refs.extend(r if r.public_on is None else r._replace(public_on=same(r.public_on, r.public_on))
+                         for r in notes["refs"])
         site.sangong.extend(notes["sangong"])
         site.annual.extend(notes["annual"])
 
