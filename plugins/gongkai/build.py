@@ -193,9 +193,16 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     # A unit's job is made when the unit is planned (its key reads the job's settings) and
     # let go of once sent: the parent never holds every unit's job (issue 15, flat in units).
     wanted = set(built)
-    reuse = incremental.Reuse(store, output, site, facts, shared,
-                              lambda uid: job_of(uid)["override"] if uid in wanted else None,
-                              base, settings_file, catalogs)
+    planning: dict[str, dict] = {}   # the jobs of the units being planned (unit_jobs), made once
+
+    def override_of(uid: str) -> dict | None:
+        if uid not in wanted:
+            return None
+        if uid not in planning:
+            planning[uid] = job_of(uid)
+        return planning[uid]["override"]
+
+    reuse = incremental.Reuse(store, output, site, facts, shared, override_of, base, settings_file, catalogs)
     from .search import zhmap
     # The 简繁 maps from the build cache, else made by a child process: OpenCC's dictionaries
     # would stay in this one (+34 MiB, its peak in a cold build). Handed to every worker below.
@@ -218,7 +225,11 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
             for at in range(0, len(group), PLAN_AHEAD):
                 chunk = group[at:at + PLAN_AHEAD]
                 reusable = set(reuse.plan(chunk))
-                todo = [job_of(uid) for uid in chunk if not (uid in reusable and reuse.stage(uid, partial))]
+                todo = []
+                for uid in chunk:
+                    job = planning.pop(uid, None) or job_of(uid)
+                    if not (uid in reusable and reuse.stage(uid, partial)):
+                        todo.append(job)
                 incremental.prepare_jobs(store, todo, reuse)
                 check_jobs(todo, partial, base, scan_links)
                 progress.total = len(sent) + len(todo) + len(group) - at - len(chunk)
