@@ -334,6 +334,60 @@ def test_the_build_process_leaves_pelican_and_numpy_to_the_zygote(tmp_path):
         assert "PROBE False False" in done.stderr.splitlines(), (run, done.stderr[-2000:])
 
 
+def test_the_build_process_leaves_opencc_to_a_child_process(tmp_path):
+    """The 简繁 maps of a build whose cache does not hold them (cold, or ``--no-cache``) are
+    made by a child process: OpenCC's dictionaries stayed in the build's process (+34 MiB
+    at any size: its peak in the units stage, issue 15). The maps written are the same."""
+    import json
+    import subprocess
+    import sys
+
+    from gongkai.search import zhmap
+    probe = ("import atexit, runpy, sys; sys.argv = ['gongkai'] + sys.argv[1:]\n"
+             "atexit.register(lambda: print('PROBE', 'opencc' in sys.modules, file=sys.stderr))\n"
+             "runpy.run_module('gongkai', run_name='__main__')\n")
+    want = zhmap.maps()
+    for extra in ([], [], ["--no-cache"]):   # cold, cached, without the cache
+        done = subprocess.run([sys.executable, "-c", probe, "html", "--content", str(ROOT / "content"),
+                               "--output", str(tmp_path / "output"), "--settings", str(ROOT / "pelicanconf.py"),
+                               "--catalogs", str(ROOT / "catalogs"), *extra], cwd=ROOT, capture_output=True,
+                              text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "plugins"),
+                                              "BUILD_DATE": "2026-11-20"}, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert "PROBE False" in done.stderr.splitlines(), (extra, done.stderr[-2000:])
+        written = sorted((tmp_path / "output").glob("**/" + zhmap.PATH))
+        assert written and all(json.loads(p.read_text(encoding="utf-8")) == want for p in written)
+
+
+def test_the_parent_plans_a_few_units_at_a_time(make_tree, tmp_path, monkeypatch):
+    """The units are planned (their keys made, their jobs made) a few at a time as their
+    jobs are sent, not all before the first: what a planned unit holds until its job is sent
+    (its file list, its job's settings) is held for a few units, not for the province's
+    (issue 15, the parent flat in the number of units). The same units are built."""
+    from gongkai import incremental
+    ahead = getattr(build_mod, "PLAN_AHEAD", 16)
+    held, made = [], []
+    key, job = incremental.Reuse._key, build_mod._handed_over
+
+    def counted_key(self, uid):
+        found = key(self, uid)
+        held.append(len(self.trees))
+        return found
+
+    def counted_send(override):
+        made.append(len(held))
+        return job(override)
+
+    monkeypatch.setattr(incremental.Reuse, "_key", counted_key)
+    monkeypatch.setattr(build_mod, "_handed_over", counted_send)
+    content = make_tree(_province(units=3 * ahead, per=2))
+    out = tmp_path / "output"
+    assert build_mod.build(content, out, ROOT / "pelicanconf.py", ROOT / "catalogs", "2026-11-20", jobs=1) == 0
+    assert max(held) <= ahead, max(held)        # file lists of planned, unsent units
+    assert made[0] <= ahead, made[0]            # the first job went out after a few keys, not all
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith("u")) == [f"u{u:02d}" for u in range(3 * ahead)]
+
+
 def test_the_zygote_tidies_until_the_build_asks_for_its_pool(tmp_path):
     """``tidy(stop)`` runs in the zygote after its warm-up and gives way as soon as the
     build's process sends its request or closes the pipe (build.sweep_trash)."""

@@ -24,7 +24,7 @@ import shutil
 import sys
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -65,6 +65,11 @@ def unit_summaries(site: Site, root_url: str) -> dict[str, dict]:
                   "parent": u.parent, "children": list(u.children), "url": f"{root_url}/{uid}/index.html"}
             for uid, u in sorted(site.units.items())}
 
+
+# Units planned at a time (their keys made, the reused ones staged) before their jobs are
+# sent: enough that a worker never waits for the next job, few enough that what a planned
+# unit holds until its job is sent stays small (build._build).
+PLAN_AHEAD = 16
 
 # Exit codes of ``python -m gongkai`` (README, 命令 / commands).
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_SYSTEM, EXIT_LOCKED = 0, 1, 2, 3, 4
@@ -184,39 +189,55 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
             },
         }
 
-    jobs_of = {uid: job_of(uid) for uid in built}
     # incremental/: units whose inputs did not change since the last build keep their folder.
-    reuse = incremental.Reuse(store, output, site, facts, shared, {uid: j["override"] for uid, j in jobs_of.items()},
-                              base, settings_file, catalogs)
+    # A unit's job is made when the unit is planned (its key reads the job's settings) and
+    # let go of once sent: the parent never holds every unit's job (issue 15, flat in units).
+    wanted = set(built)
+    planning: dict[str, dict] = {}   # the jobs of the units being planned (unit_jobs), made once
+
+    def override_of(uid: str) -> dict | None:
+        if uid not in wanted:
+            return None
+        if uid not in planning:
+            planning[uid] = job_of(uid)
+        return planning[uid]["override"]
+
+    reuse = incremental.Reuse(store, output, site, facts, shared, override_of, base, settings_file, catalogs)
     from .search import zhmap
-    zhmap.prime(store)   # the 简繁 maps from the build cache; handed to every worker below
+    # The 简繁 maps from the build cache, else made by a child process: OpenCC's dictionaries
+    # would stay in this one (+34 MiB, its peak in a cold build). Handed to every worker below.
+    zhmap.prime(store, functools.partial(in_child, zhmap.maps))
     from .check import prepare_jobs as check_jobs   # the link scan runs in the unit workers
     scan_links = bool(base.get("GK_CHECK_REPORTS") or on_check is not None)
     # The units the scan read again (a file changed) are planned first and their jobs sent
     # at once; the keys of the units it answered from the build cache are made, and the
     # reused ones staged, while the workers build those (zygote.map asks for the next job
     # right after sending the first: issue 15, a one-item edit). The same units are built
-    # and reused whatever the order; each group's jobs go biggest first.
+    # and reused whatever the order; each group's jobs go biggest first, planned PLAN_AHEAD
+    # at a time: what a planned unit holds until its job is sent (its key's parts, its
+    # file list) is then held for a few units, not for the province's.
     order = sorted(built, key=lambda u: (-counts[u], u))
     groups = [[u for u in order if u not in site.from_cache], [u for u in order if u in site.from_cache]]
     sent: list[str] = []
 
     def unit_jobs() -> Iterator[dict]:
         for group in groups:
-            reusable = set(reuse.plan(group))
-            todo = []
-            for uid in group:
-                job = jobs_of.pop(uid)   # a group's jobs are let go of as it is sent
-                if not (uid in reusable and reuse.stage(uid, partial)):
-                    todo.append(job)
-            incremental.prepare_jobs(store, todo, reuse)
-            check_jobs(todo, partial, base, scan_links)
-            progress.total = len(sent) + len(todo)
-            # What the workers read of the province: the settings every unit reads, once per
-            # worker; and with each job, the registry entries its unit can show (unit_slices).
-            for job, slices in zip(todo, unit_slices(facts, [j["unit"] for j in todo])):
-                sent.append(job["unit"])
-                yield {**job, "shared": slices, "override": _handed_over(job["override"])}
+            for at in range(0, len(group), PLAN_AHEAD):
+                chunk = group[at:at + PLAN_AHEAD]
+                reusable = set(reuse.plan(chunk))
+                todo = []
+                for uid in chunk:
+                    job = planning.pop(uid, None) or job_of(uid)
+                    if not (uid in reusable and reuse.stage(uid, partial)):
+                        todo.append(job)
+                incremental.prepare_jobs(store, todo, reuse)
+                check_jobs(todo, partial, base, scan_links)
+                progress.total = len(sent) + len(todo) + len(group) - at - len(chunk)
+                # What the workers read of the province: the settings every unit reads, once per
+                # worker; and with each job, the registry entries its unit can show (unit_slices).
+                for job, slices in zip(todo, unit_slices(facts, [j["unit"] for j in todo])):
+                    sent.append(job["unit"])
+                    yield {**job, "shared": slices, "override": _handed_over(job["override"])}
         reuse.trees.clear()
 
     # Past the units read again, one more worker for a unit whose key changed without its
@@ -637,6 +658,15 @@ def _init_worker(shared: dict | None = None, maps: dict | None = None):
     _SHARED.clear()
     _SHARED.update(shared or {})
     _KEPT.clear()
+
+
+def in_child(fn: Callable[[], object]):
+    """``fn()`` run in a child process forked for it, its result pickled back (an exception
+    too): what it loads and leaves behind is not this process's memory."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as child:
+        return child.submit(fn).result()
 
 
 def _handed_over(override: dict) -> dict:

@@ -41,7 +41,7 @@ class Facts:
     # unpickle them again: its items' sources in file order (the keys of ``states``), and
     # its own 索引号 with those its items name (repealed_by, replaced_by, interprets).
     sources: dict[str, list[str]] = field(default_factory=dict)
-    numbers: dict[str, tuple[set[str], set[str]]] = field(default_factory=dict)
+    numbers: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, site: Site, day: dt.date, kept=None) -> Facts:
@@ -73,7 +73,8 @@ class Facts:
                 if kept is not None:
                     kept.save(uid, site.items.blob(uid), day, public_on, part)
             sources[uid] = part["sources"]
-            numbers[uid] = (part["own"], part["named"])
+            # As tuples (an empty set is 216 B, a tuple 40 + 8 a number): 1,300 units hold two each.
+            numbers[uid] = (tuple(sorted(part["own"])), tuple(sorted(part["named"])))
             states.update(zip(part["sources"], part["states"]))
             for number, row in part["rows"]:
                 enter(number, row)

@@ -19,6 +19,7 @@ equals a full build file by file. The lifecycle changes are read from each unit'
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import html
 import json
@@ -33,11 +34,12 @@ from typing import TYPE_CHECKING
 from . import errors
 from .annual import series as annual_series
 from .build import (EXIT_USAGE, BuildError, _date, _pelican_settings, _remove, build_lock, check, check_output, finish,
-                    recover, unit_summaries)
+                    in_child, recover, unit_summaries)
 from .check import links
 from .facts import Facts
+from .incremental.store import Cache
 from .incremental.validate import installed
-from .search import STASH
+from .search import STASH, zhmap
 from .units import UNIT_ID
 
 if TYPE_CHECKING:  # pragma: no cover - import for annotations only
@@ -398,6 +400,9 @@ def merge(parts: list[Path], content: Path, output: Path, settings_file: Path, c
             units = unit_summaries(site, root_url)
             facts = Facts.of(site, _date(as_of))
             annual = annual_series.settings(site, facts)
+            # The portal's search page reads the 简繁 maps: made by a child process, as in a
+            # build (OpenCC's dictionaries would stay in this one, +34 MiB).
+            zhmap.prime(Cache(None), functools.partial(in_child, zhmap.maps))
             finish(partial, output, site, facts, catalogs, base, units, annual, as_of, sorted(site.units),
                    report_of=lambda tree: merged_report(tree, owner, site, catalogs, base, output.name, as_of),
                    merged=frozenset(site.units))

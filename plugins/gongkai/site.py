@@ -137,7 +137,7 @@ class Registry(Mapping):
         # One object per equal value where most entries repeat it (dates, no references, no
         # questions): the parent holds an entry per public item (issue 15).
         self._iso: dict[dt.date, str] = {}
-        self._text: dict[str, str] = {}    # the same date strings, by their text (put)
+        self._text: dict[str, str] = {}    # the same date strings and words, by their text (put)
         self._none: list = []
 
     def add(self, item: Item, st: lifecycle.State) -> None:
@@ -152,19 +152,23 @@ class Registry(Mapping):
     def put(self, number: str, row: tuple) -> None:
         """Enter a row made by ``row_of`` in an earlier build (facts.Facts.of's kept units),
         its dates and empty lists shared as ``row_of`` shares them."""
-        none, text = self._none, self._text
-        published, interprets, questions, since = row[4], row[7], row[10], row[13]
-        self.rows[number] = (*row[:4], text.setdefault(published, published), *row[5:7],
-                             interprets if interprets else none, *row[8:10], questions if questions else none,
-                             *row[11:13], None if since is None else text.setdefault(since, since), *row[14:])
+        none, share = self._none, self._text.setdefault
+        published, interprets, kind, form, questions, since = row[4], row[7], row[8], row[9], row[10], row[13]
+        self.rows[number] = (*row[:4], share(published, published), *row[5:7],
+                             interprets if interprets else none, kind and share(kind, kind), form and share(form, form),
+                             questions if questions else none,
+                             *row[11:13], None if since is None else share(since, since), *row[14:])
         self._naming = None
 
     def row_of(self, item: Item, st: lifecycle.State) -> tuple | None:
         """The entry of ``item`` in state ``st`` as its values in ``KEYS`` order (``add``), or None."""
         if not st.public:
             return None
-        iso, none = self._iso, self._none
+        iso, none, share = self._iso, self._none, self._text.setdefault
         shown = lifecycle.withdraw(item) if st.withdrawn else item
+        # The vocabulary words one object across units (slim items share them within their
+        # unit only): the parent holds an entry per public item, over 1,300 units (issue 15).
+        kind, form = shown.type, shown.form
         published = shown.published_date
         since = st.since
         # In KEYS order.
@@ -172,7 +176,7 @@ class Registry(Mapping):
             shown.unit, shown.url, shown.title, shown.doc_number,
             iso.get(published) or self._day(published),
             shown.repealed_by, shown.replaced_by,
-            list(shown.interprets) if shown.interprets else none, shown.type, shown.form,
+            list(shown.interprets) if shown.interprets else none, kind and share(kind, kind), form and share(form, form),
             [{"q": pair.q, "anchor": pair.anchor} for pair in shown.qa] if shown.qa else none,
             st.code, st.label,
             None if since is None else iso.get(since) or self._day(since),
@@ -474,10 +478,14 @@ class _Across:
     def __init__(self):
         self.claims: list[_Claim] = []
         self.refs: list[_Ref] = []
+        # One object per equal public-on date text of the province, kept until the units are
+        # built: each unit's notes come unpickled on their own (issue 15).
+        self._same: dict[str, str] = {}
 
     def note(self, site: Site, notes: dict) -> None:
         """Take what the checks and the cross-unit facts read of a unit's items (``unit_notes``)."""
-        site.public_on.update(notes["public_on"])
+        same = self._same.setdefault
+        site.public_on.update([(number, when and same(when, when)) for number, when in notes["public_on"]])
         self.claims.extend(notes["claims"])
         self.refs.extend(notes["refs"])
         site.sangong.extend(notes["sangong"])

@@ -77,8 +77,10 @@ PLAIN_PARTS = frozenset({"states", "registry", "public_on"})
 class Reuse:
     """The plan of one build: which units to render, which to take from the last output."""
 
-    def __init__(self, cache: Cache, output: Path, site, facts, shared: dict, overrides: dict[str, dict],
+    def __init__(self, cache: Cache, output: Path, site, facts, shared: dict, override_of,
                  base: dict, settings_file: Path, catalogs: Path):
+        """``override_of(uid)``: the settings the unit's job overrides (build._build's job), or
+        None for a unit this build does not build; asked once, when the unit's key is made."""
         self.cache, self.output, self.site, self.facts = cache, output, site, facts
         self.hidden = set(shared.get("GK_HIDDEN", ()))
         self.keys: dict[str, str] = {}
@@ -116,7 +118,7 @@ class Reuse:
         # What each unit's key is made of besides its own: kept for ``_key``, which makes a
         # unit's key when ``plan`` first asks for it (build: the units read again by the
         # scan first, so that their workers start while the others' keys are made).
-        self._common_key, self._overrides, self._shared = common_key, overrides, shared
+        self._common_key, self._override_of, self._shared = common_key, override_of, shared
         self._reports: dict[str, list] = {}   # unit id -> its 年报 items: all that annual_shown reads of its items
         for item in site.annual:
             self._reports.setdefault(item.unit, []).append(item)
@@ -125,7 +127,10 @@ class Reuse:
         """The unit's key (made once; None for a unit this build does not build)."""
         if uid in self.keys:
             return self.keys[uid]
-        if not self.cache.enabled or uid not in self._overrides or uid not in self.site.units:
+        if not self.cache.enabled or uid not in self.site.units:
+            return None
+        override = self._override_of(uid)
+        if override is None:
             return None
         site, facts, cache, shared = self.site, self.facts, self.cache, self._shared
         registry, public_on = facts.registry, facts.public_on
@@ -136,7 +141,7 @@ class Reuse:
         files = site.trees.pop(uid) if uid in site.trees else tree_signature(cache, site.units[uid].folder)
         parts = {
             "common": self._common_key,
-            "override": {k: v for k, v in self._overrides[uid].items() if k != "OUTPUT_PATH"},
+            "override": {k: v for k, v in override.items() if k != "OUTPUT_PATH"},
             "files": files,
             "states": sorted((source, st.as_dict()) for source, st in facts.unit_states(uid)),
             "registry": sorted((n, registry.row(n)) for n in shown),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from .tokenize import CJK_RANGES
@@ -31,19 +32,25 @@ _MAPS: list[dict[str, dict[str, str]]] = []
 CACHED = "zhmap.json"
 
 
-def prime(store) -> None:
+def prime(store, compute: Callable[[], dict] | None = None) -> None:
     """Take the maps from the build cache (``incremental.Cache``) when it holds them for this
     code and these libraries, else compute and keep them there: computing them costs ~0.3 s,
-    once in the parent and once in every unit worker of every build."""
-    if _MAPS or not store.enabled:
+    once in the parent and once in every unit worker of every build. ``compute``: what
+    computes them instead of this process (also without a cache): the build's asks a child
+    process, so that OpenCC's dictionaries (~34 MiB, kept after use) stay out of it (issue 15)."""
+    if _MAPS or not (store.enabled or compute is not None):
         return
-    from ..incremental.validate import code_key
-    key = code_key(store)
-    kept = store.load_json(CACHED)
-    if isinstance(kept, dict) and kept.get("key") == key and _well_formed(kept.get("maps")):
-        _MAPS.append(kept["maps"])
-        return
-    store.save_json(CACHED, {"key": key, "maps": maps()})
+    if store.enabled:
+        from ..incremental.validate import code_key
+        key = code_key(store)
+        kept = store.load_json(CACHED)
+        if isinstance(kept, dict) and kept.get("key") == key and _well_formed(kept.get("maps")):
+            _MAPS.append(kept["maps"])
+            return
+    if compute is not None:
+        seed(compute())
+    if store.enabled:
+        store.save_json(CACHED, {"key": key, "maps": maps()})
 
 
 def seed(value: dict[str, dict[str, str]]) -> None:
