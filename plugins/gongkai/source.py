@@ -22,20 +22,24 @@ class SourceError(Exception):
 def read_bytes(path: Path | str) -> bytes:
     """The file's bytes: open, fstat, one read (Path.read_bytes makes four more system
     calls a file: an ioctl, two lseeks and a read to see the end; a province reads every
-    item). A read that stops short of the size fstat gave, or goes past it, reads on to
-    the end."""
+    item)."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        size = os.fstat(fd).st_size
-        data = os.read(fd, size + 1)
-        if len(data) == size:
-            return data
-        parts = [data]
-        while chunk := os.read(fd, 1 << 20):
-            parts.append(chunk)
-        return b"".join(parts)
+        return read_sized(fd, os.fstat(fd).st_size)
     finally:
         os.close(fd)
+
+
+def read_sized(fd: int, size: int) -> bytes:
+    """The rest of an open file that fstat says holds ``size`` bytes, in one read when it
+    does; a read that stops short of that size, or goes past it, reads on to the end."""
+    data = os.read(fd, size + 1)
+    if len(data) == size:
+        return data
+    parts = [data]
+    while chunk := os.read(fd, 1 << 20):
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def read_text(path: Path) -> str:

@@ -20,6 +20,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from ..source import read_sized
+
 SCHEMA = 1              # bump when what is stored, or how a key is made, changes
 MARKER = "gongkai-cache.json"
 MAX_PICKLE = 512 * 1024 * 1024
@@ -35,12 +37,8 @@ def sha256_file(path: Path | str) -> str:
         # a file where a buffered file object makes nine; large ones (attachments) streamed.
         size = os.fstat(fd).st_size
         if size <= 1 << 20:
-            data = os.read(fd, size + 1)
-            if len(data) == size:
-                return hashlib.sha256(data).hexdigest()
-        else:
-            data = b""
-        h = hashlib.sha256(data)
+            return hashlib.sha256(read_sized(fd, size)).hexdigest()
+        h = hashlib.sha256()
         while block := os.read(fd, 1 << 20):
             h.update(block)
         return h.hexdigest()
