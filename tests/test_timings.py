@@ -1,6 +1,7 @@
 """Per-stage figures of a build (plugins/gongkai/timings.py) and how `make bench` reads them."""
 import importlib.util
 import json
+import os
 import sys
 import time
 
@@ -99,6 +100,28 @@ def test_bench_measure_reads_the_stages_the_build_wrote(tmp_path):
     script = "import json, os; open(os.environ['GK_TIMINGS'], 'w').write(json.dumps({'cpu': {'render': 1.0}}))"
     sample = build_bench.measure([sys.executable, "-c", script], timings=tmp_path / "s.json")
     assert sample["stages"] == {"cpu": {"render": 1.0}} and sample["wall"] > 0 and sample["rss_mib"] > 0
+    assert 0 <= sample["sys"] <= sample["cpu"]      # system time on its own: file creation shows there
+
+
+def test_bench_sets_replaced_outputs_aside_and_deletes_nothing(tmp_path):
+    """A build timed right after a mass deletion times the file system's inode allocator
+    (build_bench's docstring): an output a run replaces is moved into the trash, whole."""
+    trash = tmp_path / "trash"
+    for run in range(3):
+        out = tmp_path / "gk-out"
+        (out / "u1").mkdir(parents=True)
+        (out / "u1" / "index.html").write_text(f"run {run}", encoding="utf-8")
+        build_bench.set_aside(out, trash)
+        assert not out.exists()
+    kept = sorted(trash.iterdir())
+    assert [p.name for p in kept] == ["0-gk-out", "1-gk-out", "2-gk-out"]
+    assert [(p / "u1" / "index.html").read_text(encoding="utf-8") for p in kept] == ["run 0", "run 1", "run 2"]
+    build_bench.set_aside(tmp_path / "missing", trash)      # nothing there: nothing moved
+    assert len(list(trash.iterdir())) == 3
+    link = tmp_path / "cache-link"
+    link.symlink_to(tmp_path / "elsewhere")                  # a dangling link is moved, not followed
+    build_bench.set_aside(link, trash)
+    assert not os.path.lexists(link) and (trash / "3-cache-link").is_symlink()
 
 
 def test_bench_summary_and_targets():

@@ -25,6 +25,15 @@ and writes everything to ``bench/results/build-<items>x<units>.json`` (or
 tests/bench/hugo/convert.py (conversion time is not counted). Our modules' bytecode is
 kept (under the bench's folder) even when the shell sets ``PYTHONDONTWRITEBYTECODE``:
 an installed gongkai has it.
+
+Nothing is deleted between timed builds: an output folder a run replaces is renamed into the
+bench's trash folder, emptied when the bench ends. Deleting it instead would time the file
+system as much as the tools. On an ext4 without a journal (this project's build machines) the
+inode allocator passes over every inode freed in the last few minutes (``recently_deleted``:
+5 s, or 5 min while the inode table's block is dirty, which the next build's own files make it),
+so a build right after the deletion of a 54k-file output spent most of its system time there
+(``perf record``: ``__ext4_new_inode`` -> ``find_inode_bit`` -> ``recently_deleted``), and more
+the more files a tool writes. Needs the disk for every run's outputs until the end.
 """
 from __future__ import annotations
 
@@ -69,7 +78,8 @@ def measure(cmd: list[str], env: dict | None = None, timings: Path | None = None
         err = log.read().decode("utf-8", "replace")
     if proc.returncode:
         raise SystemExit(f"bench: {' '.join(cmd[:4])} … failed ({proc.returncode}):\n{err[-2000:]}")
-    sample = {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024}
+    sample = {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "sys": usage.ru_stime,
+              "rss_mib": usage.ru_maxrss / 1024}
     if timings is not None and timings.is_file():
         sample["stages"] = json.loads(timings.read_text(encoding="utf-8"))
     return sample
@@ -108,6 +118,19 @@ def hugo_sites(sites: Path, out: Path, units: list[str], jobs: int) -> None:
         list(pool.map(one, units))
 
 
+def set_aside(folder: Path, trash: Path) -> None:
+    """Move ``folder`` (if there is one) into ``trash`` under a new name, so that the build
+    timed next does not create its files right after a mass deletion (module docstring)."""
+    if not os.path.lexists(folder):
+        return
+    trash.mkdir(parents=True, exist_ok=True)
+    taken = {p.name for p in trash.iterdir()}
+    n = len(taken)
+    while f"{n}-{folder.name}" in taken:
+        n += 1
+    os.rename(folder, trash / f"{n}-{folder.name}")
+
+
 def tree_size(folder: Path) -> tuple[int, int]:
     files = [p for p in folder.rglob("*") if p.is_file()]
     return sum(p.stat().st_size for p in files), len(files)
@@ -117,7 +140,7 @@ def summarize(samples: list[dict]) -> dict:
     """min/median of each figure; for gongkai also of each stage (CPU, parent wall, peak RSS)."""
     out = {key: {"min": round(min(s[key] for s in samples), 3),
                  "median": round(statistics.median(s[key] for s in samples), 3)}
-           for key in ("wall", "cpu", "rss_mib")}
+           for key in ("wall", "cpu", "sys", "rss_mib") if all(key in s for s in samples)}
     staged = [s["stages"] for s in samples if "stages" in s]
     if staged:
         out["stages"] = {group: {name: round(statistics.median(st[group].get(name, 0.0) for st in staged), 3)
@@ -126,8 +149,9 @@ def summarize(samples: list[dict]) -> dict:
     return out
 
 
-def bench_corpus(content: Path, label: dict, args, tmp: Path) -> dict:
-    """Every scenario, ``args.runs`` times, on ``content`` (a scratch copy: the edit writes to it)."""
+def bench_corpus(content: Path, label: dict, args, tmp: Path, trash: Path) -> dict:
+    """Every scenario, ``args.runs`` times, on ``content`` (a scratch copy: the edit writes to it);
+    outputs a run replaces go to ``trash``."""
     hugo_src = tmp / "hugo"
     day0 = dt.date.fromisoformat(args.date)
     day1 = day0 + dt.timedelta(days=1)
@@ -179,12 +203,12 @@ def bench_corpus(content: Path, label: dict, args, tmp: Path) -> dict:
     hugo_original = hugo_page.read_text(encoding="utf-8") if hugo_page else None
     for run in range(args.runs):
         print(f"  run {run + 1}/{args.runs}", file=sys.stderr, flush=True)
-        shutil.rmtree(gk_out, ignore_errors=True)
-        shutil.rmtree(gk_cache, ignore_errors=True)
+        set_aside(gk_out, trash)
+        set_aside(gk_cache, trash)
         results["gongkai"]["cold"].append(measure(gk_cmd, env0, stages))
         sizes["gongkai"] = tree_size(gk_out)
         if not args.no_hugo:
-            shutil.rmtree(hugo_out, ignore_errors=True)
+            set_aside(hugo_out, trash)
             results["hugo"]["cold"].append(measure(hugo_cmd(day0, unit_ids)))
             sizes["hugo"] = tree_size(hugo_out)
         addition = f"\n\n编辑后追加的一段（第{run + 1}次）。\n"
@@ -236,7 +260,7 @@ def print_table(r: dict) -> None:
     print(f"\n{what}, {r['runs']} interleaved run(s), {r['cores']} cores (jobs {r['jobs']}), min / median")
     print(f"{'':16}{'gongkai':>22}{'hugo':>22}{'ratio':>8}  target (issue 15, on 20k/100)")
     for scen in SCENARIOS:
-        for key, unit in (("wall", "s"), ("cpu", "s"), ("rss_mib", "MiB")):
+        for key, unit in (("wall", "s"), ("cpu", "s"), ("sys", "s"), ("rss_mib", "MiB")):
             cells, meds = [], []
             for tool in ("gongkai", "hugo"):
                 fig = r["figures"].get(tool, {}).get(scen, {}).get(key)
@@ -295,9 +319,14 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.tmp).mkdir(parents=True, exist_ok=True)   # --tmp names a folder that may not exist yet
         except OSError as exc:
             raise SystemExit(f"bench: --tmp {args.tmp}: 无法创建 (cannot create: {exc.strerror})") from None
-    for kind, size in corpora:
-        with tempfile.TemporaryDirectory(prefix="gongkai-bench-", dir=args.tmp) as tmp:
-            content = Path(tmp) / "content"
+    # One scratch folder for the whole bench, emptied at its end: no mass deletion between
+    # timed builds, not even between corpora (module docstring).
+    with tempfile.TemporaryDirectory(prefix="gongkai-bench-", dir=args.tmp) as scratch:
+        trash = Path(scratch) / "trash"
+        for n, (kind, size) in enumerate(corpora):
+            tmp = Path(scratch) / f"corpus-{n}"
+            tmp.mkdir()
+            content = tmp / "content"
             if kind == "content":
                 name = args.content.resolve().name or "content"
                 label, path = {"content": str(args.content)}, args.results / f"build-content-{name}.json"
@@ -309,10 +338,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{items} items / {units} units …", file=sys.stderr, flush=True)
                 subprocess.run([sys.executable, str(gen), str(content), "--items", str(items), "--units", str(units)],
                                check=True, stdout=subprocess.DEVNULL)
-            r = bench_corpus(content, label, args, Path(tmp))
-        path.write_text(json.dumps(r, ensure_ascii=False, sort_keys=True, indent=1) + "\n", encoding="utf-8")
-        print_table(r)
-        print(f"-> {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+            r = bench_corpus(content, label, args, tmp, trash)
+            path.write_text(json.dumps(r, ensure_ascii=False, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+            print_table(r)
+            print(f"-> {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+        print("bench: deleting the runs' outputs and corpora …", file=sys.stderr, flush=True)
     return 0
 
 
