@@ -571,3 +571,52 @@ def test_the_check_report_keeps_a_summary_of_each_finished_unit_and_its_findings
     for n in range(2):   # pieces made, then kept
         write_reports(report, tmp_path / f"kept{n}", settings, memo)
         assert files(tmp_path / f"kept{n}") == files(tmp_path / "whole")
+
+
+def test_the_collector_is_paused_for_a_small_unit_and_runs_for_a_large_one():
+    """build.collector_paused: off while a unit of at most PAUSE_GC_ITEMS items is built, its
+    cycles collected at the end; a larger unit, or one of unknown size, keeps it running."""
+    import gc
+    assert gc.isenabled()
+
+    class Cycle:
+        pass
+
+    with build_mod.collector_paused(build_mod.PAUSE_GC_ITEMS) as paused:
+        assert paused and not gc.isenabled()
+        for _ in range(1000):
+            a, b = Cycle(), Cycle()
+            a.other, b.other = b, a
+        del a, b
+        left = sum(isinstance(o, Cycle) for o in gc.get_objects(generation=0))
+        assert left == 2000                        # nothing collected while paused
+    assert gc.isenabled()
+    assert not any(isinstance(o, Cycle) for o in gc.get_objects())   # collected at the end
+    for items in (build_mod.PAUSE_GC_ITEMS + 1, None):
+        with build_mod.collector_paused(items) as paused:
+            assert not paused and gc.isenabled()
+
+
+def _gc_probe_unit(job: dict) -> dict:
+    import gc
+
+    from gongkai import articles
+    run, seen = articles.UnitPelican.run, []
+    articles.UnitPelican.run = lambda self: seen.append(gc.isenabled()) or run(self)
+    try:
+        result = _BUILD_UNIT(job)
+    finally:
+        articles.UnitPelican.run = run
+    return {**result, "gc_enabled": seen, "items": job.get("items")}
+
+
+def test_each_unit_job_carries_its_item_count_and_is_built_with_the_collector_paused(tmp_path, monkeypatch):
+    from gongkai import timings
+    seen = []
+    monkeypatch.setattr(build_mod, "build_unit", _gc_probe_unit)
+    worker = timings.Stopwatch.worker
+    monkeypatch.setattr(timings.Stopwatch, "worker", lambda self, result: seen.append(result) or worker(self, result))
+    assert build_mod.build(ROOT / "content", tmp_path / "output", ROOT / "pelicanconf.py", ROOT / "catalogs",
+                           "2026-11-20", jobs=2, use_cache=False) == 0
+    assert seen and all(r["gc_enabled"] == [False] for r in seen)
+    assert all(0 < r["items"] <= build_mod.PAUSE_GC_ITEMS for r in seen)

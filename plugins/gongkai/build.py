@@ -71,6 +71,11 @@ def unit_summaries(site: Site, root_url: str) -> dict[str, dict]:
 # unit holds until its job is sent stays small (build._build).
 PLAN_AHEAD = 16
 
+# A unit of at most this many items is built with the cycle collector paused and collected
+# once at its end (``collector_paused``). Larger units keep it running: what the pause holds
+# grows with the unit (~85 container objects an item at the end of a 2,000-item unit).
+PAUSE_GC_ITEMS = 1_000
+
 # Exit codes of ``python -m gongkai`` (README, 命令 / commands).
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_SYSTEM, EXIT_LOCKED = 0, 1, 2, 3, 4
 
@@ -187,6 +192,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
                 "SITENAME": unit.name,
                 "GK_UNIT": unit.as_settings(),
             },
+            "items": counts[uid],
         }
 
     # incremental/: units whose inputs did not change since the last build keep their folder.
@@ -714,9 +720,12 @@ def build_unit(job: dict) -> dict:
     root.addHandler(handler)
     cpu, wall = time.process_time(), time.perf_counter()
     try:
-        override = {**_SHARED, **job.get("shared", {}), **job["override"]}   # shared: the unit's registry slice
-        settings = unit_settings(job["settings_file"], override, _KEPT)
-        UnitPelican(settings, kept=_KEPT).run()
+        # The collector's one collection at the end is counted in the unit's render and search
+        # time (unit_sums below), where its garbage was made.
+        with collector_paused(job.get("items")):
+            override = {**_SHARED, **job.get("shared", {}), **job["override"]}   # shared: the unit's registry slice
+            settings = unit_settings(job["settings_file"], override, _KEPT)
+            UnitPelican(settings, kept=_KEPT).run()
     except Exception as exc:  # noqa: BLE001 - report any failure of this unit, build the rest
         message = describe(exc, job["override"]["OUTPUT_PATH"])
         handler.errors.append(message + ("\n" + traceback.format_exc() if job.get("debug") else ""))
@@ -732,6 +741,27 @@ def build_unit(job: dict) -> dict:
         stages["check"] = scan_unit_job(job)
     return {"unit": job["unit"], "errors": handler.errors, "code": code, "stages": stages,
             "rss_mib": timings.peak_rss_mib()}
+
+
+@contextmanager
+def collector_paused(items: int | None):
+    """The cycle collector off while a unit of at most PAUSE_GC_ITEMS items is built, then one
+    collection of the youngest generation. Mid-unit, a collection finds the unit's items,
+    pages and index nearly all alive (a 20k/100 build: ~90 collections of ~20 ms each, 1.9 s
+    CPU) and moves them to older generations, where the cycles among them wait for a rare
+    full collection; collected at the end, the unit's cycles are garbage and go at once
+    (0.9 s CPU, the largest worker 116 -> 106 MiB). An unknown count: not paused."""
+    import gc
+
+    paused = items is not None and items <= PAUSE_GC_ITEMS and gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield paused
+    finally:
+        if paused:
+            gc.enable()
+            gc.collect(0)
 
 
 def unit_settings(settings_file: str, override: dict, kept: dict) -> dict:
