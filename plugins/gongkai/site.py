@@ -373,7 +373,7 @@ class _Validate:
             # pickling every body a second time.
             self.spool.refer(uid, *kept.refs(paths))
         else:
-            self.spool.write(uid, items)
+            self.spool.write(uid, items, pickled)
         return {"unit": uid, "problems": problems, "unread": unread, "items": slim if self.slim else items,
                 "pickled": pickled, "notes": notes, "cache": self.cache.end() if self.cache is not None else None,
                 **tree}
