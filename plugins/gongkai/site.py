@@ -356,7 +356,8 @@ class _Validate:
             return {"unit": uid, "problems": problems, "unread": unread, "items": None, "pickled": reused[0],
                     "notes": reused[1], "cache": self.cache.end(), **tree}
         for path in paths:
-            item, item_problems = kept.read(path, self.cats) if kept is not None else read_item(path, unit, self.cats)
+            item, item_problems = (kept.read(path, self.cats, walked=True) if kept is not None
+                                   else read_item(path, unit, self.cats, walked=True))
             problems.extend(item_problems)
             if item is not None:
                 items.append(item)
