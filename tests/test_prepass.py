@@ -175,3 +175,27 @@ def _utf16_as_before(data: bytes):
         if usual >= 0.95 * len(text):
             return label
     return None
+
+
+def test_front_matter_is_split_as_by_lines():
+    rng = random.Random(15)
+    pieces = ["---", "...", "\n", " ", "a", "中", "-", ".", "\t", "\u2028", "\x0b"]
+    for _ in range(50000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        try:
+            split = source.split_front_matter(text)
+            got = (split.front, split.body, split.front_line, split.body_line)
+        except source.SourceError as exc:
+            got = (exc.message, exc.line)
+        assert got == _split_by_lines(text), text
+
+
+def _split_by_lines(text: str):
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        return ("missing front matter: the file must start with a '---' line, then YAML fields, then a closing "
+                "'---' line", 1)
+    for i in range(1, len(lines)):
+        if lines[i].strip() in ("---", "..."):
+            return "\n".join(lines[1:i]), "\n".join(lines[i + 1:]), 2, i + 2
+    return "front matter is not closed: expected a '---' line after the fields", 1

@@ -179,11 +179,17 @@ class Split:
 
 
 def split_front_matter(text: str) -> Split:
-    lines = text.split("\n")
-    if not lines or lines[0].strip() != "---":
+    # Line by line up to the closing line only: the body is cut out as it is, not split
+    # into lines and joined again (the same strings as ``text.split("\n")`` gave).
+    end = text.find("\n")
+    if (text if end < 0 else text[:end]).strip() != "---":
         raise SourceError("missing front matter: the file must start with a '---' line, "
                           "then YAML fields, then a closing '---' line", 1)
-    for i in range(1, len(lines)):
-        if lines[i].strip() in ("---", "..."):
-            return Split("\n".join(lines[1:i]), "\n".join(lines[i + 1:]), 2, i + 2)
+    first = start = end + 1   # where line 1 starts; the line found is line i
+    i = 1
+    while end >= 0:
+        end = text.find("\n", start)
+        if (text[start:] if end < 0 else text[start:end]).strip() in ("---", "..."):
+            return Split(text[first:start - 1], "" if end < 0 else text[end + 1:], 2, i + 2)
+        start, i = end + 1, i + 1
     raise SourceError("front matter is not closed: expected a '---' line after the fields", 1)
