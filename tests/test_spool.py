@@ -123,7 +123,7 @@ def test_build_renders_from_the_spool_and_a_refused_spool_gives_the_same_site(tm
     hook = tmp_path / "hook"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(
-        "import gongkai.spool as s\ns.Spool.write = lambda self, uid, items: None\n", encoding="utf-8")
+        "import gongkai.spool as s\ns.Spool.write = lambda self, uid, items, slim=None: None\n", encoding="utf-8")
     refused = build(content, tmp_path / "two" / "output", "--no-cache", "--jobs", "2",
                     env={"PYTHONPATH": f"{hook}{os.pathsep}{ROOT / 'plugins'}"})
     assert refused.returncode == 0, refused.stderr

@@ -278,6 +278,8 @@ class ColumnId(Kind):
         level = ctx.unit.level if ctx.unit is not None else None
         col = cats.by_id.get(value)
         leaves = cats.leaf_ids(level) if level else [c.id for c in cats.root.walk() if c.is_leaf]
+        if col is not None and col.is_leaf and not col.generated and value in leaves:
+            return value    # a column of the unit's level: the lists below name the others
         fileable = [c for c in leaves if not cats.by_id[c].generated]
         if col is None:
             named = [c for c in fileable if cats.by_id[c].name == value]

@@ -356,7 +356,8 @@ class _Validate:
             return {"unit": uid, "problems": problems, "unread": unread, "items": None, "pickled": reused[0],
                     "notes": reused[1], "cache": self.cache.end(), **tree}
         for path in paths:
-            item, item_problems = kept.read(path, self.cats) if kept is not None else read_item(path, unit, self.cats)
+            item, item_problems = (kept.read(path, self.cats, walked=True) if kept is not None
+                                   else read_item(path, unit, self.cats, walked=True))
             problems.extend(item_problems)
             if item is not None:
                 items.append(item)
@@ -373,7 +374,7 @@ class _Validate:
             # pickling every body a second time.
             self.spool.refer(uid, *kept.refs(paths))
         else:
-            self.spool.write(uid, items)
+            self.spool.write(uid, items, pickled)
         return {"unit": uid, "problems": problems, "unread": unread, "items": slim if self.slim else items,
                 "pickled": pickled, "notes": notes, "cache": self.cache.end() if self.cache is not None else None,
                 **tree}

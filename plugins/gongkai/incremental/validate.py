@@ -264,13 +264,13 @@ class _UnitItems:
     def _spool_refs(self, files: list[tuple[str, list]]) -> tuple[str, str, list]:
         return str(self.owner.cache.folder / _name(self.unit.id)), self.unit_key, files
 
-    def read(self, path: Path, cats) -> tuple[Item | None, list]:
+    def read(self, path: Path, cats, walked: bool = False) -> tuple[Item | None, list]:
         if not self.enabled:
-            return read_item(path, self.unit, cats)
+            return read_item(path, self.unit, cats, walked=walked)
         hashes = self.owner.cache.hashes
         own = hashes.signature(path)
         if own[0] != "f":   # links, and anything odd: read_item names it, every time
-            return read_item(path, self.unit, cats)
+            return read_item(path, self.unit, cats, walked=walked)
         key = str(path)
         found = self.old.get(key)
         # The shown path is a function of the path and the working folder (in the read key).
@@ -281,7 +281,7 @@ class _UnitItems:
                 self.owner.hits += 1
                 return item, []
         self.owner.misses += 1
-        item, problems = read_item(path, self.unit, cats)
+        item, problems = read_item(path, self.unit, cats, walked=walked)
         if item is not None and not problems:
             self.new[key] = (own, item.source, [(p, hashes.signature(p)) for p in _deps(item)], item)
         self.changed = True
