@@ -47,8 +47,9 @@ class Facts:
     def of(cls, site: Site, day: dt.date, kept=None) -> Facts:
         """The facts on ``day``, in one pass over the items, a unit at a time (issue 15: the
         parent holds no list of every item). ``kept`` (incremental/facts.py ``KeptFacts``):
-        each unit's part as an earlier build made it from the same items on the same day
-        with the same dates of the items they name; a unit taken from it is not unpickled."""
+        each unit's part as an earlier build made it from the same items, on a day with the
+        same states, with the same dates of the items they name; a unit taken from it is not
+        unpickled."""
         from .site import Registry
         public_on = site.public_on
         public_on_of = lifecycle.lookup(public_on)
@@ -69,9 +70,11 @@ class Facts:
             # A kept part's rows share their dates and empty lists as this registry's do (put).
             enter = registry.put if part is not None else registry.rows.__setitem__
             if part is None:
-                part = unit_part(site.items.of(uid), day, public_on_of, registry, rule, explained)
+                items = site.items.of(uid)
+                part = unit_part(items, day, public_on_of, registry, rule, explained)
                 if kept is not None:
-                    kept.save(uid, site.items.blob(uid), day, public_on, part)
+                    kept.save(uid, site.items.blob(uid), lifecycle.window(items, day, public_on_of), public_on, part)
+                del items
             sources[uid] = part["sources"]
             # As tuples (an empty set is 216 B, a tuple 40 + 8 a number): 1,300 units hold two each.
             numbers[uid] = (tuple(sorted(part["own"])), tuple(sorted(part["named"])))
