@@ -42,6 +42,9 @@ class Facts:
     # its own 索引号 with those its items name (repealed_by, replaced_by, interprets).
     sources: dict[str, list[str]] = field(default_factory=dict)
     numbers: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
+    # unit id -> the digest of its states as its reuse key holds them (incremental/facts.py
+    # ``states_key``), for the units whose part is kept in the build cache.
+    state_keys: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, site: Site, day: dt.date, kept=None) -> Facts:
@@ -65,6 +68,7 @@ class Facts:
         counts: dict[str, int] = {}
         sources: dict[str, list[str]] = {}
         numbers: dict[str, tuple[set[str], set[str]]] = {}
+        state_keys: dict[str, str] = {}
         for uid in site.items.unit_ids():
             part = kept.load(uid, site.items.blob(uid), day, public_on) if kept is not None else None
             # A kept part's rows share their dates and empty lists as this registry's do (put).
@@ -75,6 +79,8 @@ class Facts:
                 if kept is not None:
                     kept.save(uid, site.items.blob(uid), lifecycle.window(items, day, public_on_of), public_on, part)
                 del items
+            if "states_key" in part:
+                state_keys[uid] = part["states_key"]
             sources[uid] = part["sources"]
             # As tuples (an empty set is 216 B, a tuple 40 + 8 a number): 1,300 units hold two each.
             numbers[uid] = (tuple(sorted(part["own"])), tuple(sorted(part["named"])))
@@ -88,7 +94,7 @@ class Facts:
             counts[uid] = part["public"]
         gaps = interpretation.interpretation_gaps(read, site.catalogs)
         return cls(day, public_on, states, registry, site.items, gaps, deadlines, sorted(hidden), counts,
-                   list(public_on), sources, numbers)
+                   list(public_on), sources, numbers, state_keys)
 
     def state(self, item: Item) -> lifecycle.State:
         return self.states[item.source]

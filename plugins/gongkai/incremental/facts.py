@@ -12,9 +12,16 @@ import hashlib
 
 from ..items import Item
 from ..lifecycle import State
-from .store import Cache
+from .store import Cache, plain_digest
 
 PART = ("sources", "own", "named", "states", "rows", "hidden", "public", "read", "deadlines")
+
+
+def states_key(pairs) -> str:
+    """The digest of a unit's (item.source, State) pairs: the ``states`` part of its reuse
+    key (incremental/units.py), kept with the unit's facts part so that a unit whose part is
+    kept is not digested again (issue 15: 100k states every edit and every day)."""
+    return plain_digest(sorted((source, st.as_dict()) for source, st in pairs))
 
 
 def _name(uid: str) -> str:
@@ -52,6 +59,8 @@ class KeptFacts:
                 and isinstance(part["read"], list) and all(isinstance(i, Item) for i in part["read"])
                 and isinstance(part["deadlines"], dict)):
             return None
+        if isinstance(record.get("states_key"), str):
+            part["states_key"] = record["states_key"]
         return part
 
     def save(self, uid: str, blob: bytes | None, window: tuple, public_on: dict, part: dict) -> None:
@@ -59,7 +68,10 @@ class KeptFacts:
         (lifecycle.window: the days with the same states)."""
         key = self._key(blob, public_on, part["named"])
         if key is not None:
-            self.cache.save_pickle(_name(uid), {"key": key, "window": list(window), "part": part})
+            digest = states_key(zip(part["sources"], part["states"]))
+            self.cache.save_pickle(_name(uid), {"key": key, "window": list(window), "part": part,
+                                                "states_key": digest})
+            part["states_key"] = digest
 
 
 def _in_window(day: dt.date, window) -> bool:
