@@ -87,3 +87,54 @@ def test_a_damaged_or_foreign_kept_part_is_not_taken(tmp_path):
                 pickle.dumps({**other}), pickle.dumps({**record, "key": record["key"][:-1]})):
         (store.folder / _name("shili-town")).write_bytes(bad)
         assert _plain(Facts.of(site, DAY, kept)) == _plain(fresh)
+
+
+def test_the_window_holds_the_states_of_its_day(tmp_path):
+    """lifecycle.window: on every day of it, every item has the state it has on the day."""
+    from gongkai import lifecycle
+    _, site, _ = _scanned(tmp_path)
+    public_on_of = lifecycle.lookup(site.public_on)
+    days = [dt.date(2010, 1, 1) + dt.timedelta(days=n) for n in range(0, 365 * 18, 97)] + [DAY]
+    bounded = 0
+    for uid in site.units:
+        items = site.items.of(uid)
+        for day in days:
+            lo, hi = lifecycle.window(items, day, public_on_of)
+            assert (lo is None or lo <= day) and (hi is None or day <= hi)
+            want = [lifecycle.state(i, day, public_on_of) for i in items]
+            ends = [d for d in (lo, hi) if d is not None]
+            bounded += len(ends)
+            for other in ends + [d + dt.timedelta(days=k) for d in ends for k in (-1, 1) if lo and hi and lo < d < hi]:
+                assert [lifecycle.state(i, other, public_on_of) for i in items] == want, (uid, day, other)
+            # The day past each end changes some state, or is a change day of an item (the
+            # window is not wider than the change days make it).
+            for end, step in ((lo, -1), (hi, 1)):
+                if end is not None:
+                    past = end + dt.timedelta(days=step)
+                    edge = end if step < 0 else past
+                    assert any(edge in lifecycle.change_days(i, public_on_of) for i in items)
+    assert bounded
+
+
+def test_a_new_day_that_changes_no_state_reads_no_unit(tmp_path, monkeypatch):
+    """Issue 15, the daily build: a unit whose items keep their states on the new day keeps
+    its part (main: the day was in the key, every unit was unpickled and evaluated again)."""
+    from gongkai import lifecycle
+    _, site, kept = _scanned(tmp_path)
+    public_on_of = lifecycle.lookup(site.public_on)
+    windows = {uid: lifecycle.window(site.items.of(uid), DAY, public_on_of) for uid in site.units}
+    Facts.of(site, DAY, kept)
+    quiet = next(DAY + dt.timedelta(days=n) for n in range(1, 400)
+                 if all(hi is None or DAY + dt.timedelta(days=n) <= hi for _, hi in windows.values()))
+    read = _unpickled(site, monkeypatch)
+    moved = Facts.of(site, quiet, kept)
+    monkeypatch.undo()
+    assert read == [] and _plain(moved) == _plain(Facts.of(site, quiet))
+    # The first day past a unit's window: that unit (and only units whose window ends) is read.
+    edge = min(hi for _, hi in windows.values() if hi is not None) + dt.timedelta(days=1)
+    Facts.of(site, DAY, kept)
+    read = _unpickled(site, monkeypatch)
+    crossed = Facts.of(site, edge, kept)
+    monkeypatch.undo()
+    assert _plain(crossed) == _plain(Facts.of(site, edge))
+    assert read and set(read) == {uid for uid, (lo, hi) in windows.items() if hi is not None and hi < edge}

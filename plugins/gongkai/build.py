@@ -176,6 +176,9 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
               "GK_CATALOGS": str(catalogs.resolve()), "GK_SITE_DOMAIN": urlsplit(root_url).netloc}
     watch.lap("lifecycle")
     built = part.units if part is not None else sorted(site.units)
+    # Resolved once: each unit's folder in it is made by this build (no link to follow), and
+    # a resolve per unit walked the whole path again (1,300 units every build, issue 15).
+    partial_path = partial.resolve()
 
     def job_of(uid: str) -> dict:
         unit = site.units[uid]
@@ -185,7 +188,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
             "debug": debug,
             "override": {
                 "PATH": str(unit.folder.resolve()),
-                "OUTPUT_PATH": str((partial / uid).resolve()),
+                "OUTPUT_PATH": str(partial_path / uid),
                 "SITEURL": f"{root_url}/{uid}",
                 "FEED_DOMAIN": f"{root_url}/{uid}",
                 "GK_UNIT_URL": f"{root_url}/{uid}",

@@ -42,13 +42,17 @@ class Facts:
     # its own 索引号 with those its items name (repealed_by, replaced_by, interprets).
     sources: dict[str, list[str]] = field(default_factory=dict)
     numbers: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
+    # unit id -> the digest of its states as its reuse key holds them (incremental/facts.py
+    # ``states_key``), for the units whose part is kept in the build cache.
+    state_keys: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, site: Site, day: dt.date, kept=None) -> Facts:
         """The facts on ``day``, in one pass over the items, a unit at a time (issue 15: the
         parent holds no list of every item). ``kept`` (incremental/facts.py ``KeptFacts``):
-        each unit's part as an earlier build made it from the same items on the same day
-        with the same dates of the items they name; a unit taken from it is not unpickled."""
+        each unit's part as an earlier build made it from the same items, on a day with the
+        same states, with the same dates of the items they name; a unit taken from it is not
+        unpickled."""
         from .site import Registry
         public_on = site.public_on
         public_on_of = lifecycle.lookup(public_on)
@@ -64,14 +68,19 @@ class Facts:
         counts: dict[str, int] = {}
         sources: dict[str, list[str]] = {}
         numbers: dict[str, tuple[set[str], set[str]]] = {}
+        state_keys: dict[str, str] = {}
         for uid in site.items.unit_ids():
             part = kept.load(uid, site.items.blob(uid), day, public_on) if kept is not None else None
             # A kept part's rows share their dates and empty lists as this registry's do (put).
             enter = registry.put if part is not None else registry.rows.__setitem__
             if part is None:
-                part = unit_part(site.items.of(uid), day, public_on_of, registry, rule, explained)
+                items = site.items.of(uid)
+                part = unit_part(items, day, public_on_of, registry, rule, explained)
                 if kept is not None:
-                    kept.save(uid, site.items.blob(uid), day, public_on, part)
+                    kept.save(uid, site.items.blob(uid), lifecycle.window(items, day, public_on_of), public_on, part)
+                del items
+            if "states_key" in part:
+                state_keys[uid] = part["states_key"]
             sources[uid] = part["sources"]
             # As tuples (an empty set is 216 B, a tuple 40 + 8 a number): 1,300 units hold two each.
             numbers[uid] = (tuple(sorted(part["own"])), tuple(sorted(part["named"])))
@@ -85,7 +94,7 @@ class Facts:
             counts[uid] = part["public"]
         gaps = interpretation.interpretation_gaps(read, site.catalogs)
         return cls(day, public_on, states, registry, site.items, gaps, deadlines, sorted(hidden), counts,
-                   list(public_on), sources, numbers)
+                   list(public_on), sources, numbers, state_keys)
 
     def state(self, item: Item) -> lifecycle.State:
         return self.states[item.source]

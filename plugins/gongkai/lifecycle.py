@@ -137,6 +137,39 @@ def state(item: Item, day: dt.date, public_on_of: Callable[[str], dt.date | None
     return State("current")
 
 
+def change_days(item: Item, public_on_of: Callable[[str], dt.date | None]) -> list[dt.date]:
+    """The days ``d`` on which ``state(item, d)`` may differ from ``state(item, d - 1)``:
+    every comparison ``state`` makes with the day flips on one of them, so the state is the
+    same on every day between two of them (``window``)."""
+    if item.draft or item.disclosure != "主动公开":
+        return []    # hidden on every day
+    out = [item.published_date]
+    if item.type == "notice" and item.publicity_until:
+        out.append(item.publicity_until + ONE_DAY)
+    if item.valid_until:
+        out.append(item.valid_until + ONE_DAY)
+    for ref in (item.repealed_by, item.replaced_by):
+        when = public_on_of(ref) if ref else None
+        if when is not None:
+            out.append(when)
+    return out
+
+
+def window(items: list[Item], day: dt.date, public_on_of) -> tuple[dt.date | None, dt.date | None]:
+    """(first, last) day around ``day`` on which every item's state is its state on ``day``
+    (None: unbounded): the days from the last change day at or before ``day`` to the day
+    before the next one after it (``change_days``). A new day inside it changes no state."""
+    lo = hi = None
+    for item in items:
+        for when in change_days(item, public_on_of):
+            if when <= day:
+                if lo is None or when > lo:
+                    lo = when
+            elif hi is None or when <= hi:
+                hi = when - ONE_DAY
+    return lo, hi
+
+
 def changes(items: list[Item], day: dt.date, public_on_of, known: dict[str, State] | None = None) -> list[dict]:
     """Items whose state on ``day`` differs from the day before (public ones only).
     ``known``: states on ``day`` already computed, by item.source."""

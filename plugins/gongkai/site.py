@@ -55,6 +55,9 @@ class Site:
     # unit id -> every file in its folder with its signature (incremental.validate.tree_signature),
     # taken by the scan's workers when a build cache is on, for the unit reuse keys.
     trees: dict[str, list] = field(default_factory=dict, repr=False, compare=False)
+    # unit id -> ``digest`` of its tree above, kept with it in the build cache (units answered
+    # from the cache only): the ``files`` part of its reuse key.
+    tree_keys: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     # The units the scan answered from the build cache, their folders unchanged (the build
     # plans the others first: incremental/units.py).
     from_cache: set[str] = field(default_factory=set, repr=False, compare=False)
@@ -305,6 +308,8 @@ def scan(content: Path, catalog_dir: Path, cache=None, jobs: int | None = None, 
             cache.merge(result["cache"])
         if "tree" in result:
             site.trees[result["unit"]] = result["tree"]
+            if result.get("tree_key") is not None:
+                site.tree_keys[result["unit"]] = result["tree_key"]
         if "worker" in result:
             site.workers_cpu += result["worker"][0]
             site.workers_rss = max(site.workers_rss, result["worker"][1])
@@ -331,10 +336,10 @@ class _Validate:
         if found is None:
             self.cache.end()
             return None
-        tree, notes, refs, pickled = found
+        tree, notes, refs, pickled, tree_key = found
         self.spool.refer(uid, *refs)
         return {"unit": uid, "problems": [], "unread": set(), "items": None, "pickled": pickled, "notes": notes,
-                "cache": self.cache.end(), "tree": tree}
+                "cache": self.cache.end(), "tree": tree, "tree_key": tree_key}
 
     def __call__(self, uid: str) -> dict:
         unit = self.units[uid]

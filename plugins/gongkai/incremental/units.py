@@ -29,6 +29,7 @@ from pathlib import Path
 from .. import feeds, lifecycle
 from ..annual import series as annual_series
 from ..annual.model import Report
+from .facts import states_key
 from .pages import SETTING as PAGES_SETTING
 from .pages import SHOWN
 from .pages import record_digest
@@ -71,7 +72,7 @@ def targets_file(cache: Cache, uid: str) -> str:
 
 MAX_LIFECYCLE_BYTES = 64 << 20   # a previous lifecycle.json larger than this is not read
 # The parts of a unit's key that hold an entry per item: plain data, digested the cheap way.
-PLAIN_PARTS = frozenset({"states", "registry", "public_on"})
+PLAIN_PARTS = frozenset({"registry", "public_on"})   # "states": facts.states_key
 
 
 class Reuse:
@@ -86,6 +87,7 @@ class Reuse:
         self.keys: dict[str, str] = {}
         self.parts: dict[str, dict[str, str]] = {}   # uid -> what its key is made of (hashes), for "why"
         self.reused: list[str] = []
+        self._names: dict[str, list[str]] = {}       # reused unit -> the entries of its previous folder (stage)
         self.previous: dict = {}
         self.note = ""
         self.page_base: dict[str, str] = {}          # uid -> the unit part of its item pages' keys
@@ -138,12 +140,15 @@ class Reuse:
         empty = not facts.public_counts.get(uid)   # an empty feed is dated by the as-of day
         if empty and self.empty_feeds is not None:
             self.fresh[uid] = set(self.empty_feeds)
-        files = site.trees.pop(uid) if uid in site.trees else tree_signature(cache, site.units[uid].folder)
+        if uid in site.trees:
+            files, files_key = site.trees.pop(uid), site.tree_keys.pop(uid, None)
+        else:
+            files, files_key = tree_signature(cache, site.units[uid].folder), None
         parts = {
             "common": self._common_key,
             "override": {k: v for k, v in override.items() if k != "OUTPUT_PATH"},
-            "files": files,
-            "states": sorted((source, st.as_dict()) for source, st in facts.unit_states(uid)),
+            "files": None,    # below: kept with the tree, or digested now
+            "states": None,   # below: kept with the unit's facts part, or digested now
             "registry": sorted((n, registry.row(n)) for n in shown),
             "public_on": sorted((n, public_on.get(n)) for n in shown),
             "annual": annual_shown(site, facts, uid, self._reports.get(uid, []), shared.get("GK_UNITS") or {},
@@ -152,7 +157,10 @@ class Reuse:
             "empty": empty,
         }
         self.parts[uid] = {name: (plain_digest if name in PLAIN_PARTS else digest)(value)
-                           for name, value in parts.items()}
+                           for name, value in parts.items() if name not in ("states", "files")}
+        self.parts[uid]["files"] = files_key if files_key is not None else digest(files)
+        kept_states = facts.state_keys.get(uid)
+        self.parts[uid]["states"] = kept_states if kept_states is not None else states_key(facts.unit_states(uid))
         self.keys[uid] = digest(self.parts[uid])
         # What every item page of the unit shows besides the page's own inputs (pages.py
         # adds those: its files, state, registry entries, neighbours, the tree's counts).
@@ -185,10 +193,15 @@ class Reuse:
         previous folder is moved in by ``finish``, once everything else has succeeded."""
         src, dest = self.output / uid, partial / uid
         try:
-            for entry in os.scandir(src):
-                mode = entry.stat(follow_symlinks=False).st_mode
-                if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
-                    raise ValueError(f"{entry.path}: not a regular file or folder (never written by a build)")
+            names = []
+            with os.scandir(src) as listing:
+                for entry in listing:
+                    # The kind from the folder listing (no lstat per entry: ~35 a unit, every
+                    # unit of the province every build; DirEntry asks lstat only when the
+                    # listing does not say).
+                    if not (entry.is_dir(follow_symlinks=False) or entry.is_file(follow_symlinks=False)):
+                        raise ValueError(f"{entry.path}: not a regular file or folder (never written by a build)")
+                    names.append(entry.name)
             stash = self.cache.folder / _stash_name(uid)
             if stash.is_file() and not stash.is_symlink():
                 from ..search import STASH
@@ -204,57 +217,43 @@ class Reuse:
                 shutil.rmtree(dest, ignore_errors=True)
             return False
         self.reused.append(uid)
+        self._names[uid] = names
         self.trees.pop(uid, None)   # only a rebuilt unit's job reads it
         return True
 
     def _lifecycle(self, uid: str) -> str:
         """lifecycle.json of a reused unit: a function of the unit's key (its items, their
-        states, the 索引号 dates they depend on) and the as-of date, so kept under both.
-        The last text of the same key (kept, or the one the previous output holds: the unit
-        is reused, so that output was made under this key) is taken as is on its own day
-        and moved on by one day the day after; computed only otherwise."""
-        name = f"lifecycle/{hashlib.sha256(uid.encode('utf-8')).hexdigest()[:32]}.json"
+        states, the 索引号 dates they depend on) and the as-of date. The previous output's
+        (the unit is reused, so that output was made under this key) is taken as is on its
+        own day and moved on by one day the day after (same key: every state is yesterday's,
+        so nothing changed state today); computed only otherwise. Nothing is written to the
+        build cache: the new output holds the text the next build reads (a cache copy of it
+        cost an atomic write per unit of the province every day, issue 15)."""
         day = self.facts.day.isoformat()
-        want = [self.keys[uid], day]
-        text, since = self._last_lifecycle(uid, name)
-        if text is not None and since == day:
+        text, report = self._last_lifecycle(uid)
+        if text is not None and report["as_of"] == day:
             return text
-        if text is not None and since == (self.facts.day - lifecycle.ONE_DAY).isoformat():
-            # The day after, under the same key: every state is what it was yesterday, so
-            # nothing changed state today (a daily build: no state computed twice per item).
-            report = json.loads(text)
-            report.update(as_of=day, changes_since=since, changes=[])
-            text = json.dumps(report, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
-            self.cache.save_json(name, {"key": want, "text": text})
-            return text
+        if text is not None and report["as_of"] == (self.facts.day - lifecycle.ONE_DAY).isoformat():
+            report.update(as_of=day, changes_since=report["as_of"], changes=[])
+            return json.dumps(report, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
         items = self.facts.by_unit.of(uid)
-        text = lifecycle.report_text(uid, items, self.facts.day, lifecycle.lookup(self.facts.public_on))
-        self.cache.save_json(name, {"key": want, "text": text})
-        return text
+        return lifecycle.report_text(uid, items, self.facts.day, lifecycle.lookup(self.facts.public_on))
 
-    def _last_lifecycle(self, uid: str, name: str) -> tuple[str | None, str | None]:
-        """(text, its as-of date) of the unit's last lifecycle.json under its current key, or (None, None)."""
-        kept = self.cache.load_json(name)
-        if isinstance(kept, dict) and isinstance(kept.get("text"), str) and isinstance(kept.get("key"), list) \
-                and len(kept["key"]) == 2 and kept["key"][0] == self.keys[uid]:
-            found = kept["text"], kept["key"][1]
-        else:
-            previous = self.output / uid / "lifecycle.json"
-            try:
-                st = os.lstat(previous)
-                if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_LIFECYCLE_BYTES:
-                    return None, None
-                found = previous.read_text(encoding="utf-8"), None
-            except (OSError, UnicodeDecodeError):
-                return None, None
+    def _last_lifecycle(self, uid: str) -> tuple[str | None, dict | None]:
+        """(text, parsed) of the unit's lifecycle.json in the previous output, or (None, None)."""
+        previous = self.output / uid / "lifecycle.json"
         try:
-            report = json.loads(found[0])
-        except ValueError:
+            st = os.lstat(previous)
+            if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_LIFECYCLE_BYTES:
+                return None, None
+            text = previous.read_text(encoding="utf-8")
+            report = json.loads(text)
+        except (OSError, UnicodeDecodeError, ValueError):
             return None, None
         if not (isinstance(report, dict) and isinstance(report.get("states"), dict)
-                and isinstance(report.get("as_of"), str) and (found[1] in (None, report["as_of"]))):
+                and isinstance(report.get("as_of"), str)):
             return None, None
-        return found[0], report["as_of"]
+        return text, report
 
     def _empty_feed(self, previous: Path) -> str:
         """The previous build's feed of a unit with no public item, dated today: an empty
@@ -272,8 +271,9 @@ class Reuse:
         """Move the reused units' previous files into ``partial`` (renames: cheap), just
         before the swap. A journal beside the output lists them first: if the build stops
         before the swap is done, ``restore`` puts every one back (``build.recover``)."""
-        moves = {uid: sorted(e.name for e in os.scandir(self.output / uid)
-                             if e.name not in NOT_LINKED and e.name not in self.fresh.get(uid, ()))
+        # The names ``stage`` listed (the build holds the output's lock: they are still there).
+        moves = {uid: sorted(name for name in self._names[uid]
+                             if name not in NOT_LINKED and name not in self.fresh.get(uid, ()))
                  for uid in self.reused}
         if not moves:
             return

@@ -195,10 +195,12 @@ class _UnitItems:
             self._tree = tree_signature(self.owner.cache, self.unit.folder)
         return self._tree
 
-    def unchanged(self) -> tuple[list, bytes, tuple[str, str, list], bytes] | None:
-        """(tree, notes, spool refs, the slim items pickled) of a unit whose folder is, file
-        for file, what it was when its slim items were kept (and whose items read nothing
-        outside it that changed); else None. ``notes``: what the scan keeps of the items
+    def unchanged(self) -> tuple[list, bytes, tuple[str, str, list], bytes, str | None] | None:
+        """(tree, notes, spool refs, the slim items pickled, the tree's digest or None) of a
+        unit whose folder is, file for file, what it was when its slim items were kept (and
+        whose items read nothing outside it that changed); else None. The tree's digest
+        (``digest(tree)``, kept with it) is the ``files`` part of the unit's reuse key
+        (incremental/units.py): not made again for every unchanged unit every build. ``notes``: what the scan keeps of the items
         besides them (site.unit_notes), pickled. Answered by the build's process without a
         worker and without unpickling the items: no walk of the unit for its item files, no
         slim item pickled across processes (issue 15: a one-item edit's pre-pass)."""
@@ -208,8 +210,9 @@ class _UnitItems:
             return None
         self._tree = record["tree"]
         self.owner.hits += len(record["files"])
+        tree_key = record.get("tree_key")
         return self._tree, record["notes"], self._spool_refs([(path, sig) for path, sig, _ in record["files"]]), \
-            record["slim"]
+            record["slim"], tree_key if isinstance(tree_key, str) else None
 
     def reuse(self, paths: list[Path]) -> tuple[bytes, bytes] | None:
         """(the slim items pickled, their notes pickled) of ``paths`` (the unit's files, in
@@ -227,7 +230,9 @@ class _UnitItems:
         if record.get("tree") != self._tree:
             # Something beside the items changed (or the record predates the tree): kept
             # with the tree now, so that the next build answers it without a worker.
-            self.owner.cache.save_pickle(_name(self.unit.id, ".slim"), {**record, "tree": self.tree()})
+            tree = self.tree()
+            self.owner.cache.save_pickle(_name(self.unit.id, ".slim"), {**record, "tree": tree,
+                                                                        "tree_key": digest(tree)})
         return record["slim"], record["notes"]
 
     def _slim_record(self) -> dict | None:
@@ -304,7 +309,8 @@ class _UnitItems:
             blob = pickled if pickled is not None else pack(slim)
             self.owner.cache.save_pickle(_name(self.unit.id, ".slim"),
                                          {"unit_key": self.unit_key, "files": files, "slim": blob, "notes": notes,
-                                          "digest": _blobs_digest(blob, notes), "tree": self._tree})
+                                          "digest": _blobs_digest(blob, notes), "tree": self._tree,
+                                          "tree_key": digest(self._tree) if self._tree is not None else None})
             return True
         self.owner.cache.remove(_name(self.unit.id, ".slim"))
         return False
