@@ -121,6 +121,12 @@ def test_spool_keeps_full_items_as_their_slim_pack_and_what_slimming_took(tmp_pa
     loaded = spool.load("u")
     assert loaded == items and all(i.digit_runs is None for i in loaded)
     assert [i.body for i in loaded] == [i.body for i in items] and loaded[1].qa[0].a == "答 12345678901"
+    # Each loaded item has its own containers: one changed in a unit worker changes no other.
+    for name in ("keywords", "attachments", "images", "interprets", "data"):
+        assert len({id(getattr(i, name)) for i in loaded}) == len(loaded), name
+    loaded[0].keywords.append("丙")
+    loaded[0].data["x"] = 1
+    assert loaded[1].keywords == ["甲", "乙"] and loaded[1].data == {}
     spool.write("v", items)     # without the pack: the items pickled whole, as before
     assert spool.load("v") == items
     spool.close()

@@ -230,6 +230,10 @@ def _unslim(data: dict) -> list[Item]:
         raise ValueError("slim items and bodies do not match")
     for item, (body, qa) in zip(items, taken):
         item.body, item.qa, item.digit_runs = body, qa, None
+        # Slim items share equal lists and an empty ``data`` (``slim``); a full item is a unit
+        # worker's to use as it likes: its own containers, as a pickled item had them.
+        item.keywords, item.attachments, item.images = list(item.keywords), list(item.attachments), list(item.images)
+        item.interprets, item.data = list(item.interprets), dict(item.data)
     return items
 
 
