@@ -298,17 +298,24 @@ def _probe_unit(job: dict) -> dict:
     return result
 
 
-def test_the_zygote_imports_every_module_a_unit_worker_needs(tmp_path, monkeypatch):
-    """build.warm_worker names the modules the unit workers use, so that each worker does
-    not import them again after it is forked: a unit built in a worker imports nothing of
-    ours or of the libraries that render, index and check a unit."""
+def _results_of_units(probe, tmp_path, monkeypatch) -> list[dict]:
+    """The sample built with ``probe`` in place of build_unit (run in the workers): what each
+    unit's probe returned, as the parent received it."""
     from gongkai import timings
     seen = []
-    monkeypatch.setattr(build_mod, "build_unit", _probe_unit)
+    monkeypatch.setattr(build_mod, "build_unit", probe)
     worker = timings.Stopwatch.worker
     monkeypatch.setattr(timings.Stopwatch, "worker", lambda self, result: seen.append(result) or worker(self, result))
     assert build_mod.build(ROOT / "content", tmp_path / "output", ROOT / "pelicanconf.py", ROOT / "catalogs",
                            "2026-11-20", jobs=2, use_cache=False) == 0
+    return seen
+
+
+def test_the_zygote_imports_every_module_a_unit_worker_needs(tmp_path, monkeypatch):
+    """build.warm_worker names the modules the unit workers use, so that each worker does
+    not import them again after it is forked: a unit built in a worker imports nothing of
+    ours or of the libraries that render, index and check a unit."""
+    seen = _results_of_units(_probe_unit, tmp_path, monkeypatch)
     assert seen and all(not r["errors"] for r in seen)
     late = sorted({m for r in seen for m in r["late_imports"]})
     assert late == [], " ".join(late)
@@ -611,12 +618,6 @@ def _gc_probe_unit(job: dict) -> dict:
 
 
 def test_each_unit_job_carries_its_item_count_and_is_built_with_the_collector_paused(tmp_path, monkeypatch):
-    from gongkai import timings
-    seen = []
-    monkeypatch.setattr(build_mod, "build_unit", _gc_probe_unit)
-    worker = timings.Stopwatch.worker
-    monkeypatch.setattr(timings.Stopwatch, "worker", lambda self, result: seen.append(result) or worker(self, result))
-    assert build_mod.build(ROOT / "content", tmp_path / "output", ROOT / "pelicanconf.py", ROOT / "catalogs",
-                           "2026-11-20", jobs=2, use_cache=False) == 0
+    seen = _results_of_units(_gc_probe_unit, tmp_path, monkeypatch)
     assert seen and all(r["gc_enabled"] == [False] for r in seen)
     assert all(0 < r["items"] <= build_mod.PAUSE_GC_ITEMS for r in seen)
