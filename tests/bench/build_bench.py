@@ -30,7 +30,7 @@ Nothing is deleted between timed builds: an output folder a run replaces is rena
 bench's trash folder, emptied when the bench ends. Deleting it instead would time the file
 system as much as the tools. On an ext4 without a journal (this project's build machines) the
 inode allocator passes over every inode freed in the last few minutes (``recently_deleted``:
-5 s, or 5 min while the inode table's block is dirty, which the next build's own files make it),
+60 s, or 300 s while the inode table's block is dirty, which the next build's own files make it),
 so a build right after the deletion of a 54k-file output spent most of its system time there
 (``perf record``: ``__ext4_new_inode`` -> ``find_inode_bit`` -> ``recently_deleted``), and more
 the more files a tool writes. Needs the disk for every run's outputs until the end.
