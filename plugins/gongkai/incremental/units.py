@@ -147,8 +147,6 @@ class Reuse:
         parts = {
             "common": self._common_key,
             "override": {k: v for k, v in override.items() if k != "OUTPUT_PATH"},
-            "files": None,    # below: kept with the tree, or digested now
-            "states": None,   # below: kept with the unit's facts part, or digested now
             "registry": sorted((n, registry.row(n)) for n in shown),
             "public_on": sorted((n, public_on.get(n)) for n in shown),
             "annual": annual_shown(site, facts, uid, self._reports.get(uid, []), shared.get("GK_UNITS") or {},
@@ -157,7 +155,9 @@ class Reuse:
             "empty": empty,
         }
         self.parts[uid] = {name: (plain_digest if name in PLAIN_PARTS else digest)(value)
-                           for name, value in parts.items() if name not in ("states", "files")}
+                           for name, value in parts.items()}
+        # The files and states parts: digests kept with the tree and with the unit's facts
+        # part when the build has them, else made now.
         self.parts[uid]["files"] = files_key if files_key is not None else digest(files)
         kept_states = facts.state_keys.get(uid)
         self.parts[uid]["states"] = kept_states if kept_states is not None else states_key(facts.unit_states(uid))

@@ -200,8 +200,8 @@ class _UnitItems:
         unit whose folder is, file for file, what it was when its slim items were kept (and
         whose items read nothing outside it that changed); else None. The tree's digest
         (``digest(tree)``, kept with it) is the ``files`` part of the unit's reuse key
-        (incremental/units.py): not made again for every unchanged unit every build. ``notes``: what the scan keeps of the items
-        besides them (site.unit_notes), pickled. Answered by the build's process without a
+        (incremental/units.py): not made again for every unchanged unit every build.
+        ``notes``: what the scan keeps of the items besides them (site.unit_notes), pickled. Answered by the build's process without a
         worker and without unpickling the items: no walk of the unit for its item files, no
         slim item pickled across processes (issue 15: a one-item edit's pre-pass)."""
         record = self._slim_record()
