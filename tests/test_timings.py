@@ -137,3 +137,36 @@ def test_bench_summary_and_targets():
     assert build_bench._target("date", "wall", [6.0, 3.0]).endswith("MISSED")
     assert build_bench._target("cold", "rss_mib", [600.0, 100.0]).endswith("MISSED")
     assert build_bench._target("edit", "cpu", [1.0, 1.0]) == ""
+
+
+def test_bench_hugo_plus_pagefind_is_summed_run_by_run():
+    """The "Hugo + Pagefind" context row: each run's Hugo build plus that run's Pagefind index,
+    then min / median, and gongkai's cold medians over them."""
+    def s(wall, cpu):
+        return {"wall": wall, "cpu": cpu, "sys": 0.0, "rss_mib": 10.0}
+    r = {"samples": {"hugo": {"cold": [s(10, 12), s(20, 24), s(12, 14)]},
+                     "pagefind": {"cold": [s(5, 8), s(1, 2), s(6, 9)]}},
+         "figures": {"gongkai": {"cold": {"wall": {"median": 18.0}, "cpu": {"median": 46.0}}}}}
+    both = build_bench.with_search(r)
+    assert both["wall"] == {"min": 15, "median": 18} and both["cpu"] == {"min": 20, "median": 23}
+    assert both["ratio"] == {"wall": 1.0, "cpu": 2.0}
+    r["samples"]["pagefind"]["cold"].pop()      # a run without its index: no row rather than a wrong one
+    assert build_bench.with_search(r) is None
+    del r["samples"]["pagefind"]
+    assert build_bench.with_search(r) is None
+
+
+def test_bench_pagefind_indexes_item_pages_of_each_site(tmp_path):
+    """Each unit's site is indexed on its own, item pages only, inside the item element; a
+    site without item pages is passed over (Pagefind fails on it)."""
+    log = tmp_path / "calls.txt"
+    fake = tmp_path / "pagefind"
+    fake.write_text(f"#!/bin/sh\necho \"$@\" >> {log}\n", encoding="utf-8")
+    fake.chmod(0o755)
+    out = tmp_path / "hugo-out"
+    (out / "u1" / "art" / "gz").mkdir(parents=True)
+    (out / "u1" / "art" / "gz" / "a.html").write_text("<article class='item'>x</article>", encoding="utf-8")
+    (out / "u2").mkdir()
+    build_bench.pagefind_sites(str(fake), out, ["u1", "u2"], jobs=2)
+    calls = log.read_text(encoding="utf-8").splitlines()
+    assert calls == [f"--site {out / 'u1'} --glob art/**/*.html --root-selector article.item --silent"]

@@ -26,6 +26,13 @@ tests/bench/hugo/convert.py (conversion time is not counted). Our modules' bytec
 kept (under the bench's folder) even when the shell sets ``PYTHONDONTWRITEBYTECODE``:
 an installed gongkai has it.
 
+Hugo's sites have no search; gongkai's cold build includes its search index. When Pagefind is
+installed (requirements-bench.txt, which ``make bench`` installs), each run's cold Hugo build is
+followed by Pagefind indexing every site's item pages (``art/``, the ``article.item`` element:
+title, metadata table and body, what gongkai's index holds), timed on its own, and the table
+prints "Hugo + Pagefind" beside the target's row. It is context: the issue's cold target is
+against Hugo alone.
+
 Nothing is deleted between timed builds: an output folder a run replaces is renamed into the
 bench's trash folder, emptied when the bench ends. Deleting it instead would time the file
 system as much as the tools. On an ext4 without a journal (this project's build machines) the
@@ -118,6 +125,32 @@ def hugo_sites(sites: Path, out: Path, units: list[str], jobs: int) -> None:
         list(pool.map(one, units))
 
 
+def pagefind_binary() -> str | None:
+    """Pagefind's own binary (the PyPI package's), or None when it is not installed."""
+    try:
+        from pagefind.service import get_executable
+    except ImportError:
+        return None
+    found = get_executable()
+    return str(found) if found is not None and found.is_file() else None
+
+
+# Pagefind run on a Hugo site: the item pages only (the converter writes them under art/), and
+# in them the element that holds the title, the metadata table and the body (convert.py's
+# single.html), which is what gongkai indexes: not the navigation every page repeats.
+PAGEFIND_ARGS = ("--glob", "art/**/*.html", "--root-selector", "article.item", "--silent")
+
+
+def pagefind_sites(binary: str, out: Path, units: list[str], jobs: int) -> None:
+    """Index each unit's Hugo site with Pagefind (run as a child process by ``measure``)."""
+    def one(uid: str) -> None:
+        if any((out / uid / "art").rglob("*.html")):    # Pagefind fails on a site without pages
+            subprocess.run([binary, "--site", str(out / uid), *PAGEFIND_ARGS], check=True,
+                           stdout=subprocess.DEVNULL)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(one, units))
+
+
 def set_aside(folder: Path, trash: Path) -> None:
     """Move ``folder`` (if there is one) into ``trash`` under a new name, so that the build
     timed next does not create its files right after a mass deletion (module docstring)."""
@@ -183,6 +216,7 @@ def bench_corpus(content: Path, label: dict, args, tmp: Path, trash: Path) -> di
         gk_cmd += ["--jobs", str(args.jobs)]
     jobs = args.jobs or os.cpu_count() or 1
     hugo_page = None
+    pagefind = None if args.no_hugo or args.no_pagefind else pagefind_binary()
     if not args.no_hugo:
         hugo_binary()
         convert = [sys.executable, str(HERE / "hugo" / "convert.py"), str(content)]
@@ -198,6 +232,8 @@ def bench_corpus(content: Path, label: dict, args, tmp: Path, trash: Path) -> di
                 str(hugo_out), ",".join(only), "--jobs", str(jobs)]
 
     results: dict[str, dict[str, list]] = {tool: {s: [] for s in SCENARIOS} for tool in ("gongkai", "hugo")}
+    if pagefind:
+        results["pagefind"] = {"cold": []}
     sizes = {}
     original = edited.read_text(encoding="utf-8")
     hugo_original = hugo_page.read_text(encoding="utf-8") if hugo_page else None
@@ -211,6 +247,12 @@ def bench_corpus(content: Path, label: dict, args, tmp: Path, trash: Path) -> di
             set_aside(hugo_out, trash)
             results["hugo"]["cold"].append(measure(hugo_cmd(day0, unit_ids)))
             sizes["hugo"] = tree_size(hugo_out)
+            if pagefind:
+                results["pagefind"]["cold"].append(measure(
+                    [sys.executable, str(Path(__file__)), "--pagefind-sites", pagefind, str(hugo_out),
+                     ",".join(unit_ids), "--jobs", str(jobs)]))
+                indexes = [tree_size(hugo_out / uid / "pagefind") for uid in unit_ids]
+                sizes["pagefind"] = (sum(b for b, _ in indexes), sum(f for _, f in indexes))
         addition = f"\n\n编辑后追加的一段（第{run + 1}次）。\n"
         try:
             # edit, then the next day on the edited content: each right after the build before it
@@ -251,6 +293,18 @@ def _target(scen: str, key: str, med: list) -> str:
     return f"<= {limit:.0f} s {'ok' if med[0] is not None and med[0] <= limit else 'MISSED'}"
 
 
+def with_search(r: dict) -> dict | None:
+    """Hugo's cold build plus Pagefind's index of it, run by run (summed per run, then
+    min / median), and gongkai's cold medians over them; None without Pagefind's figures."""
+    hugo, pf = r["samples"].get("hugo", {}).get("cold", []), r["samples"].get("pagefind", {}).get("cold", [])
+    if not pf or len(pf) != len(hugo):
+        return None
+    both = {key: [h[key] + p[key] for h, p in zip(hugo, pf)] for key in ("wall", "cpu")}
+    fig = {key: {"min": round(min(v), 3), "median": round(statistics.median(v), 3)} for key, v in both.items()}
+    ours = r["figures"]["gongkai"]["cold"]
+    return {**fig, "ratio": {key: round(ours[key]["median"] / fig[key]["median"], 3) for key in both}}
+
+
 def _ordered(names) -> list[str]:
     return [n for n in STAGES if n in names] + sorted(n for n in names if n not in STAGES)
 
@@ -268,6 +322,12 @@ def print_table(r: dict) -> None:
                 meds.append(fig["median"] if fig else None)
             ratio = f"{meds[0] / meds[1]:.2f}x" if all(meds) else "—"
             print(f"{scen + ' ' + key:16}{cells[0]:>22}{cells[1]:>22}{ratio:>8}  {_target(scen, key, meds)}")
+        both = with_search(r) if scen == "cold" else None
+        if both:
+            print(f"  Hugo + Pagefind (every site's item pages indexed; context, not the target): wall "
+                  f"{both['wall']['min']:.2f} / {both['wall']['median']:.2f} s, CPU {both['cpu']['min']:.2f} / "
+                  f"{both['cpu']['median']:.2f} s; gongkai {both['ratio']['wall']:.2f}x wall, "
+                  f"{both['ratio']['cpu']:.2f}x CPU")
     print("gongkai per stage (median): CPU s summed over processes | parent wall s | peak RSS MiB")
     for scen in SCENARIOS:
         st = r["figures"].get("gongkai", {}).get(scen, {}).get("stages")
@@ -292,10 +352,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--date", default="2026-11-22", help="BUILD_DATE of the cold and edit builds")
     ap.add_argument("--jobs", type=int, default=None, help="parallel unit builds, both tools (default: all cores)")
     ap.add_argument("--no-hugo", action="store_true", help="gongkai only")
+    ap.add_argument("--no-pagefind", action="store_true", help="do not index Hugo's sites with Pagefind")
     ap.add_argument("--results", type=Path, default=ROOT / "bench" / "results")
     ap.add_argument("--tmp", type=Path, default=None, help="scratch folder (default: the system's temp folder)")
     ap.add_argument("--hugo-sites", nargs=3, metavar=("SITES", "OUT", "UNITS"), help=argparse.SUPPRESS)
+    ap.add_argument("--pagefind-sites", nargs=3, metavar=("BINARY", "OUT", "UNITS"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.pagefind_sites:
+        binary, out, units = args.pagefind_sites
+        pagefind_sites(binary, Path(out), units.split(","), args.jobs or os.cpu_count() or 1)
+        return 0
     if args.hugo_sites:
         sites, out, units = args.hugo_sites
         hugo_sites(Path(sites), Path(out), units.split(","), args.jobs or os.cpu_count() or 1)
