@@ -170,3 +170,17 @@ def test_bench_pagefind_indexes_item_pages_of_each_site(tmp_path):
     build_bench.pagefind_sites(str(fake), out, ["u1", "u2"], jobs=2)
     calls = log.read_text(encoding="utf-8").splitlines()
     assert calls == [f"--site {out / 'u1'} --glob art/**/*.html --root-selector article.item --silent"]
+
+
+def test_bench_writes_pending_data_out_before_timing(monkeypatch):
+    """The last build's dirty pages are written before the next build starts, not during it."""
+    order = []
+    monkeypatch.setattr(build_bench.os, "sync", lambda: order.append("sync"))
+    real_popen = build_bench.subprocess.Popen
+
+    def popen(*args, **kwargs):
+        order.append("start")
+        return real_popen(*args, **kwargs)
+    monkeypatch.setattr(build_bench.subprocess, "Popen", popen)
+    build_bench.measure([sys.executable, "-c", "pass"])
+    assert order == ["sync", "start"]

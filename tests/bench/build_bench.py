@@ -75,6 +75,9 @@ def measure(cmd: list[str], env: dict | None = None, timings: Path | None = None
     if timings is not None:
         timings.unlink(missing_ok=True)
         env = {**(env or os.environ), "GK_TIMINGS": str(timings)}
+    # The build before this one (the other tool's, hundreds of MB) may still be in the page
+    # cache, waiting to be written: written now, untimed, it is not charged to this build.
+    os.sync()
     with tempfile.TemporaryFile() as log:  # a file, not a pipe: a chatty build cannot block on it
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
