@@ -106,7 +106,7 @@ def _char(ch: str) -> str:
     return repr(ch) if ch.isprintable() and ch != " " else f"U+{ord(ch):04X}"
 
 
-def _parts_below(path: str, base: str) -> list[str] | None:
+def parts_below(path: str, base: str) -> list[str] | None:
     """The parts of absolute ``path`` below absolute ``base``, or None if it is not below."""
     base = base.rstrip(os.sep) + os.sep
     if not path.startswith(base):
@@ -117,7 +117,7 @@ def _parts_below(path: str, base: str) -> list[str] | None:
 def check_names(path: Path, base: Path, *, full: str | None = None) -> None:
     """Every part of ``path`` below ``base`` follows the name rule (``full``: the caller's
     ``os.path.abspath(path)``, when it has it)."""
-    for part in _parts_below(full or os.path.abspath(path), os.path.abspath(base)) or ():
+    for part in parts_below(full or os.path.abspath(path), os.path.abspath(base)) or ():
         why = name_problem(part)
         if why:
             raise PathError(path, f"{why}; {NAME_RULE}")
@@ -139,7 +139,7 @@ def vet(path: Path, root: Path, *, links: bool = False, folder: bool = False,
             root = root.resolve()
     if full is None:
         full = os.path.abspath(path)
-    parts = _parts_below(full, str(root))
+    parts = parts_below(full, str(root))
     if not parts:
         raise PathError(Path(full), "不在内容文件夹内 (outside the content folder)")
     linked = False

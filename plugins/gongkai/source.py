@@ -12,7 +12,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import _parts_below
+from .paths import parts_below
 
 
 class SourceError(Exception):
@@ -56,7 +56,7 @@ def read_walked(full: str, root: str, max_bytes: int) -> bytes | None:
     anything is not so (a link, a FIFO, gone, too large, unreadable, no ``/proc``):
     nothing is read, and the caller vets the path as before, which names what is wrong.
     Three system calls and no Python loop where vet makes three lstats."""
-    parts = _parts_below(full, root)
+    parts = parts_below(full, root)
     if not parts:
         return None
     try:
