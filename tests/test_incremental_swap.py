@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from conftest import AS_OF
 from test_incremental import UNIT, rebuild, rebuilt, site, text, tree  # noqa: F401 - site: a fixture
 
 from gongkai import build as build_mod
@@ -107,9 +108,13 @@ def test_a_rebuild_reuses_folders_whole_and_equals_a_build_without_the_cache(sit
     item = next((content / UNIT / "gsgg").glob("*.md"))
     item.write_text(text(item) + "\n追加一段。\n", encoding="utf-8")
     inode = (out / UNITS[1]).stat().st_ino
+    kept = (out / UNITS[1] / "lifecycle.json").stat().st_ino
     result = rebuild(content, out)
     assert rebuilt(result.stdout) == (1, 5)
     assert (out / UNITS[1]).stat().st_ino == inode           # the city's folder itself, moved
+    # On the same day a reused unit's lifecycle.json is the previous one: not written again.
+    assert (out / UNITS[1] / "lifecycle.json").stat().st_ino == kept
+    assert f"lifecycle: no item changed state on {AS_OF}" in result.stdout
     assert not (out / units_mod.ASIDE).exists()
     check_uncached(content, out, tmp_path)
     rebuild(content, out, "2026-11-23")

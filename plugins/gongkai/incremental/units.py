@@ -93,6 +93,9 @@ class Reuse:
         # uid -> its files with their signatures (tree_signature), until its job is made:
         # at 100k items, the province's are ~30 MiB the parent need not keep (issue 15).
         self.trees: dict[str, list] = {}
+        # reused unit -> the changes its lifecycle.json lists, when its states are the previous
+        # output's (``_lifecycle``): build.report_changes need not read either file.
+        self.changes: dict[str, list] = {}
         self.page_counts = [0, 0, 0]                 # item pages rendered, copied, of which tree patched
         self.rendered_pages: list[str] = []          # some of the rendered ones, by name
         self.template_cache: str | None = None
@@ -205,7 +208,9 @@ class Reuse:
                 (partial / STASH).mkdir(exist_ok=True)
                 shutil.copyfile(stash, partial / STASH / f"{uid}.json")
             dest.mkdir()
-            (dest / "lifecycle.json").write_text(self._lifecycle(uid), encoding="utf-8")
+            text, changes = self._lifecycle(uid)
+            if text is not None:
+                (dest / "lifecycle.json").write_text(text, encoding="utf-8")
             for name in sorted(self.fresh.get(uid, ())):
                 (dest / name).write_text(self._empty_feed(src / name), encoding="utf-8")
         except (OSError, ValueError) as exc:
@@ -214,26 +219,30 @@ class Reuse:
                 shutil.rmtree(dest, ignore_errors=True)
             return False
         self.reused.append(uid)
+        if changes is not None:
+            self.changes[uid] = changes
         self.trees.pop(uid, None)   # only a rebuilt unit's job reads it
         return True
 
-    def _lifecycle(self, uid: str) -> str:
-        """lifecycle.json of a reused unit: a function of the unit's key (its items, their
-        states, the 索引号 dates they depend on) and the as-of date. The previous output's
-        (the unit is reused, so that output was made under this key) is taken as is on its
-        own day and moved on by one day the day after (same key: every state is yesterday's,
-        so nothing changed state today); computed only otherwise. Nothing is written to the
-        build cache: the new output holds the text the next build reads (a cache copy of it
-        cost an atomic write per unit of the province every day, issue 15)."""
+    def _lifecycle(self, uid: str) -> tuple[str | None, list | None]:
+        """(text, changes) of a reused unit's lifecycle.json: a function of the unit's key
+        (its items, their states, the 索引号 dates they depend on) and the as-of date. The
+        previous output's (the unit is reused, so that output was made under this key)
+        stands as is on its own day (text None: ``finish`` keeps the previous file, which no
+        build writes again, issue 15) and is moved on by one day the day after (same key:
+        every state is yesterday's, so nothing changed state today); computed only
+        otherwise (changes None: ``build.report_changes`` reads the file). ``changes``: the
+        file's day's changes, its states being the previous output's. Nothing is written
+        to the build cache: the new output holds the text the next build reads."""
         day = self.facts.day.isoformat()
         text, report = self._last_lifecycle(uid)
-        if text is not None and report["as_of"] == day:
-            return text
+        if text is not None and report["as_of"] == day and isinstance(report.get("changes"), list):
+            return None, report["changes"]
         if text is not None and report["as_of"] == (self.facts.day - lifecycle.ONE_DAY).isoformat():
             report.update(as_of=day, changes_since=report["as_of"], changes=[])
-            return json.dumps(report, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+            return json.dumps(report, ensure_ascii=False, sort_keys=True, indent=1) + "\n", []
         items = self.facts.by_unit.of(uid)
-        return lifecycle.report_text(uid, items, self.facts.day, lifecycle.lookup(self.facts.public_on))
+        return lifecycle.report_text(uid, items, self.facts.day, lifecycle.lookup(self.facts.public_on)), None
 
     def _last_lifecycle(self, uid: str) -> tuple[str | None, dict | None]:
         """(text, parsed) of the unit's lifecycle.json in the previous output, or (None, None)."""
@@ -275,6 +284,8 @@ class Reuse:
             fresh = set(os.listdir(os.path.join(partial, uid)))
             # Entries of the previous folder this build writes afresh, or does not keep.
             drop = (NOT_LINKED | set(self.fresh.get(uid, ()))) - fresh
+            if "lifecycle.json" not in fresh and uid in self.changes:
+                drop.discard("lifecycle.json")    # the previous one stands (stage)
             swaps[uid] = sorted([name, True] for name in fresh) + sorted([name, False] for name in drop)
         if not swaps:
             return
