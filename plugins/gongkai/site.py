@@ -217,8 +217,9 @@ class Registry(Mapping):
             naming: dict[str, set[str]] = {}
             for number, row in self.rows.items():
                 for _, at in self.REFS:
-                    for target in as_list(row[at]):
-                        naming.setdefault(target, set()).add(number)
+                    if row[at]:     # most entries name nothing (issue 15: 100k rows every build)
+                        for target in as_list(row[at]):
+                            naming.setdefault(target, set()).add(number)
             self._naming = naming
         return self._naming
 

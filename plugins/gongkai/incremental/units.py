@@ -206,7 +206,7 @@ class Reuse:
             if stash.is_file() and not stash.is_symlink():
                 from ..search import STASH
                 (partial / STASH).mkdir(exist_ok=True)
-                shutil.copyfile(stash, partial / STASH / f"{uid}.json")
+                _link_or_copy(stash, partial / STASH / f"{uid}.json")
             dest.mkdir()
             text, changes = self._lifecycle(uid)
             if text is not None:
@@ -425,6 +425,16 @@ class Reuse:
                         path.unlink(missing_ok=True)
             except OSError as exc:
                 self.cache.warn("pages", exc)
+
+
+def _link_or_copy(src: Path, dest: Path) -> None:
+    """``dest`` with ``src``'s content: a hard link where the file system allows it (the
+    portal's search page only reads the partial's stash, then removes it: one system call
+    a reused unit instead of a copy's open, read and write of two files, issue 15)."""
+    try:
+        os.link(src, dest, follow_symlinks=False)
+    except OSError:
+        shutil.copyfile(src, dest)
 
 
 def annual_shown(site, facts, uid: str, items: list, units: dict[str, dict], data: dict) -> list | None:
