@@ -109,13 +109,16 @@ def test_a_rebuild_reuses_folders_whole_and_equals_a_build_without_the_cache(sit
     item.write_text(text(item) + "\n追加一段。\n", encoding="utf-8")
     inode = (out / UNITS[1]).stat().st_ino
     kept = (out / UNITS[1] / "lifecycle.json").stat().st_ino
+    page = (out / UNITS[1] / "check" / "index.html").stat().st_ino
     result = rebuild(content, out)
     assert rebuilt(result.stdout) == (1, 5)
     assert (out / UNITS[1]).stat().st_ino == inode           # the city's folder itself, moved
     # On the same day a reused unit's lifecycle.json is the previous one: not written again.
     assert (out / UNITS[1] / "lifecycle.json").stat().st_ino == kept
+    assert (out / UNITS[1] / "check" / "index.html").stat().st_ino == page   # and its report page
     assert f"lifecycle: no item changed state on {AS_OF}" in result.stdout
     assert not (out / units_mod.ASIDE).exists()
     check_uncached(content, out, tmp_path)
     rebuild(content, out, "2026-11-23")
+    assert (out / UNITS[1] / "check" / "index.html").stat().st_ino != page   # a new day: dated afresh
     check_uncached(content, out, tmp_path, "2026-11-23")

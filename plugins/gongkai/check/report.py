@@ -351,7 +351,11 @@ def _unit_pieces(report: Report, out: Path, env: jinja2.Environment, common: dic
             fresh["html"] = unit_tpl.render(u=u, css=css, **undated)
         if fresh != kept:
             memo.save(u.id, fresh)
-        _write_unit_page(out, u.id, fresh["html"].replace(AS_OF, common["as_of"]))
+        page = fresh["html"].replace(AS_OF, common["as_of"])
+        # A reused unit's page made on this date with this very text stands in its previous
+        # folder (incremental/checks.py Pieces.standing): not written again.
+        if not (kept.get("html_key") == fresh["html_key"] and hasattr(memo, "standing") and memo.standing(u.id, page)):
+            _write_unit_page(out, u.id, page)
         yield fresh["json"]
 
 

@@ -96,6 +96,10 @@ class Reuse:
         # reused unit -> the changes its lifecycle.json lists, when its states are the previous
         # output's (``_lifecycle``): build.report_changes need not read either file.
         self.changes: dict[str, list] = {}
+        # reused units whose previous lifecycle.json stands: their folder was made on this
+        # build's as-of date (the checker may keep their report page: checks.Pieces.standing)
+        self.same_day: set[str] = set()
+        self._scanner = None
         self.page_counts = [0, 0, 0]                 # item pages rendered, copied, of which tree patched
         self.rendered_pages: list[str] = []          # some of the rendered ones, by name
         self.template_cache: str | None = None
@@ -221,6 +225,8 @@ class Reuse:
         self.reused.append(uid)
         if changes is not None:
             self.changes[uid] = changes
+        if text is None:
+            self.same_day.add(uid)
         self.trees.pop(uid, None)   # only a rebuilt unit's job reads it
         return True
 
@@ -280,12 +286,16 @@ class Reuse:
         A journal beside the output lists them first: if the build stops before the swap is
         done, ``restore`` puts every previous folder back as it was (``build.recover``)."""
         swaps = {}
+        pieces = getattr(self._scanner, "pieces", None)
+        standing = pieces.standing_pages if pieces is not None else set()
         for uid in self.reused:
             fresh = set(os.listdir(os.path.join(partial, uid)))
             # Entries of the previous folder this build writes afresh, or does not keep.
             drop = (NOT_LINKED | set(self.fresh.get(uid, ()))) - fresh
-            if "lifecycle.json" not in fresh and uid in self.changes:
+            if "lifecycle.json" not in fresh and uid in self.same_day:
                 drop.discard("lifecycle.json")    # the previous one stands (stage)
+            if "check" not in fresh and uid in standing:
+                drop.discard("check")             # the previous report page stands (checks.Pieces.standing)
             swaps[uid] = sorted([name, True] for name in fresh) + sorted([name, False] for name in drop)
         if not swaps:
             return
@@ -406,7 +416,9 @@ class Reuse:
     def scanner(self, kept: dict):
         """The checker's link scan, with the scans of unchanged units kept (checks.py)."""
         from .checks import Scanner
-        return Scanner(self.cache, self.output, sorted(self.site.units), self.reused, kept)
+        self._scanner = Scanner(self.cache, self.output, sorted(self.site.units), self.reused, kept,
+                                frozenset(self.same_day))
+        return self._scanner
 
     def forget(self) -> None:
         """Before the swap: the recorded keys stop matching the output being replaced."""
