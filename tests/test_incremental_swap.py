@@ -8,8 +8,9 @@ from __future__ import annotations
 import os
 
 import pytest
+
 from conftest import AS_OF
-from test_incremental import UNIT, rebuild, rebuilt, site, text, tree  # noqa: F401 - site: a fixture
+from test_incremental import UNIT, check_uncached, rebuild, rebuilt, site, text, tree  # noqa: F401 - site: a fixture
 
 from gongkai import build as build_mod
 from gongkai.incremental import units as units_mod
@@ -103,7 +104,6 @@ def test_a_build_stopped_at_any_rename_of_the_swap_in_leaves_the_previous_output
 
 
 def test_a_rebuild_reuses_folders_whole_and_equals_a_build_without_the_cache(site, tmp_path):
-    from test_incremental import check_uncached
     content, out = site
     item = next((content / UNIT / "gsgg").glob("*.md"))
     item.write_text(text(item) + "\n追加一段。\n", encoding="utf-8")
