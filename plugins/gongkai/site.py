@@ -7,6 +7,7 @@ the rule that a 索引号 is unique across all units.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import multiprocessing
 import os
 import pickle
@@ -216,8 +217,9 @@ class Registry(Mapping):
             naming: dict[str, set[str]] = {}
             for number, row in self.rows.items():
                 for _, at in self.REFS:
-                    for target in as_list(row[at]):
-                        naming.setdefault(target, set()).add(number)
+                    if row[at]:     # most entries name nothing (issue 15: 100k rows every build)
+                        for target in as_list(row[at]):
+                            naming.setdefault(target, set()).add(number)
             self._naming = naming
         return self._naming
 
@@ -271,7 +273,8 @@ def scan(content: Path, catalog_dir: Path, cache=None, jobs: int | None = None, 
     ``spool_at``: (folder, name prefix) of the spool (default: a private folder in the temp dir).
     Results are taken in unit order, so problems and items do not depend on scheduling."""
     cats = catalogs_mod.load(str(catalog_dir.resolve()))
-    units, problems = load_units(content, cats)
+    units, problems = cache.units(content, functools.partial(load_units, catalogs=cats)) if cache is not None \
+        else load_units(content, cats)
     site = Site(cats, units, problems=problems, spool=Spool(*(spool_at or ())), slim=slim)
     for folder in sorted(p for p in content.iterdir() if p.is_dir() and p.name not in units and p.name[:1] not in "._") \
             if content.is_dir() else ():

@@ -221,14 +221,15 @@ def run(site: Site, facts: Facts, rules_path: Path, output: Path | None = None, 
 
 
 def after_render(site: Site, facts: Facts, catalogs: Path, partial: Path, settings: dict, shown_output: str,
-                 write: bool, units: list[str] | None = None, scanner=None) -> Report:
+                 write: bool, units: list[str] | None = None, scanner=None, compiled=None) -> Report:
     """The build's check stage: run over the rendered ``partial`` output; write the reports when asked.
-    ``units``: the units of a subset build (every unit: None, or all of them)."""
+    ``units``: the units of a subset build (every unit: None, or all of them); ``compiled``:
+    the report templates' bytecode cache (jinja2.BytecodeCache), or None."""
     only = units if units is not None and set(units) != set(site.units) else None
     try:
         report = run(site, facts, catalogs / "rules.yaml", partial, shown_output, site_root(settings), only, scanner)
     finally:
         shutil.rmtree(partial / links.STASH, ignore_errors=True)   # the workers' scans: never in the output
     if write:
-        write_reports(report, partial, settings, getattr(scanner, "pieces", None))
+        write_reports(report, partial, settings, getattr(scanner, "pieces", None), compiled)
     return report

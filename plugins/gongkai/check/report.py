@@ -289,19 +289,20 @@ class Report:
         return "\n".join(lines)
 
 
-def _env(theme: Path) -> jinja2.Environment:
+def _env(theme: Path, compiled: jinja2.BytecodeCache | None = None) -> jinja2.Environment:
     # auto_reload off: the theme does not change during a build, and with it on every unit
     # page's render asked the file system whether check_base.html had (a stat per unit).
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(theme / "templates")), autoescape=True,
                               trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
-                              auto_reload=False)
+                              auto_reload=False, bytecode_cache=compiled)
 
 
-def write_reports(report: Report, out: Path, settings: dict, memo=None) -> None:
+def write_reports(report: Report, out: Path, settings: dict, memo=None, compiled=None) -> None:
     """output/check/check.json, output/check/index.html and output/<unit>/check/index.html.
     ``memo`` (incremental/checks.py ``Pieces``): each unit's piece of check.json and its page
-    as the last build made them, reused when the digest of what they are made of is equal."""
-    env = _env(Path(settings["THEME"]))
+    as the last build made them, reused when the digest of what they are made of is equal;
+    ``compiled``: the templates' bytecode cache (jinja2.BytecodeCache), or None."""
+    env = _env(Path(settings["THEME"]), compiled)
     static = settings.get("THEME_STATIC_DIR", "theme")
     common = dict(as_of=report.as_of.isoformat(), level_names=report.level_names, labels=SEVERITY_LABELS,
                   rules=report.rules, links_checked=report.links_checked,
@@ -351,7 +352,11 @@ def _unit_pieces(report: Report, out: Path, env: jinja2.Environment, common: dic
             fresh["html"] = unit_tpl.render(u=u, css=css, **undated)
         if fresh != kept:
             memo.save(u.id, fresh)
-        _write_unit_page(out, u.id, fresh["html"].replace(AS_OF, common["as_of"]))
+        page = fresh["html"].replace(AS_OF, common["as_of"])
+        # A reused unit's page made on this date with this very text stands in its previous
+        # folder (incremental/checks.py Pieces.standing): not written again.
+        if not (kept.get("html_key") == fresh["html_key"] and hasattr(memo, "standing") and memo.standing(u.id, page)):
+            _write_unit_page(out, u.id, page)
         yield fresh["json"]
 
 

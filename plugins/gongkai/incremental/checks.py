@@ -17,7 +17,9 @@ anchors or verdicts.
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
+import stat
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -39,7 +41,10 @@ class Scanner:
 
     LEAVE_OUT = frozenset({"check"})   # a reused unit's old checker pages: the checker writes new ones
 
-    def __init__(self, cache: Cache, output: Path, unit_ids: list[str], reused: list[str], kept: dict):
+    def __init__(self, cache: Cache, output: Path, unit_ids: list[str], reused: list[str], kept: dict,
+                 same_day: frozenset[str] = frozenset()):
+        """``same_day``: reused units whose previous folder was made on this build's as-of
+        date (their report page may stand as it is: ``Pieces.standing``)."""
         self.cache, self.output = cache, output
         self.unit_ids, self.reused = sorted(unit_ids), set(reused)
         self.unit_set = frozenset(unit_ids)
@@ -51,7 +56,7 @@ class Scanner:
         self.stashed: dict[str, Path] = {}  # units built by this build: their worker's scan (links.stash_unit)
         self.judged: dict[str, bytes] = {}  # units scanned here (no stash, nothing kept): their verdicts
         self.findings = Findings(cache, self.keys) if self.keys else None
-        self.pieces = Pieces(cache) if cache.enabled else None
+        self.pieces = Pieces(cache, output, same_day) if cache.enabled else None
         self.site_root = self.shown_root = self.files_root = ""
         self.root: Path | None = None
         self.store = None   # check/links.py UnitFiles: each unit's files and anchors, loaded when a link asks
@@ -361,8 +366,33 @@ class Pieces:
     context, the templates): a unit whose report did not change is not encoded or
     rendered again."""
 
-    def __init__(self, cache: Cache):
-        self.cache = cache
+    def __init__(self, cache: Cache, output: Path | None = None, same_day: frozenset[str] = frozenset()):
+        self.cache, self.output, self.same_day = cache, output, same_day
+        self.standing_pages: set[str] = set()   # units whose previous report page stands (``standing``)
+
+    def standing(self, uid: str, text: str) -> bool:
+        """Whether ``uid``'s report page in the previous output is ``text``, for a unit whose
+        previous folder goes into the new output whole on the same as-of date
+        (incremental/units.py ``Reuse.finish``, which then keeps that page): the page is not
+        written again (issue 15: a page made, then renamed into place, per unit of the
+        province on every edit). Read and compared, never assumed."""
+        if self.output is None or uid not in self.same_day:
+            return False
+        folder = os.path.join(self.output, uid, "check")
+        page = os.path.join(folder, "index.html")
+        try:
+            if os.listdir(folder) != ["index.html"]:
+                return False
+            st = os.lstat(page)
+            if not stat.S_ISREG(st.st_mode) or st.st_size > 8 * len(text) + 64:
+                return False
+            with open(page, "rb") as f:
+                same = f.read() == text.encode("utf-8")
+        except OSError:
+            return False
+        if same:
+            self.standing_pages.add(uid)
+        return same
 
     def load(self, uid: str) -> dict:
         record = self.cache.load_pickle(_name("report", uid))

@@ -87,13 +87,19 @@ class Reuse:
         self.keys: dict[str, str] = {}
         self.parts: dict[str, dict[str, str]] = {}   # uid -> what its key is made of (hashes), for "why"
         self.reused: list[str] = []
-        self._names: dict[str, list[str]] = {}       # reused unit -> the entries of its previous folder (stage)
         self.previous: dict = {}
         self.note = ""
         self.page_base: dict[str, str] = {}          # uid -> the unit part of its item pages' keys
         # uid -> its files with their signatures (tree_signature), until its job is made:
         # at 100k items, the province's are ~30 MiB the parent need not keep (issue 15).
         self.trees: dict[str, list] = {}
+        # reused unit -> the changes its lifecycle.json lists, when its states are the previous
+        # output's (``_lifecycle``): build.report_changes need not read either file.
+        self.changes: dict[str, list] = {}
+        # reused units whose previous lifecycle.json stands: their folder was made on this
+        # build's as-of date (the checker may keep their report page: checks.Pieces.standing)
+        self.same_day: set[str] = set()
+        self._scanner = None
         self.page_counts = [0, 0, 0]                 # item pages rendered, copied, of which tree patched
         self.rendered_pages: list[str] = []          # some of the rendered ones, by name
         self.template_cache: str | None = None
@@ -189,11 +195,10 @@ class Reuse:
 
     def stage(self, uid: str, partial: Path) -> bool:
         """Start ``partial/<uid>/`` for a reused unit: its dated ``lifecycle.json`` (the
-        checker adds ``check/``) and its search facets for the portal. The rest of the
-        previous folder is moved in by ``finish``, once everything else has succeeded."""
+        checker adds ``check/``) and its search facets for the portal. The previous folder
+        is moved in by ``finish``, once everything else has succeeded."""
         src, dest = self.output / uid, partial / uid
         try:
-            names = []
             with os.scandir(src) as listing:
                 for entry in listing:
                     # The kind from the folder listing (no lstat per entry: ~35 a unit, every
@@ -201,14 +206,15 @@ class Reuse:
                     # listing does not say).
                     if not (entry.is_dir(follow_symlinks=False) or entry.is_file(follow_symlinks=False)):
                         raise ValueError(f"{entry.path}: not a regular file or folder (never written by a build)")
-                    names.append(entry.name)
             stash = self.cache.folder / _stash_name(uid)
             if stash.is_file() and not stash.is_symlink():
                 from ..search import STASH
                 (partial / STASH).mkdir(exist_ok=True)
-                shutil.copyfile(stash, partial / STASH / f"{uid}.json")
+                _link_or_copy(stash, partial / STASH / f"{uid}.json")
             dest.mkdir()
-            (dest / "lifecycle.json").write_text(self._lifecycle(uid), encoding="utf-8")
+            text, changes = self._lifecycle(uid)
+            if text is not None:
+                (dest / "lifecycle.json").write_text(text, encoding="utf-8")
             for name in sorted(self.fresh.get(uid, ())):
                 (dest / name).write_text(self._empty_feed(src / name), encoding="utf-8")
         except (OSError, ValueError) as exc:
@@ -217,27 +223,32 @@ class Reuse:
                 shutil.rmtree(dest, ignore_errors=True)
             return False
         self.reused.append(uid)
-        self._names[uid] = names
+        if changes is not None:
+            self.changes[uid] = changes
+        if text is None:
+            self.same_day.add(uid)
         self.trees.pop(uid, None)   # only a rebuilt unit's job reads it
         return True
 
-    def _lifecycle(self, uid: str) -> str:
-        """lifecycle.json of a reused unit: a function of the unit's key (its items, their
-        states, the 索引号 dates they depend on) and the as-of date. The previous output's
-        (the unit is reused, so that output was made under this key) is taken as is on its
-        own day and moved on by one day the day after (same key: every state is yesterday's,
-        so nothing changed state today); computed only otherwise. Nothing is written to the
-        build cache: the new output holds the text the next build reads (a cache copy of it
-        cost an atomic write per unit of the province every day, issue 15)."""
+    def _lifecycle(self, uid: str) -> tuple[str | None, list | None]:
+        """(text, changes) of a reused unit's lifecycle.json: a function of the unit's key
+        (its items, their states, the 索引号 dates they depend on) and the as-of date. The
+        previous output's (the unit is reused, so that output was made under this key)
+        stands as is on its own day (text None: ``finish`` keeps the previous file, which no
+        build writes again, issue 15) and is moved on by one day the day after (same key:
+        every state is yesterday's, so nothing changed state today); computed only
+        otherwise (changes None: ``build.report_changes`` reads the file). ``changes``: the
+        file's day's changes, its states being the previous output's. Nothing is written
+        to the build cache: the new output holds the text the next build reads."""
         day = self.facts.day.isoformat()
         text, report = self._last_lifecycle(uid)
-        if text is not None and report["as_of"] == day:
-            return text
+        if text is not None and report["as_of"] == day and isinstance(report.get("changes"), list):
+            return None, report["changes"]
         if text is not None and report["as_of"] == (self.facts.day - lifecycle.ONE_DAY).isoformat():
             report.update(as_of=day, changes_since=report["as_of"], changes=[])
-            return json.dumps(report, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+            return json.dumps(report, ensure_ascii=False, sort_keys=True, indent=1) + "\n", []
         items = self.facts.by_unit.of(uid)
-        return lifecycle.report_text(uid, items, self.facts.day, lifecycle.lookup(self.facts.public_on))
+        return lifecycle.report_text(uid, items, self.facts.day, lifecycle.lookup(self.facts.public_on)), None
 
     def _last_lifecycle(self, uid: str) -> tuple[str | None, dict | None]:
         """(text, parsed) of the unit's lifecycle.json in the previous output, or (None, None)."""
@@ -268,22 +279,34 @@ class Reuse:
         return UPDATED.sub(f"<updated>{when.isoformat()}</updated>", text)
 
     def finish(self, partial: Path) -> None:
-        """Move the reused units' previous files into ``partial`` (renames: cheap), just
-        before the swap. A journal beside the output lists them first: if the build stops
-        before the swap is done, ``restore`` puts every one back (``build.recover``)."""
-        # The names ``stage`` listed (the build holds the output's lock: they are still there).
-        moves = {uid: sorted(name for name in self._names[uid]
-                             if name not in NOT_LINKED and name not in self.fresh.get(uid, ()))
-                 for uid in self.reused}
-        if not moves:
+        """Put each reused unit's previous folder into ``partial`` whole, just before the
+        swap, with this build's own entries (``stage``'s, the checker's ``check/``) in place
+        of the previous ones of the same names (``swap_in``): a few renames a unit, where
+        moving its ~35 entries one by one took 45k renames a build at 1,300 units (issue 15).
+        A journal beside the output lists them first: if the build stops before the swap is
+        done, ``restore`` puts every previous folder back as it was (``build.recover``)."""
+        swaps = {}
+        pieces = getattr(self._scanner, "pieces", None)
+        standing = pieces.standing_pages if pieces is not None else set()
+        for uid in self.reused:
+            fresh = set(os.listdir(os.path.join(partial, uid)))
+            # Entries of the previous folder this build writes afresh, or does not keep.
+            drop = (NOT_LINKED | set(self.fresh.get(uid, ()))) - fresh
+            if "lifecycle.json" not in fresh and uid in self.same_day:
+                drop.discard("lifecycle.json")    # the previous one stands (stage)
+            if "check" not in fresh and uid in standing:
+                drop.discard("check")             # the previous report page stands (checks.Pieces.standing)
+            swaps[uid] = sorted([name, True] for name in fresh) + sorted([name, False] for name in drop)
+        if not swaps:
             return
-        _write_journal(self.output, partial, moves)
-        # Paths as text: ~40 entries a unit, and a Path made per entry cost more than its rename.
-        join, old, new = os.path.join, str(self.output), str(partial)
-        for uid, names in moves.items():
-            src, dest = join(old, uid), join(new, uid)
-            for name in names:
-                os.rename(join(src, name), join(dest, name))
+        _write_journal(self.output, partial, swaps)
+        old, new = str(self.output), str(partial)
+        aside = os.path.join(old, ASIDE)
+        if os.path.lexists(aside):    # left by a build stopped before its restore could remove it
+            _remove_aside(aside)
+        os.mkdir(aside)
+        for uid, names in swaps.items():
+            swap_in(os.path.join(old, uid), os.path.join(new, uid), os.path.join(aside, uid), names)
 
     def done(self) -> None:
         """After the swap: the moved files are in the new output; the journal is spent."""
@@ -393,7 +416,9 @@ class Reuse:
     def scanner(self, kept: dict):
         """The checker's link scan, with the scans of unchanged units kept (checks.py)."""
         from .checks import Scanner
-        return Scanner(self.cache, self.output, sorted(self.site.units), self.reused, kept)
+        self._scanner = Scanner(self.cache, self.output, sorted(self.site.units), self.reused, kept,
+                                frozenset(self.same_day))
+        return self._scanner
 
     def forget(self) -> None:
         """Before the swap: the recorded keys stop matching the output being replaced."""
@@ -412,6 +437,16 @@ class Reuse:
                         path.unlink(missing_ok=True)
             except OSError as exc:
                 self.cache.warn("pages", exc)
+
+
+def _link_or_copy(src: Path, dest: Path) -> None:
+    """``dest`` with ``src``'s content: a hard link where the file system allows it (the
+    portal's search page only reads the partial's stash, then removes it: one system call
+    a reused unit instead of a copy's open, read and write of two files, issue 15)."""
+    try:
+        os.link(src, dest, follow_symlinks=False)
+    except OSError:
+        shutil.copyfile(src, dest)
 
 
 def annual_shown(site, facts, uid: str, items: list, units: dict[str, dict], data: dict) -> list | None:
@@ -440,10 +475,41 @@ def journal(output: Path) -> Path:
     return output.parent / f".{output.name}.moved.json"
 
 
-def _write_journal(output: Path, partial: Path, moves: dict[str, list[str]]) -> None:
+# In the previous output, while a build swaps reused folders in (``swap_in``): this build's
+# entries of each reused unit and the previous ones they replace. It goes with the old
+# output after the swap, and ``restore`` empties it back otherwise.
+ASIDE = ".gongkai-reused"
+
+
+def swap_in(previous: str, dest: str, aside: str, names: list, rename=os.rename) -> None:
+    """``dest`` (this build's folder of a reused unit: its fresh entries) becomes the
+    ``previous`` folder, whole, with its entries of ``names`` ([name, fresh]) replaced by
+    the fresh ones, or removed (``fresh`` false). The fresh entries wait in ``aside``, the
+    replaced ones in ``aside + ".old"``; every step is one rename that ``restore`` can undo
+    (``rename``: os.rename, or a test's)."""
+    rename(dest, aside)
+    rename(previous, dest)
+    olds = aside + ".old"
+    os.mkdir(olds)
+    for name, fresh in names:
+        entry = os.path.join(dest, name)
+        if os.path.lexists(entry):
+            rename(entry, os.path.join(olds, name))
+        if fresh:
+            rename(os.path.join(aside, name), entry)
+
+
+def _write_journal(output: Path, partial: Path, swaps: dict[str, list]) -> None:
     from .store import _write_atomic
-    _write_atomic(journal(output), json.dumps({"partial": partial.name, "moves": moves}, sort_keys=True,
+    _write_atomic(journal(output), json.dumps({"partial": partial.name, "swaps": swaps}, sort_keys=True,
                                               ensure_ascii=False).encode("utf-8"))
+
+
+def _remove_aside(path: str) -> None:
+    if os.path.islink(path) or not os.path.isdir(path):
+        os.unlink(path)
+    else:
+        shutil.rmtree(path)
 
 
 def restore(output: Path) -> int:
@@ -456,23 +522,67 @@ def restore(output: Path) -> int:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         partial = output.parent / data["partial"]
-        moves = data["moves"]
-    except (OSError, ValueError, KeyError, TypeError):
+        moves = data.get("moves")
+        swaps = data.get("swaps")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         path.unlink(missing_ok=True)
         return 0
     back = 0
-    if partial.is_dir() and not partial.is_symlink() and output.is_dir() and isinstance(moves, dict):
-        # The swap did not happen: the moved files are in partial, their folders in output.
-        for uid, names in sorted(moves.items()):
-            for name in names if isinstance(names, list) else ():
-                src, dest = partial / uid / name, output / uid / name
-                if "/" in uid + name or name in ("", ".", "..") or uid in ("", ".", ".."):
-                    continue
-                if (src.exists() or src.is_symlink()) and not (dest.exists() or dest.is_symlink()) \
-                        and (output / uid).is_dir():
-                    os.rename(src, dest)
-                    back += 1
+    if partial.is_dir() and not partial.is_symlink() and output.is_dir() and not output.is_symlink():
+        if isinstance(swaps, dict):
+            back = _restore_swaps(output, partial, swaps)
+        elif isinstance(moves, dict):
+            back = _restore_moves(output, partial, moves)
     path.unlink(missing_ok=True)
+    return back
+
+
+def _plain_name(name) -> bool:
+    return isinstance(name, str) and "/" not in name and name not in ("", ".", "..")
+
+
+def _restore_swaps(output: Path, partial: Path, swaps: dict) -> int:
+    """Undo ``swap_in`` for every unit it had moved (each step a rename, undone in reverse)."""
+    back = 0
+    aside_top = output / ASIDE
+    for uid, names in sorted(swaps.items()):
+        if not (_plain_name(uid) and isinstance(names, list)):
+            continue
+        previous, dest, aside = output / uid, partial / uid, aside_top / uid
+        olds = aside_top / f"{uid}.old"
+        if previous.exists() or previous.is_symlink() or not dest.is_dir() or dest.is_symlink():
+            continue    # not moved yet: the previous folder is where it was
+        for entry in names:
+            if not (isinstance(entry, list) and len(entry) == 2 and _plain_name(entry[0])):
+                continue
+            name, fresh = entry
+            here = dest / name
+            if fresh and not (aside / name).exists() and not (aside / name).is_symlink() \
+                    and (here.exists() or here.is_symlink()):
+                os.rename(here, aside / name)      # the fresh entry was moved in: out again
+            kept = olds / name
+            if (kept.exists() or kept.is_symlink()) and not (here.exists() or here.is_symlink()):
+                os.rename(kept, here)
+        os.rename(dest, previous)
+        back += 1
+    if aside_top.exists() or aside_top.is_symlink():
+        _remove_aside(str(aside_top))
+    return back
+
+
+def _restore_moves(output: Path, partial: Path, moves: dict) -> int:
+    """Undo the moves of an earlier layout (each reused entry renamed on its own)."""
+    back = 0
+    # The swap did not happen: the moved files are in partial, their folders in output.
+    for uid, names in sorted(moves.items()):
+        for name in names if isinstance(names, list) else ():
+            src, dest = partial / uid / name, output / uid / name
+            if "/" in uid + name or name in ("", ".", "..") or uid in ("", ".", ".."):
+                continue
+            if (src.exists() or src.is_symlink()) and not (dest.exists() or dest.is_symlink()) \
+                    and (output / uid).is_dir():
+                os.rename(src, dest)
+                back += 1
     return back
 
 
