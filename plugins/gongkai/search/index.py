@@ -114,7 +114,12 @@ def weights(n: int, n_terms: int, term, fld, doc, tf):
     import numpy as np
 
     nf = len(CODED)
-    lengths = np.bincount(fld * n + doc, weights=tf, minlength=nf * n).astype(np.int64).tolist()
+    # A slice at a time: bincount widens its input to int64 and the weights to float64.
+    sums = np.zeros(nf * n, dtype=np.float64)
+    for lo in range(0, len(term), CHUNK):
+        part = slice(lo, lo + CHUNK)
+        sums += np.bincount(fld[part] * n + doc[part], weights=tf[part], minlength=nf * n)
+    lengths = sums.astype(np.int64).tolist()
     norms: list[float] = []
     for f in range(nf):
         field_lengths = lengths[f * n:(f + 1) * n]
@@ -133,7 +138,7 @@ def weights(n: int, n_terms: int, term, fld, doc, tf):
     idf[counts] = [math.log(1 + abs((n - c + 0.5) / (c + 0.5))) for c in counts.tolist()]
     idf_of = idf[df]
     boost = np.array([b for _, _, b in CODED], dtype=np.float64)
-    w = np.empty(len(term), dtype=np.int64)
+    w = np.empty(len(term), dtype=np.int32)   # below 10 · 2.2 · ln(2n + 2) · 1000: far from 2**31
     for lo in range(0, len(term), CHUNK):  # a slice at a time: the float temporaries stay small
         part = slice(lo, lo + CHUNK)
         tf_ = tf[part].astype(np.float64)
@@ -343,12 +348,20 @@ def facets(docs: list[Doc]) -> dict[str, dict[str, list[int]]]:
     return out
 
 
+def _term_files(docs: list[Doc], t2s: dict[str, str]) -> tuple[int, dict[int, bytes]]:
+    """The term shards of ordered documents. A function of its own so that the postings
+    (tens of MB in a unit of thousands of documents) are freed before the document files
+    are made."""
+    terms, term, fld, doc, tf = postings(docs, t2s)
+    w = weights(len(docs), len(terms), term, fld, doc, tf)
+    del tf
+    return term_shards(terms, term, fld, doc, w)
+
+
 def build(docs: list[Doc], t2s: dict[str, str], labels: dict[str, str]) -> dict[str, bytes]:
     """Every file of the index, by path relative to the site root."""
     docs = order(docs)
-    terms, term, fld, doc, tf = postings(docs, t2s)
-    w = weights(len(docs), len(terms), term, fld, doc, tf)
-    shards, by_shard = term_shards(terms, term, fld, doc, w)
+    shards, by_shard = _term_files(docs, t2s)
     files: dict[str, bytes] = {}
     for k, content in by_shard.items():
         files[f"search/t/{k}.json"] = content
