@@ -175,7 +175,7 @@ def normalize(folded: str) -> str:
 # the rare stretches of [0-9a-z] and joiners in Python, each distinct one once.
 
 _FOLD_SPAN = CJK_RANGES[-1][1] + 1   # every code point a fold table moves lies below this
-BLOCK = 1 << 20                      # characters counted at a time (whole texts): bounds the memory
+BLOCK = 1 << 19                      # characters counted at a time (whole texts): bounds the memory; a 20k/100 unit (~300k) is one block
 
 
 @functools.lru_cache(maxsize=4)  # a pure function of the (pinned) map: once per process, not per unit
