@@ -303,9 +303,12 @@ def test_terms_counted_in_blocks_equal_the_whole_count():
 
 @pytest.mark.parametrize("block", [1, 2_000])
 def test_a_unit_indexed_in_blocks_is_the_same_files(block, monkeypatch):
+    """A unit's index files are the same bytes whether its texts are counted in one block
+    or in many (as a large unit's are)."""
     rng = random.Random(21)
     bodies = _field_texts(300, 13)
-    docs = [index.Doc(url=f"a/{i}.html", title=bodies[i][:20] or "题", published=f"20{10 + i % 15}-0{1 + i % 9}-1{i % 10}",
+    docs = [index.Doc(url=f"a/{i}.html", title=bodies[i][:20] or "题",
+                      published=f"20{10 + i % 15}-0{1 + i % 9}-1{i % 10}",
                       state=rng.choice(("current", "expired", "closed")), column=rng.choice(("gfxwj", "tzgg")),
                       issuer="示例县人民政府", doc_number=f"示政发〔20{10 + i % 15}〕{i}号", index_no=f"014046317/2020-{i:05d}",
                       keywords=[bodies[-i][:4], "公开"], topic=bodies[i][5:9], body=bodies[i])

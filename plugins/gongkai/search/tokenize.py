@@ -175,7 +175,8 @@ def normalize(folded: str) -> str:
 # the rare stretches of [0-9a-z] and joiners in Python, each distinct one once.
 
 _FOLD_SPAN = CJK_RANGES[-1][1] + 1   # every code point a fold table moves lies below this
-BLOCK = 1 << 19                      # characters counted at a time (whole texts): bounds the memory; a 20k/100 unit (~300k) is one block
+BLOCK = 1 << 19                      # characters counted at a time (whole texts): bounds the memory
+#                                      (a 20k/100 unit, ~300k characters, is one block)
 
 
 @functools.lru_cache(maxsize=4)  # a pure function of the (pinned) map: once per process, not per unit
@@ -536,7 +537,8 @@ def _merge_blocks(parts):
     # Both term lists are sorted and disjoint (every other term has a Latin word or '_'):
     # each term's place among both.
     cut = np.array([bisect.bisect_left(cjk_terms, t) for t in latin_terms], dtype=np.int64)
-    rank_cjk = (np.arange(len(cjk_terms)) + np.searchsorted(cut, np.arange(len(cjk_terms)), side="right")).astype(np.int32)
+    rank_cjk = np.arange(len(cjk_terms)) + np.searchsorted(cut, np.arange(len(cjk_terms)), side="right")
+    rank_cjk = rank_cjk.astype(np.int32)
     rank_lat = (cut + np.arange(len(latin_terms))).astype(np.int32)
     merged = sorted(cjk_terms + latin_terms) if latin_terms else cjk_terms
     del cjk_terms
