@@ -558,13 +558,11 @@ def _merge_blocks(parts):
     for term, _, _, _ in pieces:
         df += np.bincount(term, minlength=len(merged))
     total = int(df.sum())
-    term_out = np.repeat(np.arange(len(merged), dtype=np.int32), df)
     text_out = np.empty(total, dtype=np.int32)
     tf_out = np.empty(total, dtype=np.int32)
     # Where each term's next posting goes: its postings of earlier blocks come first.
     fill = np.zeros(len(merged), dtype=np.int64)
     np.cumsum(df[:-1], out=fill[1:])
-    del df
     pieces.reverse()
     while pieces:
         term, text, tf, first_text = pieces.pop()
@@ -576,4 +574,6 @@ def _merge_blocks(parts):
         fill[head_terms] += runs
         text_out[at] = text + first_text if first_text else text
         tf_out[at] = tf
-    return merged, term_out, text_out, tf_out
+        del term, text, tf, at   # this block's arrays go before the next block's are put
+    # Each term's postings are df of them in a row: made once the blocks' arrays are gone.
+    return merged, np.repeat(np.arange(len(merged), dtype=np.int32), df), text_out, tf_out
