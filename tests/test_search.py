@@ -266,6 +266,58 @@ def test_characters_counted_in_place_or_sorted_alike(monkeypatch):
         assert list(zip(keys.tolist(), tf.tolist())) == expected
 
 
+def _field_texts(count: int, seed: int) -> list[str]:
+    """Texts like a unit's fields: CJK (traditional, astral and 〇 among it), numbers, words,
+    文号 joiners, full-width forms, empty texts."""
+    rng = random.Random(seed)
+    chars = [chr(0x4E00 + i) for i in range(400)] + list("開號〇\U00020001 12ａa〔〕号-/_（）Ｋ\n")
+    return ["".join(rng.choices(chars, k=rng.choice((0, 3, 40, 300)))) for _ in range(count)]
+
+
+def test_terms_counted_in_blocks_equal_the_whole_count():
+    """However the texts are cut into blocks (one text each, a few, all in one), count_terms
+    gives the same terms and the same postings, as int32 arrays (a large unit's postings
+    are tens of millions of numbers), and a unit's index files are the same bytes."""
+    import numpy as np
+
+    texts = _field_texts(600, 12)
+    t2s = zhmap.t2s()
+    old = tokenize.BLOCK
+    try:
+        tokenize.BLOCK = 1 << 30
+        whole = tokenize.count_terms(texts, t2s)
+        for block in (1, 500, 5_000, 40_000):
+            tokenize.BLOCK = block
+            got = tokenize.count_terms(texts, t2s)
+            assert got[0] == whole[0], block
+            for a, b in zip(got[1:], whole[1:]):
+                assert a.dtype == b.dtype == np.int32 and np.array_equal(a, b), block
+    finally:
+        tokenize.BLOCK = old
+    table = tokenize.fold_table(t2s)
+    counted = [Counter() for _ in texts]
+    for t, x, c in zip(whole[1].tolist(), whole[2].tolist(), whole[3].tolist()):
+        counted[x][whole[0][t]] += c
+    assert counted == [tokenize.term_counts(tokenize.fold(s, table)) for s in texts]
+
+
+@pytest.mark.parametrize("block", [1, 2_000])
+def test_a_unit_indexed_in_blocks_is_the_same_files(block, monkeypatch):
+    """A unit's index files are the same bytes whether its texts are counted in one block
+    or in many (as a large unit's are)."""
+    rng = random.Random(21)
+    bodies = _field_texts(300, 13)
+    docs = [index.Doc(url=f"a/{i}.html", title=bodies[i][:20] or "题",
+                      published=f"20{10 + i % 15}-0{1 + i % 9}-1{i % 10}",
+                      state=rng.choice(("current", "expired", "closed")), column=rng.choice(("gfxwj", "tzgg")),
+                      issuer="示例县人民政府", doc_number=f"示政发〔20{10 + i % 15}〕{i}号", index_no=f"014046317/2020-{i:05d}",
+                      keywords=[bodies[-i][:4], "公开"], topic=bodies[i][5:9], body=bodies[i])
+            for i in range(len(bodies))]
+    whole = index.build(docs, zhmap.t2s(), {})
+    monkeypatch.setattr(tokenize, "BLOCK", block)
+    assert index.build(docs, zhmap.t2s(), {}) == whole
+
+
 def test_many_distinct_characters_count_as_each_text_alone():
     """Enough texts and distinct CJK characters that the keys pass 32 bits (width² × texts
     > 2**32): the int64 sort, the same counts as text by text."""

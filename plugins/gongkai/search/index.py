@@ -90,13 +90,20 @@ CODED = tuple(sorted(FIELDS, key=lambda f: f[1]))
 
 def postings(docs: list[Doc], t2s: dict[str, str]):
     """Every (term, field, document) with its term frequency, as arrays sorted by term,
-    then field (``CODED`` order), then document: ``(terms, term, field, doc, tf)``."""
+    then field (``CODED`` order), then document: ``(terms, term, field, doc, tf)``; the
+    field a uint8, the others int32 (a unit of thousands of documents has millions of
+    postings: each byte a posting counts)."""
     import numpy as np
 
-    n = len(docs)
+    n = max(1, len(docs))
     texts = [d.field_text(name) for name, _, _ in CODED for d in docs]
     terms, term, text, tf = tokenize.count_terms(texts, t2s)
-    fld, doc = np.divmod(text, max(1, n))
+    del texts
+    fld = np.empty(len(text), dtype=np.uint8)
+    doc = np.empty(len(text), dtype=np.int32)
+    for lo in range(0, len(text), CHUNK):   # a slice at a time: no int32 field array beside the others
+        f, d = np.divmod(text[lo:lo + CHUNK], n)
+        fld[lo:lo + CHUNK], doc[lo:lo + CHUNK] = f, d
     return terms, term, fld, doc, tf
 
 
@@ -114,7 +121,12 @@ def weights(n: int, n_terms: int, term, fld, doc, tf):
     import numpy as np
 
     nf = len(CODED)
-    lengths = np.bincount(fld * n + doc, weights=tf, minlength=nf * n).astype(np.int64).tolist()
+    # A slice at a time: bincount widens its input to int64 and the weights to float64.
+    sums = np.zeros(nf * n, dtype=np.float64)
+    for lo in range(0, len(term), CHUNK):
+        part = slice(lo, lo + CHUNK)
+        sums += np.bincount(fld[part].astype(np.int64) * n + doc[part], weights=tf[part], minlength=nf * n)
+    lengths = sums.astype(np.int64).tolist()
     norms: list[float] = []
     for f in range(nf):
         field_lengths = lengths[f * n:(f + 1) * n]
@@ -133,11 +145,12 @@ def weights(n: int, n_terms: int, term, fld, doc, tf):
     idf[counts] = [math.log(1 + abs((n - c + 0.5) / (c + 0.5))) for c in counts.tolist()]
     idf_of = idf[df]
     boost = np.array([b for _, _, b in CODED], dtype=np.float64)
-    w = np.empty(len(term), dtype=np.int64)
+    w = np.empty(len(term), dtype=np.int32)   # below 10 · 2.2 · ln(2n + 2) · 1000: far from 2**31
     for lo in range(0, len(term), CHUNK):  # a slice at a time: the float temporaries stay small
         part = slice(lo, lo + CHUNK)
         tf_ = tf[part].astype(np.float64)
-        x = idf_of[term[part]] * ((K1 + 1) * tf_) / (norms_of[fld[part] * n + doc[part]] + tf_) * boost[fld[part]]
+        f = fld[part].astype(np.int64)   # the field may be a uint8: n · field must not wrap
+        x = idf_of[term[part]] * ((K1 + 1) * tf_) / (norms_of[f * n + doc[part]] + tf_) * boost[f]
         y = x * 1000
         r = np.rint(y)
         close = np.nonzero(np.abs(np.abs(y - np.floor(y)) - 0.5) < 1e-6)[0]
@@ -343,12 +356,20 @@ def facets(docs: list[Doc]) -> dict[str, dict[str, list[int]]]:
     return out
 
 
+def _term_files(docs: list[Doc], t2s: dict[str, str]) -> tuple[int, dict[int, bytes]]:
+    """The term shards of ordered documents. A function of its own so that the postings
+    (tens of MB in a unit of thousands of documents) are freed before the document files
+    are made."""
+    terms, term, fld, doc, tf = postings(docs, t2s)
+    w = weights(len(docs), len(terms), term, fld, doc, tf)
+    del tf
+    return term_shards(terms, term, fld, doc, w)
+
+
 def build(docs: list[Doc], t2s: dict[str, str], labels: dict[str, str]) -> dict[str, bytes]:
     """Every file of the index, by path relative to the site root."""
     docs = order(docs)
-    terms, term, fld, doc, tf = postings(docs, t2s)
-    w = weights(len(docs), len(terms), term, fld, doc, tf)
-    shards, by_shard = term_shards(terms, term, fld, doc, w)
+    shards, by_shard = _term_files(docs, t2s)
     files: dict[str, bytes] = {}
     for k, content in by_shard.items():
         files[f"search/t/{k}.json"] = content

@@ -175,7 +175,8 @@ def normalize(folded: str) -> str:
 # the rare stretches of [0-9a-z] and joiners in Python, each distinct one once.
 
 _FOLD_SPAN = CJK_RANGES[-1][1] + 1   # every code point a fold table moves lies below this
-BLOCK = 1 << 20                      # characters counted at a time (whole texts): bounds the memory
+BLOCK = 1 << 19                      # characters counted at a time (whole texts): bounds the memory
+#                                      (a 20k/100 unit, ~300k characters, is one block)
 
 
 @functools.lru_cache(maxsize=4)  # a pure function of the (pinned) map: once per process, not per unit
@@ -385,16 +386,46 @@ def _cjk_keys(ids, text_of, touching, width: int, n: int):
     return keys, tf
 
 
+# A CJK term as one integer in code point space, ordered as Python orders the strings: the
+# character a is a·_CP, the pair ab a·_CP + b + 1 (every code point is below _CP - 1).
+_CP = 0x110001
+
+
 def count_terms(texts: list[str], t2s: Mapping[str, str] | None = None):
     """``term_counts(fold(text, fold_table(t2s)))`` for every text, as postings.
 
     Returns ``(terms, term, text, tf)``: the distinct terms sorted as Python sorts
-    strings, and three equal-length int64 arrays, one row per (term, text) with the
+    strings, and three equal-length int32 arrays, one row per (term, text) with the
     term in the text, sorted by term then text; ``tf`` is the count.
+
+    The texts are counted a block of whole texts (about BLOCK characters) at a time: a
+    block's per-character arrays are several times its text, and a province's large unit
+    holds millions of characters. Each block keeps only its postings (term numbered within
+    the block, CJK terms as integers, not strings); they are then numbered among all terms
+    and put in place, block after block: a term's postings of one block come after those
+    of the blocks before it, so no sort of the whole unit's postings is needed.
     """
     import numpy as np
 
     table, lut = folding(t2s)
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    starts = np.zeros(len(texts), dtype=np.int64)
+    np.cumsum(lengths[:-1] + 1, out=starts[1:])
+    total = int(starts[-1] + lengths[-1]) if len(texts) else 0
+    # A block starts at the text that holds each multiple of BLOCK characters.
+    at = np.searchsorted(starts, np.arange(0, total, BLOCK), side="right") - 1
+    firsts = at[_run_starts(at)].tolist()   # sorted: the distinct ones by comparing neighbours
+    bounds = list(zip(firsts, firsts[1:] + [len(texts)])) if len(texts) else []
+    parts = [(lo, _count_block(texts[lo:hi], table, lut)) for lo, hi in bounds]
+    return _merge_blocks(parts)
+
+
+def _count_block(texts: list[str], table, lut):
+    """The postings of a few texts: ``(codes, term, text, tf)`` of their CJK terms (each
+    term's ``_CP`` integer, sorted; postings sorted by term then text, with ``term`` an index
+    into ``codes``), then ``(terms, term, text, tf)`` of the others (terms sorted strings)."""
+    import numpy as np
+
     if lut is None:
         texts = [t.translate(table) for t in texts]
     # One string, texts separated by a newline: it ends every run, so no term spans two texts.
@@ -409,6 +440,7 @@ def count_terms(texts: list[str], t2s: Mapping[str, str] | None = None):
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     starts = np.zeros(len(texts), dtype=np.int64)
     np.cumsum(lengths[:-1] + 1, out=starts[1:])
+    del lengths
     n = max(1, len(texts))
 
     # CJK: every character and every two neighbours, as codes in string order over the
@@ -416,6 +448,7 @@ def count_terms(texts: list[str], t2s: Mapping[str, str] | None = None):
     cjk = kind == _CJK
     cjk_at = np.flatnonzero(cjk)
     cjk_codes = codes[cjk_at]
+    del codes
     # The alphabet and each character's id in it, over the span of code points the texts use
     # (a few thousand wide, not the _FOLD_SPAN of every CJK code point: ~0.3 ms a unit).
     lowest = int(cjk_codes.min()) if len(cjk_codes) else 0
@@ -424,58 +457,49 @@ def count_terms(texts: list[str], t2s: Mapping[str, str] | None = None):
     alphabet = np.flatnonzero(present) + lowest
     dense = np.cumsum(present, dtype=np.int64) - 1
     width = len(alphabet) + 1
+    ids = dense[cjk_codes - lowest]
+    del present, dense, cjk_codes
     # The text of each CJK character: texts in order, each with as many as it has.
     first_cjk = np.searchsorted(cjk_at, starts)
-    cjk_text = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(np.append(first_cjk, len(cjk_at))))
-    # Counted a block of whole texts at a time (the temporaries are several times the
-    # text's size), then the blocks' sorted (term, text) keys merged.
-    cut = np.searchsorted(starts, np.arange(0, len(codes), BLOCK), side="right") - 1
-    bounds = np.append(starts[np.unique(cut)], len(codes)) if len(starts) else np.array([0, 0])
-    key_parts, tf_parts = [], []
-    for lo, hi in np.searchsorted(cjk_at, np.stack((bounds[:-1], bounds[1:]), axis=1)).tolist():
-        pos = cjk_at[lo:hi]
-        ids = dense[cjk_codes[lo:hi] - lowest]
-        text_of = cjk_text[lo:hi]
-        touching = np.flatnonzero(pos[1:] == pos[:-1] + 1)
-        del pos
-        keys, tf = _cjk_keys(ids, text_of, touching, width, n)
-        tf_parts.append(tf)
-        key_parts.append(keys)
-    keys = np.concatenate(key_parts) if key_parts else np.zeros(0, dtype=np.int64)
-    tf_cjk = np.concatenate(tf_parts) if tf_parts else np.zeros(0, dtype=np.int64)
-    if len(key_parts) > 1:  # sorted runs, one per block: a merge
-        order = np.argsort(keys, kind="stable")
-        keys, tf_cjk = keys[order], tf_cjk[order]
+    text_of = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(np.append(first_cjk, len(cjk_at))))
+    del first_cjk
+    touching = np.flatnonzero(cjk_at[1:] == cjk_at[:-1] + 1)
+    del cjk_at
+    keys, tf_cjk = _cjk_keys(ids, text_of, touching, width, n)
+    del ids, text_of, touching
     code_cjk, text_cjk = np.divmod(keys, n)
+    del keys
     starts_term = _run_starts(code_cjk)
-    new_term = np.flatnonzero(starts_term)
-    term_cjk = np.cumsum(starts_term) - 1
-    # The terms' text, built as one string: each term's one or two characters, then a newline.
-    a, r = np.divmod(code_cjk[new_term], width)
-    spelled = np.zeros((len(a), 3), dtype=np.uint32)
-    spelled[:, 0] = alphabet[a]
-    spelled[:, 1] = alphabet[np.maximum(r - 1, 0)]
-    spelled[:, 2] = 10
-    keep = np.ones(spelled.shape, dtype=bool)
-    keep[:, 1] = r > 0
-    cjk_terms = spelled[keep].tobytes().decode("utf-32-le").split("\n")[:-1]
+    term_cjk = np.cumsum(starts_term, dtype=np.int32) - 1
+    # Each term's integer in code point space (the same order: the alphabet is sorted).
+    a, r = np.divmod(code_cjk[starts_term], width)
+    del code_cjk, starts_term
+    cjk_part = (alphabet[a] * _CP + np.where(r > 0, alphabet[np.maximum(r - 1, 0)] + 1, 0),
+                term_cjk, text_cjk.astype(np.int32), tf_cjk.astype(np.int32))
+    del a, r, term_cjk, text_cjk, tf_cjk
 
     # The rest: stretches of [0-9a-z] and joiners with the CJK character on each side.
     lo, hi = _runs_of(kind == _WORD)
+    del kind
     if not len(lo):
-        return cjk_terms, term_cjk, text_cjk, tf_cjk
+        empty = np.zeros(0, dtype=np.int32)
+        return cjk_part, ([], empty, empty, empty)
     lo = lo - (lo > 0) * cjk[np.maximum(lo - 1, 0)]
-    hi = hi + cjk[np.minimum(hi, len(codes) - 1)] * (hi < len(codes))
+    hi = hi + cjk[np.minimum(hi, len(cjk) - 1)] * (hi < len(cjk))
+    del cjk
     stretch_id: dict[str, int] = {}
     occurrences = np.fromiter((stretch_id.setdefault(big[i:j], len(stretch_id))
                                for i, j in zip(lo.tolist(), hi.tolist())), dtype=np.int64, count=len(lo))
+    del big
     where = np.searchsorted(starts, lo, side="right") - 1   # the text of each stretch
     found = [_piece_terms(stretch) for stretch in stretch_id]
+    del stretch_id
     latin_terms = sorted({t for terms in found for t in terms})
     latin_id = {t: i for i, t in enumerate(latin_terms)}
     sizes = np.fromiter(map(len, found), dtype=np.int64, count=len(found))
     flat = np.fromiter((latin_id[t] for terms in found for t in terms), dtype=np.int64, count=int(sizes.sum()))
-    offsets = np.zeros(len(found), dtype=np.int64)
+    del found, latin_id
+    offsets = np.zeros(len(sizes), dtype=np.int64)
     np.cumsum(sizes[:-1], out=offsets[1:])
     per = sizes[occurrences]
     at = np.repeat(offsets[occurrences] - np.cumsum(per) + per, per) + np.arange(int(per.sum()))
@@ -483,14 +507,73 @@ def count_terms(texts: list[str], t2s: Mapping[str, str] | None = None):
     first = _first_of_runs(keys)
     tf_lat = np.diff(np.append(first, len(keys)))
     term_lat, text_lat = np.divmod(keys[first], n)
+    return cjk_part, (latin_terms, term_lat.astype(np.int32), text_lat.astype(np.int32), tf_lat.astype(np.int32))
 
+
+def _merge_blocks(parts):
+    """``count_terms``' answer from its blocks' postings (``(first text, _count_block(…))``
+    in text order): the terms of all blocks numbered in string order, and each block's
+    postings put where they belong among all."""
+    import numpy as np
+
+    # The CJK terms (integers in string order) and the others (strings) of every block.
+    if len(parts) == 1:
+        codes = parts[0][1][0][0]   # one block: its terms, sorted and distinct already
+    else:
+        codes = np.concatenate([cjk[0] for _, (cjk, _) in parts]) if parts else np.zeros(0, dtype=np.int64)
+        codes.sort()
+        codes = codes[_run_starts(codes)]
+    latin_terms = sorted(set().union(*(latin[0] for _, (_, latin) in parts)))
+    # The CJK terms' text, built as one string: each term's one or two characters, then a newline.
+    a, r = np.divmod(codes, _CP)
+    spelled = np.zeros((len(a), 3), dtype=np.uint32)
+    spelled[:, 0] = a
+    spelled[:, 1] = np.maximum(r - 1, 0)
+    spelled[:, 2] = 10
+    keep = np.ones(spelled.shape, dtype=bool)
+    keep[:, 1] = r > 0
+    cjk_terms = spelled[keep].tobytes().decode("utf-32-le").split("\n")[:-1]
+    del a, r, spelled, keep
     # Both term lists are sorted and disjoint (every other term has a Latin word or '_'):
-    # merge them, renumber the postings, and put them in (term, text) order.
+    # each term's place among both.
     cut = np.array([bisect.bisect_left(cjk_terms, t) for t in latin_terms], dtype=np.int64)
     rank_cjk = np.arange(len(cjk_terms)) + np.searchsorted(cut, np.arange(len(cjk_terms)), side="right")
-    rank_lat = cut + np.arange(len(latin_terms))
-    merged = sorted(cjk_terms + latin_terms)
-    term = np.concatenate((rank_cjk[term_cjk], rank_lat[term_lat]))
-    text = np.concatenate((text_cjk, text_lat))
-    order = np.argsort(term * n + text, kind="stable")  # two sorted runs: a linear merge
-    return merged, term[order], text[order], np.concatenate((tf_cjk, tf_lat))[order]
+    rank_cjk = rank_cjk.astype(np.int32)
+    rank_lat = (cut + np.arange(len(latin_terms))).astype(np.int32)
+    merged = sorted(cjk_terms + latin_terms) if latin_terms else cjk_terms
+    del cjk_terms
+    latin_id = {t: i for i, t in enumerate(latin_terms)}
+
+    # Each block's postings with their term's number among all (in place of the block's own).
+    pieces = []
+    for first_text, (cjk, latin) in parts:
+        if len(cjk[1]):
+            rank = rank_cjk if cjk[0] is codes else rank_cjk[np.searchsorted(codes, cjk[0])]
+            pieces.append((rank[cjk[1]], cjk[2], cjk[3], first_text))
+        if len(latin[1]):
+            ids = np.fromiter((latin_id[t] for t in latin[0]), dtype=np.int64, count=len(latin[0]))
+            pieces.append((rank_lat[ids][latin[1]], latin[2], latin[3], first_text))
+    parts.clear()   # the caller's list: each block's arrays go as their piece is put
+    df = np.zeros(len(merged), dtype=np.int64)
+    for term, _, _, _ in pieces:
+        df += np.bincount(term, minlength=len(merged))
+    total = int(df.sum())
+    text_out = np.empty(total, dtype=np.int32)
+    tf_out = np.empty(total, dtype=np.int32)
+    # Where each term's next posting goes: its postings of earlier blocks come first.
+    fill = np.zeros(len(merged), dtype=np.int64)
+    np.cumsum(df[:-1], out=fill[1:])
+    pieces.reverse()
+    while pieces:
+        term, text, tf, first_text = pieces.pop()
+        heads = _first_of_runs(term)
+        runs = np.diff(np.append(heads, len(term)))
+        head_terms = term[heads]
+        at = np.repeat(fill[head_terms] - heads, runs)
+        at += np.arange(len(term))
+        fill[head_terms] += runs
+        text_out[at] = text + first_text if first_text else text
+        tf_out[at] = tf
+        del term, text, tf, at   # this block's arrays go before the next block's are put
+    # Each term's postings are df of them in a row: made once the blocks' arrays are gone.
+    return merged, np.repeat(np.arange(len(merged), dtype=np.int32), df), text_out, tf_out
