@@ -27,7 +27,7 @@ kept (under the bench's folder) even when the shell sets ``PYTHONDONTWRITEBYTECO
 an installed gongkai has it.
 
 Hugo's sites have no search; gongkai's cold build includes its search index. When Pagefind is
-installed (requirements-bench.txt, which ``make bench`` installs), each run's cold Hugo build is
+installed (requirements-bench.txt, which ``make bench`` and ``make bench-build`` install), each run's cold Hugo build is
 followed by Pagefind indexing every site's item pages (``art/``, the ``article.item`` element:
 title, metadata table and body, what gongkai's index holds), timed on its own, and the table
 prints "Hugo + Pagefind" beside the target's row. It is context: the issue's cold target is
