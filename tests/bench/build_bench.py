@@ -27,11 +27,11 @@ kept (under the bench's folder) even when the shell sets ``PYTHONDONTWRITEBYTECO
 an installed gongkai has it.
 
 Hugo's sites have no search; gongkai's cold build includes its search index. When Pagefind is
-installed (requirements-bench.txt, which ``make bench`` and ``make bench-build`` install), each run's cold Hugo build is
-followed by Pagefind indexing every site's item pages (``art/``, the ``article.item`` element:
-title, metadata table and body, what gongkai's index holds), timed on its own, and the table
-prints "Hugo + Pagefind" beside the target's row. It is context: the issue's cold target is
-against Hugo alone.
+installed (requirements-bench.txt, which ``make bench`` and ``make bench-build`` install), each
+run's cold Hugo build is followed by Pagefind indexing every site's item pages (``art/``, the
+``article.item`` element: title, metadata table and body, what gongkai's index holds), timed on
+its own, and the table prints "Hugo + Pagefind" beside the target's row. It is context: the
+issue's cold target is against Hugo alone.
 
 Nothing is deleted between timed builds: an output folder a run replaces is renamed into the
 bench's trash folder, emptied when the bench ends. Deleting it instead would time the file
