@@ -288,6 +288,31 @@ def test_unit_folder_symlink_out_of_content_is_refused(tmp_path):
     _assert_refused_build(tmp_path, content, "evil-unit")
 
 
+def test_linked_folder_in_content_root_is_neither_walked_nor_read(tmp_path):
+    """A link in the content folder to a folder elsewhere (``/tmp``, a home folder) is named
+    and never walked: its Markdown files are not read, and a FIFO there cannot hold the build
+    (it looked for the 索引号 of every *.md below the link, and opened a FIFO to read it)."""
+    target = outside(tmp_path) / "scratch"
+    (target / "deep" / "er").mkdir(parents=True)
+    (target / "deep" / "er" / "x.md").write_text(item(7, body=SECRET), encoding="utf-8")
+    os.mkfifo(target / "deep" / "trap.md")
+    content = tree(tmp_path, {f"{UNIT}/qtwj/a.md": item(1)})
+    (content / "zz-link").symlink_to(target, target_is_directory=True)
+    out = tmp_path / "out"
+    for cmd in (("html", "--content", str(content), "--output", str(out)), ("check", "--content", str(content))):
+        refused(bounded(*cmd), "zz-link")
+    assert not out.exists()
+
+
+def test_fifo_in_a_unit_whose_unit_yaml_fails_cannot_hold_the_build(tmp_path):
+    """The items of a unit whose _unit.yaml is reported are read for their 索引号 alone (no
+    follow-on "unknown reference" messages): a FIFO among them is not opened for reading."""
+    content = tree(tmp_path, {f"{UNIT}/qtwj/a.md": item(1), "broken/_unit.yaml": "id: [\n",
+                              "broken/qtwj/b.md": item(2)})
+    os.mkfifo(content / "broken" / "qtwj" / "pipe.md")
+    refused(bounded("check", "--content", str(content)), "broken/_unit.yaml")
+
+
 def test_unit_yaml_symlink_out_of_content_is_refused(tmp_path):
     target = outside(tmp_path) / "unit.yaml"
     target.write_text(UNIT_YAML.replace("测试县", SECRET), encoding="utf-8")

@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import pickle
 import re
+import stat
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -276,10 +277,11 @@ def scan(content: Path, catalog_dir: Path, cache=None, jobs: int | None = None, 
     units, problems = cache.units(content, functools.partial(load_units, catalogs=cats)) if cache is not None \
         else load_units(content, cats)
     site = Site(cats, units, problems=problems, spool=Spool(*(spool_at or ())), slim=slim)
-    for folder in sorted(p for p in content.iterdir() if p.is_dir() and p.name not in units and p.name[:1] not in "._") \
-            if content.is_dir() else ():
+    for folder in sorted(p for p in content.iterdir() if p.name not in units and p.name[:1] not in "._"
+                         and p.is_dir() and not p.is_symlink()) if content.is_dir() else ():
         # A unit whose _unit.yaml is reported: its items' 索引号 are not reported again as missing.
-        for path in folder.rglob("*.md"):
+        # Its folder only: a link (to /tmp, say) is neither walked nor read (load_units names it).
+        for path in _item_files(folder):
             site.unread_index_nos.update(declared_index_nos(path))
     progress = Progress(len(units), "检查 (check)")
     task = _Validate(units, cats, cache, site.spool, slim)
@@ -425,13 +427,33 @@ def _results(task: _Validate, uids: list[str], workers: int) -> Iterator[dict]:
 _INDEX_LINE = re.compile(r"""^index_no\s*[:：]\s*['"]?([^'"#\s]+)""", re.M)
 
 
+def _item_files(folder: Path) -> Iterator[Path]:
+    """The ``*.md`` files under ``folder``, in a stable order, through no link (the walk
+    does not follow linked folders; a linked file is left to ``declared_index_nos``)."""
+    for where, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith(".md"):
+                yield Path(where, name)
+
+
 def declared_index_nos(path: Path) -> set[str]:
     """The 索引号 a file that failed to read declares, found by its line alone, so that
-    references to it are not reported a second time."""
+    references to it are not reported a second time. Only a regular file is read, and only
+    its first 64 KiB: not a link (its target may be outside the content folder), and not a
+    FIFO, which would hold the open or the read."""
     try:
-        return set(_INDEX_LINE.findall(path.read_bytes()[:65536].decode("utf-8", "replace")))
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return set()
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return set()
+        return set(_INDEX_LINE.findall(os.read(fd, 65536).decode("utf-8", "replace")))
+    except OSError:
+        return set()
+    finally:
+        os.close(fd)
 
 
 class _Claim(NamedTuple):
