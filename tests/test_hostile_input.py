@@ -313,6 +313,22 @@ def test_fifo_in_a_unit_whose_unit_yaml_fails_cannot_hold_the_build(tmp_path):
     refused(bounded("check", "--content", str(content)), "broken/_unit.yaml")
 
 
+@pytest.mark.parametrize("broken", ["link", "syntax"])
+def test_a_reported_parent_unit_gives_its_children_no_second_message(tmp_path, broken):
+    """DESIGN §9, one mistake one message: a unit whose parent's _unit.yaml is reported (a
+    link out of the content folder, a YAML error) is not also told its parent is unknown."""
+    content = tree(tmp_path, {f"{UNIT}/qtwj/a.md": item(1)}, unit_yaml=UNIT_YAML + "parent: test-city\n")
+    (content / "test-city").mkdir()
+    if broken == "link":
+        target = outside(tmp_path) / "unit.yaml"
+        target.write_text(UNIT_YAML.replace("county", "city"), encoding="utf-8")
+        (content / "test-city" / "_unit.yaml").symlink_to(target)
+    else:
+        (content / "test-city" / "_unit.yaml").write_text("name: [\n", encoding="utf-8")
+    err = refused(gongkai("check", "--content", str(content)), "test-city/_unit.yaml")
+    assert "unknown unit" not in err and f"{UNIT}/_unit.yaml" not in err, err
+
+
 def test_unit_yaml_symlink_out_of_content_is_refused(tmp_path):
     target = outside(tmp_path) / "unit.yaml"
     target.write_text(UNIT_YAML.replace("测试县", SECRET), encoding="utf-8")

@@ -183,9 +183,11 @@ def load_units(content: Path, catalogs: Catalogs) -> tuple[dict[str, Unit], list
     if not content.is_dir():
         return {}, [Problem(str(content), None, None, "content folder not found", rule="unit.missing")]
     root = content.resolve()
+    folders: set[str] = set()
     for folder in sorted(p for p in root.iterdir() if not p.name.startswith((".", "_"))):
         if not folder.is_symlink() and not folder.is_dir():
             continue  # files beside the unit folders are not read
+        folders.add(folder.name)
         path = folder / "_unit.yaml"
         rel = shown_path(path)
         try:
@@ -210,7 +212,9 @@ def load_units(content: Path, catalogs: Catalogs) -> tuple[dict[str, Unit], list
         unit = _read_unit(path, rel, folder.resolve(), catalogs, problems)
         if unit:
             units[unit.id] = unit
-    _check_tree(units, problems)
+    # Folders whose _unit.yaml (or the folder itself) was reported above: a unit naming one
+    # as its parent is not told again that the parent is unknown (one mistake, one message).
+    _check_tree(units, problems, folders - set(units))
     return units, problems
 
 
@@ -320,9 +324,9 @@ def _read_mapping(doc, rel: str, name: str, ctx: Ctx, problems: list[Problem], l
     return dict(sorted(out.items())) if ok else None
 
 
-def _check_tree(units: dict[str, Unit], problems: list[Problem]) -> None:
+def _check_tree(units: dict[str, Unit], problems: list[Problem], reported: set[str] = frozenset()) -> None:
     for unit in units.values():
-        if unit.parent and unit.parent not in units:
+        if unit.parent and unit.parent not in units and unit.parent not in reported:
             problems.append(Problem(unit.source, unit.parent_line, "parent", f"unknown unit {q(unit.parent)}; expected one of "
                                     f"{', '.join(sorted(units))}", "上级单位", rule="unit.parent"))
     reported: set[str] = set()
