@@ -281,8 +281,9 @@ def scan(content: Path, catalog_dir: Path, cache=None, jobs: int | None = None, 
                          and p.is_dir() and not p.is_symlink()) if content.is_dir() else ():
         # A unit whose _unit.yaml is reported: its items' 索引号 are not reported again as missing.
         # Its folder only: a link (to /tmp, say) is neither walked nor read (load_units names it).
-        for path in _item_files(folder):
-            site.unread_index_nos.update(declared_index_nos(path))
+        for path, kind in paths.walk_kinds(folder):
+            if kind == "file" and path.suffix == ".md":
+                site.unread_index_nos.update(declared_index_nos(path))
     progress = Progress(len(units), "检查 (check)")
     task = _Validate(units, cats, cache, site.spool, slim)
     # Units whose folder did not change are answered here from the cache; the others are
@@ -425,16 +426,6 @@ def _results(task: _Validate, uids: list[str], workers: int) -> Iterator[dict]:
 
 
 _INDEX_LINE = re.compile(r"""^index_no\s*[:：]\s*['"]?([^'"#\s]+)""", re.M)
-
-
-def _item_files(folder: Path) -> Iterator[Path]:
-    """The ``*.md`` files under ``folder``, in a stable order, through no link (the walk
-    does not follow linked folders; a linked file is left to ``declared_index_nos``)."""
-    for where, dirs, files in os.walk(folder):
-        dirs.sort()
-        for name in sorted(files):
-            if name.endswith(".md"):
-                yield Path(where, name)
 
 
 def declared_index_nos(path: Path) -> set[str]:
