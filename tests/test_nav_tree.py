@@ -8,6 +8,7 @@ from pathlib import Path
 
 import jinja2
 import jinja2.meta
+import markupsafe
 import pytest
 
 from gongkai.columns import GK, column_save_as
@@ -231,3 +232,45 @@ def test_template_strftime_is_pelicans_without_its_regex(monkeypatch):
     assert str(GK.date(day)) == '<time class="tok" datetime="2026-01-02">2026-01-02</time>'
     assert not called
     assert GK.strftime(day, "%-d日") == "2日" and called
+
+
+def test_theme_dates_and_tokens_are_put_together_without_strftime_or_escape(monkeypatch):
+    """The two date formats the theme uses ("%Y-%m-%d", "%Y-%m-%d %H:%M") are made from the
+    date's fields, and a token with nothing to escape is made without escaping its parts:
+    the same strings as strftime and the escaping path, on random dates (years 1–9999, naive
+    and aware, date and datetime) and tokens, without calling either for the usual ones."""
+    import datetime as dt
+    import random
+    import zoneinfo
+
+    from pelican.utils import SafeDatetime
+
+    from gongkai import columns
+
+    rng = random.Random(16)
+    zones = [None, dt.timezone.utc, zoneinfo.ZoneInfo("Asia/Shanghai")]
+    for _ in range(3000):
+        value = SafeDatetime(rng.choice([rng.randint(1, 999), rng.randint(1000, 9999)]), rng.randint(1, 12),
+                             rng.randint(1, 28), rng.randint(0, 23), rng.randint(0, 59), tzinfo=rng.choice(zones))
+        for v in (value, value.date(), dt.datetime(*value.timetuple()[:6])):
+            for fmt in ("%Y-%m-%d", "%Y-%m-%d %H:%M"):
+                assert columns.strftime(v, fmt) == type(v).strftime(v, fmt), (v, fmt)
+            d = type(v).strftime(v, "%Y-%m-%d")
+            assert str(GK.date(v)) == f'<time class="tok" datetime="{d}">{d}</time>'
+    alphabet = ["a", "7", "/", "号", "〔", "&", "<", ">", '"', "'", " "]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12)))
+        parts = [str(markupsafe.escape(p)) for p in text.split("/")]
+        assert GK.token(text) == markupsafe.Markup(
+            '<span class="tok">' + '/</span><wbr><span class="tok">'.join(parts) + "</span>")
+    seen = []
+    monkeypatch.setattr(columns, "escape", lambda v: seen.append(v) or markupsafe.escape(v))
+    real = columns._plain_format   # the test strftime makes of a format before formatting it
+    monkeypatch.setattr(columns, "_plain_format", lambda fmt: seen.append(fmt) or real(fmt))
+    day = SafeDatetime(2026, 1, 2, 3, 4, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
+    assert str(GK.date(day)) == '<time class="tok" datetime="2026-01-02">2026-01-02</time>'
+    assert str(GK.date(day.date())) == '<time class="tok" datetime="2026-01-02">2026-01-02</time>'
+    assert str(GK.token("11990102MB00000041/2026-00001")) == (
+        '<span class="tok">11990102MB00000041/</span><wbr><span class="tok">2026-00001</span>')
+    assert GK.strftime(day, "%Y-%m-%d %H:%M") == "2026-01-02 03:04"
+    assert not seen

@@ -88,10 +88,41 @@ def strftime(value, fmt: str) -> str:
     """``value.strftime(fmt)``. Pelican's dates (SafeDatetime) run a regex over the format
     and format its directives one by one (~5 µs); item pages and listings format two to
     four dates each. For a plain format (``_plain_format``) datetime's strftime gives the
-    same string at once; any other format, and any other value, is formatted as before."""
+    same string at once (~1.5 µs; the two formats the theme uses are put together from the
+    fields, ``_direct``); any other format, and any other value, is formatted as before."""
+    direct = _direct(value, fmt)
+    if direct is not None:
+        return direct
     if isinstance(value, SafeDatetime) and _plain_format(fmt):
         return datetime.datetime.strftime(value, fmt)
     return value.strftime(fmt)
+
+
+# The types whose strftime of the formats below is the C library's (SafeDatetime's too, for
+# these plain formats): a subclass may format otherwise and is left to its own strftime.
+_DATETIMES = (datetime.datetime, SafeDatetime)
+
+
+def _direct(value, fmt: str) -> str | None:
+    """``value.strftime(fmt)`` for "%Y-%m-%d" (any date) and "%Y-%m-%d %H:%M" (a datetime),
+    from the fields, or None. Years before 1000 are left to strftime: the C library does not
+    pad %Y on every system."""
+    kind = type(value)
+    if fmt == "%Y-%m-%d":
+        if (kind is datetime.date or kind in _DATETIMES) and value.year >= 1000:
+            return "%04d-%02d-%02d" % (value.year, value.month, value.day)
+    elif fmt == "%Y-%m-%d %H:%M":
+        if kind in _DATETIMES and value.year >= 1000:
+            return "%04d-%02d-%02d %02d:%02d" % (value.year, value.month, value.day, value.hour, value.minute)
+    return None
+
+
+def _escaped(text: str) -> bool:
+    """Whether markupsafe's escape would change ``text`` (it replaces & < > ' ")."""
+    return _TO_ESCAPE.search(text) is not None
+
+
+_TO_ESCAPE = re.compile("[&<>'\"]")
 
 
 @dataclass
@@ -175,6 +206,9 @@ class GK:
         """A token that must never break inside; a 索引号 may break after its "/"."""
         if not value:
             return escape(empty)
+        if type(value) is str and not _escaped(value):
+            # (nothing to escape: each "/" closes one span and opens the next, as the join below)
+            return Markup('<span class="tok">' + value.replace("/", '/</span><wbr><span class="tok">') + "</span>")
         parts = [str(escape(part)) for part in soft_str(value).split("/")]
         return Markup('<span class="tok">' + '/</span><wbr><span class="tok">'.join(parts) + "</span>")
 
@@ -182,7 +216,8 @@ class GK:
     def date(value, empty: str = "—") -> Markup:
         if not value:
             return escape(empty)
-        d = str(escape(strftime(value, "%Y-%m-%d")))
+        d = _direct(value, "%Y-%m-%d")   # digits and "-": nothing to escape
+        d = str(escape(strftime(value, "%Y-%m-%d"))) if d is None else d
         return Markup('<time class="tok" datetime="' + d + '">' + d + "</time>")
 
     @staticmethod
