@@ -538,3 +538,61 @@ def test_unit_pelican_finds_its_plugins_once_per_run(monkeypatch, caplog):
         assert "gongkai_no_such_plugin" not in ours.settings["PLUGINS"]
         assert "Cannot load plugin" in caplog.text
     assert len(found) == 3
+
+
+def test_pages_render_as_jinjas_template_render(tmp_path):
+    """``articles.render_page`` (the unit writer's render) gives what ``Template.render``
+    gives: globals of the environment and of the template, a variable that hides a global,
+    blocks of an extended template, macros imported with context, and the same error (with
+    the template's line) when a page fails."""
+    import jinja2
+
+    (tmp_path / "base.html").write_text("{% block a %}A{% endblock %}|{{ g }}|{{ t }}|{{ v }}|{{ range(2)|list }}")
+    (tmp_path / "m.html").write_text("{% macro show(x) %}[{{ x }}{{ v }}]{% endmacro %}")
+    (tmp_path / "page.html").write_text('{% extends "base.html" %}{% import "m.html" as m with context %}'
+                                        "{% block a %}{{ m.show(w) }}<{{ w }}>{{ super() }}{% endblock %}")
+    (tmp_path / "bad.html").write_text("ok\n{{ v.nope.deeper }}")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(tmp_path)), autoescape=True)
+    env.globals.update(g="env-global", v="hidden")
+    page = env.get_template("page.html", globals={"t": "template-global"})
+    for variables in ({"v": "<v>", "w": "&"}, {"w": 1}, {"v": "x", "g": "mine", "t": "also", "w": None}):
+        assert articles.render_page(page, dict(variables)) == page.render(dict(variables))
+    bad = env.get_template("bad.html")
+    with pytest.raises(jinja2.UndefinedError) as raised:
+        articles.render_page(bad, {"v": {}})
+    assert any(str(entry.path).endswith("bad.html") and entry.lineno == 1 for entry in raised.traceback)  # (0-based)
+    seen = {}
+
+    class Plain:   # not a Jinja template: rendered by its own method
+        def render(self, variables):
+            seen.update(variables)
+            return "plain"
+
+    assert articles.render_page(Plain(), {"a": 1}) == "plain" and seen == {"a": 1}
+
+
+def test_an_items_copy_is_dataclasses_replace():
+    """``items.copy`` (the reader's copy of a pre-pass item) holds the very field values
+    ``dataclasses.replace`` puts in a new Item, every field set, on the sample's items."""
+    import dataclasses
+
+    from gongkai import items as items_mod
+    from gongkai import schema
+    from gongkai.catalogs import load
+    from gongkai.units import load_units
+
+    cats = load(ROOT / "catalogs")
+    seen = 0
+    for unit in load_units(ROOT / "content", cats)[0].values():
+        for path in sorted(unit.folder.rglob("*.md")) + sorted(unit.folder.rglob("*.yaml")):
+            if path.name.startswith("_"):
+                continue
+            item, _ = schema.read_item(path, unit, cats)
+            if item is None:
+                continue
+            copied, replaced = items_mod.copy(item), dataclasses.replace(item)
+            assert copied is not item and copied == replaced == item
+            for f in dataclasses.fields(item):
+                assert getattr(copied, f.name) is getattr(replaced, f.name) is getattr(item, f.name), f.name
+            seen += 1
+    assert seen > 20

@@ -100,6 +100,13 @@ _PATH_TYPE = type(Path())
 _FAST_PATH = sys.version_info[:2] == (3, 11) and hasattr(_PATH_TYPE, "_from_parsed_parts")
 
 
+def copy(item: Item) -> Item:
+    """``dataclasses.replace(item)``: a new Item holding the same field values. replace
+    looks every field up by name and passes them as keywords (~25 µs an item, once per
+    item the unit workers read); the fields in order, positionally, make the same Item."""
+    return Item(*values_of(item))
+
+
 def _restore(values: tuple) -> Item:
     item = Item(*values)   # the fields in order; the generated __init__ only assigns them
     path = values[_PATH_AT]

@@ -15,7 +15,7 @@ from pelican import signals
 from pelican.readers import BaseReader
 
 from . import catalogs as catalogs_mod
-from . import gongwen, images, paths
+from . import gongwen, images, items, paths
 from .errors import ContentError, Problem
 from .items import Item
 from .render import Renderer, RenderTimeout, share_environment
@@ -80,7 +80,7 @@ class _ItemReader(BaseReader):
             if item is None:
                 raise ContentError(problems)
         else:
-            item = replace(item)  # rendered fields are set below; keep the pre-pass copy as read
+            item = items.copy(item)  # rendered fields are set below; keep the pre-pass copy as read
         try:
             content = self._renderer(item.body) if item.body.strip() else ""
             content = images.rewrite(content, item.images)
