@@ -596,3 +596,54 @@ def test_an_items_copy_is_dataclasses_replace():
                 assert getattr(copied, f.name) is getattr(replaced, f.name) is getattr(item, f.name), f.name
             seen += 1
     assert seen > 20
+
+
+def _strftime_outcome(value, fmt):
+    try:
+        return value.strftime(fmt)
+    except ValueError as exc:
+        return ("ValueError", str(exc))
+
+
+def test_an_items_date_is_pelicans_without_its_regex_strftime(monkeypatch):
+    """The reader hands Pelican each item's date as Pelican's Content makes it (aware in
+    TIMEZONE, a SafeDatetime: ``set_date_tzinfo``), so Content keeps it; it formats as
+    Pelican's SafeDatetime does (random formats, years 1–9999), and an Article's
+    ``locale_date`` comes without Pelican's per-directive strftime."""
+    import datetime as dt
+
+    import pelican.utils
+    from pelican.utils import SafeDatetime, set_date_tzinfo
+
+    from gongkai import reader
+
+    rng = random.Random(17)
+    pieces = ["%Y", "%m", "%d", "%H", "%M", "%S", "%a", "%b", "%j", "%y", "%%", "%-d", "%-m", "%e", "%Q", "-", " ",
+              "年", ":", "%z", "%Z", "%f", "%"]
+    for _ in range(1500):
+        naive = dt.datetime(rng.randint(1, 9999), rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23),
+                            rng.randint(0, 59), rng.randint(0, 59), rng.choice([0, rng.randint(0, 999999)]))
+        zone = rng.choice(["Asia/Shanghai", "UTC", "America/New_York", "", None, "absent"])
+        settings = {} if zone == "absent" else {"TIMEZONE": zone}
+        want = set_date_tzinfo(naive, settings.get("TIMEZONE", "UTC"))
+        got = reader.page_date(naive, settings)
+        assert got == want and got.tzinfo == want.tzinfo and got.fold == want.fold
+        assert isinstance(got, type(want)) and set_date_tzinfo(got, settings.get("TIMEZONE", "UTC")) is got
+        for _ in range(3):
+            fmt = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 5)))
+            assert _strftime_outcome(got, fmt) == _strftime_outcome(want, fmt), (got, fmt)
+    aware = dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.timezone.utc)
+    assert reader.page_date(aware, {"TIMEZONE": "Asia/Shanghai"}) is aware
+    assert reader.page_date(dt.date(2026, 1, 2), {"TIMEZONE": "Asia/Shanghai"}) == dt.date(2026, 1, 2)
+    called = []
+    real = pelican.utils.strftime
+    monkeypatch.setattr(pelican.utils, "strftime", lambda *a: called.append(a) or real(*a))
+    settings = _settings(TIMEZONE="Asia/Shanghai", DEFAULT_DATE_FORMAT="%Y-%m-%d")
+    naive = dt.datetime(2026, 11, 22, 9, 30)
+    article = Article("", {"title": "t", "date": reader.page_date(naive, settings)}, settings=settings)
+    assert not called
+    pelicans = Article("", {"title": "t", "date": naive}, settings=settings)
+    assert called   # (Pelican's own date: its strftime)
+    assert (article.date, article.locale_date, str(article.date.tzinfo)) == (
+        pelicans.date, pelicans.locale_date, str(pelicans.date.tzinfo)) == (pelicans.date, "2026-11-22", "Asia/Shanghai")
+    assert isinstance(article.date, SafeDatetime)

@@ -6,9 +6,11 @@ article as ``article.gk`` and the Markdown body is rendered and sanitized here.
 """
 from __future__ import annotations
 
+import datetime
 import logging
 from dataclasses import replace
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from markupsafe import escape
 from pelican import signals
@@ -16,6 +18,7 @@ from pelican.readers import BaseReader
 
 from . import catalogs as catalogs_mod
 from . import gongwen, images, items, paths
+from .columns import PageDate
 from .errors import ContentError, Problem
 from .items import Item
 from .render import Renderer, RenderTimeout, share_environment
@@ -99,7 +102,7 @@ class _ItemReader(BaseReader):
             item.summary = gongwen.summary(content)
         metadata = {
             "title": item.title,
-            "date": item.published,
+            "date": page_date(item.published, self.settings),
             "slug": item.slug,
             "url": item.url,
             "save_as": item.save_as,
@@ -109,6 +112,19 @@ class _ItemReader(BaseReader):
             "gk": item,
         }
         return content, metadata
+
+
+def page_date(published, settings: dict):
+    """``published`` as Pelican's Content makes an article's date of it (``set_date_tzinfo``:
+    a naive datetime put in the TIMEZONE setting, as a SafeDatetime), as a columns.PageDate,
+    whose strftime of a plain format skips Pelican's regex strftime (Content formats every
+    item's ``locale_date`` with it). Pelican then keeps the date as it is (it is aware); any
+    other value (aware, a date, no time zone set) is handed over unchanged."""
+    zone = settings.get("TIMEZONE", "UTC")
+    if type(published) is not datetime.datetime or published.tzinfo is not None or not zone:
+        return published
+    return PageDate(published.year, published.month, published.day, published.hour, published.minute,
+                    published.second, published.microsecond, ZoneInfo(zone))
 
 
 class MarkdownItemReader(_ItemReader):
