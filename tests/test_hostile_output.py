@@ -135,6 +135,8 @@ def test_fiscal_views_of_hostile_names_render_no_markup(cats, name):
                     (Table("收入表", (Row("101", "税收收入", Decimal("5")),), Decimal("5")),))
     item = SimpleNamespace(slug=f"sgjf/{name}")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(ROOT / "theme/templates")), autoescape=True)
+    from gongkai.render import add_theme_filters
+    add_theme_filters(env)   # macros.html's token, date and ymd filters, as every unit's environment has them
     for view in (fiscal_plugin.sangong_view(item, sangong, cats.fiscal, {}), fiscal_plugin.fiscal_view(item, fiscal)):
         ctx = {"GK": SimpleNamespace(labels={}, unit={"name": "县"}, units={}), "SITEURL": "."}
         macros = env.get_template("macros.html").make_module(ctx)

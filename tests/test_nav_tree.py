@@ -12,6 +12,7 @@ import markupsafe
 import pytest
 
 from gongkai.columns import GK, column_save_as
+from gongkai.render import add_theme_filters
 
 ROOT = Path(__file__).resolve().parents[1]
 TREE = '{% import "macros.html" as m with context %}{{ m.tree(GK.tree, current) }}'
@@ -28,6 +29,7 @@ def make_gk(cats, level: str, lists: dict | None = None) -> GK:
 def tree_template():
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(ROOT / "theme" / "templates")), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True)
+    add_theme_filters(env)   # macros.html's token, date and ymd filters, as every unit's environment has them
     return env.from_string(TREE)
 
 
@@ -99,7 +101,9 @@ def test_macros_read_no_page_variable():
     # page that asks: a macro reading a page's own variable (item, article, page_kind …) would
     # show that first page's value on every page. Page data must come in as arguments.
     source = (ROOT / "theme/templates/macros.html").read_text(encoding="utf-8")
-    free = jinja2.meta.find_undeclared_variables(jinja2.Environment().parse(source))
+    env = jinja2.Environment()
+    add_theme_filters(env)   # (jinja2.meta compiles the template: its filters must be known)
+    free = jinja2.meta.find_undeclared_variables(env.parse(source))
     # f and n: names {% set %} inside an {% if %} of a macro, which jinja2.meta lists as free
     assert free <= {"GK", "GK_SITE_ROOT", "RELATIVE_URLS", "SITEURL", "f", "n"}, free
 
@@ -111,6 +115,7 @@ def test_pages_use_the_macros_built_once_per_unit_never_their_own_import():
     # template that reads ``m`` extends base.html.
     from jinja2 import nodes
     env = jinja2.Environment()
+    add_theme_filters(env)
     importing, uses, reads_m = [], {}, []    # uses: template -> those it extends or includes
     for path in sorted((ROOT / "theme/templates").glob("*.html")):
         tree = env.parse(path.read_text(encoding="utf-8"))
@@ -145,6 +150,7 @@ def test_base_html_marks_its_column_as_the_tree_macro_did(cats, tree_template, s
     # page is what the tree macro made when it passed nav_tree col_href's output.
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(ROOT / "theme" / "templates")), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True)
+    add_theme_filters(env)
     col_href = env.from_string('{% import "macros.html" as m with context %}{{ m.col_href(c) }}')
     gk = make_gk(cats, "county")
     unmarked = render(tree_template, gk, siteurl, "")

@@ -121,3 +121,37 @@ def test_template_files_are_signed_once_per_pelican_run(monkeypatch):
     render.forget_run()
     render.share_environment(generator)
     assert len(calls) == 3
+
+
+def test_unit_environments_have_the_themes_filters_and_a_sites_own_win():
+    """Every environment a unit's generator renders with (share_environment) has the theme's
+    token, date and ymd filters (macros.html's listing rows and metadata table call them as
+    filters: a filter is called directly, a call in a template goes through Jinja's
+    Context.call), giving what GK.token, GK.date and GK.strftime give; a filter of the same
+    name in the settings' JINJA_FILTERS is kept."""
+    import datetime as dt
+
+    from pelican.generators import Generator
+    from pelican.settings import read_settings
+
+    from gongkai import render
+    from gongkai.columns import GK
+
+    conf = str(Path(__file__).resolve().parents[1] / "pelicanconf.py")
+    source = "{{ v|token }}|{{ v|token('无') }}|{{ d|date }}|{{ d|date('') }}|{{ d|ymd }}"
+    for value, day in (("11990102MB00000041/2026-00001", dt.datetime(2026, 1, 2, 3, 4)), ("a<b>/&", dt.date(999, 1, 2)),
+                       ("", None), (None, dt.date(2026, 11, 22))):
+        for sharing in (True, False):
+            settings = read_settings(conf, override={"TEMPLATE_PAGES": {} if sharing else {"x.html": "x.html"}})
+            generator = Generator({}, settings, settings["PATH"], settings["THEME"], settings["OUTPUT_PATH"])
+            render.share_environment(generator)
+            got = generator.env.from_string(source).render(v=value, d=day)
+            assert got == (f"{GK.token(value)}|{GK.token(value, '无')}|{GK.date(day)}|{GK.date(day, '')}|"
+                           f"{GK.strftime(day, '%Y-%m-%d') if day else ''}")
+    render.forget_run()
+    settings = read_settings(conf, override={"JINJA_FILTERS": {"date": lambda value: "site-own"}})
+    generator = Generator({}, settings, settings["PATH"], settings["THEME"], settings["OUTPUT_PATH"])
+    render.share_environment(generator)
+    assert generator.env.from_string("{{ 1|date }}|{{ 'a/b'|token }}").render() == (
+        "site-own|" + str(GK.token("a/b")))
+    render.forget_run()

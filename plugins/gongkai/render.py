@@ -278,6 +278,7 @@ def share_environment(generator) -> None:
     generator.env.bytecode_cache = TEMPLATES
     s = generator.settings
     TEMPLATES.use_folder(s.get("GK_TEMPLATE_CACHE"))
+    add_theme_filters(generator.env)
     if s.get("TEMPLATE_PAGES"):
         return
     # With auto_reload off an environment never looks at a template file again: the
@@ -296,6 +297,14 @@ def share_environment(generator) -> None:
     while len(ENVIRONMENTS) > ENVIRONMENTS_MAX:
         del ENVIRONMENTS[next(iter(ENVIRONMENTS))]
     generator.env = env
+
+
+def add_theme_filters(env: jinja2.Environment) -> None:
+    """The theme's own filters (columns.THEME_FILTERS: token, date, ymd), unless the
+    settings' JINJA_FILTERS name one of them (a site's own filter of that name wins)."""
+    from .columns import THEME_FILTERS
+    for name, fn in THEME_FILTERS.items():
+        env.filters.setdefault(name, fn)
 
 
 def compiled_kept(output) -> bool:
