@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import string
 import subprocess
 import sys
@@ -647,3 +648,36 @@ def test_an_items_date_is_pelicans_without_its_regex_strftime(monkeypatch):
     assert (article.date, article.locale_date, str(article.date.tzinfo)) == (
         pelicans.date, pelicans.locale_date, str(pelicans.date.tzinfo)) == (pelicans.date, "2026-11-22", "Asia/Shanghai")
     assert isinstance(article.date, SafeDatetime)
+
+
+def test_intrasite_links_are_replaced_as_pelican_does_and_plain_bodies_are_not_searched(tmp_path, monkeypatch):
+    """An item's content (for any SITEURL) and its static links are Pelican's own, on random
+    bodies with and without {filename}/|static| links, "{" and "|", for the default
+    INTRASITE_LINK_REGEX and another; with the default one, a body holding neither "{" nor
+    "|" (which no link of that pattern can lack) is not searched at all."""
+    rng = random.Random(18)
+    bits = ["<p>", "</p>", "示例", "文字", '<a href="', '">链接</a>', "{filename}a.md", "{static}x.png", "|filename|b.md",
+            "{", "|", "}", "<img src=\"", '" alt="图">', "&amp;", "'", "https://example.gov.cn/"]
+    for link_regex in (DEFAULT_CONFIG["INTRASITE_LINK_REGEX"], r"\{(?P<what>.*?)\}"):
+        settings = _settings(PATH=str(tmp_path), INTRASITE_LINK_REGEX=link_regex)
+        for n in range(300):
+            body = "".join(rng.choice(bits) for _ in range(rng.randint(0, 14)))
+            if n % 3 == 0:
+                body = body.replace("{", "").replace("|", "")
+            made = [cls(body, {"title": "t", "slug": f"s{n}"}, settings=settings,
+                        source_path=str(tmp_path / f"s{n}.md"), context={"static_content": {}, "generated_content": {}})
+                    for cls in (Article, articles.ItemArticle)]
+            for siteurl in ("..", "https://example.gov.cn/u1"):
+                assert made[1].get_content(siteurl) == made[0].get_content(siteurl), body
+            assert made[1].get_static_links() == made[0].get_static_links(), body
+    searched = []
+    monkeypatch.setattr(articles, "_intrasite_regex", lambda link_regex: searched.append(link_regex) or re.compile("(?!x)x"))
+    settings = _settings(PATH=str(tmp_path))
+    item = articles.ItemArticle("<p>示例文字</p>", {"title": "t", "slug": "s"}, settings=settings,
+                                source_path=str(tmp_path / "s.md"), context={})
+    assert item.get_content("..") == "<p>示例文字</p>" and item.get_static_links() == set()
+    assert not searched
+    linked = articles.ItemArticle("<p>{x}</p>", {"title": "t", "slug": "s"}, settings=settings,
+                                  source_path=str(tmp_path / "s.md"), context={})
+    linked.get_content("..")
+    assert searched

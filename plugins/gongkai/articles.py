@@ -152,6 +152,21 @@ class ItemArticle(Article):
         # links, the summary); the pattern is Pelican's own, made once per setting value.
         return _intrasite_regex(self.settings["INTRASITE_LINK_REGEX"])
 
+    def _update_content(self, content: str, siteurl: str) -> str:
+        # Pelican's intrasite-link replacement runs its pattern over the whole body for every
+        # SITEURL it is asked for (the page's, the feed's, the summary's): with Pelican's own
+        # INTRASITE_LINK_REGEX a link to replace holds a "{" or "|", and a body with neither
+        # (nearly every 公文) comes back as it is.
+        if content and _cannot_link(content, self.settings):
+            return content
+        return super()._update_content(content, siteurl)
+
+    def get_static_links(self) -> set[str]:
+        # (the same pattern over the body, once an item, for the {static}/{attach} links)
+        if _cannot_link(self._content, self.settings):
+            return set()
+        return super().get_static_links()
+
     def _has_valid_save_as(self) -> bool:
         # Pelican's test (is the page inside the output folder?) is sanitised_join, an
         # abspath of the join; a clean relative save_as under a clean output folder is
@@ -184,6 +199,17 @@ class ItemsGenerator(_NoStamps, ArticlesGenerator):
             return False
         ext = os.path.splitext(basename)[1][1:]
         return extensions is False or ext in extensions
+
+
+# Pelican's default INTRASITE_LINK_REGEX: what it matches starts with "{" or "|".
+_PELICAN_LINKS = "[{|](?P<what>.*?)[|}]"
+
+
+def _cannot_link(content, settings) -> bool:
+    """Whether Pelican's intrasite-link pattern (``_intrasite_regex``) cannot match in
+    ``content``: with the default INTRASITE_LINK_REGEX every match holds a "{" or "|"."""
+    return settings.get("INTRASITE_LINK_REGEX") == _PELICAN_LINKS and type(content) is str \
+        and "{" not in content and "|" not in content
 
 
 @functools.lru_cache(maxsize=8)
