@@ -280,3 +280,25 @@ def test_theme_dates_and_tokens_are_put_together_without_strftime_or_escape(monk
         '<span class="tok">11990102MB00000041/</span><wbr><span class="tok">2026-00001</span>')
     assert GK.strftime(day, "%Y-%m-%d %H:%M") == "2026-01-02 03:04"
     assert not seen
+
+
+def test_template_methods_are_called_by_jinja_as_before(cats):
+    """Every GK method a template calls is marked as taking no context (Jinja's
+    ``jinja_pass_arg``, None: Context.call then finds the answer at once instead of failing
+    two lookups), and Jinja calls it exactly as before: with the template's arguments only."""
+    found = set()
+    for path in list((ROOT / "theme/templates").glob("*.html")) + list((ROOT / "theme/templates").glob("*.xml")):
+        found |= set(re.findall(r"GK\.(\w+)\(", path.read_text(encoding="utf-8")))
+    found.discard("macros")   # (pass_context: it takes the page's context)
+    from gongkai import columns
+    assert found <= set(columns.TEMPLATE_METHODS), found - set(columns.TEMPLATE_METHODS)
+    gk = make_gk(cats, "county")
+    for name in columns.TEMPLATE_METHODS:
+        assert getattr(gk, name).jinja_pass_arg is None, name
+    leaf = next(c for c in gk.tree.walk() if c.is_leaf)
+    env = jinja2.Environment(autoescape=True)
+    got = env.from_string("{{ GK.column_type(c) }}|{{ GK.path_to(c)|map(attribute='id')|join(',') }}|"
+                          "{{ GK.once(('k',), f, 2) }}|{{ GK.once(('k',), f, 3) }}|{{ GK.referring('x', 'interprets') }}|"
+                          "{{ GK.count(leaf) }}").render(GK=gk, c=leaf.id, leaf=leaf, f=lambda n: f"<{n}>")
+    assert got == (f"{gk.column_type(leaf.id)}|{','.join(c.id for c in gk.path_to(leaf.id))}|<2>|<2>|[]|"
+                   f"{gk.count(leaf)}")
