@@ -681,3 +681,23 @@ def test_intrasite_links_are_replaced_as_pelican_does_and_plain_bodies_are_not_s
                                   source_path=str(tmp_path / "s.md"), context={})
     linked.get_content("..")
     assert searched
+
+
+def test_an_items_url_and_save_as_are_pelicans(tmp_path):
+    """ItemArticle's url and save_as answer as Pelican's properties, with the reader's
+    url/save_as metadata (read from the instance) and without it (Pelican's settings)."""
+    settings = _settings(PATH=str(tmp_path), ARTICLE_URL="x/{slug}.html", ARTICLE_SAVE_AS="y/{slug}.html")
+    for metadata in ({"title": "t", "slug": "a/b", "url": "art/a%20b.html", "save_as": "art/a b.html"},
+                     {"title": "t", "slug": "a/b"}, {"title": "t", "slug": "c", "url": "u.html"}):
+        made = [cls("", dict(metadata), settings=settings, source_path=str(tmp_path / "a.md"), context={})
+                for cls in (Article, articles.ItemArticle)]
+        assert (made[1].url, made[1].save_as) == (made[0].url, made[0].save_as), metadata
+    item = articles.ItemArticle("", {"title": "t", "slug": "s", "url": "art/s.html", "save_as": "art/s.html"},
+                                settings=settings, source_path=str(tmp_path / "s.md"), context={})
+    asked = []
+    real = Article.get_url_setting
+    try:
+        Article.get_url_setting = lambda self, key: asked.append(key) or real(self, key)
+        assert (item.url, item.save_as) == ("art/s.html", "art/s.html") and not asked   # the reader's, at once
+    finally:
+        Article.get_url_setting = real

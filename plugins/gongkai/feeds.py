@@ -39,8 +39,17 @@ def summary_feed_writer() -> type:
     from .articles import UnitWriter
 
     class SummaryFeedWriter(UnitWriter):
-        def _create_new_feed(self, *args, **kwargs):
-            feed = super()._create_new_feed(*args, **kwargs)
+        def _create_new_feed(self, feed_type, feed_title, context):
+            # Pelican's Writer._create_new_feed (writers.py, 4.12), an Atom feed made as
+            # lean_atom_feed's class (its XML written in fewer, larger pieces).
+            if feed_type == "rss":
+                feed = super()._create_new_feed(feed_type, feed_title, context)
+            else:
+                from markupsafe import Markup
+                feed_title = context["SITENAME"] + " - " + feed_title if feed_title else context["SITENAME"]
+                feed = lean_atom_feed()(title=Markup(feed_title).striptags(), link=(self.site_url + "/"),
+                                        feed_url=self.feed_url, description=context.get("SITESUBTITLE", ""),
+                                        subtitle=context.get("SITESUBTITLE", None))
             add_item = feed.add_item
 
             def summary_only(**fields):
@@ -51,6 +60,51 @@ def summary_feed_writer() -> type:
             feed.add_item = summary_only
             return feed
     return SummaryFeedWriter
+
+
+@functools.cache
+def lean_atom_feed() -> type:
+    """feedgenerator's Atom1Feed, written by ``LeanXMLGenerator``: the same bytes. Its
+    SimplerXMLGenerator writes each element of an entry in four to six calls (start tag,
+    each attribute, text, end tag), ~2,400 calls for a unit's 50 entries (~7 ms)."""
+    import re
+
+    from feedgenerator import Atom1Feed
+    from feedgenerator.django.utils.xmlutils import SimplerXMLGenerator, UnserializableContentError
+    from xml.sax.saxutils import escape, quoteattr
+
+    control = re.compile(r"[\x00-\x08\x0B-\x0C\x0E-\x1F]")   # (SimplerXMLGenerator.characters' test)
+
+    class LeanXMLGenerator(SimplerXMLGenerator):
+        def addQuickElement(self, name, contents=None, attrs=None):
+            # What startElement (attributes sorted), characters (refusing control characters,
+            # writing nothing for ""), endElement (short "/>" when empty) write, in one write.
+            if contents is not None and type(contents) is not str:
+                return super().addQuickElement(name, contents, attrs)
+            self._finish_pending_start_element()
+            text = "<" + name
+            if attrs:
+                for key, value in sorted(attrs.items()):
+                    text += " %s=%s" % (key, quoteattr(value))
+            if contents:
+                if control.search(contents):
+                    raise UnserializableContentError("Control characters are not supported in XML 1.0")
+                text += ">" + escape(contents) + "</%s>" % name
+            else:
+                text += "/>"
+            self._write(text)
+
+    class LeanAtom1Feed(Atom1Feed):
+        def write(self, outfile, encoding):
+            # Atom1Feed.write (feedgenerator 2.x) with the lean handler
+            handler = LeanXMLGenerator(outfile, encoding, short_empty_elements=True)
+            handler.startDocument()
+            handler.startElement("feed", self.root_attributes())
+            self.add_root_elements(handler)
+            self.write_items(handler)
+            handler.endElement("feed")
+
+    return LeanAtom1Feed
 
 
 def _writer(pelican):
