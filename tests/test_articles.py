@@ -701,3 +701,41 @@ def test_an_items_url_and_save_as_are_pelicans(tmp_path):
         assert (item.url, item.save_as) == ("art/s.html", "art/s.html") and not asked   # the reader's, at once
     finally:
         Article.get_url_setting = real
+
+
+def test_the_reader_finds_a_pre_pass_item_by_its_path_text(cats, monkeypatch):
+    """An item the pre-pass read is found by the text of its path as Pelican names it (no
+    Path made), a path named otherwise (not normalised) still finds it through Path, and
+    the reader hands over a copy either way."""
+    from pathlib import Path
+
+    from pelican.settings import read_settings
+
+    from gongkai import reader as reader_mod
+    from gongkai import schema
+    from gongkai.render import Renderer
+    from gongkai.units import load_units
+
+    units, _ = load_units(ROOT / "content", cats)
+    unit = units["shili-county"]
+    base = unit.folder.resolve()
+    settings = read_settings(str(ROOT / "pelicanconf.py"), override={
+        "PATH": str(base), "OUTPUT_PATH": "/nonexistent", "GK_UNIT": unit.as_settings(), "GK_AS_OF": "2026-11-22"})
+    files = sorted(p for p in base.rglob("*.md"))[:3]
+    read = [schema.read_item(p, unit, cats)[0] for p in files]
+    made = []
+
+    class CountingPath(type(Path())):
+        def __new__(cls, *args):
+            made.append(args)
+            return Path(*args)
+
+    monkeypatch.setattr(reader_mod, "Path", CountingPath)
+    for item, named in zip(read, (str(files[0]), str(files[1]), f"{base}//{files[2].relative_to(base)}")):
+        r = reader_mod.MarkdownItemReader(settings)
+        r._catalogs, r._unit, r._renderer = cats, reader_mod.Unit.from_settings(unit.as_settings()), Renderer()
+        r._known = {str(item.path): item}
+        made.clear()
+        content, metadata = r._read(named)
+        assert metadata["gk"] is not item and metadata["gk"].path == item.path and not r._known
+        assert made == ([] if "//" not in named else [(named,)]), named

@@ -302,3 +302,28 @@ def test_template_methods_are_called_by_jinja_as_before(cats):
                           "{{ GK.count(leaf) }}").render(GK=gk, c=leaf.id, leaf=leaf, f=lambda n: f"<{n}>")
     assert got == (f"{gk.column_type(leaf.id)}|{','.join(c.id for c in gk.path_to(leaf.id))}|<2>|<2>|[]|"
                    f"{gk.count(leaf)}")
+
+
+def test_items_without_files_cost_the_attachment_copy_no_path(tmp_path, monkeypatch):
+    """Only items with attachments or images have an output folder worked out (a Path per
+    item was made for all of them); theirs are copied as before."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from gongkai import columns
+    from gongkai.fields import Attachment
+
+    source = tmp_path / "src.pdf"
+    source.write_bytes(b"%PDF-1.4 x")
+    plain = [SimpleNamespace(gk=SimpleNamespace(save_as=f"art/p{n}.html", attachments=[], images=[])) for n in range(5)]
+    att = Attachment(name="a.pdf", source=source, size=10, ext="pdf", kind="PDF")
+    withfile = SimpleNamespace(gk=SimpleNamespace(save_as="art/x/f.html", attachments=[att], images=[]))
+    gen = columns.ColumnsGenerator.__new__(columns.ColumnsGenerator)
+    gen.output_path = str(tmp_path / "out")
+    gen.gk = SimpleNamespace(lists={"a": plain + [withfile], "b": plain})
+    made = []
+    real = columns.Path
+    monkeypatch.setattr(columns, "Path", lambda *a: made.append(a) or real(*a))
+    gen._copy_attachments()
+    assert (tmp_path / "out/art/x/a.pdf").read_bytes() == b"%PDF-1.4 x"
+    assert made == [(gen.output_path,), ("art/x/f.html",)]

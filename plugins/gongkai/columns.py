@@ -399,6 +399,8 @@ class ColumnsGenerator(Generator):
         done: set[Path] = set()
         for items in self.gk.lists.values():
             for article in items:
+                if not (article.gk.attachments or article.gk.images):
+                    continue   # (most items: no folder path to work out)
                 folder = out / Path(article.gk.save_as).parent
                 for att in article.gk.attachments:
                     dest = folder / att.name

@@ -53,7 +53,7 @@ class _ItemReader(BaseReader):
         # Pelican logs a failed read as "Could not process <file>" without the cause;
         # say the cause first so the editor sees it.
         try:
-            return self._read(Path(source_path))
+            return self._read(source_path)
         except ContentError as exc:
             for problem in exc.problems:
                 logger.error("%s", problem)
@@ -62,7 +62,10 @@ class _ItemReader(BaseReader):
             logger.exception("unexpected failure reading %s", source_path)
             raise
 
-    def _read(self, path: Path):
+    def _read(self, source_path):
+        # The pre-pass's items are known by the text of their path (str(Path)); Pelican names
+        # a file the same way (a normalised path is its own str(Path)), so the text is looked
+        # up first and a Path made only for a file named otherwise or read again (~4 µs).
         if self._catalogs is None:
             self._catalogs = catalogs_mod.load(self.settings["GK_CATALOGS"])
             self._unit = Unit.from_settings(self.settings["GK_UNIT"])
@@ -72,7 +75,10 @@ class _ItemReader(BaseReader):
                 # never enters a link, so Pelican names each file the same way; the same string is the
                 # same file, and a file named otherwise is read again (resolving each path cost ~40 µs).
                 self._known = {str(i.path): i for i in SPOOL[0].load(self._unit.id) or ()}
-        item = self._known.pop(str(path), None)
+        item = self._known.pop(source_path, None) if type(source_path) is str else None
+        if item is None:
+            path = Path(source_path)
+            item = self._known.pop(str(path), None)
         if item is None:
             if not paths.is_regular(path):
                 # Pelican lists FIFOs and sockets named *.md too; the scan warned about them
