@@ -739,3 +739,17 @@ def test_the_reader_finds_a_pre_pass_item_by_its_path_text(cats, monkeypatch):
         content, metadata = r._read(named)
         assert metadata["gk"] is not item and metadata["gk"].path == item.path and not r._known
         assert made == ([] if "//" not in named else [(named,)]), named
+
+
+def test_a_folder_is_checked_for_cleanness_once(monkeypatch):
+    """clean_folder answers as before (absolute and normalised) and normalises each folder
+    once, not four times an item."""
+    articles.clean_folder.cache_clear()
+    calls = []
+    real = os.path.normpath
+    monkeypatch.setattr(os.path, "normpath", lambda p: calls.append(p) or real(p))
+    for _ in range(50):
+        assert articles.clean_folder("/srv/site/u1") and not articles.clean_folder("/srv/site/../u1")
+        assert not articles.clean_folder("srv/u1") and not articles.clean_folder("/srv/u1/")
+    assert calls.count("/srv/site/u1") == 1
+    articles.clean_folder.cache_clear()

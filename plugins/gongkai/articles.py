@@ -60,8 +60,10 @@ def clean_relative(rel: str) -> bool:
     return not any(part in (".", "..") for part in rel.split("/"))
 
 
+@functools.lru_cache(maxsize=64)
 def clean_folder(path: str) -> bool:
-    """True when ``path`` is absolute and normalised (what ``abspath`` gives back)."""
+    """True when ``path`` is absolute and normalised (what ``abspath`` gives back). Asked
+    four times an item of the same few folders (the unit's, the output's): kept."""
     return os.sep == "/" and os.path.isabs(path) and os.path.normpath(path) == path and not path.startswith("//")
 
 
