@@ -327,3 +327,13 @@ def test_items_without_files_cost_the_attachment_copy_no_path(tmp_path, monkeypa
     gen._copy_attachments()
     assert (tmp_path / "out/art/x/a.pdf").read_bytes() == b"%PDF-1.4 x"
     assert made == [(gen.output_path,), ("art/x/f.html",)]
+
+
+def test_related_is_referring_for_each_key(cats):
+    """GK.related (one call an item page) answers what GK.referring answers for each key."""
+    gk = make_gk(cats, "county")
+    gk.reverse = {("interprets", "A/1"): [{"title": "解读"}], ("repealed_by", "A/1"): [{"title": "废止"}],
+                  ("replaced_by", "B/2"): [{"title": "修订"}]}
+    for index_no in ("A/1", "B/2", "C/3", None, ""):
+        assert gk.related(index_no) == {key: gk.referring(index_no, key)
+                                        for key in ("interprets", "repealed_by", "replaced_by")}

@@ -264,6 +264,11 @@ class GK:
         """Public items whose ``key`` (repealed_by, replaced_by, interprets) names ``index_no``."""
         return self.reverse.get((key, index_no), []) if index_no else []
 
+    def related(self, index_no: str | None) -> dict[str, list[dict]]:
+        """``referring(index_no, key)`` for each of interprets, repealed_by and replaced_by, in
+        one call (an item page asks for all three)."""
+        return {key: self.referring(index_no, key) for key in ("interprets", "repealed_by", "replaced_by")}
+
     def qa_groups(self, articles: list) -> list[dict]:
         """政策问答: the questions of these interpretations, grouped by the policy they explain."""
         groups: dict[str, dict] = {}
@@ -330,7 +335,7 @@ class GK:
 # calls for ``jinja_pass_arg`` (what pass_context and its kin set) to learn whether to pass
 # the context; on a method without one both lookups fail (~0.4 µs a call, ~15 calls an
 # item page). None says what Jinja concluded from the failure: pass nothing.
-TEMPLATE_METHODS = ("once", "nav_tree", "ref", "referring", "column_type", "column_url", "path_to", "latest",
+TEMPLATE_METHODS = ("once", "nav_tree", "ref", "referring", "related", "column_type", "column_url", "path_to", "latest",
                     "count", "listed", "ancestors", "qa_groups", "strftime", "token", "date", "col_href")
 for _name in TEMPLATE_METHODS:
     getattr(GK, _name).jinja_pass_arg = None
