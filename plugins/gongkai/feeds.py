@@ -68,10 +68,10 @@ def lean_atom_feed() -> type:
     SimplerXMLGenerator writes each element of an entry in four to six calls (start tag,
     each attribute, text, end tag), ~2,400 calls for a unit's 50 entries (~7 ms)."""
     import re
+    from xml.sax.saxutils import escape, quoteattr
 
     from feedgenerator import Atom1Feed
     from feedgenerator.django.utils.xmlutils import SimplerXMLGenerator, UnserializableContentError
-    from xml.sax.saxutils import escape, quoteattr
 
     control = re.compile(r"[\x00-\x08\x0B-\x0C\x0E-\x1F]")   # (SimplerXMLGenerator.characters' test)
 
