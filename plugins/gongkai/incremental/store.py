@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from .. import paths
 from ..source import read_sized
 
 SCHEMA = 1              # bump when what is stored, or how a key is made, changes
@@ -202,9 +203,7 @@ class Cache:
         if self.folder is None:
             return None
         try:
-            # O_NONBLOCK: a FIFO put here is refused below, never waited on.
-            fd = os.open(os.path.join(self.folder, name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
-                         | getattr(os, "O_CLOEXEC", 0))
+            data = paths.read_regular(os.path.join(self.folder, name), MAX_PICKLE)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -212,14 +211,11 @@ class Cache:
                 return None
             self.warn(name, exc)
             return None
+        except ValueError as exc:            # a FIFO, a folder, too large
+            self.warn(name, exc)
+            return None
         try:
-            with os.fdopen(fd, "rb") as f:
-                st = os.fstat(f.fileno())
-                if not stat.S_ISREG(st.st_mode):
-                    raise ValueError("not a regular file")
-                if st.st_size > MAX_PICKLE:
-                    raise ValueError("too large")
-                return pickle.load(f)  # noqa: S301 - our own folder, owned by this user (checked in open)
+            return pickle.loads(data)  # noqa: S301 - our own folder, owned by this user (checked in open)
         except Exception as exc:  # noqa: BLE001 - a damaged cache file is ignored, never an error
             self.warn(name, exc)
             return None
