@@ -167,3 +167,18 @@ def test_a_fifo_in_place_of_a_page_record_in_the_cache_is_not_waited_on(cached, 
     edit_one_item(content)
     rebuild_bounded(content, out)
     same_as_uncached(content, out, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["gongkai-cache.json", "units.json"])
+def test_a_fifo_as_the_cache_marker_or_the_units_record_is_not_waited_on(cached, tmp_path, name):
+    """The cache folder's marker and its record of units are read every cached build: a
+    FIFO there means a full build (with a warning), not a build that waits for ever."""
+    content, out = cached
+    path = tmp_path / ".output.cache" / name
+    path.unlink()
+    os.mkfifo(path)
+    edit_one_item(content)
+    result = rebuild_bounded(content, out)
+    warning = next(line for line in result.stderr.splitlines() if line.startswith("warning: 构建缓存"))
+    assert name in warning and "not a regular file" in warning, warning
+    same_as_uncached(content, out, tmp_path)
