@@ -927,7 +927,12 @@ def stashed_outside(path: Path, uid: str, site_root: str) -> list:
     """The links that leave the unit (``judge_unit``'s ``outside``) from its stash file, or []
     when it cannot be read (the link rule then reads them as before)."""
     got = read_stash(path, uid, site_root)
-    return load_verdicts(got[2])[1] if got is not None else []
+    try:
+        outside = load_verdicts(got[2])[1] if got is not None else []
+        return [(first, href, target, fragment) for first, href, target, fragment in outside
+                if isinstance(target, str) and isinstance(fragment, str)]
+    except Exception:  # noqa: BLE001 - a damaged stash primes nothing: the rule reads the unit as before
+        return []
 
 
 def prime_outside(files: SiteFiles, outsides: Iterable[list]) -> int:
