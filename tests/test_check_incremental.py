@@ -69,6 +69,14 @@ def test_a_damaged_or_foreign_stash_is_not_read(make_tree, tmp_path):
     assert evaluate(content, out, Scanner(Cache(None), out, ["demo"], [], {})).as_dict() == plain
     (out / links.STASH / "demo.pickle").write_bytes(b"not a pickle")
     assert evaluate(content, out, Scanner(Cache(None), out, ["demo"], [], {})).as_dict() == plain
+    # a whole header and anchors, then damaged verdicts: the pages are read again, no traceback
+    links.stash_unit(out / "demo", "demo", out / links.STASH, "")
+    stash = out / links.STASH / "demo.pickle"
+    whole = stash.read_bytes()
+    header, anchors, _ = links.read_stash(stash, "demo", "")
+    stash.write_bytes(whole[:len(whole) - 40] + b"\x00" * 40)
+    assert links.read_stash(stash, "demo", "")[:2] == (header, anchors)
+    assert evaluate(content, out, Scanner(Cache(None), out, ["demo"], [], {})).as_dict() == plain
 
 
 @pytest.fixture
