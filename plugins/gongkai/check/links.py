@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
-from ..paths import is_regular
+from ..paths import TooLarge, is_regular, read_regular
 from .engine import Hit, rule
 from .unitfacts import UnitFacts
 
@@ -413,29 +413,12 @@ def _read_page(path: str, regular: bool) -> bytes | object | None:
     if not regular and not is_regular(path):
         return None
     try:
-        # O_NONBLOCK: a FIFO put in the file's place since it was listed does not hold the open.
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
+        # a FIFO put in the file's place since it was listed is refused, not waited on
+        return read_regular(path, MAX_PAGE_BYTES)
+    except TooLarge:
+        return _TOO_LARGE
+    except (OSError, ValueError):
         return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return None
-        if st.st_size > MAX_PAGE_BYTES:
-            return _TOO_LARGE
-        # One read: a read of ``st_size + 1`` bytes that gives ``st_size`` met the file's end
-        # (a file that grew or shrank since ``fstat``: read on to the end, as before).
-        data = os.read(fd, st.st_size + 1)
-        if len(data) == st.st_size or not data:
-            return data
-        parts = [data]
-        while chunk := os.read(fd, st.st_size + 1):
-            parts.append(chunk)
-        return b"".join(parts)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def _scan_text(text: str, unit: bool, intern: Callable[[str, str], str] | None = None
