@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -71,6 +72,21 @@ def gongkai(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess
     full_env = {**os.environ, "PYTHONPATH": str(ROOT / "plugins"), "BUILD_DATE": AS_OF, **(env or {})}
     return subprocess.run([sys.executable, "-m", "gongkai", *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=600)
+
+
+def bounded(*args: str, seconds: int = 60, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The command line, stopped after ``seconds`` with all its workers: a hang fails the
+    test instead of the suite."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "plugins"), "BUILD_DATE": AS_OF, **(env or {})}
+    with subprocess.Popen([sys.executable, "-m", "gongkai", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            pytest.fail(f"gongkai {args[0]} still running after {seconds} s (hang)")
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def build(content: Path, output: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:

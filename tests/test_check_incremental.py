@@ -69,6 +69,14 @@ def test_a_damaged_or_foreign_stash_is_not_read(make_tree, tmp_path):
     assert evaluate(content, out, Scanner(Cache(None), out, ["demo"], [], {})).as_dict() == plain
     (out / links.STASH / "demo.pickle").write_bytes(b"not a pickle")
     assert evaluate(content, out, Scanner(Cache(None), out, ["demo"], [], {})).as_dict() == plain
+    # a whole header and anchors, then damaged verdicts: the pages are read again, no traceback
+    links.stash_unit(out / "demo", "demo", out / links.STASH, "")
+    stash = out / links.STASH / "demo.pickle"
+    whole = stash.read_bytes()
+    header, anchors, _ = links.read_stash(stash, "demo", "")
+    stash.write_bytes(whole[:len(whole) - 40] + b"\x00" * 40)
+    assert links.read_stash(stash, "demo", "")[:2] == (header, anchors)
+    assert evaluate(content, out, Scanner(Cache(None), out, ["demo"], [], {})).as_dict() == plain
 
 
 @pytest.fixture
@@ -527,6 +535,31 @@ def test_the_check_stage_loads_anchors_only_of_units_a_fragment_link_points_into
     assert set(store.loads["files"]) == {"demo", *towns}    # every unit some link points into
     assert set(store.loads["anchors"]) == {"t0", "t1", "t3", "t5"}     # only targets of #fragment links
     assert store.most_held <= 2 < len(store.loads["anchors"])          # bounded, whatever the number of units
+
+
+def test_the_check_stage_loads_each_unit_pointed_into_once(make_tree, tmp_path, monkeypatch):
+    """Issue 15, the parent's check stage: the links that leave the units built by this
+    build are judged by the unit they point into before the rule reaches the units, so
+    each unit's files and anchors are loaded once, however few units are held at a time
+    (judged unit after unit, every town's files were loaded again for each town linking to
+    its pages); the report is the whole-tree scan's."""
+    content, out, units = towns_tree(make_tree, tmp_path)
+    towns = units[1:]
+    for n, uid in enumerate(towns):   # every town links to its own page of every other town
+        for m in range(len(towns)):
+            (out / uid / f"p{m}.html").write_text(f'<h2 id="h{n}">{uid} p{m}</h2>\n', encoding="utf-8")
+        others = "".join(f'<a href="../{other}/p{n}.html{"#h" + str(m) if n % 2 else ""}">{other}</a>\n'
+                         for m, other in enumerate(towns) if other != uid)
+        (out / uid / "index.html").write_text(f'<h1 id="h{n}">{uid}</h1>\n{others}', encoding="utf-8")
+    plain = evaluate(content, out).as_dict()
+    for uid in units:
+        links.stash_unit(out / uid, uid, out / links.STASH, "")
+    monkeypatch.setattr(links.UnitFiles, "KEEP", 1)
+    scanner = Scanner(Cache(None), out, units, [], {})
+    assert evaluate(content, out, scanner).as_dict() == plain
+    loads = scanner.store.loads
+    assert set(towns) <= set(loads["files"]) and set(loads["anchors"]) == set(towns)
+    assert max(loads["files"].values()) == 1 and max(loads["anchors"].values()) == 1
 
 
 # --- the link rule's hits, kept while nothing they depend on changed ----------------------

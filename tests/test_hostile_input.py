@@ -9,15 +9,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import signal
 import struct
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF, ROOT, UNIT_YAML, build, gongkai, write_tree
+from conftest import AS_OF, ROOT, UNIT_YAML, bounded, build, gongkai, write_tree
 
 from gongkai import fields, paths, source, yamlsrc
 from gongkai.errors import FieldError
@@ -39,21 +36,6 @@ def tree(root: Path, files: dict[str, str | bytes], unit_yaml: str = UNIT_YAML) 
     (content / UNIT).mkdir(parents=True, exist_ok=True)
     (content / UNIT / "_unit.yaml").write_text(unit_yaml, encoding="utf-8")
     return write_tree(content, files, dedent=False)
-
-
-def bounded(*args: str, seconds: int = 60) -> subprocess.CompletedProcess:
-    """The command line, stopped after ``seconds`` with all its workers: a hang fails the
-    test instead of the suite."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "plugins"), "BUILD_DATE": AS_OF}
-    with subprocess.Popen([sys.executable, "-m", "gongkai", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, start_new_session=True) as proc:
-        try:
-            out, err = proc.communicate(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            pytest.fail(f"gongkai {args[0]} still running after {seconds} s (hang)")
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def digest(folder: Path) -> str:

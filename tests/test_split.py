@@ -235,3 +235,19 @@ def test_merge_refuses_a_symlinked_parts_folder(split, tmp_path):
     assert result.returncode == 2, result.stderr
     assert "分组资料目录是符号链接" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "output").exists()
+
+
+
+def test_merge_refuses_a_part_whose_page_is_a_link(split, tmp_path):
+    """A page of a part that is a link to a file outside the parts is refused, never
+    followed: its target could be any file of the machine."""
+    outside = tmp_path / "outside.html"
+    outside.write_text('<p id="no-such-anchor">SECRET</p>', encoding="utf-8")
+    part = tmp_path / "g1"
+    shutil.copytree(split["g1"], part)
+    (part / "shili-city" / "index.html").unlink()
+    (part / "shili-city" / "index.html").symlink_to(outside)
+    result = merge([part, split["g2"]], tmp_path / "output", split["content"])
+    assert result.returncode == 2, result.stderr
+    assert "shili-city/index.html" in result.stderr and "符号链接" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "output").exists()

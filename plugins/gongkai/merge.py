@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import errors
+from . import errors, paths
 from .annual import series as annual_series
 from .build import (EXIT_USAGE, BuildError, _date, _pelican_settings, _remove, build_lock, check, check_output, finish,
                     in_child, recover, unit_summaries)
@@ -200,14 +200,16 @@ def _refuse(message: str) -> BuildError:
 
 
 def _read_json(path: Path, what: str):
-    if path.is_symlink() or not path.is_file():
-        raise _refuse(f"{path}: 缺少{what}，这不是一个分组构建的输出 (missing {what}: not the output of "
-                      f"`make html UNITS=…`)")
-    if path.stat().st_size > MAX_PART_JSON:
-        raise _refuse(f"{path}: {what}过大 (file too large: over {MAX_PART_JSON} bytes)")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        data = paths.read_regular(path, MAX_PART_JSON)
+    except paths.TooLarge:
+        raise _refuse(f"{path}: {what}过大 (file too large: over {MAX_PART_JSON} bytes)") from None
+    except (OSError, paths.NotRegular):   # missing, a link, a FIFO, a folder
+        raise _refuse(f"{path}: 缺少{what}，这不是一个分组构建的输出 (missing {what}: not the output of "
+                      f"`make html UNITS=…`)") from None
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
         raise _refuse(f"{path}: {what}无法读取 (unreadable JSON: {exc})") from None
 
 
@@ -311,8 +313,9 @@ class _Anchors:
         if rel not in self.cache:
             path = self.root / rel
             try:
-                ok = rel.endswith(".html") and path.is_file() and path.stat().st_size <= links.MAX_PAGE_BYTES
-                text = path.read_text(encoding="utf-8", errors="replace") if ok else None
+                # a link is not followed (its target may be any file of the machine), a FIFO not waited on
+                text = (paths.read_regular(path, links.MAX_PAGE_BYTES).decode("utf-8", "replace")
+                        if rel.endswith(".html") else None)
             except (OSError, ValueError):
                 text = None
             self.cache[rel] = None if text is None else frozenset(html.unescape(a) for a in links._ANCHOR.findall(text))

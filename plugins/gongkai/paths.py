@@ -197,6 +197,55 @@ def _kind(mode: int) -> str:
     return "特殊文件 special file"
 
 
+class NotRegular(ValueError):
+    """``read_regular``: the path is not a regular file (a FIFO, a folder, a device...)."""
+
+
+class TooLarge(ValueError):
+    """``read_regular``: the file holds more than the caller's limit."""
+
+
+def read_regular(path: str | os.PathLike, limit: int, *, truncate: bool = False,
+                 same_path: str | None = None, owner: int | None = None) -> bytes:
+    """The bytes of the regular file at ``path``, at most ``limit`` of them: the one safe
+    read of a file that may have been swapped for something else (content, the build
+    cache, the pages a build wrote). The last component is opened without following a
+    link (``OSError`` ELOOP) and without blocking, so a FIFO put there is refused, never
+    waited on. Then the open file is checked: a regular file (``NotRegular``) holding at
+    most ``limit`` bytes (``TooLarge``; with ``truncate`` its first ``limit`` bytes are
+    read instead); ``same_path``: its real path, the kernel's (``/proc/self/fd``), is that
+    one, so no folder on the way was a link (``NotRegular`` when it is not, or without
+    ``/proc``); ``owner``: it belongs to that user id (``NotRegular`` otherwise). Bounded
+    also when the file grows while it is read."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegular("not a regular file")
+        if owner is not None and st.st_uid != owner:
+            raise NotRegular("not a regular file of this user")
+        if same_path is not None and os.readlink(f"/proc/self/fd/{fd}") != same_path:
+            raise NotRegular("not the file at this path")
+        if st.st_size > limit and not truncate:
+            raise TooLarge("too large")
+        want = min(st.st_size, limit)
+        data = os.read(fd, want + 1)   # one read when fstat told the truth, and one to see the end
+        if len(data) == want and want == st.st_size:
+            return data
+        parts, got = [data], len(data)
+        while got <= limit and (chunk := os.read(fd, min(1 << 20, limit + 1 - got))):
+            parts.append(chunk)
+            got += len(chunk)
+        data = b"".join(parts)
+        if len(data) > limit:
+            if not truncate:
+                raise TooLarge("too large")
+            data = data[:limit]
+        return data
+    finally:
+        os.close(fd)
+
+
 def is_regular(path: Path) -> bool:
     """A regular file that is not a link (checked without opening it: opening a FIFO blocks)."""
     try:

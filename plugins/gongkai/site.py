@@ -12,7 +12,6 @@ import multiprocessing
 import os
 import pickle
 import re
-import stat
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -434,17 +433,10 @@ def declared_index_nos(path: Path) -> set[str]:
     its first 64 KiB: not a link (its target may be outside the content folder), and not a
     FIFO, which would hold the open or the read."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
+        data = paths.read_regular(path, 65536, truncate=True)
+    except (OSError, ValueError):
         return set()
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return set()
-        return set(_INDEX_LINE.findall(os.read(fd, 65536).decode("utf-8", "replace")))
-    except OSError:
-        return set()
-    finally:
-        os.close(fd)
+    return set(_INDEX_LINE.findall(data.decode("utf-8", "replace")))
 
 
 class _Claim(NamedTuple):

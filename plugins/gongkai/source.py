@@ -8,11 +8,10 @@ from __future__ import annotations
 import codecs
 import os
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import parts_below
+from .paths import parts_below, read_regular
 
 
 class SourceError(Exception):
@@ -60,18 +59,9 @@ def read_walked(full: str, root: str, max_bytes: int) -> bytes | None:
     if not parts:
         return None
     try:
-        fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
+        return read_regular(full, max_bytes, same_path=full)
+    except (OSError, ValueError):
         return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > max_bytes or os.readlink(f"/proc/self/fd/{fd}") != full:
-            return None
-        return read_sized(fd, st.st_size)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def read_text(path: Path, data: bytes | None = None) -> str:

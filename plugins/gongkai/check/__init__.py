@@ -82,6 +82,12 @@ def unit_facts(site: Site, facts: Facts, rules: dict[str, Rule], output: Path | 
     files, pages = scan(output, shown_output, site_root) if output is not None else (None, {})
     if files is not None and units is not None:
         files.foreign = frozenset(site.units) - frozenset(units)
+    stashed = getattr(scanner, "stashed", None)
+    if files is not None and units is None and stashed and "links.internal" in rules:
+        # The links that leave the units built by this build, judged by the unit they point
+        # into before the rule reaches the units (each target unit's files loaded once).
+        links.prime_outside(files, (links.stashed_outside(path, uid, site_root)
+                                    for uid, path in sorted(stashed.items())))
     if not_ids is None:
         not_ids = not_id_tokens(site, facts)
     privacy_rule = rules.get("privacy.personal-info")

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from .pages import SHOWN
 from . import store
-from .store import MARKER, Cache
+from ..paths import read_regular
+from .store import MARKER, MAX_MARKER, Cache
 from .units import RECORD, Reuse, restore, targets_file
 from .validate import ItemCache
 
@@ -36,7 +37,7 @@ def _drop_record(folder: Path) -> None:
     try:
         st = os.lstat(folder)
         if stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid():
-            json.loads((folder / MARKER).read_text(encoding="utf-8"))
+            json.loads(read_regular(folder / MARKER, MAX_MARKER).decode("utf-8"))
             record = folder / RECORD
             if record.is_file() and not record.is_symlink():
                 record.unlink()

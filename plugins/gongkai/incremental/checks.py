@@ -315,7 +315,10 @@ class Scanner:
         if uid in self.stashed:
             got = links.read_stash(self.stashed[uid], uid, self.site_root)
             if got is not None:
-                return links.load_verdicts(got[2])
+                try:
+                    return links.load_verdicts(got[2])
+                except Exception:  # noqa: BLE001 - whole header, damaged verdicts: judged again below
+                    pass
         key = self.keys.get(uid)
         record = self.cache.load_pickle(_name("verdicts", uid)) if key else None
         if isinstance(record, dict) and record.get("key") == key and record.get("site_root") == self.site_root \

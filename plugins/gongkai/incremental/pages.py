@@ -27,12 +27,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 import weakref
 from pathlib import Path
 
 from ..items import as_list
 from ..lifecycle import State
+from ..paths import read_regular
 from ..render import PELICAN_LINK
 from .store import _write_atomic, digest
 from .validate import _deps
@@ -43,6 +43,7 @@ SETTING = "GK_PAGE_REUSE"   # set per unit job by the parent (units.Reuse.page_j
 REUSABLE_TEMPLATES = ("article",)
 SHOWN = 10   # rendered pages named in the build's line, at most
 PAGES_KEY = 1   # bump when what a page key holds changes
+MAX_OLD_PAGE = 64 * 1024 * 1024   # a previous page read to be copied or patched; larger: rendered again
 
 
 def record_digest(data: bytes) -> str:
@@ -56,9 +57,7 @@ def load_record(path: str | None, want: str | None) -> dict:
     if not path or not want:
         return {}
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-        with os.fdopen(fd, "rb") as f:
-            data = f.read(256 * 1024 * 1024)
+        data = read_regular(path, 256 * 1024 * 1024)
         if record_digest(data) != want:
             return {}
         record = json.loads(data.decode("utf-8"))
@@ -225,12 +224,9 @@ class Pages:
         if not self._real_dir(os.path.dirname(src)):
             return None
         try:
-            fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
-            with os.fdopen(fd, "rb") as f:
-                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                    return None
-                return f.read()
-        except OSError:
+            # a FIFO or a huge file in the old output: the page is rendered again, not read
+            return read_regular(src, MAX_OLD_PAGE)
+        except (OSError, ValueError):
             return None
 
     def _put(self, name: str, data: bytes) -> bool:

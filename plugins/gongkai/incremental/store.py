@@ -21,11 +21,13 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from .. import paths
 from ..source import read_sized
 
 SCHEMA = 1              # bump when what is stored, or how a key is made, changes
 MARKER = "gongkai-cache.json"
 MAX_PICKLE = 512 * 1024 * 1024
+MAX_MARKER = 4096   # the cache folder's marker: a few dozen bytes
 # Every file hash the last build saw: a pickle (as JSON, 20k entries cost 0.06 s to load and
 # 0.03 s to write, every build).
 HASHES = "hashes.pickle"
@@ -147,7 +149,10 @@ class Cache:
             st = folder.stat()
             if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
                 raise OSError(f"{folder}: 不是本用户的目录 (not a folder of this user)")
-            marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+            try:
+                marker = json.loads(paths.read_regular(folder / MARKER, MAX_MARKER).decode("utf-8"))
+            except ValueError as exc:   # not a regular file, too large, not JSON: named here
+                raise ValueError(f"{folder / MARKER}: {exc}") from None
             if not isinstance(marker, dict) or marker.get("what") != "gongkai build cache":
                 raise OSError(f"{folder}: 不是 gongkai 的缓存目录 (not a gongkai cache folder)")
             if marker.get("schema") != SCHEMA:
@@ -180,12 +185,30 @@ class Cache:
         return path
 
     def load_json(self, name: str):
-        path = self._path(name)
-        if path is None or not path.exists():
+        """The value in ``name``; None when it is missing or a link (silently), or damaged,
+        too large or not a regular file (with one warning), as ``load_pickle``."""
+        data = self._load(name)
+        if data is None:
             return None
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            return json.loads(data.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            self.warn(name, exc)
+            return None
+
+    def _load(self, name: str) -> bytes | None:
+        if self.folder is None:
+            return None
+        try:
+            return paths.read_regular(os.path.join(self.folder, name), MAX_PICKLE)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:     # a link: not ours to follow
+                return None
+            self.warn(name, exc)
+            return None
+        except ValueError as exc:            # a FIFO, a folder, too large
             self.warn(name, exc)
             return None
 
@@ -199,27 +222,11 @@ class Cache:
         damaged, too large or not a regular file (with one warning). One open and one fstat:
         several files a unit are loaded every build (issue 15: ~6,500 at 1,300 units, each
         asked three times whether it was a link, existed, and its size)."""
-        if self.folder is None:
+        data = self._load(name)
+        if data is None:
             return None
         try:
-            # O_NONBLOCK: a FIFO put here is refused below, never waited on.
-            fd = os.open(os.path.join(self.folder, name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
-                         | getattr(os, "O_CLOEXEC", 0))
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:     # a link: not ours to follow
-                return None
-            self.warn(name, exc)
-            return None
-        try:
-            with os.fdopen(fd, "rb") as f:
-                st = os.fstat(f.fileno())
-                if not stat.S_ISREG(st.st_mode):
-                    raise ValueError("not a regular file")
-                if st.st_size > MAX_PICKLE:
-                    raise ValueError("too large")
-                return pickle.load(f)  # noqa: S301 - our own folder, owned by this user (checked in open)
+            return pickle.loads(data)  # noqa: S301 - our own folder, owned by this user (checked in open)
         except Exception as exc:  # noqa: BLE001 - a damaged cache file is ignored, never an error
             self.warn(name, exc)
             return None
