@@ -182,3 +182,17 @@ def test_a_fifo_as_the_cache_marker_or_the_units_record_is_not_waited_on(cached,
     warning = next(line for line in result.stderr.splitlines() if line.startswith("warning: 构建缓存"))
     assert name in warning and "not a regular file" in warning, warning
     same_as_uncached(content, out, tmp_path)
+
+
+def test_fifos_in_place_of_the_compiled_templates_are_not_waited_on(cached, tmp_path):
+    """The workers read the theme's compiled templates from the cache: FIFOs there mean
+    the templates are compiled afresh, and the build ends."""
+    content, out = cached
+    compiled = [p for p in (tmp_path / ".output.cache" / "jinja").rglob("*") if p.is_file()]
+    assert compiled
+    for path in compiled:
+        path.unlink()
+        os.mkfifo(path)
+    edit_one_item(content)
+    rebuild_bounded(content, out)
+    same_as_uncached(content, out, tmp_path)

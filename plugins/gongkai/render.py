@@ -21,6 +21,8 @@ import jinja2
 import markdown
 import nh3
 
+from .paths import read_regular
+
 EXTENSIONS = ["markdown.extensions.extra", "markdown.extensions.sane_lists", "markdown.extensions.toc"]
 EXTENSION_CONFIGS = {"markdown.extensions.toc": {"slugify": lambda value, sep: _heading_id(value)}}
 
@@ -246,10 +248,9 @@ class TemplateCache(jinja2.BytecodeCache):
 
     def _read(self, key: str) -> bytes | None:
         try:
-            fd = os.open(os.path.join(self.folder, key), os.O_RDONLY | os.O_NOFOLLOW)
-            with os.fdopen(fd, "rb") as f:
-                return f.read(16 * 1024 * 1024)
-        except OSError:
+            # a link, a FIFO (never waited on) or a huge file: compiled afresh instead
+            return read_regular(os.path.join(self.folder, key), 16 * 1024 * 1024)
+        except (OSError, ValueError):
             return None
 
     def clear(self):
