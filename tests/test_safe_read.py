@@ -143,30 +143,31 @@ def same_as_uncached(content: Path, out: Path, tmp_path: Path) -> None:
     assert tree(out) == tree(fresh)
 
 
+def fifos_then_rebuild(content: Path, out: Path, tmp_path: Path, fifos: list[Path]):
+    """Each of ``fifos`` replaced by a FIFO, one item edited, a rebuild that must end (it
+    hung before), and its output equal to a --no-cache build's."""
+    assert fifos
+    for path in fifos:
+        path.unlink()
+        os.mkfifo(path)
+    edit_one_item(content)
+    result = rebuild_bounded(content, out)
+    same_as_uncached(content, out, tmp_path)
+    return result
+
+
 def test_a_fifo_in_place_of_a_previous_page_is_not_waited_on(cached, tmp_path):
     """A rebuilt unit copies its unchanged pages from the previous output: one of them made
-    a FIFO is rendered again, not opened and waited on (the build hung here before)."""
+    a FIFO is rendered again, not opened and waited on."""
     content, out = cached
     pages = sorted(p for p in (out / UNIT / "art").rglob("*.html") if "zhengwu-gongkai-gongzuo-zhidu" not in p.name)
-    victim = pages[0]
-    victim.unlink()
-    os.mkfifo(victim)
-    edit_one_item(content)
-    rebuild_bounded(content, out)
-    assert victim.is_file() and not victim.is_symlink()
-    same_as_uncached(content, out, tmp_path)
+    fifos_then_rebuild(content, out, tmp_path, pages[:1])
+    assert pages[0].is_file() and not pages[0].is_symlink()
 
 
 def test_a_fifo_in_place_of_a_page_record_in_the_cache_is_not_waited_on(cached, tmp_path):
     content, out = cached
-    records = sorted((tmp_path / ".output.cache" / "pages").glob("*.json"))
-    assert records
-    for record in records:
-        record.unlink()
-        os.mkfifo(record)
-    edit_one_item(content)
-    rebuild_bounded(content, out)
-    same_as_uncached(content, out, tmp_path)
+    fifos_then_rebuild(content, out, tmp_path, sorted((tmp_path / ".output.cache" / "pages").glob("*.json")))
 
 
 @pytest.mark.parametrize("name", ["gongkai-cache.json", "units.json"])
@@ -174,25 +175,14 @@ def test_a_fifo_as_the_cache_marker_or_the_units_record_is_not_waited_on(cached,
     """The cache folder's marker and its record of units are read every cached build: a
     FIFO there means a full build (with a warning), not a build that waits for ever."""
     content, out = cached
-    path = tmp_path / ".output.cache" / name
-    path.unlink()
-    os.mkfifo(path)
-    edit_one_item(content)
-    result = rebuild_bounded(content, out)
+    result = fifos_then_rebuild(content, out, tmp_path, [tmp_path / ".output.cache" / name])
     warning = next(line for line in result.stderr.splitlines() if line.startswith("warning: 构建缓存"))
     assert name in warning and "not a regular file" in warning, warning
-    same_as_uncached(content, out, tmp_path)
 
 
 def test_fifos_in_place_of_the_compiled_templates_are_not_waited_on(cached, tmp_path):
     """The workers read the theme's compiled templates from the cache: FIFOs there mean
     the templates are compiled afresh, and the build ends."""
     content, out = cached
-    compiled = [p for p in (tmp_path / ".output.cache" / "jinja").rglob("*") if p.is_file()]
-    assert compiled
-    for path in compiled:
-        path.unlink()
-        os.mkfifo(path)
-    edit_one_item(content)
-    rebuild_bounded(content, out)
-    same_as_uncached(content, out, tmp_path)
+    fifos_then_rebuild(content, out, tmp_path, [p for p in (tmp_path / ".output.cache" / "jinja").rglob("*")
+                                                if p.is_file()])
