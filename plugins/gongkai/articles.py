@@ -128,6 +128,17 @@ class ItemReaders(_NoStamps, Readers):
         return lean
 
 
+def _overridden(key: str, pelicans: property) -> property:
+    """Pelican's property ``pelicans``, answered from the instance's ``key`` at once when
+    the instance has one (ItemArticle.url, .save_as)."""
+    def get(self):
+        try:
+            return self.__dict__[key]
+        except KeyError:
+            return pelicans.fget(self)
+    return property(get)
+
+
 class ItemArticle(Article):
     """Pelican's Article; its source path relative to the unit folder is taken by
     string slicing when both paths are clean (``clean_folder``/``clean_relative``),
@@ -142,19 +153,8 @@ class ItemArticle(Article):
     # ``override_save_as`` attribute first, which the reader's metadata gives every item:
     # read from the instance at once (~1 µs a call; listing rows, the neighbours' links,
     # the sitemap and the feed ask ~5 times an item). Anything else: Pelican's property.
-    @property
-    def url(self) -> str:
-        try:
-            return self.__dict__["override_url"]
-        except KeyError:
-            return Article.url.fget(self)
-
-    @property
-    def save_as(self) -> str:
-        try:
-            return self.__dict__["override_save_as"]
-        except KeyError:
-            return Article.save_as.fget(self)
+    url = _overridden("override_url", Article.url)
+    save_as = _overridden("override_save_as", Article.save_as)
 
     def get_relative_source_path(self, source_path: str | None = None) -> str | None:
         if not source_path:
