@@ -657,3 +657,39 @@ def test_counting_a_large_units_terms_holds_a_block_at_a_time(monkeypatch):
     # The blocks' postings (12 bytes each) once more, and one block's arrays (~200 bytes a character).
     bound = 12 * len(term) + 200 * tokenize.BLOCK
     assert peak - held < bound, f"{(peak - held) / 2**20:.1f} MiB working, bound {bound / 2**20:.1f} MiB"
+
+
+def _cycle_probe_unit(job: dict) -> dict:
+    """build_unit with the cycle collector keeping what it finds (gc.DEBUG_SAVEALL): the
+    Jinja contexts among the unit's cyclic garbage, and the pages the unit wrote."""
+    import gc
+
+    import jinja2.runtime
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        result = _BUILD_UNIT(job)
+        gc.collect()
+        contexts = sorted(o.name for o in gc.garbage if isinstance(o, jinja2.runtime.Context))
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.collect()   # what the list held, freed now: not seen again by the next unit's probe
+    top = job["override"]["OUTPUT_PATH"]
+    folders = [os.path.relpath(where, top) for where, _, names in os.walk(top) for name in names
+               if name.endswith(".html")]
+    return {**result, "contexts": contexts, "pages": len(folders),
+            "depths": len({0 if f == "." else f.count("/") + 1 for f in folders})}
+
+
+def test_a_page_render_leaves_no_cycle_for_the_collector(tmp_path, monkeypatch):
+    """A page's Jinja context is freed when its page is written: no macro is defined in a
+    page's own templates (base.html's head, header and footer are macros.html's), whose
+    closure and the page's context would hold each other until the unit's collection
+    (collector_paused) traverses them, ~3 Macro objects and their closures a page. What
+    is left is the macros.html module of each folder depth (GK.macros, one per SITEURL)."""
+    seen = _results_of_units(_cycle_probe_unit, tmp_path, monkeypatch)
+    assert seen and all(not r["errors"] for r in seen)
+    for r in seen:
+        assert r["pages"] > 10
+        assert set(r["contexts"]) <= {"macros.html"}, r["contexts"][:5]
+        assert len(r["contexts"]) <= r["depths"]

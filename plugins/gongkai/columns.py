@@ -217,7 +217,7 @@ class GK:
         return module
 
     def once(self, key: tuple, render, *args) -> Markup:
-        """``render(*args)`` (a macro of base.html) rendered the first time ``key`` is
+        """``render(*args)`` (macros.html's head_end, header or footer) rendered the first time ``key`` is
         asked for, and that HTML every later time. The key holds everything the block
         reads that differs between the unit's pages: its SITEURL (folder depth), and
         the macro's arguments."""
