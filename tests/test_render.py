@@ -155,3 +155,62 @@ def test_unit_environments_have_the_themes_filters_and_a_sites_own_win():
     assert generator.env.from_string("{{ 1|date }}|{{ 'a/b'|token }}").render() == (
         "site-own|" + str(GK.token("a/b")))
     render.forget_run()
+
+
+class _Html:
+    def __html__(self):
+        return "<i>safe</i>"
+
+
+class _Str(str):
+    pass
+
+
+class _Safe(str):
+    def __html__(self):
+        return "<b>" + self + "</b>"
+
+
+ESCAPED = ["", "plain", "中文 政务公开", "a<b>&c\"d'e", "<script>alert(1)</script>", "\x00\u3000&amp;",
+           _Str("<sub>"), _Safe("x"), _Html(), 0, 42, 3.5, None, True, ["<li>"]]
+
+
+@pytest.mark.parametrize("value", ESCAPED)
+@pytest.mark.parametrize("as_markup", [False, True])
+def test_page_escape_gives_markupsafes_value(value, as_markup):
+    import markupsafe
+
+    from gongkai.render import page_escape
+    if as_markup:
+        if type(value) is not str:
+            pytest.skip("Markup of a str only")
+        value = markupsafe.Markup(value)
+    got, want = page_escape(value), markupsafe.escape(value)
+    assert type(got) is markupsafe.Markup and got == want
+
+
+def test_the_theme_environment_escapes_pages_through_page_escape(tmp_path, monkeypatch):
+    """share_environment makes the theme's templates PageTemplates: their {{ … }} go through
+    page_escape, and a page renders as Jinja's own Template renders it."""
+    import jinja2
+    import markupsafe
+
+    from gongkai import render
+    from test_perf import fake_generator
+    monkeypatch.setattr(render, "ENVIRONMENTS", {})
+    (tmp_path / "page.html").write_text("<p title=\"{{ t }}\">{{ x }}|{{ m }}|{{ n }}|{{ x ~ m }}</p>"
+                                        "{% macro k(v) %}<b>{{ v }}</b>{% endmacro %}{{ k(x) }}")
+    gen = fake_generator(tmp_path)
+    gen.env.autoescape = True
+    render.share_environment(gen)
+    template = gen.env.get_template("page.html")
+    assert isinstance(template, render.PageTemplate)
+    assert template.root_render_func.__globals__["escape"] is render.page_escape
+    values = {"t": "a\"b", "x": "<x>&", "m": markupsafe.Markup("<i>m</i>"), "n": 7}
+    plain = jinja2.Environment(loader=jinja2.FileSystemLoader(str(tmp_path)), autoescape=True)
+    assert template.render(values) == plain.get_template("page.html").render(values)
+    (tmp_path / "out.html").write_text("<p title=\"{{ t }}\">{{ x }}|{{ m }}|{{ n }}</p>")
+    calls = []
+    monkeypatch.setattr(markupsafe, "escape", lambda s: calls.append(s) or markupsafe.Markup(""))
+    gen.env.get_template("out.html").render(values)   # never the module-level escape Jinja imported
+    assert calls == []
