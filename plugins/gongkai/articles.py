@@ -350,19 +350,23 @@ class UnitWriter(Writer):
         target = self._claim(path, override)
         data = text.encode("utf-8")
         texts = self.texts
-        if texts is not None:   # what the file held is gone from here on, whatever happens below
-            texts.forget(target)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o666)
+        fd = -1
         try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o666)
             written = os.write(fd, data)
             if written < len(data):   # a short write (a signal, a pipe): the rest, as file objects do
                 view = memoryview(data)[written:]
                 while view:
                     view = view[os.write(fd, view):]
-            if texts is not None and target == path:   # (not os.devnull: a page that was not overwritten)
+            if texts is not None and target == path:   # (os.devnull: a page not overwritten, left as it was)
                 texts.keep(target, text, len(data), os.fstat(fd))
+        except BaseException:
+            if texts is not None:   # what the file holds now is not known: the scan reads it
+                texts.forget(target)
+            raise
         finally:
-            os.close(fd)
+            if fd >= 0:
+                os.close(fd)
 
     def _open_w(self, filename, encoding, override=False):
         # Pelican's own writes (feeds, pages of other writers' paths): a text held for

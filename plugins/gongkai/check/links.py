@@ -425,43 +425,43 @@ class Written:
     back to ``text`` exactly (a str that cannot be encoded is never written), so the scan
     sees what a read would give it.
 
-    A text stands for the file only while the file is the one the writer left: its
-    ``lstat`` signature (device, inode, size, modification and change times) is taken from
-    the open file right after the write and compared when the scan asks; anything else that
-    wrote, replaced or touched the file since (an attachment copied over a page, a plugin
-    rewriting a page on ``content_written``) changed one of them, and the page is read from
-    disk. (The change time is the kernel's clock, which user code cannot set; and once it was
-    read, as the writer's ``fstat`` does, Linux 6.13+ gives the next change a finer time
-    than its clock tick.) The writer forgets a page before it opens it again, so a page
-    written twice holds the last text, and one whose write failed holds none.
+    A text stands for the file only while the file is the one the writer left: the open
+    file's ``fstat`` right after the write (device, inode, size, modification and change
+    times) is compared with the path's ``lstat`` when the scan asks; anything that wrote,
+    replaced or touched the file since (an attachment copied over a page, a plugin rewriting
+    a page on ``content_written``) changed one of them, and the page is read from disk. (The
+    change time is the kernel's clock, which user code cannot set; once it was read, as the
+    writer's ``fstat`` does, Linux 6.13+ gives the next change a finer time than its clock
+    tick.) A page written twice holds the last text; one whose write failed holds none.
 
-    Held: at most ``budget`` bytes of text (``sys.getsizeof``): a unit of 200 items holds
-    all its pages (~6 MiB), one of 2,000 the first of them (the rest are read, as before).
-    Emptied by ``clear`` once the scan is done."""
+    Held: at most ``budget`` bytes of text (``sys.getsizeof``): a 20k/100 unit's ~230 pages
+    are ~5–6 MiB, a unit of 2,000 items holds its first pages and the rest are read, as
+    before. Emptied by ``clear`` once the scan is done."""
 
-    BUDGET = 16 * 1024 * 1024
+    BUDGET = 8 * 1024 * 1024
 
     def __init__(self, budget: int | None = None):
-        self._held: dict[str, tuple[str, tuple]] = {}
-        self._sizes: dict[str, int] = {}
+        self._held: dict[str, tuple[str, os.stat_result]] = {}
         self.budget = self.room = self.BUDGET if budget is None else budget
 
     def forget(self, path: str) -> None:
-        """``path`` is about to be written (again) by other means than ``keep``."""
-        if self._held.pop(path, None) is not None:
-            self.room += self._sizes.pop(path)
+        """``path`` was (or may have been) written by other means than ``keep``."""
+        got = self._held.pop(path, None)
+        if got is not None:
+            self.room += sys.getsizeof(got[0])
 
     def keep(self, path: str, text: str, size: int, st: os.stat_result) -> None:
-        """``path`` now holds ``text`` (``size`` bytes once encoded): ``st`` is the open
-        file's ``fstat`` after the write. Pages the scan would not read (above
-        MAX_PAGE_BYTES) and pages past the budget are not held."""
-        self.forget(path)
+        """``path`` now holds ``text`` (``size`` bytes once encoded); ``st``: the open file's
+        ``fstat`` after the write. (Called for every page a unit writes: kept lean.) A page
+        the scan would not read (above MAX_PAGE_BYTES, not .html) or past the budget is
+        not held."""
+        held = self._held
+        if path in held:
+            self.forget(path)
         cost = sys.getsizeof(text)
-        if size > MAX_PAGE_BYTES or cost > self.room or not path.endswith(".html"):
-            return
-        self.room -= cost
-        self._held[path] = (text, _signature(st))
-        self._sizes[path] = cost
+        if cost <= self.room and size <= MAX_PAGE_BYTES and path.endswith(".html"):
+            self.room -= cost
+            held[path] = (text, st)
 
     def text(self, path: str) -> str | None:
         """The text of the page at ``path`` when it is still the file the writer wrote."""
@@ -469,22 +469,22 @@ class Written:
         if got is None:
             return None
         try:
-            st = os.lstat(path)
+            now = os.lstat(path)
         except OSError:
             return None
-        return got[0] if _signature(st) == got[1] and stat.S_ISREG(st.st_mode) else None
+        was = got[1]
+        if (now.st_ino, now.st_dev, now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_mode) != (
+                was.st_ino, was.st_dev, was.st_size, was.st_mtime_ns, was.st_ctime_ns, was.st_mode) \
+                or not stat.S_ISREG(now.st_mode):
+            return None
+        return got[0]
 
     def clear(self) -> None:
         self._held.clear()
-        self._sizes.clear()
         self.room = self.budget
 
     def __len__(self) -> int:
         return len(self._held)
-
-
-def _signature(st: os.stat_result) -> tuple:
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _read_page(path: str, regular: bool) -> bytes | object | None:
