@@ -37,11 +37,12 @@ def stash_bytes(folder: Path, uid: str, written: links.Written | None) -> bytes:
 def test_the_writers_texts_scan_as_the_disk(tmp_path, monkeypatch):
     """Random pages (CR and CRLF, CJK and astral characters, hostile markup) written by the
     unit's writer; a page above MAX_PAGE_BYTES; a page written twice (override), one skipped
-    (not overwritten), one refused (written twice without override); one whose write failed
+    (not overwritten), one refused (written twice without override), one that cannot be
+    encoded (a lone surrogate: invalid UTF-8 cannot come from a str); one whose write failed
     half way; pages put there by others (a copy, as per-page reuse does; a page replaced by
     another of the same size, one rewritten in place, one made a FIFO): the stash from memory is
     the stash read from disk, byte for byte, and only the pages the writer's text does not
-    stand for are read."""
+    stand for are read (a copy with invalid UTF-8 among them)."""
     rng = random.Random(15)
     folder = tmp_path / "u"
     writer = UnitWriter(str(folder), settings={})
@@ -60,6 +61,10 @@ def test_the_writers_texts_scan_as_the_disk(tmp_path, monkeypatch):
     writer._write_text(str(folder / "index.html"), '<a href="gone.html">二</a>', False)
     with pytest.raises(FileOverwriteFailedError):
         writer._write_text(str(folder / "art/b/p1.html"), '<a href="refused.html">x</a>', False)
+    # a str that is not valid Unicode (a lone surrogate) cannot be encoded: refused before the
+    # file is opened, which keeps the text written before it
+    with pytest.raises(UnicodeEncodeError):
+        writer._write_text(str(folder / "art/b/p5.html"), '<a href="\ud800.html">x</a>', True)
     # a write that fails after the file was truncated: the held text of its first write is dropped
     real_write = os.write
 
@@ -74,7 +79,7 @@ def test_the_writers_texts_scan_as_the_disk(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "write", real_write)
     # others: a copied page (per-page reuse), a page replaced by a same-size other, one rewritten
     # in place (an attachment copied over it), one made a FIFO
-    (folder / "art/a/copied.html").write_bytes(b'<a href="p2.html">copy</a>\r\n<p id="k">')
+    (folder / "art/a/copied.html").write_bytes(b'<a href="p2.html">copy</a>\r\n<p id="k\xff\xfe">')
     same_size = pages["art/a/p4.html"].replace("<", "[")
     assert len(same_size.encode()) == len(pages["art/a/p4.html"].encode())
     (folder / "art/a/new.tmp").write_bytes(same_size.encode())
