@@ -37,12 +37,13 @@ def stash_bytes(folder: Path, uid: str, written: links.Written | None) -> bytes:
 def test_the_writers_texts_scan_as_the_disk(tmp_path, monkeypatch):
     """Random pages (CR and CRLF, CJK and astral characters, hostile markup) written by the
     unit's writer; a page above MAX_PAGE_BYTES; a page written twice (override), one skipped
-    (not overwritten), one refused (written twice without override), one that cannot be
-    encoded (a lone surrogate: invalid UTF-8 cannot come from a str); one whose write failed
-    half way; pages put there by others (a copy, as per-page reuse does; a page replaced by
-    another of the same size, one rewritten in place, one made a FIFO): the stash from memory is
-    the stash read from disk, byte for byte, and only the pages the writer's text does not
-    stand for are read (a copy with invalid UTF-8 among them)."""
+    (not overwritten), one refused (written twice without override), one written again by
+    Pelican's ``_open_w``, one that cannot be encoded (a lone surrogate: invalid UTF-8 cannot
+    come from a str); one whose write failed half way; pages put there by others (a copy, as
+    per-page reuse does; a page replaced by another of the same size, one rewritten in place,
+    one made a FIFO): the stash from memory is the stash read from disk, byte for byte, and
+    only the pages the writer's text does not stand for are read (a copy with invalid UTF-8
+    among them)."""
     rng = random.Random(15)
     folder = tmp_path / "u"
     writer = UnitWriter(str(folder), settings={})
@@ -65,6 +66,11 @@ def test_the_writers_texts_scan_as_the_disk(tmp_path, monkeypatch):
     # file is opened, which keeps the text written before it
     with pytest.raises(UnicodeEncodeError):
         writer._write_text(str(folder / "art/b/p5.html"), '<a href="\ud800.html">x</a>', True)
+    # Pelican's own writes (feeds) go through _open_w: a page written that way is not held
+    held = len(written)
+    with writer._open_w(str(folder / "art/a/p8.html"), "utf-8", True) as f:
+        f.write(pages["art/a/p8.html"])
+    assert len(written) == held - 1
     # a write that fails after the file was truncated: the held text of its first write is dropped
     real_write = os.write
 
@@ -93,7 +99,7 @@ def test_the_writers_texts_scan_as_the_disk(tmp_path, monkeypatch):
     monkeypatch.setattr(links, "_read_page", lambda path, regular: read.append(path) or real_read(path, regular))
     from_memory = stash_bytes(folder, "u", written)
     assert sorted(os.path.relpath(p, folder) for p in read) == [
-        "art/a/big.html", "art/a/copied.html", "art/a/p4.html", "art/a/p6.html", "art/b/p3.html"]
+        "art/a/big.html", "art/a/copied.html", "art/a/p4.html", "art/a/p6.html", "art/a/p8.html", "art/b/p3.html"]
     read.clear()
     assert from_memory == stash_bytes(folder, "u", None)
     assert len(read) == len(pages) + 1   # every page but the FIFO, the copy and index.html read
