@@ -252,9 +252,16 @@ class UnitPelican(Pelican):
     (``Pelican.run`` finds it by ``isinstance``, as every plugin does). ``kept``: what the
     worker keeps for all the units of its run (build._KEPT): the plugins, found once."""
 
-    def __init__(self, settings, kept: dict | None = None):
+    def __init__(self, settings, kept: dict | None = None, texts=None):
         self._kept = {} if kept is None else kept
+        self._texts = texts   # check.links.Written, handed to the writer (UnitWriter.texts)
         super().__init__(settings)
+
+    def _get_writer(self):
+        writer = super()._get_writer()
+        if self._texts is not None and isinstance(writer, UnitWriter):
+            writer.texts = self._texts
+        return writer
 
     def init_plugins(self):
         # Pelican's init_plugins (__init__.py, 4.12); load_plugins lists the namespace
@@ -318,6 +325,9 @@ class UnitWriter(Writer):
         self._folders: set[str] = set()
         self._relative: dict[str, str] = {}
         self._base: str | None = None
+        # check.links.Written: the pages' texts for the unit's link scan (set by UnitPelican
+        # when the checker will scan the unit), else None
+        self.texts = None
 
     def output_file(self, name: str) -> str:
         """``sanitised_join(output_path, name)``: for a clean relative name under a clean
@@ -339,15 +349,31 @@ class UnitWriter(Writer):
         UnicodeEncodeError, before its file is made rather than after."""
         target = self._claim(path, override)
         data = text.encode("utf-8")
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o666)
+        texts = self.texts
+        fd = -1
         try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o666)
             written = os.write(fd, data)
             if written < len(data):   # a short write (a signal, a pipe): the rest, as file objects do
                 view = memoryview(data)[written:]
                 while view:
                     view = view[os.write(fd, view):]
+            if texts is not None and target == path:   # (os.devnull: a page not overwritten, left as it was)
+                texts.keep(target, text, len(data), os.fstat(fd))
+        except BaseException:
+            if texts is not None:   # what the file holds now is not known: the scan reads it
+                texts.forget(target)
+            raise
         finally:
-            os.close(fd)
+            if fd >= 0:
+                os.close(fd)
+
+    def _open_w(self, filename, encoding, override=False):
+        # Pelican's own writes (feeds, pages of other writers' paths): a text held for
+        # this file would no longer be its content.
+        if self.texts is not None:
+            self.texts.forget(filename)
+        return super()._open_w(filename, encoding, override)
 
     def _claim(self, filename: str, override: bool) -> str:
         """Pelican's ``Writer._open_w`` (writers.py, 4.12) without the ``open``: the file to

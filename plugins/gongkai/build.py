@@ -740,13 +740,18 @@ def build_unit(job: dict) -> dict:
     root = logging.getLogger()
     root.addHandler(handler)
     cpu, wall = time.process_time(), time.perf_counter()
+    # The pages' texts as the writer wrote them, for the link scan below (not read back).
+    texts = None
+    if job.get("check_scan"):
+        from .check.links import Written
+        texts = Written()
     try:
         # The collector's one collection at the end is counted in the unit's render and search
         # time (unit_sums below), where its garbage was made.
         with collector_paused(job.get("items")):
             override = {**_SHARED, **job.get("shared", {}), **job["override"]}   # shared: the unit's registry slice
             settings = unit_settings(job["settings_file"], override, _KEPT)
-            UnitPelican(settings, kept=_KEPT).run()
+            UnitPelican(settings, kept=_KEPT, texts=texts).run()
     except Exception as exc:  # noqa: BLE001 - report any failure of this unit, build the rest
         message = describe(exc, job["override"]["OUTPUT_PATH"])
         handler.errors.append(message + ("\n" + traceback.format_exc() if job.get("debug") else ""))
@@ -759,7 +764,9 @@ def build_unit(job: dict) -> dict:
     stages = timings.unit_sums(time.process_time() - cpu, time.perf_counter() - wall, stash)
     if not handler.errors and job.get("check_scan"):
         from .check import scan_unit_job   # the checker's link scan of the pages just written
-        stages["check"] = scan_unit_job(job)
+        stages["check"] = scan_unit_job(job, texts)
+    if texts is not None:
+        texts.clear()   # a unit's pages, not held while the worker builds its next unit
     return {"unit": job["unit"], "errors": handler.errors, "code": code, "stages": stages,
             "rss_mib": timings.peak_rss_mib()}
 

@@ -52,16 +52,18 @@ def prepare_jobs(jobs: list[dict], partial: Path, settings: dict, enabled: bool)
         job["check_scan"] = {"stash": str((partial / links.STASH).resolve()), "site_root": site_root(settings)}
 
 
-def scan_unit_job(job: dict) -> float:
+def scan_unit_job(job: dict, written: links.Written | None = None) -> float:
     """In a unit's worker, after Pelican wrote the unit: its link scan into the build's
     stash. Returns the CPU seconds spent (the check stage's share of the worker). Best
-    effort: without a stash file the check stage reads the unit's pages itself."""
+    effort: without a stash file the check stage reads the unit's pages itself.
+    ``written``: the texts of the pages the unit's writer wrote (not read back)."""
     what = job.get("check_scan")
     if not what:
         return 0.0
     started = time.process_time()
     try:
-        links.stash_unit(Path(job["override"]["OUTPUT_PATH"]), job["unit"], Path(what["stash"]), what["site_root"])
+        links.stash_unit(Path(job["override"]["OUTPUT_PATH"]), job["unit"], Path(what["stash"]), what["site_root"],
+                         written)
     except Exception:  # noqa: BLE001 - best effort: the check stage then reads the unit's pages itself
         Path(what["stash"], f"{job['unit']}.pickle").unlink(missing_ok=True)
     return time.process_time() - started

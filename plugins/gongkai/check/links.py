@@ -27,6 +27,7 @@ import pickle
 import posixpath
 import re
 import stat
+import sys
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -99,14 +100,17 @@ def scan_output(root: Path, shown_root: str, site_root: str = "", skip: frozense
     return files, pages
 
 
-def scan_unit(folder: Path, uid: str, leave_out: frozenset[str] = frozenset()) -> tuple[SiteFiles, list[PageLinks]]:
+def scan_unit(folder: Path, uid: str, leave_out: frozenset[str] = frozenset(), written: Written | None = None
+              ) -> tuple[SiteFiles, list[PageLinks]]:
     """One unit's folder as ``scan_output`` sees it (paths from the output root), without
     the top-level entries in ``leave_out``. Each folder's pages after its first are read
     against the first (``_fast_scan``'s ``base``): pages of one folder end alike. A folder
     with one page (a column's index.html: ~30 of a unit's ~40 pages when its columns hold few
     items) is read against the first such page of its depth: column pages end with the same
     navigation and footer, their relative links alike at one depth. Any base gives the same
-    answer (``_sync`` compares the texts); a good one only reads less."""
+    answer (``_sync`` compares the texts); a good one only reads less. ``written``: the
+    text of the pages the unit's writer wrote in this build (``Written``): such a page is
+    not read back; the files are still those the walk finds."""
     files = SiteFiles("")
     found: list[PageLinks] = []
     interned: dict[str, str] = {}
@@ -116,7 +120,8 @@ def scan_unit(folder: Path, uid: str, leave_out: frozenset[str] = frozenset()) -
         if sum(name.endswith(".html") for name in names) == 1:
             base = lone.setdefault(rel.count("/"), base)
         for name in names:
-            page = _scan_file(os.path.join(where, name), f"{rel}/{name}", files, interned, base, regular=True)
+            page = _scan_file(os.path.join(where, name), f"{rel}/{name}", files, interned, base, regular=True,
+                              written=written)
             if page is not None:
                 found.append(page)
     found.sort(key=lambda p: p.path.split("/"))
@@ -150,16 +155,17 @@ def _regular_files(top: str, uid: str, leave_out: frozenset[str]) -> Iterator[tu
         stack.extend(reversed(below))
 
 
-def stash_unit(folder: Path, uid: str, stash: Path, site_root: str) -> None:
+def stash_unit(folder: Path, uid: str, stash: Path, site_root: str, written: Written | None = None) -> None:
     """Scan the unit folder a worker has just written and leave the scan in ``stash``
     (``<stash>/<uid>.pickle``): a header (files, external links, folder tokens) the check
     stage reads for every unit, the anchors of its pages (read only when a link with a #fragment
     points into the unit), then the link rule's verdicts on the unit's links
     (``judge_unit``), read when the rule reaches the unit.
-    Written to a temporary name and renamed: a stash file is whole or absent."""
+    Written to a temporary name and renamed: a stash file is whole or absent. ``written``:
+    see ``scan_unit``."""
     from types import SimpleNamespace
 
-    files, found = scan_unit(folder, uid)
+    files, found = scan_unit(folder, uid, written=written)
     files.site_root = site_root.rstrip("/")
     resolver = Resolver(files)   # external_links and judge_unit resolve the same links
     external = external_links(SimpleNamespace(pages=found, files=files), resolver)
@@ -370,21 +376,27 @@ def add_unit(files: SiteFiles, part: SiteFiles) -> None:
 
 
 def _scan_file(path: str, rel: str, files: SiteFiles, interned: dict[str, str] | None = None,
-               base: _Marks | None = None, regular: bool = False) -> PageLinks | None:
+               base: _Marks | None = None, regular: bool = False, written: Written | None = None
+               ) -> PageLinks | None:
     """Add a regular file (never a symlink) to ``files``; the links of an HTML page.
     ``base``: the marks of its folder's first page (filled when empty: ``_fast_scan``);
-    ``regular``: the caller found ``path`` a regular file (``_regular_files``)."""
+    ``regular``: the caller found ``path`` a regular file (``_regular_files``);
+    ``written``: the texts the unit's writer wrote (a page it holds is not read)."""
     if not rel.endswith(".html"):
         if regular or is_regular(path):
             files.files.add(rel)
         return None
-    data = _read_page(path, regular)
-    if data is None:
-        return None
-    files.files.add(rel)
-    if data is _TOO_LARGE:
-        return None
-    text = data.decode("utf-8", "replace")
+    text = written.text(path) if written is not None and regular else None
+    if text is None:
+        data = _read_page(path, regular)
+        if data is None:
+            return None
+        files.files.add(rel)
+        if data is _TOO_LARGE:
+            return None
+        text = data.decode("utf-8", "replace")
+    else:
+        files.files.add(rel)
     if "\r" in text:  # what a text-mode read gives (universal newlines)
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     unit = "/" in rel    # the portal's own pages belong to no unit: their links are not kept
@@ -404,6 +416,75 @@ def _scan_file(path: str, rel: str, files: SiteFiles, interned: dict[str, str] |
 
 
 _TOO_LARGE = object()   # _read_page: a page too large to scan
+
+
+class Written:
+    """The pages a unit's writer wrote in this build (articles.UnitWriter), each with the
+    text it encoded and wrote, so the worker's link scan does not read and decode them
+    again (``scan_unit``): the bytes on disk are ``text.encode("utf-8")``, which decodes
+    back to ``text`` exactly (a str that cannot be encoded is never written), so the scan
+    sees what a read would give it.
+
+    A text stands for the file only while the file is the one the writer left: the open
+    file's ``fstat`` right after the write (device, inode, size, modification and change
+    times) is compared with the path's ``lstat`` when the scan asks; anything that wrote,
+    replaced or touched the file since (an attachment copied over a page, a plugin rewriting
+    a page on ``content_written``) changed one of them, and the page is read from disk. (The
+    change time is the kernel's clock, which user code cannot set; once it was read, as the
+    writer's ``fstat`` does, Linux 6.13+ gives the next change a finer time than its clock
+    tick.) A page written twice holds the last text; one whose write failed holds none.
+
+    Held: at most ``budget`` bytes of text (``sys.getsizeof``): a 20k/100 unit's ~230 pages
+    are ~5–6 MiB, a unit of 2,000 items holds its first pages and the rest are read, as
+    before. Emptied by ``clear`` once the scan is done."""
+
+    BUDGET = 8 * 1024 * 1024
+
+    def __init__(self, budget: int | None = None):
+        self._held: dict[str, tuple[str, os.stat_result]] = {}
+        self.budget = self.room = self.BUDGET if budget is None else budget
+
+    def forget(self, path: str) -> None:
+        """``path`` was (or may have been) written by other means than ``keep``."""
+        got = self._held.pop(path, None)
+        if got is not None:
+            self.room += sys.getsizeof(got[0])
+
+    def keep(self, path: str, text: str, size: int, st: os.stat_result) -> None:
+        """``path`` now holds ``text`` (``size`` bytes once encoded); ``st``: the open file's
+        ``fstat`` after the write. (Called for every page a unit writes: kept lean.) A page
+        the scan would not read (above MAX_PAGE_BYTES, not .html) or past the budget is
+        not held."""
+        held = self._held
+        if path in held:
+            self.forget(path)
+        cost = sys.getsizeof(text)
+        if cost <= self.room and size <= MAX_PAGE_BYTES and path.endswith(".html"):
+            self.room -= cost
+            held[path] = (text, st)
+
+    def text(self, path: str) -> str | None:
+        """The text of the page at ``path`` when it is still the file the writer wrote."""
+        got = self._held.get(path)
+        if got is None:
+            return None
+        try:
+            now = os.lstat(path)
+        except OSError:
+            return None
+        was = got[1]
+        if (now.st_ino, now.st_dev, now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_mode) != (
+                was.st_ino, was.st_dev, was.st_size, was.st_mtime_ns, was.st_ctime_ns, was.st_mode) \
+                or not stat.S_ISREG(now.st_mode):
+            return None
+        return got[0]
+
+    def clear(self) -> None:
+        self._held.clear()
+        self.room = self.budget
+
+    def __len__(self) -> int:
+        return len(self._held)
 
 
 def _read_page(path: str, regular: bool) -> bytes | object | None:
