@@ -127,8 +127,12 @@ def test_template_change_changes_every_page(site, tmp_path):
     first = rebuild(content, out, AS_OF, "--settings", str(settings))
     assert rebuilt(first.stdout)[0] == 5          # settings differ: every unit
     before = tree(out)
-    base = theme / "templates" / "base.html"
-    base.write_text(text(base).replace("</footer>", "<!-- TPLMARK --></footer>", 1), encoding="utf-8")
+    # macros.html, not base.html: the footer is rendered once per unit from it,
+    # so this also proves a change in an imported file reaches every page.
+    macros = theme / "templates" / "macros.html"
+    edited = text(macros).replace("</footer>", "<!-- TPLMARK --></footer>", 1)
+    assert edited != text(macros)
+    macros.write_text(edited, encoding="utf-8")
     result = rebuild(content, out, AS_OF, "--settings", str(settings))
     assert rebuilt(result.stdout) == (5, 5)
     after = tree(out)
