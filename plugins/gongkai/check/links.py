@@ -391,12 +391,10 @@ def _scan_file(path: str, rel: str, files: SiteFiles, interned: dict[str, str] |
         data = _read_page(path, regular)
         if data is None:
             return None
-        files.files.add(rel)
-        if data is _TOO_LARGE:
-            return None
-        text = data.decode("utf-8", "replace")
-    else:
-        files.files.add(rel)
+        text = None if data is _TOO_LARGE else data.decode("utf-8", "replace")
+    files.files.add(rel)
+    if text is None:
+        return None
     if "\r" in text:  # what a text-mode read gives (universal newlines)
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     unit = "/" in rel    # the portal's own pages belong to no unit: their links are not kept
