@@ -184,3 +184,69 @@ def test_templates_compiled_before_the_cache_folder_is_known_are_kept_there(tmp_
     later.use_folder(str(folder))
     assert env(tmp_path, later).get_template("page.html").render(x="一") == "<p>一</p>"
     assert compiled == ["page.html"]        # read, not compiled again
+
+
+def test_a_begun_child_hands_back_its_result_or_its_error():
+    """build.Begun: ``fn()`` in a child process begun at once, its result (or the exception
+    it raised) taken later; a child that dies without handing it over fails the build with
+    one message, and a child whose result is not wanted is ended, not left waiting."""
+    import os
+    import signal
+    import time
+
+    import pytest
+
+    from gongkai import build as build_mod
+
+    assert build_mod.Begun(lambda: {"t2s": {"們": "们"}}).result() == {"t2s": {"們": "们"}}
+
+    def fails():
+        raise ValueError("bad data")
+    with pytest.raises(ValueError, match="bad data"):
+        build_mod.Begun(fails).result()
+
+    def dies():
+        os.kill(os.getpid(), signal.SIGKILL)
+    with pytest.raises(build_mod.BuildError, match="子进程意外退出"):
+        build_mod.Begun(dies).result()
+
+    slow = build_mod.Begun(lambda: time.sleep(60))
+    started = time.monotonic()
+    slow.close()
+    assert time.monotonic() - started < 10 and not slow._process.is_alive()
+
+
+def test_the_maps_child_is_begun_before_the_pre_pass_and_only_without_them_in_the_cache(tmp_path, monkeypatch):
+    """The 简繁 maps of a build whose cache does not hold them are computed by a child begun
+    before the pre-pass (on the other core while it runs), not after it: they were ~0.3 s on
+    one core between the pre-pass and the units of every cold build (issue 15). A build whose
+    cache holds them begins no child; both write the same maps."""
+    import json
+
+    from conftest import AS_OF, ROOT
+    from gongkai import build as build_mod
+    from gongkai.search import zhmap
+
+    events = []
+    begun, scan = build_mod.Begun, build_mod.check
+
+    def recorded_begun(fn):
+        events.append("child")
+        return begun(fn)
+
+    def recorded_scan(*args, **kwargs):
+        events.append("pre-pass")
+        return scan(*args, **kwargs)
+    monkeypatch.setattr(build_mod, "Begun", recorded_begun)
+    monkeypatch.setattr(build_mod, "check", recorded_scan)
+    want = zhmap.maps()
+    written = {}
+    for run in ("cold", "cached"):
+        monkeypatch.setattr(zhmap, "_MAPS", [])   # a build's process starts without them
+        events.clear()
+        code = build_mod.build(ROOT / "content", tmp_path / "output", ROOT / "pelicanconf.py", ROOT / "catalogs",
+                               AS_OF, jobs=2)
+        assert code == 0
+        written[run] = json.loads((tmp_path / "output" / zhmap.PATH).read_text(encoding="utf-8"))
+        assert events == (["child", "pre-pass"] if run == "cold" else ["pre-pass"]), run
+    assert written["cold"] == written["cached"] == want

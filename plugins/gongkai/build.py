@@ -139,6 +139,29 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     started = time.monotonic()
     watch = timings.Stopwatch()  # per-stage CPU, wall and peak RSS: one `stages:` line, JSON when asked
     store = incremental.open_cache(output, use_cache)
+    from .search import zhmap
+    # The 简繁 maps from the build cache, else made by a child process begun now, on the other
+    # core while this one runs the pre-pass (OpenCC's dictionaries would stay in this process:
+    # +34 MiB, its peak in a cold build). Handed to every unit worker.
+    begun: list[Begun] = []
+
+    def start() -> Callable[[], object]:
+        begun.append(Begun(zhmap.maps))
+        return begun[0].result
+
+    maps_ready = zhmap.begin(store, start)
+    try:
+        return _stages(content, output, partial, settings_file, catalogs, as_of, jobs, debug, on_check, site,
+                       only, timings_file, zygote, started, watch, store, maps_ready)
+    finally:
+        for child in begun:
+            child.close()
+
+
+def _stages(content: Path, output: Path, partial: Path, settings_file: Path, catalogs: Path, as_of: str,
+            jobs: int | None, debug: bool, on_check, site: Site | None, only: list[str] | None,
+            timings_file: Path | None, zygote: Zygote, started: float, watch: timings.Stopwatch, store,
+            maps_ready: Callable[[], None]) -> int:
     kept_facts = None
     if site is None:
         item_cache = incremental.ItemCache(store, catalogs)
@@ -212,10 +235,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
         return planning[uid]["override"]
 
     reuse = incremental.Reuse(store, output, site, facts, shared, override_of, base, settings_file, catalogs)
-    from .search import zhmap
-    # The 简繁 maps from the build cache, else made by a child process: OpenCC's dictionaries
-    # would stay in this one (+34 MiB, its peak in a cold build). Handed to every worker below.
-    zhmap.prime(store, functools.partial(in_child, zhmap.maps))
+    maps_ready()   # the 简繁 maps (zhmap.begin in _build), handed to every worker below
     from .check import prepare_jobs as check_jobs   # the link scan runs in the unit workers
     scan_links = bool(base.get("GK_CHECK_REPORTS") or on_check is not None)
     # The units the scan read again (a file changed) are planned first and their jobs sent
@@ -259,7 +279,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     if zygote is None:
         zygote = Zygote()
     progress = Progress(len(built), "构建 (build)")
-    for result in zygote.map(build_unit, unit_jobs(), workers, _init_worker, (shared, zhmap.maps()), spool):
+    for result in zygote.map(build_unit, unit_jobs(), workers, _init_worker, (shared, search.zhmap.maps()), spool):
         progress.step(counts[result["unit"]])
         watch.worker(result)
         if result["errors"]:
@@ -694,6 +714,55 @@ def in_child(fn: Callable[[], object]):
     from concurrent.futures import ProcessPoolExecutor
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as child:
         return child.submit(fn).result()
+
+
+class Begun:
+    """``fn()`` begun now in a child process forked for it, as ``in_child`` runs it but
+    without waiting: this process goes on while the child works (on another core).
+    ``result()`` waits for it (an exception raised there is raised here); ``close()``
+    ends a child whose result is not wanted (a build that stops early), never left
+    waiting to hand it over."""
+
+    def __init__(self, fn: Callable[[], object]):
+        import multiprocessing
+        ctx = multiprocessing.get_context("fork")
+        self._conn, theirs = ctx.Pipe(duplex=False)
+        self._process = ctx.Process(target=_begun, args=(theirs, fn), name="gongkai-child", daemon=True)
+        self._process.start()
+        theirs.close()
+
+    def result(self):
+        try:
+            kind, value = self._conn.recv()
+        except (EOFError, OSError):
+            raise BuildError(LOST_CHILD) from None
+        finally:
+            self.close()
+        if kind == "error":
+            raise value
+        return value
+
+    def close(self) -> None:
+        self._conn.close()
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+
+
+LOST_CHILD = ("构建失败：构建的子进程意外退出（可能被系统终止，如内存不足），输出目录保持上次完整构建的结果 "
+              "(build failed: a child process of the build exited unexpectedly, e.g. killed for lack of memory; "
+              "the output keeps its last complete build)")
+
+
+def _begun(conn, fn: Callable[[], object]) -> None:
+    try:
+        try:
+            message = ("ok", fn())
+        except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
+            message = ("error", exc)
+        conn.send(message)
+    finally:
+        conn.close()
 
 
 def _handed_over(override: dict) -> dict:
