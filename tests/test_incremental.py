@@ -99,6 +99,12 @@ def test_edit_an_item_shows_everywhere(site, tmp_path):
     item.write_text(source.replace(f"title: {title}", f"title: {title}EDITMARK", 1), encoding="utf-8")
     result = rebuild(content, out)
     assert rebuilt(result.stdout) == (1, 5)
+    # The search line counts what this build indexed, not the kept indexes' old figures.
+    m = re.search(r"^search: [\d.]+ s to index (\d+) pages of (\d+) unit\(s\) .*; the indexes of (\d+) "
+                  r"unchanged unit\(s\) kept$", result.stdout, re.M)
+    assert m, result.stdout
+    assert (int(m.group(2)), int(m.group(3))) == (1, 4)
+    assert int(m.group(1)) == json.loads(text(out / UNIT / "search" / "index.json"))["n"]
     found = files_with(out / UNIT, "EDITMARK")
     page = "art/xxgkzd/2025-zhengwu-gongkai-gongzuo-zhidu.html"
     assert page in found, found

@@ -338,7 +338,8 @@ def finish(partial: Path, output: Path, site: Site, facts: Facts, catalogs: Path
     watch.lap("write")
     if part is not None:
         part.save_search(partial)
-    if line := search.build_portal(partial, base, units, as_of):
+    if line := search.build_portal(partial, base, units, as_of,
+                                   frozenset(reuse.reused) if reuse is not None else frozenset()):
         print(line)
     watch.lap("search")
     report = None

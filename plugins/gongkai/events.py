@@ -47,8 +47,9 @@ STAGES: dict[str, tuple[str, str]] = {
               "the build's .check-stash/)"),
     "annual": ("site, facts -> GK_ANNUAL", "年报 warnings (annual/series.py) and every public report for roll-ups"),
     "portal": ("partial, settings, units", "the portal pages across every unit (and output/annual/)"),
-    "search-portal": ("partial, settings, units, as_of", "search.build_portal: the portal's search.html "
-                      "(it queries the units' own indexes); prints the search stage's time"),
+    "search-portal": ("partial, settings, units, as_of, reused", "search.build_portal: the portal's search.html "
+                      "(it queries the units' own indexes); prints the search stage's time (the units indexed "
+                      "by this build; the reused units' indexes are kept)"),
     "check": ("site, facts, catalogs, partial, settings -> check.Report",
               "check.after_render: the checker over the rendered units (the link rule reads the workers' scans, "
               "or the cache's for reused units); "

@@ -209,7 +209,8 @@ def _write_unit(generator, writer) -> None:
          "options": options}))
 
 
-def build_portal(out: Path, settings: dict, units: dict[str, dict], as_of: str) -> str | None:
+def build_portal(out: Path, settings: dict, units: dict[str, dict], as_of: str,
+                 reused: frozenset[str] = frozenset()) -> str | None:
     """The portal's search.html (after all units are built): it queries the selected units'
     own indexes, so the portal has no index of its own to build or to download.
 
@@ -222,13 +223,15 @@ def build_portal(out: Path, settings: dict, units: dict[str, dict], as_of: str) 
     if not stash.is_dir():
         return None
     started = time.process_time()
-    options, seconds, wall, indexed = [], 0.0, 0.0, []
+    options, seconds, wall, indexed, pages = [], 0.0, 0.0, [], 0
     for uid in sorted(units):
         path = stash / f"{uid}.json"
         if path.is_file():
             data = json.loads(path.read_text(encoding="utf-8"))
-            seconds += data["cpu"]
-            wall += data["seconds"]
+            if uid not in reused:   # a reused unit's figures are those of the build that indexed it
+                seconds += data["cpu"]
+                wall += data["seconds"]
+                pages += data["options"]["count"]
             options.append(data["options"])
             indexed.append(uid)
     shutil.rmtree(stash, ignore_errors=True)
@@ -247,8 +250,10 @@ def build_portal(out: Path, settings: dict, units: dict[str, dict], as_of: str) 
         THEME_STATIC_DIR=static_dir)
     (out / "search.html").write_text(html, encoding="utf-8")
     total = seconds + time.process_time() - started
-    return (f"search: {total:.1f} s to index {merged['count']} pages of {len(indexed)} unit(s) "
-            f"(CPU, summed over workers; {wall:.1f} s wall in the workers)")
+    kept = sum(1 for uid in indexed if uid in reused)
+    return (f"search: {total:.1f} s to index {pages} pages of {len(indexed) - kept} unit(s) "
+            f"(CPU, summed over workers; {wall:.1f} s wall in the workers)"
+            + (f"; the indexes of {kept} unchanged unit(s) kept" if kept else ""))
 
 
 def register():
