@@ -143,25 +143,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     # The 简繁 maps from the build cache, else made by a child process begun now, on the other
     # core while this one runs the pre-pass (OpenCC's dictionaries would stay in this process:
     # +34 MiB, its peak in a cold build). Handed to every unit worker.
-    begun: list[Begun] = []
-
-    def start() -> Callable[[], object]:
-        begun.append(Begun(zhmap.maps))
-        return begun[0].result
-
-    maps_ready = zhmap.begin(store, start)
-    try:
-        return _stages(content, output, partial, settings_file, catalogs, as_of, jobs, debug, on_check, site,
-                       only, timings_file, zygote, started, watch, store, maps_ready)
-    finally:
-        for child in begun:
-            child.close()
-
-
-def _stages(content: Path, output: Path, partial: Path, settings_file: Path, catalogs: Path, as_of: str,
-            jobs: int | None, debug: bool, on_check, site: Site | None, only: list[str] | None,
-            timings_file: Path | None, zygote: Zygote, started: float, watch: timings.Stopwatch, store,
-            maps_ready: Callable[[], None]) -> int:
+    maps_ready = zhmap.begin(store, lambda: Begun(zhmap.maps).result)
     kept_facts = None
     if site is None:
         item_cache = incremental.ItemCache(store, catalogs)
@@ -279,7 +261,7 @@ def _stages(content: Path, output: Path, partial: Path, settings_file: Path, cat
     if zygote is None:
         zygote = Zygote()
     progress = Progress(len(built), "构建 (build)")
-    for result in zygote.map(build_unit, unit_jobs(), workers, _init_worker, (shared, search.zhmap.maps()), spool):
+    for result in zygote.map(build_unit, unit_jobs(), workers, _init_worker, (shared, zhmap.maps()), spool):
         progress.step(counts[result["unit"]])
         watch.worker(result)
         if result["errors"]:
@@ -711,26 +693,25 @@ def _init_worker(shared: dict | None = None, maps: dict | None = None):
 def in_child(fn: Callable[[], object]):
     """``fn()`` run in a child process forked for it, its result pickled back (an exception
     too): what it loads and leaves behind is not this process's memory."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as child:
-        return child.submit(fn).result()
+    return Begun(fn).result()
 
 
 class Begun:
-    """``fn()`` begun now in a child process forked for it, as ``in_child`` runs it but
-    without waiting: this process goes on while the child works (on another core).
-    ``result()`` waits for it (an exception raised there is raised here); ``close()``
-    ends a child whose result is not wanted (a build that stops early), never left
-    waiting to hand it over."""
+    """``fn()`` begun now in a child process forked for it (``in_child`` without waiting):
+    this process goes on while the child works (on another core). ``result()`` waits for
+    it (an exception raised there is raised here). A child whose result is not asked for
+    (a build that stops early) is ended when this object goes (``close``, also at exit),
+    never left waiting to hand it over."""
 
     def __init__(self, fn: Callable[[], object]):
         import multiprocessing
+        import weakref
         ctx = multiprocessing.get_context("fork")
         self._conn, theirs = ctx.Pipe(duplex=False)
         self._process = ctx.Process(target=_begun, args=(theirs, fn), name="gongkai-child", daemon=True)
         self._process.start()
         theirs.close()
+        self.close = weakref.finalize(self, _end_child, self._conn, self._process)
 
     def result(self):
         try:
@@ -743,11 +724,12 @@ class Begun:
             raise value
         return value
 
-    def close(self) -> None:
-        self._conn.close()
-        if self._process.is_alive():
-            self._process.terminate()
-        self._process.join()
+
+def _end_child(conn, process) -> None:
+    conn.close()
+    if process.is_alive():
+        process.terminate()
+    process.join()
 
 
 LOST_CHILD = ("构建失败：构建的子进程意外退出（可能被系统终止，如内存不足），输出目录保持上次完整构建的结果 "
