@@ -205,6 +205,9 @@ def test_a_begun_child_hands_back_its_result_or_its_error():
     with pytest.raises(ValueError, match="bad data"):
         build_mod.Begun(fails).result()
 
+    with pytest.raises(RuntimeError, match="pickle"):    # what cannot be handed back is said, not lost
+        build_mod.Begun(lambda: (lambda: None)).result()
+
     def dies():
         os.kill(os.getpid(), signal.SIGKILL)
     with pytest.raises(build_mod.BuildError, match="子进程意外退出"):

@@ -743,7 +743,10 @@ def _begun(conn, fn: Callable[[], object]) -> None:
             message = ("ok", fn())
         except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
             message = ("error", exc)
-        conn.send(message)
+        try:
+            conn.send(message)
+        except Exception as exc:  # noqa: BLE001 - a result or an error that does not pickle: said in one line
+            conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
     finally:
         conn.close()
 
