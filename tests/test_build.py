@@ -188,9 +188,11 @@ def test_publish_uses_absolute_urls_and_minified_css(tmp_path):
     assert result.returncode == 0, result.stderr
     page = (out / "demo-county/gfxwj/index.html").read_text(encoding="utf-8")
     assert 'href="https://gk.example.gov.cn/demo-county/art/gfxwj/2025-kaohe.html"' in page
-    assert 'href="https://gk.example.gov.cn/demo-county/theme/css/main.css"' in page
+    # The theme is the portal's, once at the root, for every unit's pages: no copy in a unit.
+    assert 'href="https://gk.example.gov.cn/theme/css/main.css"' in page
+    assert not (out / "demo-county/theme").exists()
     assert '<a href="https://gk.example.gov.cn/index.html">' in page  # portal, not …/demo-county/..
-    css = (out / "demo-county/theme/css/main.css").read_text(encoding="utf-8")
+    css = (out / "theme/css/main.css").read_text(encoding="utf-8")
     assert "/*" not in css and len(css.splitlines()) <= 3
     sitemap = (out / "demo-county/sitemap.xml").read_text(encoding="utf-8")
     assert "<loc>https://gk.example.gov.cn/demo-county/index.html</loc>" in sitemap

@@ -67,7 +67,9 @@ def test_reports_are_in_the_preview_build(sample_site):
     assert (sample_site / "theme/js/check-sort.js").is_file()
     unit = (sample_site / "shili-province/check/index.html").read_text(encoding="utf-8")
     assert "示省政办发〔2014〕36号" in unit and "GB/T 9704-2012" in unit and "86 分" in unit
-    assert 'href="../theme/css/main.css"' in unit and (sample_site / "shili-province/theme/css/main.css").is_file()
+    # the portal's theme, as every page of the unit reads it: no copy in the unit
+    assert 'href="../../theme/css/main.css"' in unit and (sample_site / "theme/css/main.css").is_file()
+    assert not (sample_site / "shili-province/theme").exists()
     assert "未发现问题" in (sample_site / "shili-city/check/index.html").read_text(encoding="utf-8")
 
 

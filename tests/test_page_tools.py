@@ -147,7 +147,8 @@ def test_traditional_switch_uses_the_built_map_and_switches_back(context, site_u
     page.get_by_role("button", name="繁體").click()
     expect(page.locator("h1")).to_have_text(re.compile("關於印發"))
     assert page.evaluate("() => document.documentElement.lang") == "zh-Hant"
-    assert any(u.endswith(f"/{COUNTY}/theme/js/zhmap.json") for u in requests)
+    # the portal's one map, which every unit's pages share (a browser keeps one copy)
+    assert any(u == f"{site_url}/theme/js/zhmap.json" for u in requests), requests
     page.reload()  # the choice persists
     expect(page.locator("h1")).to_have_text(re.compile("關於印發"))
     page.get_by_role("button", name="简体").click()
@@ -155,14 +156,18 @@ def test_traditional_switch_uses_the_built_map_and_switches_back(context, site_u
     assert page.evaluate("() => document.documentElement.lang") == "zh-CN"
 
 
-def test_zhmap_is_written_under_every_site_root(sample_site):
-    roots = [sample_site] + [p for p in sample_site.iterdir() if (p / "lifecycle.json").is_file()]
-    assert len(roots) == 6
-    for root in roots:
-        data = json.loads((root / "theme/js/zhmap.json").read_text(encoding="utf-8"))
-        assert set(data) == {"s2t", "t2s"}
-        assert data["s2t"]["务"] == "務" and data["t2s"]["務"] == "务" and data["s2t"]["开"] == "開"
-        assert all(len(k) == 1 and len(v) == 1 for k, v in data["s2t"].items())
+def test_zhmap_is_written_once_at_the_root_for_every_unit(sample_site):
+    data = json.loads((sample_site / "theme/js/zhmap.json").read_text(encoding="utf-8"))
+    assert set(data) == {"s2t", "t2s"}
+    assert data["s2t"]["务"] == "務" and data["t2s"]["務"] == "务" and data["s2t"]["开"] == "開"
+    assert all(len(k) == 1 and len(v) == 1 for k, v in data["s2t"].items())
+    units = [p for p in sample_site.iterdir() if (p / "lifecycle.json").is_file()]
+    assert len(units) == 5
+    for unit in units:
+        # no copy of the theme in a unit: its pages read the portal's (one for the province)
+        assert not (unit / "theme").exists()
+        page = (unit / "index.html").read_text(encoding="utf-8")
+        assert 'src="./../theme/js/tools.js"' in page and 'href="./../theme/css/main.css"' in page
 
 
 def test_prev_next_follow_the_column_listing(sample_site):

@@ -179,7 +179,7 @@ def test_publish_parts_merge_to_the_publish_build(tmp_path):
     full_tree, merged_tree = tree(tmp_path / "full" / "output"), tree(tmp_path / "merged" / "output")
     assert sorted(merged_tree) == sorted(full_tree)
     assert [rel for rel in full_tree if full_tree[rel] != merged_tree[rel]] == []
-    css = merged_tree["shili-city/theme/css/main.css"]
+    css = merged_tree["theme/css/main.css"]
     assert b"\n\n" not in css and len(css) < len((ROOT / "theme" / "static" / "css" / "main.css").read_bytes())
     # the pelicanconf parts do not fit a publishconf merge: other settings
     wrong = gongkai("merge", "--content", str(ROOT / "content"), "--settings", str(ROOT / "pelicanconf.py"),

@@ -199,6 +199,9 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
                 "GK_UNIT_URL": f"{root_url}/{uid}",
                 "SITENAME": unit.name,
                 "GK_UNIT": unit.as_settings(),
+                # The theme's files are the portal's, copied once (render_portal): a unit's
+                # pages read them at the root (macros.html THEME), not a copy in every unit.
+                "THEME_STATIC_PATHS": [],
             },
             "items": counts[uid],
         }

@@ -322,7 +322,7 @@ def _unit_pieces(report: Report, out: Path, env: jinja2.Environment, common: dic
                  settings: dict) -> Iterator[str]:
     """Each unit's piece of check.json, in report order; on the way, the unit's page is
     written. ``memo``: see ``write_reports``."""
-    css = f"../{static}/css/main.css"
+    css = f"../../{static}/css/main.css"   # output/<unit>/check/: the portal's theme, as every unit page reads it
     unit_tpl = env.get_template("check_unit.html")
     if memo is None:
         for u in report.units:

@@ -112,16 +112,18 @@ def _assets() -> tuple[tuple[str, bytes], ...]:
     return tuple((asset.name, asset.read_bytes()) for asset in sorted(STATIC.iterdir()) if asset.is_file())
 
 
-def write_files(root: Path, files: dict[str, bytes], static_dir: str) -> None:
-    """The index files, the 简繁 map and the search page's assets under ``root``: one
+def write_files(root: Path, files: dict[str, bytes], static_dir: str | None = None) -> None:
+    """The index files under ``root``, and with ``static_dir`` the 简繁 map and the search
+    page's assets (the portal's theme, which every unit's pages read: issue 15): one
     ``os.open``/``os.write`` each (what open(…, "wb") and ``shutil.copyfile`` do, without their
     file objects, the assets' own opens and a ``mkdir`` per file: ~300 files a unit), each
     opened by its name in its folder (``dir_fd``: one folder's ~200 document files are not
     each found again from the root, nor their paths joined)."""
     every = dict(files)
-    every[zhmap.PATH] = zhmap.data()
-    for name, data in _assets():
-        every[f"{static_dir}/search/{name}"] = data
+    if static_dir is not None:
+        every[zhmap.PATH] = zhmap.data()
+        for name, data in _assets():
+            every[f"{static_dir}/search/{name}"] = data
     by_folder: dict[str, list[tuple[str, bytes]]] = {}
     for rel, data in every.items():
         folder, _, name = rel.rpartition("/")
@@ -191,8 +193,7 @@ def _write_unit(generator, writer) -> None:
     out = Path(generator.output_path)
     unit = settings["GK_UNIT"]
     docs = [doc_of(a) for a in generator.articles if isinstance(getattr(a, "lifecycle", None), lifecycle.State)]
-    static_dir = settings.get("THEME_STATIC_DIR", "theme")
-    write_files(out, index.build(docs, zhmap.t2s(), labels()), static_dir)
+    write_files(out, index.build(docs, zhmap.t2s(), labels()))
     names = {cid: col.name for cid, col in gk.columns.items()} if gk else {}
     options = page_data(docs, names)
     browse = [{"url": gk.column_url(col.id), "name": col.name} for col in gk.tree.children] if gk else []

@@ -225,9 +225,10 @@
 
   /* One query over one site or, on the portal, over the units' own indexes (only the
    * selected ones): each unit's term shards answer for its documents. */
-  function Searcher(root, units) {
+  function Searcher(root, units, theme) {
     var engines = units && units.length ? units.map(function (u) { return new Engine(root, u); }) : [new Engine(root)];
     this.root = root || '';
+    this.theme = theme || this.root + 'theme/';
     this.engines = engines;
     this.t2s = null;
     engines.forEach(function (e, k) { e.rank_ = k; });
@@ -236,7 +237,7 @@
   Searcher.prototype.loadMap = function () {
     var self = this;
     if (!this.map) {
-      this.map = fetch(this.root + 'theme/js/zhmap.json').then(function (r) {
+      this.map = fetch(this.theme + 'js/zhmap.json').then(function (r) {
         if (!r.ok) throw new Error('zhmap.json: HTTP ' + r.status);
         return r.json();
       });
@@ -370,7 +371,8 @@
     this.help = root.querySelector('[data-search-help]');
     this.pager = root.querySelector('[data-search-pager]');
     this.engine = new Searcher(root.getAttribute('data-search-root') || '',
-                               JSON.parse(root.getAttribute('data-search-units') || '[]'));
+                               JSON.parse(root.getAttribute('data-search-units') || '[]'),
+                               root.getAttribute('data-search-theme'));
     this.labels = JSON.parse(root.getAttribute('data-search-labels') || '{}');
     this.seq = 0;
   }
