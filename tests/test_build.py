@@ -152,6 +152,33 @@ def test_failure_inside_pelican_also_keeps_output(tmp_path):
     assert tree_digest(out) == before
 
 
+def test_one_theme_folder_at_the_root_serves_every_unit_under_its_configured_name(tmp_path):
+    """The theme is written once, to <output>/<THEME_STATIC_DIR>/, and every page of every
+    unit, its check report and its search page read it there: no unit holds a copy, and
+    every local src/href of the tree names a file that exists."""
+    settings = tmp_path / "conf.py"
+    settings.write_text("from pelicanconf import *\nTHEME_STATIC_DIR = 'assets'\n")
+    out = tmp_path / "output"
+    result = gongkai("html", "--content", str(FIXTURES / "good"), "--output", str(out), "--settings", str(settings),
+                     env={"PYTHONPATH": f"{ROOT / 'plugins'}:{ROOT}"})
+    assert result.returncode == 0, result.stderr
+    for name in ("css/main.css", "js/tools.js", "js/zhmap.json", "search/search.js", "search/search.css"):
+        assert (out / "assets" / name).is_file(), name
+    assert not (out / "theme").exists()
+    units = [p for p in out.iterdir() if (p / "lifecycle.json").is_file()]
+    assert units and not any((u / "assets").exists() or (u / "theme").exists() for u in units)
+    search = (units[0] / "search.html").read_text(encoding="utf-8")
+    assert 'data-search-theme="./../assets/"' in search and 'src="./../assets/search/search.js"' in search
+    missing = []
+    for page in out.rglob("*.html"):
+        # local paths only: no scheme (mailto:, tel:, https:), not a bare #fragment or ?query
+        for ref in re.findall(r'(?:href|src)="([^"#?:]+)(?:[#?][^"]*)?"', page.read_text(encoding="utf-8")):
+            target = (page.parent / ref).resolve()
+            if not (target / "index.html" if target.is_dir() else target).is_file():
+                missing.append((str(page.relative_to(out)), ref))
+    assert missing == []
+
+
 def test_bad_build_date_is_refused():
     result = gongkai("check", env={"BUILD_DATE": "22/11/2026"})
     assert result.returncode == 2

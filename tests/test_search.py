@@ -48,22 +48,28 @@ def test_zhmap_folds_both_ways_and_is_byte_stable(tmp_path):
     assert json.loads(first) == maps
 
 
-def test_search_assets_are_read_once_and_written_into_every_unit(tmp_path, monkeypatch):
-    """Every unit gets the search page's assets and the 简繁 map, byte for byte; the assets
-    are read from the package once per process, not copied from it for every unit."""
+def test_search_assets_are_read_once_and_written_into_the_theme_folder_named(tmp_path, monkeypatch):
+    """The portal's theme folder (whatever THEME_STATIC_DIR names) gets the search page's
+    assets and the 简繁 map (beside tools.js, which fetches it from its own folder), byte
+    for byte; the assets are read from the package once per process. A unit's call writes
+    its index files only: its pages read the portal's theme."""
     import gongkai.search as search
 
-    search.write_files(tmp_path / "u1", {"search/index.json": b"{}"}, "theme")
+    search.write_files(tmp_path / "p1", {"search/index.json": b"{}"}, "theme")
     monkeypatch.setattr(search, "STATIC", tmp_path / "gone")   # the package's folder is not read again
-    search.write_files(tmp_path / "u2", {"search/t/0.json": b"[]"}, "static")
+    search.write_files(tmp_path / "p2", {"search/t/0.json": b"[]"}, "static")
     real = sorted(p for p in (ROOT / "plugins" / "gongkai" / "search" / "static").iterdir() if p.is_file())
     assert real
-    for root, static in ((tmp_path / "u1", "theme"), (tmp_path / "u2", "static")):
+    for root, static in ((tmp_path / "p1", "theme"), (tmp_path / "p2", "static")):
         assert sorted(p.name for p in (root / static / "search").iterdir()) == [p.name for p in real]
         assert all((root / static / "search" / p.name).read_bytes() == p.read_bytes() for p in real)
-        assert (root / zhmap.PATH).read_bytes() == zhmap.data()
-    assert (tmp_path / "u1" / "search" / "index.json").read_bytes() == b"{}"
-    assert (tmp_path / "u2" / "search" / "t" / "0.json").read_bytes() == b"[]"
+        assert (root / static / "js" / "zhmap.json").read_bytes() == zhmap.data()
+    assert (tmp_path / "p1" / zhmap.PATH).is_file() and not (tmp_path / "p2" / zhmap.PATH).exists()
+    assert (tmp_path / "p1" / "search" / "index.json").read_bytes() == b"{}"
+    assert (tmp_path / "p2" / "search" / "t" / "0.json").read_bytes() == b"[]"
+    search.write_files(tmp_path / "unit", {"search/index.json": b"{}"})
+    assert sorted(str(p.relative_to(tmp_path / "unit")) for p in (tmp_path / "unit").rglob("*")) == \
+        ["search", "search/index.json"]
 
 
 def test_zhmap_is_kept_in_the_build_cache_and_a_bad_copy_is_computed_again(tmp_path, monkeypatch):

@@ -26,7 +26,7 @@ PELICAN_SIGNALS: dict[str, str] = {
                                    "incremental/pages.py wraps generate_articles when GK_PAGE_REUSE is set: an item "
                                    "page whose key did not change is copied from the previous output, not rendered",
     "article_writer_finalized": "(generator, writer) — lifecycle.json, fiscal downloads, 年报 CSV/JSON (both through downloads.write); search/ writes "
-                                "the unit's index, zhmap.json and search.html; lifecycle.py writes the targets of the "
+                                "the unit's index and search.html; lifecycle.py writes the targets of the "
                                 "unit's body links to GK_LINK_TARGETS_FILE when incremental/ asks (the unit's key)",
     "feed_generated": "(context, feed) — feeds.py dates an empty feed by the as-of date, not the clock",
 }
@@ -48,7 +48,8 @@ STAGES: dict[str, tuple[str, str]] = {
     "annual": ("site, facts -> GK_ANNUAL", "年报 warnings (annual/series.py) and every public report for roll-ups"),
     "portal": ("partial, settings, units", "the portal pages across every unit (and output/annual/)"),
     "search-portal": ("partial, settings, units, as_of, reused", "search.build_portal: the portal's search.html "
-                      "(it queries the units' own indexes); prints the search stage's time (the units indexed "
+                      "(it queries the units' own indexes) and the theme's search assets and 简繁 map, which every "
+                      "unit's pages read; prints the search stage's time (the units indexed "
                       "by this build; the reused units' indexes are kept)"),
     "check": ("site, facts, catalogs, partial, settings -> check.Report",
               "check.after_render: the checker over the rendered units (the link rule reads the workers' scans, "

@@ -5,7 +5,7 @@ queried in the browser by static/search.js.
                   both tested against tokenize_cases.json
     zhmap.py      the 简繁 character map generated from OpenCC (theme/js/zhmap.json)
     index.py      documents -> index files (no Pelican; unit-testable)
-    static/       search.js and search.css, copied to <site>/theme/search/
+    static/       search.js and search.css, copied to the portal's theme/search/ (output/theme/: every unit's pages read it)
     this module   the Pelican glue: after a unit's articles are written, index what
                   its pages show, write search.html; ``build_portal`` writes the
                   portal's search.html, which queries the selected units' indexes
@@ -121,7 +121,8 @@ def write_files(root: Path, files: dict[str, bytes], static_dir: str | None = No
     each found again from the root, nor their paths joined)."""
     every = dict(files)
     if static_dir is not None:
-        every[zhmap.PATH] = zhmap.data()
+        # beside tools.js, which fetches it from its own folder (theme/js/zhmap.json by default)
+        every[f"{static_dir}/js/zhmap.json"] = zhmap.data()
         for name, data in _assets():
             every[f"{static_dir}/search/{name}"] = data
     by_folder: dict[str, list[tuple[str, bytes]]] = {}

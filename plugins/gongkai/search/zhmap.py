@@ -1,6 +1,7 @@
 """The 简繁 character map, generated from OpenCC's data at build time.
 
-``theme/js/zhmap.json`` under every site root holds ``{"s2t": {…}, "t2s": {…}}``:
+``theme/js/zhmap.json`` (``<THEME_STATIC_DIR>/js/``) in the portal's theme, which every
+unit's pages read, holds ``{"s2t": {…}, "t2s": {…}}``:
 one character to one character, the first candidate of OpenCC's character
 dictionaries. The search tokenizer folds with ``t2s`` on both sides (Python at
 index time, search.js at query time); the public pages use ``s2t`` for a 简繁
