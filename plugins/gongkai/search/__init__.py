@@ -121,8 +121,7 @@ def write_files(root: Path, files: dict[str, bytes], static_dir: str | None = No
     each found again from the root, nor their paths joined)."""
     every = dict(files)
     if static_dir is not None:
-        # beside tools.js, which fetches it from its own folder (theme/js/zhmap.json by default)
-        every[f"{static_dir}/js/zhmap.json"] = zhmap.data()
+        every[zhmap.path_in(static_dir)] = zhmap.data()
         for name, data in _assets():
             every[f"{static_dir}/search/{name}"] = data
     by_folder: dict[str, list[tuple[str, bytes]]] = {}

@@ -17,7 +17,13 @@ from pathlib import Path
 
 from .tokenize import CJK_RANGES
 
-PATH = "theme/js/zhmap.json"
+def path_in(static_dir: str = "theme") -> str:
+    """Where the map is in a site: in its theme folder (THEME_STATIC_DIR), beside tools.js,
+    which fetches it from its own folder."""
+    return f"{static_dir}/js/zhmap.json"
+
+
+PATH = path_in()   # with the default theme folder
 
 
 def maps() -> dict[str, dict[str, str]]:
@@ -123,13 +129,13 @@ def t2s() -> dict[str, str]:
     return maps()["t2s"]
 
 
-@functools.lru_cache(maxsize=1)  # written into every unit: encoded once per process
+@functools.lru_cache(maxsize=1)  # encoded once per process
 def data() -> bytes:
     return json.dumps(maps(), ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def write(site_root: Path) -> Path:
-    path = site_root / PATH
+def write(site_root: Path, static_dir: str = "theme") -> Path:
+    path = site_root / path_in(static_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data())
     return path
