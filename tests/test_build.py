@@ -3,6 +3,8 @@ import hashlib
 import re
 from pathlib import Path
 
+import pytest
+
 from conftest import FIXTURES, ROOT, UNIT_YAML, build, gongkai
 
 NOT_PUBLIC = ("SECRET-DRAFT-BODY", "草稿公示不应出现", "EMBARGOED-BODY-TEXT", "尚未到发布日期的公告",
@@ -177,6 +179,26 @@ def test_one_theme_folder_at_the_root_serves_every_unit_under_its_configured_nam
             if not (target / "index.html" if target.is_dir() else target).is_file():
                 missing.append((str(page.relative_to(out)), ref))
     assert missing == []
+
+
+@pytest.mark.parametrize("value", ["../escape", "<absolute>", "", "..", "a/b"])
+def test_a_theme_folder_that_is_a_path_is_refused_before_anything_is_written(tmp_path, value):
+    """THEME_STATIC_DIR is one folder name at the output's root: '../escape' wrote the theme
+    beside the output. Refused with the settings file, its line and the field; the last good
+    output stands and nothing is written outside it."""
+    out = tmp_path / "site" / "output"
+    assert build(FIXTURES / "good", out).returncode == 0
+    before = tree_digest(out)
+    settings = tmp_path / "conf.py"
+    value = str(tmp_path / "abs") if value == "<absolute>" else value
+    settings.write_text(f"from pelicanconf import *\nTHEME_STATIC_DIR = {value!r}\n")
+    result = gongkai("html", "--content", str(FIXTURES / "good"), "--output", str(out), "--settings", str(settings),
+                     env={"PYTHONPATH": f"{ROOT / 'plugins'}:{ROOT}"})
+    assert result.returncode == 2, result.stderr
+    assert f"{settings}:2: THEME_STATIC_DIR:" in result.stderr and "Traceback" not in result.stderr
+    assert tree_digest(out) == before
+    assert sorted(p.name for p in (tmp_path / "site").iterdir() if not p.name.startswith(".")) == ["output"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conf.py", "site"]
 
 
 def test_bad_build_date_is_refused():

@@ -19,6 +19,7 @@ import functools
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -423,7 +424,30 @@ def _pelican_settings(settings_file: Path) -> dict:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    return {k: v for k, v in sorted(vars(module).items()) if k.isupper()}
+    settings = {k: v for k, v in sorted(vars(module).items()) if k.isupper()}
+    _check_theme_dir(settings, settings_file)
+    return settings
+
+
+_FOLDER_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def _check_theme_dir(settings: dict, settings_file: Path) -> None:
+    """THEME_STATIC_DIR names the one folder of the theme's files at the output's root, which
+    every unit's pages read: a plain folder name, never a path (``../x`` wrote the theme
+    beside the output, outside it)."""
+    value = settings.get("THEME_STATIC_DIR", "theme")
+    if isinstance(value, str) and _FOLDER_NAME.fullmatch(value):
+        return
+    where = str(settings_file)
+    try:
+        lines = Path(settings_file).read_text(encoding="utf-8").splitlines()
+        where += next(f":{n}" for n, line in enumerate(lines, 1) if line.lstrip().startswith("THEME_STATIC_DIR"))
+    except (OSError, UnicodeDecodeError, StopIteration):
+        pass
+    raise BuildError(f"{where}: THEME_STATIC_DIR: 主题文件目录须为一个目录名（字母、数字、_ - .），不能是路径，"
+                     f"当前为 {value!r} (expected one folder name such as 'theme', not a path; got {value!r})",
+                     EXIT_USAGE)
 
 
 def _old(output: Path) -> Path:
