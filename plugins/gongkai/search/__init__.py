@@ -220,6 +220,10 @@ def build_portal(out: Path, settings: dict, units: dict[str, dict], as_of: str,
     """
     import jinja2
 
+    static_dir = settings.get("THEME_STATIC_DIR", "theme")
+    # The theme's search assets and 简繁 map, which every unit's pages read (tools.js's 繁體
+    # switch too): written whether or not a unit was indexed.
+    write_files(out, {}, static_dir)
     stash = out / STASH
     if not stash.is_dir():
         return None
@@ -236,8 +240,6 @@ def build_portal(out: Path, settings: dict, units: dict[str, dict], as_of: str,
             options.append(data["options"])
             indexed.append(uid)
     shutil.rmtree(stash, ignore_errors=True)
-    static_dir = settings.get("THEME_STATIC_DIR", "theme")
-    write_files(out, {}, static_dir)
     theme = Path(settings["THEME"])
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(theme / "templates")), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True)
