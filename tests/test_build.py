@@ -181,6 +181,19 @@ def test_one_theme_folder_at_the_root_serves_every_unit_under_its_configured_nam
     assert missing == []
 
 
+def test_the_theme_holds_the_zhmap_without_the_search_plugin(tmp_path):
+    """Every page's 繁體 switch (tools.js) fetches the 简繁 map from the root theme: it is
+    written with the portal, whether or not the search plugin indexed any unit."""
+    settings = tmp_path / "conf.py"
+    settings.write_text("from pelicanconf import *\nPLUGINS = [p for p in PLUGINS if p != 'gongkai.search']\n")
+    out = tmp_path / "output"
+    result = gongkai("html", "--content", str(FIXTURES / "good"), "--output", str(out), "--settings", str(settings),
+                     env={"PYTHONPATH": f"{ROOT / 'plugins'}:{ROOT}"})
+    assert result.returncode == 0, result.stderr
+    assert not (out / "demo-county" / "search.html").exists()
+    assert (out / "theme/js/zhmap.json").is_file() and (out / "theme/js/tools.js").is_file()
+
+
 @pytest.mark.parametrize("value", ["../escape", "<absolute>", "", "..", "a/b"])
 def test_a_theme_folder_that_is_a_path_is_refused_before_anything_is_written(tmp_path, value):
     """THEME_STATIC_DIR is one folder name at the output's root: '../escape' wrote the theme
