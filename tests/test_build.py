@@ -136,6 +136,15 @@ def test_failed_build_leaves_previous_output_untouched(tmp_path):
     assert not (tmp_path / ".output.partial").exists()
 
 
+def build_with(settings_text: str, out: Path, tmp_path: Path):
+    """The good fixture built into ``out`` with pelicanconf plus ``settings_text``
+    (written to ``tmp_path / 'conf.py'``, which is returned with the result)."""
+    settings = tmp_path / "conf.py"
+    settings.write_text("from pelicanconf import *\n" + settings_text)
+    return settings, gongkai("html", "--content", str(FIXTURES / "good"), "--output", str(out), "--settings",
+                             str(settings), env={"PYTHONPATH": f"{ROOT / 'plugins'}:{ROOT}"})
+
+
 def test_failure_inside_pelican_also_keeps_output(tmp_path):
     """A unit whose render fails (here: a broken theme) fails the whole build."""
     out = tmp_path / "output"
@@ -145,10 +154,7 @@ def test_failure_inside_pelican_also_keeps_output(tmp_path):
     import shutil
     shutil.copytree(ROOT / "theme", theme)
     (theme / "templates/column.html").write_text("{% extends 'base.html' %}{% block main %}{{ nope.x.y }}{% endblock %}")
-    settings = tmp_path / "conf.py"
-    settings.write_text(f"from pelicanconf import *\nTHEME = {str(theme)!r}\n")
-    result = gongkai("html", "--content", str(FIXTURES / "good"), "--output", str(out), "--settings", str(settings),
-                     env={"PYTHONPATH": f"{ROOT / 'plugins'}:{ROOT}"})
+    _, result = build_with(f"THEME = {str(theme)!r}\n", out, tmp_path)
     assert result.returncode == 1
     assert "unit(s) failed to build" in result.stderr
     assert tree_digest(out) == before
@@ -158,11 +164,8 @@ def test_one_theme_folder_at_the_root_serves_every_unit_under_its_configured_nam
     """The theme is written once, to <output>/<THEME_STATIC_DIR>/, and every page of every
     unit, its check report and its search page read it there: no unit holds a copy, and
     every local src/href of the tree names a file that exists."""
-    settings = tmp_path / "conf.py"
-    settings.write_text("from pelicanconf import *\nTHEME_STATIC_DIR = 'assets'\n")
     out = tmp_path / "output"
-    result = gongkai("html", "--content", str(FIXTURES / "good"), "--output", str(out), "--settings", str(settings),
-                     env={"PYTHONPATH": f"{ROOT / 'plugins'}:{ROOT}"})
+    _, result = build_with("THEME_STATIC_DIR = 'assets'\n", out, tmp_path)
     assert result.returncode == 0, result.stderr
     for name in ("css/main.css", "js/tools.js", "js/zhmap.json", "search/search.js", "search/search.css"):
         assert (out / "assets" / name).is_file(), name
@@ -184,11 +187,8 @@ def test_one_theme_folder_at_the_root_serves_every_unit_under_its_configured_nam
 def test_the_theme_holds_the_zhmap_without_the_search_plugin(tmp_path):
     """Every page's 繁體 switch (tools.js) fetches the 简繁 map from the root theme: it is
     written with the portal, whether or not the search plugin indexed any unit."""
-    settings = tmp_path / "conf.py"
-    settings.write_text("from pelicanconf import *\nPLUGINS = [p for p in PLUGINS if p != 'gongkai.search']\n")
     out = tmp_path / "output"
-    result = gongkai("html", "--content", str(FIXTURES / "good"), "--output", str(out), "--settings", str(settings),
-                     env={"PYTHONPATH": f"{ROOT / 'plugins'}:{ROOT}"})
+    _, result = build_with("PLUGINS = [p for p in PLUGINS if p != 'gongkai.search']\n", out, tmp_path)
     assert result.returncode == 0, result.stderr
     assert not (out / "demo-county" / "search.html").exists()
     assert (out / "theme/js/zhmap.json").is_file() and (out / "theme/js/tools.js").is_file()
@@ -202,11 +202,8 @@ def test_a_theme_folder_that_is_a_path_is_refused_before_anything_is_written(tmp
     out = tmp_path / "site" / "output"
     assert build(FIXTURES / "good", out).returncode == 0
     before = tree_digest(out)
-    settings = tmp_path / "conf.py"
     value = str(tmp_path / "abs") if value == "<absolute>" else value
-    settings.write_text(f"from pelicanconf import *\nTHEME_STATIC_DIR = {value!r}\n")
-    result = gongkai("html", "--content", str(FIXTURES / "good"), "--output", str(out), "--settings", str(settings),
-                     env={"PYTHONPATH": f"{ROOT / 'plugins'}:{ROOT}"})
+    settings, result = build_with(f"THEME_STATIC_DIR = {value!r}\n", out, tmp_path)
     assert result.returncode == 2, result.stderr
     assert f"{settings}:2: THEME_STATIC_DIR:" in result.stderr and "Traceback" not in result.stderr
     assert tree_digest(out) == before
