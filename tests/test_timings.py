@@ -139,6 +139,22 @@ def test_bench_summary_and_targets():
     assert build_bench._target("edit", "cpu", [1.0, 1.0]) == ""
 
 
+def test_bench_table_prints_the_build_cache_beside_the_outputs(capsys):
+    """What the cold build wrote besides its output (the build cache) is printed on its own
+    line, not as an output; a result without it (an older JSON) prints no such line."""
+    r = {"items": 10, "units": 1, "runs": 1, "cores": 2, "jobs": 2, "figures": {}, "samples": {},
+         "output": {"gongkai": {"bytes": 5_000_000, "files": 40}, "hugo": {"bytes": 2_000_000, "files": 20}},
+         "cache": {"gongkai": {"bytes": 1_500_000, "files": 7}}}
+    build_bench.print_table(r)
+    lines = capsys.readouterr().out.splitlines()
+    assert "output gongkai: 5.0 MB in 40 files" in lines and "output hugo: 2.0 MB in 20 files" in lines
+    assert [line for line in lines if line.startswith("build cache")] == [
+        "build cache gongkai (beside the output, also written by the cold build): 1.5 MB in 7 files"]
+    del r["cache"]
+    build_bench.print_table(r)
+    assert not any(line.startswith("build cache") for line in capsys.readouterr().out.splitlines())
+
+
 def test_bench_hugo_plus_pagefind_is_summed_run_by_run():
     """The "Hugo + Pagefind" context row: each run's Hugo build plus that run's Pagefind index,
     then min / median, and gongkai's cold medians over them."""

@@ -41,6 +41,13 @@ inode allocator passes over every inode freed in the last few minutes (``recentl
 so a build right after the deletion of a 54k-file output spent most of its system time there
 (``perf record``: ``__ext4_new_inode`` -> ``find_inode_bit`` -> ``recently_deleted``), and more
 the more files a tool writes. Needs the disk for every run's outputs until the end.
+
+Kept outputs have a cost of their own on a virtual machine whose host backs guest memory on
+first use: each build then writes into memory no process has used yet. On the project's
+2-core machines, 570 MB of files written into such memory took 2.3 s of system CPU, against
+0.5 s once that memory had been used and freed (docs/performance.md, eighteenth round). Both
+tools pay it per byte written, so it weighs on the one that writes more: the table prints each
+tool's output and, on its own line, the build cache gongkai's cold build writes beside it.
 """
 from __future__ import annotations
 
@@ -237,7 +244,7 @@ def bench_corpus(content: Path, label: dict, args, tmp: Path, trash: Path) -> di
     results: dict[str, dict[str, list]] = {tool: {s: [] for s in SCENARIOS} for tool in ("gongkai", "hugo")}
     if pagefind:
         results["pagefind"] = {"cold": []}
-    sizes = {}
+    sizes, cache = {}, None
     original = edited.read_text(encoding="utf-8")
     hugo_original = hugo_page.read_text(encoding="utf-8") if hugo_page else None
     for run in range(args.runs):
@@ -246,6 +253,8 @@ def bench_corpus(content: Path, label: dict, args, tmp: Path, trash: Path) -> di
         set_aside(gk_cache, trash)
         results["gongkai"]["cold"].append(measure(gk_cmd, env0, stages))
         sizes["gongkai"] = tree_size(gk_out)
+        # What else the cold build wrote: its cache beside the output (the next build's, not served).
+        cache = tree_size(gk_cache) if gk_cache.is_dir() else None
         if not args.no_hugo:
             set_aside(hugo_out, trash)
             results["hugo"]["cold"].append(measure(hugo_cmd(day0, unit_ids)))
@@ -275,6 +284,7 @@ def bench_corpus(content: Path, label: dict, args, tmp: Path, trash: Path) -> di
     return {**label, "runs": args.runs, "cores": os.cpu_count(), "jobs": jobs,
             "build_date": day0.isoformat(), "edited": f"{biggest}/{slug}",
             "output": {tool: {"bytes": b, "files": f} for tool, (b, f) in sizes.items()},
+            "cache": {"gongkai": {"bytes": cache[0], "files": cache[1]}} if cache else {},
             "figures": {tool: {s: summarize(v) for s, v in per.items() if v} for tool, per in results.items()},
             "targets": {"cold_wall_ratio_max": TARGETS["cold"][1], "edit_wall_max_s": TARGETS["edit"][1],
                         "date_wall_max_s": TARGETS["date"][1], "peak_rss_max_mib": round(TARGETS["rss_mib"], 1)},
@@ -342,6 +352,9 @@ def print_table(r: dict) -> None:
         print(f"  {scen:5} {cpu} | {wall} | {rss}")
     for tool, o in r["output"].items():
         print(f"output {tool}: {o['bytes'] / 1e6:.1f} MB in {o['files']} files")
+    for tool, o in r.get("cache", {}).items():
+        print(f"build cache {tool} (beside the output, also written by the cold build): "
+              f"{o['bytes'] / 1e6:.1f} MB in {o['files']} files")
 
 
 def main(argv: list[str] | None = None) -> int:
