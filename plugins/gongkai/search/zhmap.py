@@ -134,8 +134,8 @@ def data() -> bytes:
     return json.dumps(maps(), ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def write(site_root: Path, static_dir: str = "theme") -> Path:
-    path = site_root / path_in(static_dir)
+def write(site_root: Path) -> Path:
+    path = site_root / PATH
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data())
     return path
