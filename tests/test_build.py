@@ -211,6 +211,15 @@ def test_a_theme_folder_that_is_a_path_is_refused_before_anything_is_written(tmp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["conf.py", "site"]
 
 
+def test_a_refused_theme_folder_names_the_assignment_python_kept(tmp_path):
+    """The line named is the last THEME_STATIC_DIR assignment (the value Python kept), not a
+    longer name that starts alike, a comment, or an earlier good value."""
+    text = "THEME_STATIC_DIRS = 1\nTHEME_STATIC_DIR = 'ok'\n# THEME_STATIC_DIR = 'x'\nTHEME_STATIC_DIR = '../esc'\n"
+    settings, result = build_with(text, tmp_path / "output", tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"{settings}:5: THEME_STATIC_DIR:" in result.stderr and "'../esc'" in result.stderr
+
+
 def test_bad_build_date_is_refused():
     result = gongkai("check", env={"BUILD_DATE": "22/11/2026"})
     assert result.returncode == 2

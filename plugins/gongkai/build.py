@@ -430,6 +430,7 @@ def _pelican_settings(settings_file: Path) -> dict:
 
 
 _FOLDER_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_THEME_DIR_LINE = re.compile(r"\s*THEME_STATIC_DIR\s*=")
 
 
 def _check_theme_dir(settings: dict, settings_file: Path) -> None:
@@ -442,9 +443,13 @@ def _check_theme_dir(settings: dict, settings_file: Path) -> None:
     where = str(settings_file)
     try:
         lines = Path(settings_file).read_text(encoding="utf-8").splitlines()
-        where += next(f":{n}" for n, line in enumerate(lines, 1) if line.lstrip().startswith("THEME_STATIC_DIR"))
-    except (OSError, UnicodeDecodeError, StopIteration):
-        pass
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    # The value Python kept is the last assignment's (not THEME_STATIC_DIRS, not a comment);
+    # none in this file: it came from a file this one imports, and the file alone is named.
+    assigned = [n for n, line in enumerate(lines, 1) if _THEME_DIR_LINE.match(line)]
+    if assigned:
+        where += f":{assigned[-1]}"
     raise BuildError(f"{where}: THEME_STATIC_DIR: 主题文件目录须为一个目录名（字母、数字、_ - .），不能是路径，"
                      f"当前为 {value!r} (expected one folder name such as 'theme', not a path; got {value!r})",
                      EXIT_USAGE)
