@@ -837,3 +837,53 @@ def test_check_json_written_in_pieces_is_the_joined_text(tmp_path):
     empty = Report(dt.date(2026, 11, 22), rules, [], {})
     empty.write_json(tmp_path / "b.json", [])
     assert (tmp_path / "b.json").read_text(encoding="utf-8") == empty.to_json()
+
+
+def test_the_rules_that_read_no_page_are_evaluated_ahead_with_the_same_findings(make_tree, tmp_path, monkeypatch):
+    """check.Ahead evaluates, while the units render, every rule not declared ``pages``; the
+    check stage then evaluates only the page rules, and the report is the one a check
+    stage evaluating everything gives."""
+    content = make_tree(full(**{"gfxwj/p.md": None, "tjxx/tj.md": None}))   # a few findings
+    out = built_tree(tmp_path / "out")
+    site = scan(content, ROOT / "catalogs")
+    facts = Facts.of(site, DAY)
+    whole = check.run(site, facts, RULES, out)
+    assert whole.findings() and not {f.rule for f in whole.findings()} <= {"links.internal"}
+    ahead = check.Ahead(site, facts, RULES)
+    assert ahead.ids == sorted(i for i, r in ahead.rules.items() if not r.pages) and "links.internal" not in ahead.ids
+    for uid in sorted(site.units):
+        ahead.add(uid)
+    ahead.step(len(site.units))
+    later: list[str] = []
+    real = check.evaluate_rules
+    monkeypatch.setattr(check, "evaluate_rules", lambda rules, uf, ids: later.extend(ids) or real(rules, uf, ids))
+    split = check.run(site, facts, RULES, out, ahead=ahead)
+    assert split.as_dict() == whole.as_dict()
+    assert later and set(later) == {i for i, r in ahead.rules.items() if r.pages} == {"links.internal"}
+
+
+def test_a_rule_that_reads_the_pages_undeclared_fails_when_evaluated_ahead(make_tree, monkeypatch):
+    """Before the units are written a rule sees no pages; one that reads them without
+    ``pages=True`` in its ``@rule`` stops (naming itself) rather than find nothing."""
+    content = make_tree(full())
+    site = scan(content, ROOT / "catalogs")
+    facts = Facts.of(site, DAY)
+    spec = engine.SPECS["structure.empty-column"]
+    assert not spec.pages
+
+    def reads_the_pages(unit, t):
+        if unit.pages is None or unit.files is None:
+            return
+        yield from spec.fn(unit, t) if len(unit.pages) >= 0 else ()
+
+    monkeypatch.setitem(engine.SPECS, spec.id, dataclasses.replace(spec, fn=reads_the_pages))
+    ahead = check.Ahead(site, facts, RULES)
+    ahead.add("demo")
+    with pytest.raises(engine.UndeclaredPagesRead, match="structure.empty-column"):
+        ahead.step()
+    monkeypatch.setitem(engine.SPECS, spec.id, dataclasses.replace(spec, fn=reads_the_pages, pages=True))
+    ahead = check.Ahead(site, facts, RULES)
+    assert spec.id not in ahead.ids
+    ahead.add("demo")
+    ahead.step()
+    assert spec.id not in ahead.take("demo")

@@ -224,6 +224,12 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     maps_ready()   # the 简繁 maps (zhmap.begin in _build), handed to every worker below
     from .check import prepare_jobs as check_jobs   # the link scan runs in the unit workers
     scan_links = bool(base.get("GK_CHECK_REPORTS") or on_check is not None)
+    # The checker's rules that read no page, evaluated here for each unit sent while the
+    # workers render (check.Ahead): the check stage after the last unit keeps the link rule.
+    early = None
+    if scan_links:
+        from .check import Ahead
+        early = Ahead(site, facts, catalogs / "rules.yaml")
     # The units the scan read again (a file changed) are planned first and their jobs sent
     # at once; the keys of the units it answered from the build cache are made, and the
     # reused ones staged, while the workers build those (zygote.map asks for the next job
@@ -252,6 +258,8 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
                 # worker; and with each job, the registry entries its unit can show (unit_slices).
                 for job, slices in zip(todo, unit_slices(facts, [j["unit"] for j in todo])):
                     sent.append(job["unit"])
+                    if early is not None:
+                        early.add(job["unit"])
                     yield {**job, "shared": slices, "override": _handed_over(job["override"])}
         reuse.trees.clear()
 
@@ -268,6 +276,8 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     for result in zygote.map(build_unit, unit_jobs(), workers, _init_worker, (shared, zhmap.maps()), spool):
         progress.step(counts[result["unit"]])
         watch.worker(result)
+        if early is not None:
+            early.step(2)   # two a result: done before the last units, whose end nothing else fills
         if result["errors"]:
             failures.append(result)
     progress.done()
@@ -276,6 +286,8 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     # portal and the check stage, which then reuse that memory (issue 15).
     facts.registry, facts.public_on, site.public_on = Registry(), {}, {}
     watch.lap("render", wall="units")
+    if early is not None:
+        watch.move("render", "check", early.cpu)
     if failures:
         # One mistake, one message (DESIGN §9): a broken template fails every unit alike.
         seen: dict[str, list[str]] = {}
@@ -289,7 +301,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     kept = reuse.keep(partial, sent)
     print(incremental.summary(store, reuse, sent))
     finish(partial, output, site, facts, catalogs, base, units, annual, as_of, built, on_check, part=part,
-           reuse=reuse, kept=kept, watch=watch)
+           reuse=reuse, kept=kept, watch=watch, ahead=early)
     store.save_hashes()
     print(watch.report(timings_file))
     public = sum(facts.public_counts.get(uid, 0) for uid in built)
@@ -300,7 +312,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
 
 def finish(partial: Path, output: Path, site: Site, facts: Facts, catalogs: Path, base: dict, units: dict[str, dict],
            annual: dict, as_of: str, built: list[str], on_check=None, part=None, report_of=None,
-           merged: frozenset[str] = frozenset(), reuse=None, kept=None, watch=None) -> None:
+           merged: frozenset[str] = frozenset(), reuse=None, kept=None, watch=None, ahead=None) -> None:
     """The final stage, after the unit folders are in ``partial``: the portal, the annual
     portal, the portal search page, the checker, minify, swap. The full build and
     ``merge`` (merge.py) both end here, so a merged tree cannot drift from a full build.
@@ -308,7 +320,8 @@ def finish(partial: Path, output: Path, site: Site, facts: Facts, catalogs: Path
     ``report_of(partial)``: the checker's report from the parts (merge), instead of running
     it; ``merged``: unit folders taken from parts (already minified there); ``reuse``/``kept``:
     the incremental plan (incremental.Reuse): reused units' files are moved in just before the swap;
-    ``watch``: the build's timings.Stopwatch (stages write, search, check)."""
+    ``watch``: the build's timings.Stopwatch (stages write, search, check); ``ahead``: the
+    findings evaluated while the units rendered (check.Ahead), or None."""
     watch = watch if watch is not None else timings.Stopwatch()
     # The parent's templates (portal, check reports) compiled once and kept in the build
     # cache beside the workers' (render.TemplateCache: keyed by the source's checksum):
@@ -339,7 +352,8 @@ def finish(partial: Path, output: Path, site: Site, facts: Facts, catalogs: Path
         else:
             from .check import after_render  # the check stage reads the rendered pages (links)
             report = after_render(site, facts, catalogs, partial, base, output.name, write, units=built,
-                                  scanner=reuse.scanner(kept) if reuse is not None else None, compiled=compiled)
+                                  scanner=reuse.scanner(kept) if reuse is not None else None, compiled=compiled,
+                                  ahead=ahead)
         if on_check is not None:
             on_check(report)
     watch.lap("check")

@@ -77,6 +77,13 @@ class Stopwatch:
     def add(self, name: str, cpu: float) -> None:
         self.cpu[name] = self.cpu.get(name, 0.0) + max(0.0, cpu)
 
+    def move(self, source: str, target: str, cpu: float) -> None:
+        """Account ``cpu`` seconds lapped under ``source`` to ``target`` (work of one stage
+        done during another's lap)."""
+        cpu = min(max(0.0, cpu), self.cpu.get(source, 0.0))
+        self.cpu[source] = self.cpu.get(source, 0.0) - cpu
+        self.add(target, cpu)
+
     def worker(self, result: dict) -> None:
         """Add one unit's sums (``build_unit``'s ``stages`` and ``rss_mib``)."""
         for name, cpu in (result.get("stages") or {}).items():

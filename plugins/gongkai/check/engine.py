@@ -8,7 +8,9 @@ catalogs/rules.yaml; the engine joins the two into ``Finding``s. A rule declared
 code but absent from the catalog (or the reverse) is a catalog error.
 
 What a rule reads besides its unit is declared with it: ``cross_unit=True`` (facts of
-other units) and ``as_of=True`` (the as-of date, ``unit.day``). A rule that reads
+other units), ``as_of=True`` (the as-of date, ``unit.day``) and ``pages=True`` (the
+built pages: such a rule waits for every unit's output; the others are evaluated while
+the units render, check/__init__.py ``Ahead``). A rule that reads
 ``unit.day`` without ``as_of=True`` stops the evaluation (``UndeclaredDateRead``), so
 findings kept across dates (incremental/checks.py) cannot silently go stale. A declared
 rule reads the date through ``AsOf``, which records the dates that give the same
@@ -61,6 +63,8 @@ class Spec:
     cross_unit: bool = False
     # Reads the as-of date (``unit.day``): its findings are kept for the dates of its window.
     as_of: bool = False
+    # Reads the built pages (``unit.pages``, ``unit.files``): evaluated once every unit is written.
+    pages: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class Rule:
     family: str = ""
     cross_unit: bool = False
     as_of: bool = False
+    pages: bool = False
 
     @property
     def severity_label(self) -> str:
@@ -138,16 +143,17 @@ SPECS: dict[str, Spec] = {}
 
 
 def rule(rule_id: str, thresholds: dict[str, str] | None = None, cross_unit: bool = False,
-         as_of: bool = False):
+         as_of: bool = False, pages: bool = False):
     """Declare a rule function under ``rule_id`` (``family.name``). ``cross_unit``: the rule
     reads facts of other units than the one it judges (a rule that reads only its unit's
     items, files, states and the catalogs leaves it False). ``as_of``: the rule reads the
     as-of date (``unit.day``) itself; the lifecycle states (``unit.public`` …) are the
-    unit's, not a read of the date."""
+    unit's, not a read of the date. ``pages``: the rule reads the built pages (``unit.pages``,
+    ``unit.files``); a rule without it must not."""
     def register(fn):
         if rule_id in SPECS:
             raise ValueError(f"rule {rule_id} declared twice")
-        SPECS[rule_id] = Spec(rule_id, fn, dict(thresholds or {}), rule_id.split(".")[0], cross_unit, as_of)
+        SPECS[rule_id] = Spec(rule_id, fn, dict(thresholds or {}), rule_id.split(".")[0], cross_unit, as_of, pages)
         return fn
     return register
 
@@ -213,7 +219,7 @@ def load_rules(path: Path) -> dict[str, Rule]:
                 f"not read by this rule (expected: {', '.join(spec.thresholds) or 'none'})")
         out[rule_id] = Rule(rule_id, str(raw.get("name") or ""), severity, points or 0, max_points,
                             str(raw.get("source") or ""), str(raw.get("fix") or ""), thresholds, spec.fn, spec.family,
-                            spec.cross_unit, spec.as_of)
+                            spec.cross_unit, spec.as_of, spec.pages)
     if problems:
         raise ContentError(problems)
     return out
@@ -252,6 +258,27 @@ def _convert(raw, kind: str):
 
 class UndeclaredDateRead(RuntimeError):
     """A rule read ``unit.day`` without ``as_of=True`` in its ``@rule``: a bug in the rule."""
+
+
+class UndeclaredPagesRead(RuntimeError):
+    """A rule read ``unit.pages`` or ``unit.files`` without ``pages=True`` in its ``@rule``: a bug in the rule."""
+
+
+class NotWritten:
+    """``unit.pages`` and ``unit.files`` while the units are still being written (the rules
+    not declared ``pages`` are evaluated then, check.Ahead): any use raises, so a rule that
+    reads the pages undeclared fails rather than find nothing."""
+
+    __slots__ = ()
+
+    def _read(self, *args):
+        raise UndeclaredPagesRead("reads the built pages (unit.pages, unit.files) but is not declared with "
+                                  "pages=True in its @rule (check/engine.py)")
+
+    __getattr__ = __iter__ = __len__ = __bool__ = __getitem__ = __contains__ = _read
+
+
+NOT_WRITTEN = NotWritten()
 
 
 class NoDate:
@@ -389,6 +416,8 @@ def evaluate_rules(rules: dict[str, Rule], unit: UnitFacts, ids) -> dict[str, tu
         unit.reading = probe
         try:
             found = [Finding.of(r, unit.id, hit) for hit in r.fn(unit, r.thresholds)]
+        except UndeclaredPagesRead as exc:
+            raise UndeclaredPagesRead(f"rule {rule_id} {exc}") from None
         finally:
             unit.reading = None
         out[rule_id] = (probe.lo, probe.hi, found) if r.as_of else (None, None, found)

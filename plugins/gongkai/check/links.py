@@ -1042,7 +1042,7 @@ def deferred(unit: UnitFacts) -> list[tuple[str, int, str]]:
     return [(page, line, href) for page, _, line, href in sorted(out)]
 
 
-@rule("links.internal", cross_unit=True)   # other units' pages: judged every build (or kept, see below)
+@rule("links.internal", cross_unit=True, pages=True)   # other units' pages: judged every build (or kept, see below)
 def internal(unit: UnitFacts, t: dict) -> Iterator[Hit]:
     if unit.pages is None or unit.files is None:
         return
