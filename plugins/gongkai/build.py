@@ -35,7 +35,7 @@ import jinja2
 from . import errors, incremental, interrupt, lifecycle, search, timings
 from .annual import portal as annual_portal
 from .annual import series as annual_series
-from .facts import Facts, reverse_refs
+from .facts import Early, Facts, reverse_refs
 from .pool import Zygote
 from .render import compiled_kept
 from .site import Registry, Site, scan
@@ -43,10 +43,11 @@ from .tools.progress import Progress
 
 
 def check(content: Path, catalogs: Path, max_warnings: int | None = None, cache=None, jobs: int | None = None,
-          spool_at: tuple[Path, str] | None = None) -> Site:
+          spool_at: tuple[Path, str] | None = None, on_unit=None) -> Site:
     """Scan and print the problems: every error, and the warnings up to ``max_warnings``.
-    ``cache``: an incremental.ItemCache (validated items of unchanged files); ``jobs``, ``spool_at``: see site.scan."""
-    site = scan(content, catalogs, cache, jobs, spool_at=spool_at)
+    ``cache``: an incremental.ItemCache (validated items of unchanged files); ``jobs``,
+    ``spool_at``, ``on_unit``: see site.scan."""
+    site = scan(content, catalogs, cache, jobs, spool_at=spool_at, on_unit=on_unit)
     # 年报 against last year's and the unit's items: only reports public on the as-of date
     site.problems.extend(annual_series.problems(site, lifecycle.as_of()))
     shown = 0
@@ -145,16 +146,20 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     # core while this one runs the pre-pass (OpenCC's dictionaries would stay in this process:
     # +34 MiB, its peak in a cold build). Handed to every unit worker.
     maps_ready = zhmap.begin(store, lambda: Begun(zhmap.maps).result)
-    kept_facts = None
+    kept_facts = early_facts = None
     if site is None:
         item_cache = incremental.ItemCache(store, catalogs)
-        site = check(content, catalogs, max_warnings=20, cache=item_cache, jobs=jobs,
-                     spool_at=(output.parent, _spool_prefix(output)))
         from .incremental.facts import KeptFacts
         kept_facts = KeptFacts(store, item_cache.key) if store.enabled else None
+        # Each unit's part of the facts made as the pre-pass hands it over (facts.Early).
+        early_facts = Early(_date(as_of), window=kept_facts is not None)
+        site = check(content, catalogs, max_warnings=20, cache=item_cache, jobs=jobs,
+                     spool_at=(output.parent, _spool_prefix(output)), on_unit=early_facts)
     watch.add("validate", site.workers_cpu)   # the scan's workers (site.scan)
     watch.rss["validate_worker"] = site.workers_rss
     watch.lap("validate")
+    if early_facts is not None:
+        watch.move("validate", "lifecycle", early_facts.cpu)
     if not site.ok:
         print(f"{errors.summary(site.problems)}; nothing was built, {output} is unchanged", file=sys.stderr)
         return 1
@@ -168,7 +173,8 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
         _remove(partial)
     partial.mkdir(parents=True)
     units = unit_summaries(site, root_url)
-    facts = Facts.of(site, _date(as_of), kept_facts)
+    facts = Facts.of(site, _date(as_of), kept_facts, early_facts)
+    del early_facts
     sangong = site.sangong_series(_date(as_of))
     hidden = facts.hidden
     annual = annual_series.settings(site, facts)
@@ -226,10 +232,10 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     scan_links = bool(base.get("GK_CHECK_REPORTS") or on_check is not None)
     # The checker's rules that read no page, evaluated here for each unit sent while the
     # workers render (check.Ahead): the check stage after the last unit keeps the link rule.
-    early = None
+    check_ahead = None
     if scan_links:
         from .check import Ahead
-        early = Ahead(site, facts, catalogs / "rules.yaml")
+        check_ahead = Ahead(site, facts, catalogs / "rules.yaml")
     # The units the scan read again (a file changed) are planned first and their jobs sent
     # at once; the keys of the units it answered from the build cache are made, and the
     # reused ones staged, while the workers build those (zygote.map asks for the next job
@@ -258,8 +264,8 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
                 # worker; and with each job, the registry entries its unit can show (unit_slices).
                 for job, slices in zip(todo, unit_slices(facts, [j["unit"] for j in todo])):
                     sent.append(job["unit"])
-                    if early is not None:
-                        early.add(job["unit"])
+                    if check_ahead is not None:
+                        check_ahead.add(job["unit"])
                     yield {**job, "shared": slices, "override": _handed_over(job["override"])}
         reuse.trees.clear()
 
@@ -276,8 +282,8 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     for result in zygote.map(build_unit, unit_jobs(), workers, _init_worker, (shared, zhmap.maps()), spool):
         progress.step(counts[result["unit"]])
         watch.worker(result)
-        if early is not None:
-            early.step(2)   # two a result: done before the last units, whose end nothing else fills
+        if check_ahead is not None:
+            check_ahead.step(2)   # two a result: done before the last units, whose end nothing else fills
         if result["errors"]:
             failures.append(result)
     progress.done()
@@ -286,8 +292,8 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     # portal and the check stage, which then reuse that memory (issue 15).
     facts.registry, facts.public_on, site.public_on = Registry(), {}, {}
     watch.lap("render", wall="units")
-    if early is not None:
-        watch.move("render", "check", early.cpu)
+    if check_ahead is not None:
+        watch.move("render", "check", check_ahead.cpu)
     if failures:
         # One mistake, one message (DESIGN §9): a broken template fails every unit alike.
         seen: dict[str, list[str]] = {}
@@ -301,7 +307,7 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     kept = reuse.keep(partial, sent)
     print(incremental.summary(store, reuse, sent))
     finish(partial, output, site, facts, catalogs, base, units, annual, as_of, built, on_check, part=part,
-           reuse=reuse, kept=kept, watch=watch, ahead=early)
+           reuse=reuse, kept=kept, watch=watch, ahead=check_ahead)
     store.save_hashes()
     print(watch.report(timings_file))
     public = sum(facts.public_counts.get(uid, 0) for uid in built)

@@ -14,7 +14,7 @@ import pickle
 import re
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -263,7 +263,7 @@ def item_files(unit: Unit, problems: list[Problem] | None = None) -> list[Path]:
 
 
 def scan(content: Path, catalog_dir: Path, cache=None, jobs: int | None = None, slim: bool = True,
-         spool_at: tuple[Path, str] | None = None) -> Site:
+         spool_at: tuple[Path, str] | None = None, on_unit: Callable[[Site, str], None] | None = None) -> Site:
     """Read and validate every unit and item; collect every problem. ``cache``
     (incremental.validate.ItemCache) keeps the items of files that did not change.
 
@@ -271,6 +271,7 @@ def scan(content: Path, catalog_dir: Path, cache=None, jobs: int | None = None, 
     its unit's full items to the build's spool and returns slim ones (``slim=False``:
     the full items stay in ``site.items``, for tools that want every body at hand).
     ``spool_at``: (folder, name prefix) of the spool (default: a private folder in the temp dir).
+    ``on_unit(site, uid)``: called as each unit's result is taken in (facts.Early).
     Results are taken in unit order, so problems and items do not depend on scheduling."""
     cats = catalogs_mod.load(str(catalog_dir.resolve()))
     units, problems = cache.units(content, functools.partial(load_units, catalogs=cats)) if cache is not None \
@@ -318,6 +319,8 @@ def scan(content: Path, catalog_dir: Path, cache=None, jobs: int | None = None, 
         if "worker" in result:
             site.workers_cpu += result["worker"][0]
             site.workers_rss = max(site.workers_rss, result["worker"][1])
+        if on_unit is not None:
+            on_unit(site, result["unit"])
         progress.step(notes["count"])
     progress.done()
     across.check(site)
