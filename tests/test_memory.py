@@ -696,3 +696,35 @@ def test_a_page_render_leaves_no_cycle_for_the_collector(tmp_path, monkeypatch):
         assert set(r["contexts"]) <= {"macros.html", "annual_macros.html"}, r["contexts"][:5]
         assert r["contexts"].count("macros.html") <= r["depths"]
         assert r["contexts"].count("annual_macros.html") <= 1
+
+
+def test_the_registry_the_units_read_is_gone_before_the_check_stage(make_tree, tmp_path, monkeypatch):
+    """The registry and public-on dates are the unit workers' alone: the build lets them go
+    after the units, before the portal and the check stage (issue 15). Nothing made on the
+    way (the pre-pass's early facts, the rules evaluated ahead) may keep them."""
+    import gc
+    import weakref
+
+    from gongkai import check as check_mod
+    from gongkai import facts as facts_mod
+
+    made, alive = [], []
+    of, after_render = facts_mod.Facts.of.__func__, check_mod.after_render
+
+    def recorded_of(cls, *args, **kwargs):
+        facts = of(cls, *args, **kwargs)
+        made.append(weakref.ref(facts.registry))
+        return facts
+
+    def checked(*args, **kwargs):
+        gc.collect()
+        alive.append(made[-1]() is not None)
+        return after_render(*args, **kwargs)
+
+    monkeypatch.setattr(facts_mod.Facts, "of", classmethod(recorded_of))
+    monkeypatch.setattr(check_mod, "after_render", checked)
+    content = make_tree(_province(units=4, per=3))
+    out = tmp_path / "output"
+    assert build_mod.build(content, out, ROOT / "pelicanconf.py", ROOT / "catalogs", "2026-11-20", jobs=1,
+                           on_check=lambda report: None) == 0
+    assert made and alive == [False]

@@ -174,6 +174,8 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
     partial.mkdir(parents=True)
     units = unit_summaries(site, root_url)
     facts = Facts.of(site, _date(as_of), kept_facts, early_facts)
+    if early_facts is not None:
+        early_facts.close()
     del early_facts
     sangong = site.sangong_series(_date(as_of))
     hidden = facts.hidden

@@ -254,6 +254,40 @@ def _from_cache(ref: dict) -> list[Item]:
     return out
 
 
+class Spill:
+    """Values a stage keeps for a later one without holding them in memory: pickled into
+    one unnamed file (in ``folder``, the build's spool folder, when it is one: a tmpfs /tmp
+    then does not hold them), made on the first ``put``, written and read by this process
+    only, gone when closed or when the process ends."""
+
+    def __init__(self, folder: Path | None = None):
+        self._folder, self._file, self._end = folder, None, 0
+
+    def put(self, value) -> tuple[int, int]:
+        """Keep ``value``; returns where it is, for ``get``."""
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        if self._file is None:
+            folder = self._folder
+            self._file = tempfile.TemporaryFile(dir=folder if folder is not None and folder.is_dir() else None)
+        at = (self._end, len(data))
+        os.pwrite(self._file.fileno(), data, self._end)
+        self._end += len(data)
+        return at
+
+    def get(self, at: tuple[int, int]):
+        """The value kept at ``at``; OSError when the file was cut short."""
+        offset, size = at
+        data = os.pread(self._file.fileno(), size, offset) if self._file is not None else b""
+        if len(data) != size:
+            raise OSError(f"{getattr(self._file, 'name', '?')}: 暂存文件读取不完整 (a spill file was cut short)")
+        return pickle.loads(data)  # noqa: S301 - written by this process into its own unnamed file
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
 def pack(items: list[Item]) -> bytes:
     """A unit's slim items as one blob: what a pre-pass worker hands the parent, the
     parent's store keeps (``UnitItems``) and the cache's slim record holds, the same bytes."""

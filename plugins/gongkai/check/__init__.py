@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import annual, annual_report, fiscal, freshness, interpretation, links, metadata, privacy, structure, timeliness  # noqa: F401 - rule families register themselves
-from .engine import NOT_WRITTEN, SPECS, Finding, Hit, Rule, evaluate_rules, in_window, load_rules, rule
+from ..spool import Spill
+from .engine import (NOT_WRITTEN, SPECS, Finding, Hit, Rule, as_findings, evaluate_hits, evaluate_rules, in_window,
+                     load_rules, rule)
 from .extract import Unreadable, extract
 from .report import FindingsSpool, Report, UnitReport, UnitSummary, write_reports
 from .unitfacts import UnitFacts
@@ -189,7 +191,10 @@ class Ahead:
     def __init__(self, site: Site, facts: Facts, rules_path: Path):
         self._site, self._facts_of, self._rules_path = site, facts, rules_path
         self._todo: deque[str] = deque()
-        self._found: dict[str, dict[str, tuple]] = {}
+        # uid -> where its findings are in the spill: held live until the check stage, a
+        # province's findings grew the parent with the unit count (issue 15: flat in units).
+        self._found: dict[str, tuple[int, int]] = {}
+        self._spill = Spill(site.spool.folder if site.spool is not None else None)
         self.cpu = 0.0      # this process's CPU seconds spent here (the check stage's, in the figures)
 
     # The rules file and the 个人信息 rule's tokens are read on the first step (or by ``run``):
@@ -221,13 +226,19 @@ class Ahead:
         started = time.process_time()
         for _ in range(min(units, len(self._todo))):
             uid = self._todo.popleft()
-            self._found[uid] = evaluate_rules(self.rules, self._facts[uid], self.ids)
+            # Hits, not findings: a finding unpickled would hold its own copy of its rule's
+            # name, source and fix (issue 15: the check stage's peak grew with the units).
+            self._found[uid] = self._spill.put(evaluate_hits(self.rules, self._facts[uid], self.ids))
         self.cpu += time.process_time() - started
 
     def take(self, uid: str) -> dict[str, tuple]:
         """Rule id -> (lo, hi, findings) of ``uid``, as ``evaluate_rules`` gives them; {} when
-        the unit was not evaluated here."""
-        return self._found.pop(uid, {})
+        the unit was not evaluated here (``run`` then evaluates its rules)."""
+        at = self._found.pop(uid, None)
+        try:
+            return as_findings(self.rules, uid, self._spill.get(at)) if at is not None else {}
+        except OSError:
+            return {}
 
 
 def run(site: Site, facts: Facts, rules_path: Path, output: Path | None = None, shown_output: str = "output",

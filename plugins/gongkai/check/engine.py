@@ -405,9 +405,9 @@ def in_window(day: dt.date, lo: dt.date | None, hi: dt.date | None) -> bool:
     return (lo is None or lo <= day) and (hi is None or day <= hi)
 
 
-def evaluate_rules(rules: dict[str, Rule], unit: UnitFacts, ids) -> dict[str, tuple]:
-    """Rule id -> (lo, hi, findings) for each of ``ids``: its findings for the unit and
-    the window of as-of dates they hold for (None, None for a rule that does not read the
+def evaluate_hits(rules: dict[str, Rule], unit: UnitFacts, ids) -> dict[str, tuple]:
+    """Rule id -> (lo, hi, hits) for each of ``ids``: what the rule found in the unit, and
+    the window of as-of dates it holds for (None, None for a rule that does not read the
     date; the unit's own inputs, states included, being the same)."""
     out = {}
     for rule_id in sorted(ids):
@@ -415,13 +415,24 @@ def evaluate_rules(rules: dict[str, Rule], unit: UnitFacts, ids) -> dict[str, tu
         probe = AsOf(unit.as_of) if r.as_of else NoDate(rule_id)
         unit.reading = probe
         try:
-            found = [Finding.of(r, unit.id, hit) for hit in r.fn(unit, r.thresholds)]
+            hits = list(r.fn(unit, r.thresholds))
         except UndeclaredPagesRead as exc:
             raise UndeclaredPagesRead(f"rule {rule_id} {exc}") from None
         finally:
             unit.reading = None
-        out[rule_id] = (probe.lo, probe.hi, found) if r.as_of else (None, None, found)
+        out[rule_id] = (probe.lo, probe.hi, hits) if r.as_of else (None, None, hits)
     return out
+
+
+def as_findings(rules: dict[str, Rule], uid: str, got: dict[str, tuple]) -> dict[str, tuple]:
+    """``evaluate_hits``'s answer with each hit a ``Finding`` of its rule."""
+    return {rule_id: (lo, hi, [Finding.of(rules[rule_id], uid, hit) for hit in hits])
+            for rule_id, (lo, hi, hits) in got.items()}
+
+
+def evaluate_rules(rules: dict[str, Rule], unit: UnitFacts, ids) -> dict[str, tuple]:
+    """Rule id -> (lo, hi, findings) for each of ``ids`` (``evaluate_hits``)."""
+    return as_findings(rules, unit.id, evaluate_hits(rules, unit, ids))
 
 
 def evaluate(rules: dict[str, Rule], unit: UnitFacts, cross_unit_only: bool = False) -> list[Finding]:

@@ -10,9 +10,6 @@ import datetime as dt
 import functools
 import hashlib
 import json
-import os
-import pickle
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +17,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from ..spool import Spill
 from .engine import SEVERITIES, SEVERITY_LABELS, Finding, Rule
 from .unitfacts import UnitFacts
 
@@ -179,31 +177,21 @@ class UnitSummary(_Verdict):
 
 
 class FindingsSpool:
-    """Each finished unit's findings and external links, pickled into one unnamed file
-    (in the build's private spool folder when there is one, so that a tmpfs /tmp does not
-    hold them in memory); the report keeps a ``UnitSummary`` per unit. The file has no
-    name, is written and read by this process only, and goes with the last summary."""
+    """Each finished unit's findings and external links, kept in a ``spool.Spill`` (in the
+    build's private spool folder when there is one); the report keeps a ``UnitSummary``
+    per unit. The file goes with the last summary."""
 
     def __init__(self, folder: Path | None = None):
-        self._file = tempfile.TemporaryFile(dir=folder if folder is not None and folder.is_dir() else None)
-        self._end = 0
+        self._spill = Spill(folder)
 
     def keep(self, u: UnitReport) -> UnitSummary:
-        data = pickle.dumps((list(u.findings), u.external_links), protocol=pickle.HIGHEST_PROTOCOL)
-        at = (self._end, len(data))
-        os.pwrite(self._file.fileno(), data, self._end)
-        self._end += len(data)
+        at = self._spill.put((list(u.findings), u.external_links))
         return UnitSummary(u.id, u.name, u.level, u.parent, u.deducted, {s: u.count(s) for s in SEVERITIES},
                            Spilled(list(u.findings[:HEAD]), len(u.findings), functools.partial(self.load, at)),
                            self, at)
 
     def load(self, at: tuple[int, int]) -> tuple[list[Finding], dict[str, list[str]]]:
-        offset, size = at
-        data = os.pread(self._file.fileno(), size, offset)
-        if len(data) != size:
-            raise OSError(f"{self._file.name}: 检查结果暂存文件读取不完整 "
-                          "(the checker's spool file was cut short)")
-        return pickle.loads(data)  # noqa: S301 - written by this process into its own unnamed file
+        return self._spill.get(at)
 
 
 def deductions(findings: list[Finding], rules: dict[str, Rule]) -> int:
