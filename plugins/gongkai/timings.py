@@ -5,6 +5,10 @@ The stages are the pipeline's: ``validate`` (the pre-pass scan), ``lifecycle``
 the search index), ``search`` (the units' indexes and the portal's search page),
 ``check`` (the checker over the built pages) and ``write`` (portal pages, copying,
 the swap). Other names (a cache stage, say) are accepted and listed after these.
+Work of one stage done during another's lap is moved to its own stage's CPU (``move``):
+the facts' unit parts made during the pre-pass (facts.Early) count as ``lifecycle``, the
+rules evaluated while the units render (check.Ahead) as ``check``; the wall figures stay
+where the parent spent them.
 
 Two figures per stage: CPU seconds of every process that worked on it (a worker adds
 its unit's sums to the result of ``build.build_unit``; the parent adds them up), and
