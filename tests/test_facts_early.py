@@ -39,8 +39,8 @@ def test_a_part_that_read_a_date_the_prepass_did_not_have_yet_is_made_again(tmp_
     town = "11990102MB00000041/2026-00001"
     assert any(town in p.read_text(encoding="utf-8") for p in (content / "shili-town").rglob("*.md"))
     doc = content / "shili-city/gfxwj/2023-zhengfu-touzi-xiangmu-guanli.md"
-    doc.write_text(doc.read_text(encoding="utf-8").replace("column: gfxwj\n", f"column: gfxwj\nrepealed_by: '{town}'\n", 1),
-                   encoding="utf-8")
+    text = doc.read_text(encoding="utf-8")
+    doc.write_text(text.replace("column: gfxwj\n", f"column: gfxwj\nrepealed_by: '{town}'\n", 1), encoding="utf-8")
     site, early = _early_scan(content)
     assert site.ok, [str(p) for p in site.problems if p.severity == "error"]
     assert site.public_on[town] and lifecycle.lookup(site.public_on)(town) <= DAY
@@ -58,3 +58,20 @@ def test_parts_of_another_day_are_not_taken(tmp_path):
     site, early = _early_scan(content)
     later = DAY.replace(year=DAY.year + 1)
     assert _plain(Facts.of(site, later, early=early)) == _plain(Facts.of(site, later))
+
+
+def test_a_spill_that_cannot_be_written_costs_time_not_the_build(tmp_path, monkeypatch):
+    """A full disk under the spill: the parts are not kept, Facts.of makes them, the facts are the same."""
+    from gongkai import spool
+
+    def full(self, value):
+        raise OSError(28, "No space left on device")
+
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    monkeypatch.setattr(spool.Spill, "put", full)
+    site, early = _early_scan(content)
+    read = _unpickled(site, monkeypatch)
+    facts = Facts.of(site, DAY, early=early)
+    assert sorted(read) == sorted(site.items.unit_ids())
+    assert _plain(facts) == _plain(Facts.of(site, DAY))

@@ -279,7 +279,8 @@ class Spill:
         offset, size = at
         data = os.pread(self._file.fileno(), size, offset) if self._file is not None else b""
         if len(data) != size:
-            raise OSError(f"{getattr(self._file, 'name', '?')}: 暂存文件读取不完整 (a spill file was cut short)")
+            raise OSError(f"{getattr(self._file, 'name', '?')}: 暂存文件读取不完整 "
+                          "(a spill file was cut short)")
         return pickle.loads(data)  # noqa: S301 - written by this process into its own unnamed file
 
     def close(self) -> None:

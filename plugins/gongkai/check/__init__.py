@@ -37,8 +37,9 @@ if TYPE_CHECKING:  # pragma: no cover - import for annotations only
     from ..facts import Facts
     from ..site import Site
 
-__all__ = ["SPECS", "Ahead", "Finding", "Hit", "Report", "Rule", "UnitFacts", "UnitReport", "UnitSummary", "after_render",
-           "load_rules", "prepare_jobs", "rule", "run", "scan_unit_job", "site_root", "unit_facts", "write_reports"]
+__all__ = ["SPECS", "Ahead", "Finding", "Hit", "Report", "Rule", "UnitFacts", "UnitReport", "UnitSummary",
+           "after_render", "load_rules", "prepare_jobs", "rule", "run", "scan_unit_job", "site_root", "unit_facts",
+           "write_reports"]
 
 
 def site_root(settings: dict) -> str:
@@ -228,7 +229,11 @@ class Ahead:
             uid = self._todo.popleft()
             # Hits, not findings: a finding unpickled would hold its own copy of its rule's
             # name, source and fix (issue 15: the check stage's peak grew with the units).
-            self._found[uid] = self._spill.put(evaluate_hits(self.rules, self._facts[uid], self.ids))
+            hits = evaluate_hits(self.rules, self._facts[uid], self.ids)
+            try:
+                self._found[uid] = self._spill.put(hits)
+            except OSError:
+                pass    # a full disk costs time, never the build: ``run`` evaluates the unit
         self.cpu += time.process_time() - started
 
     def take(self, uid: str) -> dict[str, tuple]:
