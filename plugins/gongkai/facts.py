@@ -59,7 +59,7 @@ class Facts:
         public_on_of = lifecycle.lookup(public_on)
         states: dict[str, lifecycle.State] = {}
         early = early if early is not None and early.day == day else None
-        registry = early.registry if early is not None else Registry()
+        registry = Registry()
         rule, explained = _part_rules(site)
         read: list[Item] = []
         deadlines: dict[str, dict[str, dict]] = {}
@@ -150,7 +150,9 @@ class Early:
     def __init__(self, day: dt.date, window: bool = False):
         from .site import Registry
         self.day, self.window = day, window
-        self.registry = Registry()     # Facts.of's: rows made here share its dates and words
+        # For ``row_of`` only: the rows go pickled to the spill, and Facts.of's registry
+        # shares their dates and words again as it enters them (``put``).
+        self._registry = Registry()
         self._parts: dict[str, tuple[tuple[int, int], dict]] = {}   # uid -> (where in the spill, what it read)
         self._spill: Spill | None = None
         self._rules: tuple[dict, set[str]] | None = None
@@ -170,13 +172,13 @@ class Early:
             return dt.date.fromisoformat(when) if when and when is not _ABSENT else None
 
         items = site.items.of(uid)
-        part = unit_part(items, self.day, public_on_of, self.registry, *self._rules)
+        part = unit_part(items, self.day, public_on_of, self._registry, *self._rules)
         window = lifecycle.window(items, self.day, public_on_of) if self.window else None
         # Pickled into an unnamed file until taken: held live, a province's parts (a list, a
         # set, a tuple per item) took the parent from 87 to 95 MiB after the facts at 20k
         # items in 1,300 units; held pickled in memory, to 93.
         if self._spill is None:
-            self._spill = Spill(site.spool.folder if site.spool is not None else None)
+            self._spill = site.spill()
         try:
             self._parts[uid] = (self._spill.put((part, window)), read)
         except OSError:
@@ -195,9 +197,7 @@ class Early:
             return None     # the file cut short: the part is made again
 
     def close(self) -> None:
-        """Let the parts go (the file with them), and the registry (the facts' now: the build
-        lets it go after the units, issue 15)."""
-        self.registry = None
+        """Let the parts go (the file with them)."""
         self._parts.clear()
         if self._spill is not None:
             self._spill.close()

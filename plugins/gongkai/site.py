@@ -72,6 +72,11 @@ class Site:
     def ok(self) -> bool:
         return not any(p.severity == "error" for p in self.problems)
 
+    def spill(self) -> spool_mod.Spill:
+        """A file for what a stage of this build keeps for a later one (spool.Spill), in the
+        build's spool folder when it has one."""
+        return spool_mod.Spill(self.spool.folder if self.spool is not None else None)
+
     def full_items(self, uid: str) -> list[Item]:
         """``uid``'s items with their bodies, loaded one unit at a time (``items`` may be
         slim: see ``scan``). A spool file that is refused is replaced by reading the

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import annual, annual_report, fiscal, freshness, interpretation, links, metadata, privacy, structure, timeliness  # noqa: F401 - rule families register themselves
-from ..spool import Spill
 from .engine import (NOT_WRITTEN, SPECS, Finding, Hit, Rule, as_findings, evaluate_hits, evaluate_rules, in_window,
                      load_rules, rule)
 from .extract import Unreadable, extract
@@ -195,7 +194,7 @@ class Ahead:
         # uid -> where its findings are in the spill: held live until the check stage, a
         # province's findings grew the parent with the unit count (issue 15: flat in units).
         self._found: dict[str, tuple[int, int]] = {}
-        self._spill = Spill(site.spool.folder if site.spool is not None else None)
+        self._spill = site.spill()
         self.cpu = 0.0      # this process's CPU seconds spent here (the check stage's, in the figures)
 
     # The rules file and the 个人信息 rule's tokens are read on the first step (or by ``run``):
@@ -291,7 +290,7 @@ def run(site: Site, facts: Facts, rules_path: Path, output: Path | None = None, 
 
     reports, deferred = [], {}
     # A finished unit's findings and external links go to a file; the report keeps its summary.
-    spool = FindingsSpool(site.spool.folder if site.spool is not None else None)
+    spool = FindingsSpool(site.spill())
     for uid in units:   # in unit order, each unit's facts made in turn (one unit's items at a time)
         uf = units[uid]
         reports.append(spool.keep(UnitReport.of(uf, findings(uid, uf), rules, external(uid, uf))))

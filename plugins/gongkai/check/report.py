@@ -177,12 +177,12 @@ class UnitSummary(_Verdict):
 
 
 class FindingsSpool:
-    """Each finished unit's findings and external links, kept in a ``spool.Spill`` (in the
-    build's private spool folder when there is one); the report keeps a ``UnitSummary``
-    per unit. The file goes with the last summary."""
+    """Each finished unit's findings and external links, kept in a ``spool.Spill`` (the
+    build's: ``Site.spill``); the report keeps a ``UnitSummary`` per unit. The file goes
+    with the last summary."""
 
-    def __init__(self, folder: Path | None = None):
-        self._spill = Spill(folder)
+    def __init__(self, spill: Spill | None = None):
+        self._spill = spill if spill is not None else Spill()
 
     def keep(self, u: UnitReport) -> UnitSummary:
         at = self._spill.put((list(u.findings), u.external_links))
