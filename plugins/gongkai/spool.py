@@ -14,6 +14,7 @@ of this user, is too large, cannot be unpickled or carries another token is refu
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import pickle
@@ -270,7 +271,16 @@ class Spill:
             folder = self._folder
             self._file = tempfile.TemporaryFile(dir=folder if folder is not None and folder.is_dir() else None)
         at = (self._end, len(data))
-        os.pwrite(self._file.fileno(), data, self._end)
+        # A short write (the disk filled mid-value) is written on from where it stopped; one
+        # that writes nothing is a full disk. Either way the end moves only past a whole value,
+        # so ``get`` never unpickles part of one and the callers' OSError path is the only one.
+        done, view = 0, memoryview(data)
+        while done < len(data):
+            n = os.pwrite(self._file.fileno(), view[done:], self._end + done)
+            if n <= 0:
+                raise OSError(errno.ENOSPC, f"{getattr(self._file, 'name', '?')}: 暂存文件写入不完整 "
+                                            "(a spill file could not be written)")
+            done += n
         self._end += len(data)
         return at
 
