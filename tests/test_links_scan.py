@@ -121,6 +121,33 @@ def test_judge_unit_with_a_shared_resolver_equals_one_of_its_own():
     assert links.pickle.loads(places)[0] == [("u/a/x.html", 4, 3), ("u/a/y.html", 3, 2)]
 
 
+def test_own_page_links_are_judged_by_their_fragment_alone(monkeypatch):
+    """'#…' and '?…' on a plain page of the unit's files point at the page itself: judged by
+    looking the fragment up, not by resolving the href again on every page; a page the files
+    do not list, or a path that is not plain, is resolved as before. The verdicts are those
+    of judging link by link."""
+    hrefs = ["#main", "#column-nav", "#gone", "#top", "#", "?x", " #main", "#a%20b", "?x#main"]
+    pages = [links.PageLinks(f"u/c/p{n}.html", [(line, href) for line, href in enumerate(hrefs, 1)])
+             for n in range(30)]
+    pages += [links.PageLinks("u/c/./odd.html", [(1, "#main")]), links.PageLinks("u/c/unlisted.html", [(1, "#main")])]
+    files = links.SiteFiles("output", files={p.path for p in pages[:-1]} | {"u/index.html"},
+                            anchors={p.path: frozenset({"main", "column-nav", "a b"}) for p in pages})
+    asked = []
+    real = links.Resolver.__call__
+    monkeypatch.setattr(links.Resolver, "__call__", lambda self, page, href, *a: asked.append((page, href)) or real(
+        self, page, href, *a))
+    failing, outside, places = links.judge_unit("u", pages, files)
+    assert asked == [("u/c/./odd.html", "#main"), ("u/c/unlisted.html", "#main")]
+    monkeypatch.setattr(links.Resolver, "__call__", real)
+    assert (failing, outside, links.pickle.loads(places)) == judged_link_by_link("u", pages, files)
+    assert {(href, r) for page, _, href, r in failing if page == "u/c/p0.html"} == {
+        ("#gone", ("internal", "u/c/p0.html", "gone"))}
+    # resolved: './' taken out (a file the walk does not list), and a page missing from the files
+    assert [(page, r) for page, _, _, r in failing if "p" not in page.rpartition("/")[2]] == [
+        ("u/c/./odd.html", ("internal", "u/c/odd.html", "main")), ("u/c/unlisted.html", ("internal",
+                                                                                          "u/c/unlisted.html", "main"))]
+
+
 def test_anchors_read_back_are_the_anchors_kept():
     anchors = {"u/a.html": frozenset({"q1", "top"}), "u/b.html": frozenset({"top", "q1"}), "u/c.html": frozenset()}
     back = links.load_anchors(links.dump_anchors(anchors))

@@ -755,6 +755,14 @@ class Resolver:
             found = self._by_base[key] = self._place(page, folder, path, fragment)
             return found
 
+    def fragment_only(self, href: str) -> str | None:
+        """The (unquoted) fragment of an href that names no path (``#q1``, ``?x``, `` #q``:
+        its own page), else None."""
+        parsed = self._parsed.get(href)
+        if parsed is None:
+            parsed = self._parsed[href] = self._parse(href)
+        return parsed[2] if parsed[0] == "path" and not parsed[1] else None
+
     def key(self, folder: str, href: str) -> tuple | None:
         """What ``self(page, href)`` depends on beyond the files, for any page of ``folder``:
         pairs with one key get one answer. None when the answer is kept per folder and href
@@ -946,7 +954,7 @@ def judge_unit(uid: str, pages: list[PageLinks], files: SiteFiles,
             if got is _PAGE:
                 got = by_page.get((path, href), _UNSEEN)
                 if got is _UNSEEN:
-                    got = by_page[(path, href)] = _verdict(own, path, href, resolve_, files)
+                    got = by_page[(path, href)] = _own_verdict(own, path, href, resolve_, files)
                     if type(got) is _Leaves:
                         outside[(path, href)] = (path, href, [], got.r)
                         got = by_page[(path, href)] = outside[(path, href)][2]
@@ -975,6 +983,20 @@ def _verdict(own: str, page: str, href: str, resolve_: Resolver, files: SiteFile
     if r[1] is not None and r[1] != own[:-1] and not r[1].startswith(own):
         return _Leaves(r)
     return _OK if check_link(page, Link(0, href), r, files) is None else r
+
+
+def _own_verdict(own: str, page: str, href: str, resolve_: Resolver, files: SiteFiles) -> object:
+    """``_verdict`` on an href of ``page`` that starts with '#' or '?' (two or three on every
+    page: the skip link, the column navigation's). When it names no path and the page is a
+    plain path of the unit's files, it points at the page itself: only its fragment is
+    looked up (``check_link``'s test), without resolving it again for every page."""
+    fragment = resolve_.fragment_only(href)
+    if fragment is None or not page.startswith(own) or not page.endswith(".html") or page not in files.files \
+            or posixpath.normpath(page) != page:
+        return _verdict(own, page, href, resolve_, files)
+    if not fragment or fragment == "top" or fragment in files.anchors.get(page, frozenset()):
+        return _OK
+    return ("internal", page, fragment)
 
 
 def _target(target: str, files: SiteFiles) -> str:
