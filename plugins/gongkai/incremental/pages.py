@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import weakref
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from ..items import as_list
 from ..lifecycle import State
 from ..paths import read_regular
 from ..render import PELICAN_LINK
-from .store import _write_atomic, digest
+from .store import _write_atomic, digest, plain_digest
 from .validate import _deps
 
 SETTING = "GK_PAGE_REUSE"   # set per unit job by the parent (units.Reuse.page_job)
@@ -42,7 +43,7 @@ SETTING = "GK_PAGE_REUSE"   # set per unit job by the parent (units.Reuse.page_j
 # (annual/plugin.py): rendered every time, a page or two a unit.
 REUSABLE_TEMPLATES = ("article",)
 SHOWN = 10   # rendered pages named in the build's line, at most
-PAGES_KEY = 1   # bump when what a page key holds changes
+PAGES_KEY = 2   # bump when what a page key holds, or how it is made, changes
 MAX_OLD_PAGE = 64 * 1024 * 1024   # a previous page read to be copied or patched; larger: rendered again
 
 
@@ -157,15 +158,19 @@ class Pages:
         # The item's fields are a function of its files (signed above), the unit's settings,
         # the catalogs and the code (the base); what the worker changes in it afterwards is
         # keyed here: the summary, the 问答 answers (hidden links unlinked), the state (a
-        # withdrawn 公示 is emptied). repr, not json: ~3x cheaper a page, and a repr that
-        # differed for equal values would only render a page again.
+        # withdrawn 公示 is emptied). The objects among them (问答, fiscal and annual facts) as
+        # their repr; the rest plain data, pickled without a memo (``plain_digest``): ~3x
+        # cheaper a page than the repr of it all (the registry entries' Chinese text), and
+        # equal values give equal bytes whichever objects they share.
         parts = (PAGES_KEY, self.base, name, template.name, files, st.as_dict(), article.title, article.url,
-                 str(getattr(article, "summary", "")), item.summary, repr(item.qa), item.column,
-                 hashlib.sha256(content.encode("utf-8")).hexdigest(),
+                 str(getattr(article, "summary", "")), item.summary, repr(item.qa), item.column, content,
                  repr(getattr(article, "fiscal", None)), repr(getattr(article, "annual", None)),
                  [[n, registry.get(n), public_on.get(n)] for n in named], referring, neighbours,
                  retired.id if retired is not None else None)
-        return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()
+        try:
+            return plain_digest(parts)
+        except (pickle.PicklingError, TypeError, AttributeError, ValueError, RecursionError):
+            return None   # a value a plugin put there that cannot be pickled: the page is rendered
 
     def siteurl(self, name: str, context) -> str:
         """The page's SITEURL as Pelican's writer sets it (writers.py _get_localcontext)."""
