@@ -430,3 +430,32 @@ def test_a_kept_tree_is_unchanged_exactly_when_its_signature_is_the_same(tmp_pat
     os.mkfifo(folder / "z" / "pipe")                                      # never opened
     assert not check()
     assert not tree_unchanged(store, folder, None) and not tree_unchanged(store, tmp_path / "gone", kept)
+
+
+def test_an_item_changed_after_its_unit_tree_was_taken_is_read_again_next_build(make_tree, tmp_path, monkeypatch):
+    """An item is kept with its file's signature as the unit's tree took it, before the file
+    was read (no second look at the file): a file changed in between is read as it is now,
+    kept under the older signature, and so read again by the next build, never taken from
+    the cache for what it was."""
+    from gongkai.incremental import validate
+    content = _content(make_tree)
+    output = tmp_path / "output"
+    _cached_scan(content, output)
+    target = content / "a" / "qtwj" / "f1.md"
+    real = validate.tree_signature
+
+    def then_edited(cache, folder, *args):
+        got = real(cache, folder, *args)
+        if folder.name == "a" and "EDITED" not in target.read_text(encoding="utf-8"):
+            target.write_text(ITEM.format(n="a1EDITED", no=NO.format(1), d=2, extra=""), encoding="utf-8")
+        return got
+
+    target.write_text(ITEM.format(n="a1x", no=NO.format(1), d=2, extra=""), encoding="utf-8")
+    monkeypatch.setattr(validate, "tree_signature", then_edited)
+    second, cache = _cached_scan(content, output)
+    monkeypatch.setattr(validate, "tree_signature", real)
+    assert "正文ZQXa1EDITEDBODY" in [i.body.strip() for i in second.full_items("a")]
+    third, cache = _cached_scan(content, output)
+    assert cache.misses >= 1
+    assert "正文ZQXa1EDITEDBODY" in [i.body.strip() for i in third.full_items("a")]
+    assert "文件a1EDITED" in [i.title for i in third.items]
