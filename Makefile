@@ -38,6 +38,9 @@ JOBS_ARG = $(if $(JOBS),--jobs $(JOBS))
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements.txt
+	@# the 简繁 maps derived from the pinned OpenCC, kept with the installation (search/zhmap.py)
+	@PYTHONPATH=$(CURDIR)/plugins $(PY) -c 'import sys; from gongkai.search import zhmap; sys.exit(zhmap.keep_installed())' \
+	  || echo "zhmap: not kept with the installation; each cold build makes them"
 	@touch $@
 
 html: $(VENV)/.installed

