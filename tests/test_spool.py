@@ -276,8 +276,8 @@ def test_a_cache_file_changed_after_the_scan_is_refused_and_the_sources_read(mak
     ref = pickle.loads(site.spool.path("b").read_bytes())
     assert "cache" in ref
     stored = pickle.loads(Path(ref["cache"]).read_bytes())
-    for key, entry in stored["items"].items():
-        stored["items"][key] = (["f", "0" * 64], *entry[1:])
+    for key, entry in stored["index"].items():
+        stored["index"][key] = (["f", "0" * 64], *entry[1:])
     Path(ref["cache"]).write_bytes(pickle.dumps(stored))
     assert site.spool.load("b") is None
     assert "spool" in capsys.readouterr().err
@@ -459,3 +459,38 @@ def test_an_item_changed_after_its_unit_tree_was_taken_is_read_again_next_build(
     assert cache.misses >= 1
     assert "正文ZQXa1EDITEDBODY" in [i.body.strip() for i in third.full_items("a")]
     assert "文件a1EDITED" in [i.title for i in third.items]
+
+
+def test_the_items_file_keeps_the_packed_slim_items_and_the_bodies_and_a_damaged_one_is_read_again(
+        make_tree, tmp_path, monkeypatch):
+    """A unit's items file in the build cache holds the slim items the pre-pass packed for the
+    parent, as they are (not the full items pickled again), and what slimming took from each;
+    the next build makes its items from them. A damaged one: the sources are read again."""
+    from gongkai import spool as spool_mod
+    from gongkai.incremental.validate import _name
+    content = _content(make_tree)
+    output = tmp_path / "output"
+    packed = []
+    real_pack = spool_mod.pack
+    monkeypatch.setattr(spool_mod, "pack", lambda items: packed.append(len(items)) or real_pack(items))
+    first, cache = _cached_scan(content, output)
+    assert len(packed) == len(first.units)      # once a unit: the items file took the parent's blob
+    monkeypatch.setattr(spool_mod, "pack", real_pack)
+    record = pickle.loads((cache.cache.folder / _name("a")).read_bytes())
+    assert record["format"] == spool_mod.ITEMS_FORMAT and "items" not in record
+    assert sorted(body.strip() for body, _ in record["taken"]) == ["正文ZQXa0BODY", "正文ZQXa1BODY", "正文ZQXa2BODY"]
+    base = _cached_scan(content, output)[1].misses    # the files with problems, read every time
+    (content / "a" / "qtwj" / "f1.md").write_text(ITEM.format(n="a1x", no=NO.format(1), d=2, extra=""),
+                                                  encoding="utf-8")
+    second, cache = _cached_scan(content, output)
+    assert cache.misses == base + 1     # a1 read again; a0 and a2 taken from the items file
+    assert sorted(i.body.strip() for i in second.full_items("a")) == ["正文ZQXa0BODY", "正文ZQXa1xBODY",
+                                                                      "正文ZQXa2BODY"]
+    record = pickle.loads((cache.cache.folder / _name("a")).read_bytes())
+    (cache.cache.folder / _name("a")).write_bytes(pickle.dumps({**record, "slim": b"damaged"}))
+    (content / "a" / "qtwj" / "f2.md").write_text(ITEM.format(n="a2x", no=NO.format(2), d=3, extra=""),
+                                                  encoding="utf-8")
+    third, cache = _cached_scan(content, output)
+    assert cache.misses == base + 3     # a1x unchanged, but its kept item cannot be made: read again
+    assert sorted(i.body.strip() for i in third.full_items("a")) == ["正文ZQXa0BODY", "正文ZQXa1xBODY",
+                                                                     "正文ZQXa2xBODY"]

@@ -387,7 +387,7 @@ class _Validate:
         # The 三公 and 年报 items in them are the slim ones, as the parent keeps every item.
         notes = pickle.dumps(unit_notes(slim if self.slim else items), protocol=pickle.HIGHEST_PROTOCOL)
         if kept is not None and kept.save(slim if not problems and len(items) == len(paths) else None, paths,
-                                          pickled, notes):
+                                          pickled, notes, items):
             # The cache's file now holds these very items: the spool points at it rather than
             # pickling every body a second time.
             self.spool.refer(uid, *kept.refs(paths))

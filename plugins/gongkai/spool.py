@@ -224,10 +224,15 @@ def _read_pickle(path: Path | str):
 
 
 def _unslim(data: dict) -> list[Item]:
-    """The full items of a file ``write`` made from slim items: each slim item given back
-    what ``slim`` took (its body, its 问答 with answers; ``digit_runs`` is a slim item's)."""
-    items = pickle.loads(data["items"])  # noqa: S301 - inside a spool file of ours, checked by the caller
-    taken = data["taken"]
+    """The full items of a file ``write`` made from slim items."""
+    return unslim(data["items"], data["taken"])
+
+
+def unslim(blob: bytes, taken: list) -> list[Item]:
+    """Full items from slim ones (``pack``'s ``blob``) and what ``slim`` took from each,
+    in their order (``taken``: its body, its 问答 with answers; ``digit_runs`` is a slim
+    item's): the spool's files and the build cache's items files keep them so."""
+    items = pickle.loads(blob)  # noqa: S301 - a spool or build cache file of ours, checked by the caller
     if not isinstance(items, list) or not isinstance(taken, list) or len(items) != len(taken):
         raise ValueError("slim items and bodies do not match")
     for item, (body, qa) in zip(items, taken):
@@ -239,19 +244,50 @@ def _unslim(data: dict) -> list[Item]:
     return items
 
 
+# The build cache's items file of a unit (incremental/validate.py ``_UnitItems``):
+# {"unit_key", "format", "slim": the unit's slim items packed, "taken": what slimming took
+# from each, "index": path -> (signature, shown path, [(read path, signature)], place)}.
+# As the spool keeps items (``write``): the slim items are packed for the build's parent
+# anyway, and the bodies pickled beside them cost ~4x less than the full items pickled again.
+ITEMS_FORMAT = 2
+
+
+def items_record(unit_key: str, entries: dict, blob: bytes | None = None, items: list | None = None) -> dict:
+    """The items file's record of ``entries`` (path -> (signature, shown path, reads, full
+    item)); ``blob``: ``items`` (these very full items, in ``entries``' order) already slimmed
+    and packed, as the pre-pass has them: taken as it is, else packed here."""
+    full = [entry[3] for entry in entries.values()]
+    if blob is None or items is None or len(items) != len(full) or any(a is not b for a, b in zip(items, full)):
+        blob = pack([slim(item) for item in full])
+    return {"unit_key": unit_key, "format": ITEMS_FORMAT, "slim": blob,
+            "taken": [(item.body, item.qa) for item in full],
+            "index": {path: (entry[0], entry[1], entry[2], n) for n, (path, entry) in enumerate(entries.items())}}
+
+
+def items_index(stored, unit_key: str) -> dict | None:
+    """The index of an items file's record made by ``items_record`` for ``unit_key``, or None."""
+    if isinstance(stored, dict) and stored.get("unit_key") == unit_key and stored.get("format") == ITEMS_FORMAT \
+            and isinstance(stored.get("index"), dict) and isinstance(stored.get("slim"), bytes) \
+            and isinstance(stored.get("taken"), list):
+        return stored["index"]
+    return None
+
+
 def _from_cache(ref: dict) -> list[Item]:
     """The items a spool entry points at in the build cache, each at the file version the
     pre-pass saw: a cache file changed since (another build, a damaged file) is refused."""
     stored = _read_pickle(ref["cache"])
-    kept = stored.get("items") if isinstance(stored, dict) and stored.get("unit_key") == ref["unit_key"] else None
-    if not isinstance(kept, dict):
+    index = items_index(stored, ref["unit_key"])
+    if index is None:
         raise ValueError("the build cache no longer holds this unit's items")
+    items = unslim(stored["slim"], stored["taken"])
     out = []
     for path, signature in ref["refs"]:
-        entry = kept.get(path)
-        if not (isinstance(entry, tuple) and len(entry) == 4 and entry[0] == signature):
+        entry = index.get(path)
+        if not (isinstance(entry, tuple) and len(entry) == 4 and entry[0] == signature and type(entry[3]) is int
+                and 0 <= entry[3] < len(items)):
             raise ValueError(f"the build cache no longer holds {path} as validated")
-        out.append(entry[3])
+        out.append(items[entry[3]])
     return out
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..items import Item
 from ..schema import read_item
-from ..spool import pack
+from ..spool import items_index, items_record, pack, unslim
 from ..units import Unit
 from .store import SCHEMA, Cache, digest
 
@@ -233,6 +233,8 @@ class _UnitItems:
         self.unit_key = digest([owner.key, repr(unit), cache.hashes.signature(unit.folder / "_unit.yaml")]) \
             if self.enabled else ""
         self._old: dict | None = None
+        self._stored: dict | None = None   # the items file's record, until its items are made (_old_item)
+        self._old_items: list[Item] | None = None
         self._tree: list | None = None
         # path -> signature, as the tree took them (``tree``): an item read after it is keyed
         # by that signature, not by a second look at its file (~4 µs an item, twice).
@@ -242,11 +244,25 @@ class _UnitItems:
 
     @property
     def old(self) -> dict:
+        """path -> (signature, shown path, reads, place) of the items the last build kept
+        (spool.items_record); each item made when first taken (``_old_item``)."""
         if self._old is None:
             stored = self.owner.cache.load_pickle(_name(self.unit.id)) if self.enabled else None
-            old = stored if isinstance(stored, dict) and stored.get("unit_key") == self.unit_key else {}
-            self._old = old.get("items", {}) if isinstance(old.get("items"), dict) else {}
+            index = items_index(stored, self.unit_key)
+            self._old, self._stored = (index, stored) if index is not None else ({}, None)
         return self._old
+
+    def _old_item(self, at: object) -> Item | None:
+        """The kept item at place ``at``: the unit's kept items are made on the first one asked."""
+        if self._old_items is None:
+            stored, self._stored = self._stored, None
+            try:
+                self._old_items = unslim(stored["slim"], stored["taken"]) if stored is not None else []
+            except Exception as exc:  # noqa: BLE001 - a damaged cache file: its items are read again
+                self.owner.cache.warn(_name(self.unit.id), exc)
+                self._old_items = []
+        found = self._old_items[at] if type(at) is int and 0 <= at < len(self._old_items) else None
+        return found if isinstance(found, Item) else None
 
     def tree(self) -> list:
         """Every file of the unit's folder with its signature (``tree_signature``), taken
@@ -345,10 +361,11 @@ class _UnitItems:
         key = str(path)
         found = self.old.get(key)
         # The shown path is a function of the path and the working folder (in the read key).
-        if isinstance(found, tuple) and len(found) == 4 and found[0] == own:
-            deps, item = found[2], found[3]
-            if isinstance(item, Item) and all(self._signature(p) == sig for p, sig in deps):
-                self.new[key] = found
+        if isinstance(found, tuple) and len(found) == 4 and found[0] == own and isinstance(found[2], list) \
+                and all(self._signature(p) == sig for p, sig in found[2]):
+            item = self._old_item(found[3])
+            if item is not None:
+                self.new[key] = (own, found[1], found[2], item)
                 self.owner.hits += 1
                 return item, []
         self.owner.misses += 1
@@ -359,16 +376,16 @@ class _UnitItems:
         return item, problems
 
     def save(self, slim: list[Item] | None = None, paths: list[Path] | None = None,
-             pickled: bytes | None = None, notes: bytes | None = None) -> bool:
+             pickled: bytes | None = None, notes: bytes | None = None, items: list[Item] | None = None) -> bool:
         """Keep the full items; ``slim`` (with the unit's ``paths``, in order): the unit
         had no problem at all, so the next build may take it from the slim file (``pickled``:
-        ``slim`` already pickled; ``notes``: what the scan reads of them, pickled, kept
-        beside them). True when the cache's file holds every one of ``paths`` (then ``refs``
-        can point at them)."""
+        the unit's ``items``, every item read, slimmed and packed; ``notes``: what the scan
+        reads of them, pickled, kept beside them). True when the cache's file holds every one
+        of ``paths`` (then ``refs`` can point at them)."""
         if not self.enabled:
             return False
         if self.changed or set(self.new) != set(self.old):
-            self.owner.cache.save_pickle(_name(self.unit.id), {"unit_key": self.unit_key, "items": self.new})
+            self.owner.cache.save_pickle(_name(self.unit.id), items_record(self.unit_key, self.new, pickled, items))
         keys = [str(p) for p in paths or ()]
         if slim is not None and notes is not None and len(slim) == len(keys) and all(k in self.new for k in keys):
             files = [(k, self.new[k][0], self.new[k][2]) for k in keys]
