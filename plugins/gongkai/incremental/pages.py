@@ -113,7 +113,11 @@ class Pages:
 
     def file_signatures(self, item) -> list | None:
         """The signatures (parent's content hashes) of the item's file and every file its
-        validation read (attachments, images), or None when one is not signed."""
+        validation read (attachments, images), or None when one is not signed or is not a
+        regular file: a link is signed as one ('l', by ``tree_signature``, which does not
+        follow it), and a page of an item read through a link is always rendered. The parent
+        signed the files before the pre-pass read them: whatever changed since is signed
+        otherwise by the next build, which then renders the page (~5 µs a page: no ``lstat``)."""
         out = []
         # _deps sorts the files an item's attachments and images name: most items have none
         for path in [str(item.path), *_deps(item)] if item.attachments or item.images else [str(item.path)]:
@@ -121,11 +125,9 @@ class Pages:
             real = self._real.get(head)
             if real is None:   # realpath is ~0.1 ms: once per folder, not once per file
                 real = self._real[head] = os.path.relpath(os.path.realpath(head), self.folder)
-            if os.path.islink(path):
-                return None
             rel = os.path.normpath(os.path.join(real, tail))
             sig = self.files.get(rel)
-            if sig is None:
+            if not sig or sig[0] != "f":
                 return None
             out.append([rel, sig])
         return out
