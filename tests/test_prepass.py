@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import sys
 import threading
 
 import pytest
@@ -153,6 +154,17 @@ def _slow_name_problem(name: str):
         return paths.name_problem(name)
     finally:
         paths._PLAIN_NAME = real
+
+
+def test_the_digit_run_search_finds_every_run_of_the_digits_re_knows():
+    """DIGIT_RUN (the regex module) is the privacy rule's first look, before its ``re``
+    patterns: every character re's \\d matches is a digit to it too."""
+    digits = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF and re.match(r"\d", chr(c))]
+    assert len(digits) > 600
+    assert all(DIGIT_RUN.fullmatch(d * 11) for d in digits)
+    assert all(DIGIT_RUN.search("中" + digits[n % len(digits)] * 5 + digits[-n % len(digits)] * 6 + "文")
+               for n in range(0, len(digits), 7))
+    assert not DIGIT_RUN.search("1" * 10 + "中" + "１" * 10)
 
 
 def test_the_utf16_guess_and_the_digit_run_search_answer_as_before():

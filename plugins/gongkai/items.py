@@ -10,14 +10,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import regex
+
 from .fields import QA, Attachment
 from .images import BodyImage
 
 
 # A run of 11 digits: the least a 身份证号 (18) or a mobile number (11) needs (check/privacy.py).
 # Written \d\d{10}, which means \d{11}: re searches it ~40 % faster (every body of the
-# province is searched in the pre-pass, spool.slim).
-DIGIT_RUN = re.compile(r"\d\d{10}")
+# province is searched in the pre-pass, spool.slim); and with the regex module, whose \d
+# (Unicode Nd, of a Unicode version at least Python's: Nd never loses a character) finds
+# every run re's does, ~40 % faster again (~8 µs a body: 0.16 s of the 20k pre-pass).
+DIGIT_RUN = regex.compile(r"\d\d{10}")
 
 
 def as_list(value) -> list:
