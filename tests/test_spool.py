@@ -433,32 +433,35 @@ def test_a_kept_tree_is_unchanged_exactly_when_its_signature_is_the_same(tmp_pat
 
 
 def test_an_item_changed_after_its_unit_tree_was_taken_is_read_again_next_build(make_tree, tmp_path, monkeypatch):
-    """An item is kept with its file's signature as the unit's tree took it, before the file
-    was read (no second look at the file): a file changed in between is read as it is now,
-    kept under the older signature, and so read again by the next build, never taken from
-    the cache for what it was."""
+    """A unit's tree is taken before its files are read. A file changed in between is read as
+    it is then, and kept with the signature it was read under, in the items file and in the
+    tree (its slim record, its output's key): changed back to what the tree saw, the next
+    build reads it again, never takes the other content for it."""
     from gongkai.incremental import validate
     content = _content(make_tree)
     output = tmp_path / "output"
     _cached_scan(content, output)
     target = content / "a" / "qtwj" / "f1.md"
-    real = validate.tree_signature
+    real = validate._UnitItems.tree
 
-    def then_edited(cache, folder, *args):
-        got = real(cache, folder, *args)
-        if folder.name == "a" and "EDITED" not in target.read_text(encoding="utf-8"):
+    def then_edited(self):
+        got = real(self)
+        if self.unit.id == "a" and "EDITED" not in target.read_text(encoding="utf-8"):
             target.write_text(ITEM.format(n="a1EDITED", no=NO.format(1), d=2, extra=""), encoding="utf-8")
         return got
 
     target.write_text(ITEM.format(n="a1x", no=NO.format(1), d=2, extra=""), encoding="utf-8")
-    monkeypatch.setattr(validate, "tree_signature", then_edited)
+    monkeypatch.setattr(validate._UnitItems, "tree", then_edited)
     second, cache = _cached_scan(content, output)
-    monkeypatch.setattr(validate, "tree_signature", real)
+    monkeypatch.setattr(validate._UnitItems, "tree", real)
+    assert "EDITED" in target.read_text(encoding="utf-8")        # edited after the tree, before the read
     assert "正文ZQXa1EDITEDBODY" in [i.body.strip() for i in second.full_items("a")]
+    entry = next(e for e in second.trees["a"] if e[0].endswith("f1.md"))
+    assert entry[1:] == cache.cache.hashes.signature(target)     # the tree says what was read
+    target.write_text(ITEM.format(n="a1x", no=NO.format(1), d=2, extra=""), encoding="utf-8")   # as the tree saw it
     third, cache = _cached_scan(content, output)
-    assert cache.misses >= 1
-    assert "正文ZQXa1EDITEDBODY" in [i.body.strip() for i in third.full_items("a")]
-    assert "文件a1EDITED" in [i.title for i in third.items]
+    assert "正文ZQXa1xBODY" in [i.body.strip() for i in third.full_items("a")]
+    assert "文件a1x" in [i.title for i in third.items] and "文件a1EDITED" not in [i.title for i in third.items]
 
 
 def test_the_items_file_keeps_the_packed_slim_items_and_the_bodies_and_a_damaged_one_is_read_again(

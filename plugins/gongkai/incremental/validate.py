@@ -29,7 +29,7 @@ PACKAGE = Path(__file__).resolve().parents[1]
 def tree_signature(cache: Cache, folder: Path, by_path: dict[str, list] | None = None) -> list:
     """Every file below ``folder`` (hidden ones and links included, links not followed)
     with its content signature. ``by_path``: filled with each file's path (``folder``
-    joined with its path below it) -> its signature."""
+    joined with its path below it) -> its entry of the list returned."""
     out = []
     signature = cache.hashes.signature
     for dirpath, dirnames, filenames in os.walk(folder):
@@ -41,10 +41,10 @@ def tree_signature(cache: Cache, folder: Path, by_path: dict[str, list] | None =
             path = os.path.join(dirpath, name)
             if "__pycache__" in path:
                 continue
-            sig = signature(path)
-            out.append([prefix + name, *sig])
+            entry = [prefix + name, *signature(path)]
+            out.append(entry)
             if by_path is not None:
-                by_path[path] = sig
+                by_path[path] = entry
     return out
 
 
@@ -236,8 +236,7 @@ class _UnitItems:
         self._stored: dict | None = None   # the items file's record, until its items are made (_old_item)
         self._old_items: list[Item] | None = None
         self._tree: list | None = None
-        # path -> signature, as the tree took them (``tree``): an item read after it is keyed
-        # by that signature, not by a second look at its file (~4 µs an item, twice).
+        # path -> its entry of the tree (``tree``): its signature as the tree took it.
         self._signed: dict[str, list] = {}
         self.new: dict = {}
         self.changed = False
@@ -273,12 +272,22 @@ class _UnitItems:
         return self._tree
 
     def _signature(self, path: Path) -> list:
-        """``path``'s signature as the unit's tree took it, else taken now. The tree is taken
-        before any item file is read: an item is then kept with the signature of the file as
-        it was at or before the read, so a file changed in between is read again by the next
-        build (its signature then differs), never taken for what it was."""
+        """``path``'s signature as the unit's tree took it (before any file was read), else
+        taken now: what the files that were not read are compared with (``reuse``)."""
         found = self._signed.get(str(path))
-        return found if found is not None else self.owner.cache.hashes.signature(path)
+        return found[1:] if found is not None else self.owner.cache.hashes.signature(path)
+
+    def _tree_as_read(self) -> None:
+        """The tree's entry of each item read as the signature it was read under. An item is
+        kept with its file's signature taken right before it is read, not with the tree's,
+        taken before the whole unit was read: a file changed in between (and changed back
+        later) would otherwise be kept, and its unit's output reused, for content it no
+        longer has. The tree then says what was read, and the next build sees the change."""
+        signed = self._signed
+        for key, entry in self.new.items():
+            found = signed.get(key)
+            if found is not None and found[1:] != entry[0]:
+                found[1:] = entry[0]
 
     def unchanged(self) -> tuple[list, bytes, tuple[str, str, list], bytes, str | None] | None:
         """(tree, notes, spool refs, the slim items pickled, the tree's digest or None) of a
@@ -347,7 +356,8 @@ class _UnitItems:
     def refs(self, paths: list[Path]) -> tuple[str, str, list]:
         """Where the full items of a unit answered by ``reuse`` are: (cache file, unit key,
         [(path, signature)]), for the build's spool to read them from (spool.Spool.refer)."""
-        return self._spool_refs([(str(p), self._signature(p)) for p in paths])
+        new = self.new
+        return self._spool_refs([(str(p), new[str(p)][0] if str(p) in new else self._signature(p)) for p in paths])
 
     def _spool_refs(self, files: list[tuple[str, list]]) -> tuple[str, str, list]:
         return str(self.owner.cache.folder / _name(self.unit.id)), self.unit_key, files
@@ -355,14 +365,15 @@ class _UnitItems:
     def read(self, path: Path, cats, walked: bool = False) -> tuple[Item | None, list]:
         if not self.enabled:
             return read_item(path, self.unit, cats, walked=walked)
-        own = self._signature(path)
+        hashes = self.owner.cache.hashes
+        own = hashes.signature(path)   # right before the read, not the tree's (``_tree_as_read``)
         if own[0] != "f":   # links, and anything odd: read_item names it, every time
             return read_item(path, self.unit, cats, walked=walked)
         key = str(path)
         found = self.old.get(key)
         # The shown path is a function of the path and the working folder (in the read key).
         if isinstance(found, tuple) and len(found) == 4 and found[0] == own and isinstance(found[2], list) \
-                and all(self._signature(p) == sig for p, sig in found[2]):
+                and all(hashes.signature(p) == sig for p, sig in found[2]):
             item = self._old_item(found[3])
             if item is not None:
                 self.new[key] = (own, found[1], found[2], item)
@@ -371,7 +382,7 @@ class _UnitItems:
         self.owner.misses += 1
         item, problems = read_item(path, self.unit, cats, walked=walked)
         if item is not None and not problems:
-            self.new[key] = (own, item.source, [(p, self._signature(p)) for p in _deps(item)], item)
+            self.new[key] = (own, item.source, [(p, hashes.signature(p)) for p in _deps(item)], item)
         self.changed = True
         return item, problems
 
@@ -384,6 +395,7 @@ class _UnitItems:
         of ``paths`` (then ``refs`` can point at them)."""
         if not self.enabled:
             return False
+        self._tree_as_read()
         if self.changed or set(self.new) != set(self.old):
             self.owner.cache.save_pickle(_name(self.unit.id), items_record(self.unit_key, self.new, pickled, items))
         keys = [str(p) for p in paths or ()]
