@@ -258,8 +258,13 @@ def test_the_maps_child_is_begun_before_the_pre_pass_and_only_without_them_kept(
         assert events == (["child", "pre-pass"] if run == "cold" else ["pre-pass"]), run
         assert zhmap.load_installed() == want
     assert written["cold"] == written["cached"] == written["installed"] == want
-    # kept for another OpenCC, or damaged: computed again
+    # kept for another OpenCC, or damaged, or this module's file unreadable: computed again
     for damage in (lambda: monkeypatch.setattr(zhmap, "installed_key", lambda: "another"),
-                   lambda: installed.write_text('{"key": "x"', encoding="utf-8")):
+                   lambda: installed.write_text('{"key": "x"', encoding="utf-8"),
+                   lambda: monkeypatch.setattr(zhmap, "__file__", str(tmp_path / "gone.py"))):
         damage()
         assert zhmap.load_installed() is None
+    monkeypatch.undo()
+    monkeypatch.setattr(zhmap, "installed_path", lambda: installed)
+    monkeypatch.setattr(zhmap, "__file__", str(tmp_path / "gone.py"))
+    assert zhmap.installed_key() is None and not zhmap.save_installed(want)

@@ -9,6 +9,7 @@ switch. Nothing here is hand-written, so the two sides cannot drift.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import itertools
@@ -105,29 +106,34 @@ def installed_path() -> Path | None:
     return Path(sys.prefix, *INSTALLED)
 
 
-def installed_key() -> str:
+def installed_key() -> str | None:
     """What the maps are a function of: this module's code, the ranges it converts, OpenCC's
     version (its installed distribution's name, found beside the package without importing
-    it: importlib.metadata alone costs ~60 ms at the start of every build)."""
+    it: importlib.metadata alone costs ~60 ms at the start of every build). None when this
+    module's file cannot be read: then nothing is kept."""
     import importlib.util
-    spec = importlib.util.find_spec("opencc")
-    site = Path(spec.origin).parent.parent if spec is not None and spec.origin else None
-    opencc = sorted(p.name for p in site.glob("[Oo]pen[Cc][Cc]-*.dist-info")) if site is not None else []
-    return hashlib.sha256(json.dumps([Path(__file__).read_text(encoding="utf-8"), CJK_RANGES, opencc,
-                                      sys.version_info[:2]]).encode("utf-8")).hexdigest()
+    try:
+        code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()   # source or bytecode, as installed
+        spec = importlib.util.find_spec("opencc")
+        site = Path(spec.origin).parent.parent if spec is not None and spec.origin else None
+        opencc = sorted(p.name for p in site.glob("[Oo]pen[Cc][Cc]-*.dist-info")) if site is not None else []
+    except (OSError, ValueError, ImportError):
+        return None
+    return hashlib.sha256(json.dumps([code, CJK_RANGES, opencc, sys.version_info[:2]]).encode("utf-8")).hexdigest()
 
 
 def load_installed() -> dict[str, dict[str, str]] | None:
     """The maps kept with the installation for this code and OpenCC, or None."""
     path = installed_path()
-    if path is None:
+    key = installed_key() if path is not None else None
+    if key is None:
         return None
     try:
         from ..paths import read_regular
         kept = json.loads(read_regular(str(path), 16 * 1024 * 1024, owner=os.geteuid()).decode("utf-8"))
     except (OSError, ValueError):
         return None
-    if isinstance(kept, dict) and kept.get("key") == installed_key() and _well_formed(kept.get("maps")):
+    if isinstance(kept, dict) and kept.get("key") == key and _well_formed(kept.get("maps")):
         return kept["maps"]
     return None
 
@@ -135,16 +141,17 @@ def load_installed() -> dict[str, dict[str, str]] | None:
 def save_installed(value: dict[str, dict[str, str]]) -> bool:
     """Keep the maps with the installation (best effort: a read-only environment keeps none)."""
     path = installed_path()
-    if path is None or not _well_formed(value):
+    key = installed_key() if path is not None else None
+    if key is None or not _well_formed(value):
         return False
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({"key": installed_key(), "maps": value}, ensure_ascii=False, sort_keys=True),
-                       encoding="utf-8")
+        tmp.write_text(json.dumps({"key": key, "maps": value}, ensure_ascii=False, sort_keys=True), encoding="utf-8")
         os.replace(tmp, path)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         return False
     return True
 
