@@ -9,7 +9,6 @@ switch. Nothing here is hand-written, so the two sides cannot drift.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import itertools
@@ -144,14 +143,11 @@ def save_installed(value: dict[str, dict[str, str]]) -> bool:
     key = installed_key() if path is not None else None
     if key is None or not _well_formed(value):
         return False
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    from ..incremental.store import _write_atomic   # a temporary file renamed over it: whole or absent
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({"key": key, "maps": value}, ensure_ascii=False, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, path)
+        _write_atomic(path, json.dumps({"key": key, "maps": value}, ensure_ascii=False, sort_keys=True).encode())
     except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         return False
     return True
 
@@ -219,4 +215,3 @@ def write(site_root: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data())
     return path
-
