@@ -43,7 +43,8 @@ SETTING = "GK_PAGE_REUSE"   # set per unit job by the parent (units.Reuse.page_j
 # (annual/plugin.py): rendered every time, a page or two a unit.
 REUSABLE_TEMPLATES = ("article",)
 SHOWN = 10   # rendered pages named in the build's line, at most
-PAGES_KEY = 2   # bump when what a page key holds, or how it is made, changes
+PAGES_KEY = 3   # bump when what a page key holds, or how it is made, changes
+REF_KEYS = ("interprets", "repealed_by", "replaced_by")   # the keys of the reverse links (GK.reverse)
 MAX_OLD_PAGE = 64 * 1024 * 1024   # a previous page read to be copied or patched; larger: rendered again
 
 
@@ -122,10 +123,11 @@ class Pages:
         # _deps sorts the files an item's attachments and images name: most items have none
         for path in [str(item.path), *_deps(item)] if item.attachments or item.images else [str(item.path)]:
             head, tail = os.path.split(path)
-            real = self._real.get(head)
-            if real is None:   # realpath is ~0.1 ms: once per folder, not once per file
-                real = self._real[head] = os.path.relpath(os.path.realpath(head), self.folder)
-            rel = os.path.normpath(os.path.join(real, tail))
+            prefix = self._real.get(head)
+            if prefix is None:   # realpath is ~0.1 ms: once per folder, not once per file
+                real = os.path.relpath(os.path.realpath(head), self.folder)   # normalised
+                prefix = self._real[head] = "" if real == "." else real + "/"
+            rel = prefix + tail   # a file's name: no "/", never "." or ".."
             sig = self.files.get(rel)
             if not sig or sig[0] != "f":
                 return None
@@ -141,33 +143,42 @@ class Pages:
         files = self.file_signatures(item)
         if files is None:
             return None
-        registry = getattr(gk, "registry", None) or {}
-        reverse = getattr(gk, "reverse", None) or {}
-        public_on = self.generator.settings.get("GK_PUBLIC_ON") or {}
-        named = sorted({r for key in ("interprets", "repealed_by", "replaced_by") for r in as_list(getattr(item, key))}
-                       | ({st.by} if st.by else set()) | ({item.index_no} if item.index_no else set()))
-        keys = ("interprets", "repealed_by", "replaced_by")
-        referring = [[key, reverse.get((key, item.index_no), [])] for key in keys] if item.index_no else []
-        neighbours = [[getattr(n, "url", None), getattr(n, "title", None)] if n is not None else None
-                      for n in (getattr(article, "gk_prev", None), getattr(article, "gk_next", None))] \
-            if hasattr(article, "gk_prev") else "undefined"
         # The body as our plugins left it (hidden links unlinked, withdrawn emptied); Pelican's
         # ``content`` only adds {filename}-style link rewriting, refused in sources (schema.py).
         content = getattr(article, "_content", None) or ""
         if PELICAN_LINK.search(content):
             return None   # a link Pelican would rewrite from other pages' paths: rendered
+        index_no = item.index_no
+        refs = (item.interprets, item.repealed_by, item.replaced_by)
+        # Most items name no other: their one registry entry is their own (~20k pages a province).
+        if st.by or any(refs):
+            named = sorted({r for ref in refs for r in as_list(ref)} | ({st.by} if st.by else set())
+                           | ({index_no} if index_no else set()))
+        else:
+            named = [index_no] if index_no else []
+        registry = getattr(gk, "registry", None) or {}
+        reverse = getattr(gk, "reverse", None) or {}
+        public_on = self.generator.settings.get("GK_PUBLIC_ON") or {}
+        referring = [reverse.get((key, index_no), ()) for key in REF_KEYS] if index_no else None
+        neighbours = [(getattr(n, "url", None), getattr(n, "title", None)) if n is not None else None
+                      for n in (getattr(article, "gk_prev", None), getattr(article, "gk_next", None))] \
+            if hasattr(article, "gk_prev") else "undefined"
         retired = gk.retired_column
+        summary = str(getattr(article, "summary", ""))
+        fiscal, annual = getattr(article, "fiscal", None), getattr(article, "annual", None)
         # The item's fields are a function of its files (signed above), the unit's settings,
         # the catalogs and the code (the base); what the worker changes in it afterwards is
         # keyed here: the summary, the 问答 answers (hidden links unlinked), the state (a
-        # withdrawn 公示 is emptied). The objects among them (问答, fiscal and annual facts) as
-        # their repr; the rest plain data, pickled without a memo (``plain_digest``): ~3x
-        # cheaper a page than the repr of it all (the registry entries' Chinese text), and
-        # equal values give equal bytes whichever objects they share.
-        parts = (PAGES_KEY, self.base, name, template.name, files, st.as_dict(), article.title, article.url,
-                 str(getattr(article, "summary", "")), item.summary, repr(item.qa), item.column, content,
-                 repr(getattr(article, "fiscal", None)), repr(getattr(article, "annual", None)),
-                 [[n, registry.get(n), public_on.get(n)] for n in named], referring, neighbours,
+        # withdrawn 公示 is emptied; its label is its code's). The objects among them (问答,
+        # fiscal and annual facts) as their repr; the rest plain data, pickled without a memo
+        # (``plain_digest``): equal values give equal bytes whichever objects they share.
+        # The item's own summary only where the page's differs from it (a withdrawn 公示's;
+        # True, which no summary is, where they are the same).
+        parts = (PAGES_KEY, self.base, name, template.name, files, st.code, st.since, st.by, st.reason,
+                 article.title, article.url, summary, True if item.summary == summary else item.summary,
+                 repr(item.qa) if item.qa else None, item.column, content,
+                 repr(fiscal) if fiscal is not None else None, repr(annual) if annual is not None else None,
+                 [(n, registry.get(n), public_on.get(n)) for n in named], referring, neighbours,
                  retired.id if retired is not None else None)
         try:
             return plain_digest(parts)
