@@ -6,7 +6,9 @@ scenario by scenario, so that both see the same machine load), it measures what 
 user gets:
 
 - ``cold``: no output folder and no build cache (``.<output>.cache`` beside it is
-  deleted), every unit built;
+  deleted), every unit built; for context, right after it, gongkai's same cold build with
+  ``--no-cache`` into another folder (``cold_nocache``: it writes no cache for the next
+  build, so the difference is what keeping one costs a cold build);
 - ``edit``: one item's body changed, rebuilt into the SAME output folder right after
   the cold build (whatever cache the build keeps beside its output is kept; Hugo: the
   one site of that unit, which is what a one-site-per-unit Hugo setup rebuilds);
@@ -221,6 +223,16 @@ def bench_corpus(content: Path, label: dict, args, tmp: Path, trash: Path) -> di
     # in the virtual environment (search/zhmap.py ``save_installed``); nothing of any build.
     keep = "import sys; from gongkai.search import zhmap; sys.exit(zhmap.keep_installed())"
     subprocess.run([sys.executable, "-c", keep], env=env0, check=False, cwd=ROOT, stdout=subprocess.DEVNULL)
+    # The prefix above holds every module's bytecode, the libraries' too (their own
+    # __pycache__, which pip wrote, is not read under a prefix): one untimed build of the
+    # shipped sample writes it, so that the first timed run does not compile Pelican,
+    # Jinja, NumPy… as an installed gongkai never does (it cost that run ~0.6 s).
+    warm = tmp / "warm-up"
+    subprocess.run([sys.executable, "-m", "gongkai", "html", "--content", str(ROOT / "content"), "--output",
+                    str(warm / "out"), "--settings", str(ROOT / "pelicanconf.py"), "--catalogs", str(ROOT / "catalogs"),
+                    "--no-cache"], env=env0, check=False, cwd=ROOT, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    set_aside(warm, trash)
     env1 = {**env0, "BUILD_DATE": day1.isoformat()}
     gk_out, hugo_out = tmp / "gk-out", tmp / "hugo-out"
     gk_cache = gk_out.parent / f".{gk_out.name}.cache"      # the build cache beside the output (if any)
@@ -229,6 +241,9 @@ def bench_corpus(content: Path, label: dict, args, tmp: Path, trash: Path) -> di
               "--settings", str(ROOT / "pelicanconf.py"), "--catalogs", str(ROOT / "catalogs")]
     if args.jobs:
         gk_cmd += ["--jobs", str(args.jobs)]
+    gk_bare = tmp / "gk-out-nocache"
+    gk_bare_cmd = [*gk_cmd, "--no-cache"]
+    gk_bare_cmd[gk_bare_cmd.index("--output") + 1] = str(gk_bare)
     jobs = args.jobs or os.cpu_count() or 1
     hugo_page = None
     pagefind = None if args.no_hugo or args.no_pagefind else pagefind_binary()
@@ -247,6 +262,7 @@ def bench_corpus(content: Path, label: dict, args, tmp: Path, trash: Path) -> di
                 str(hugo_out), ",".join(only), "--jobs", str(jobs)]
 
     results: dict[str, dict[str, list]] = {tool: {s: [] for s in SCENARIOS} for tool in ("gongkai", "hugo")}
+    results["gongkai"]["cold_nocache"] = []
     if pagefind:
         results["pagefind"] = {"cold": []}
     sizes, cache = {}, None
@@ -260,6 +276,10 @@ def bench_corpus(content: Path, label: dict, args, tmp: Path, trash: Path) -> di
         sizes["gongkai"] = tree_size(gk_out)
         # What else the cold build wrote: its cache beside the output (the next build's, not served).
         cache = tree_size(gk_cache) if gk_cache.is_dir() else None
+        # The same cold build with --no-cache (context): it writes no build cache, which is
+        # what the cache costs a cold build; the output is the same, set aside unread.
+        set_aside(gk_bare, trash)
+        results["gongkai"]["cold_nocache"].append(measure(gk_bare_cmd, env0))
         if not args.no_hugo:
             set_aside(hugo_out, trash)
             results["hugo"]["cold"].append(measure(hugo_cmd(day0, unit_ids)))
@@ -340,6 +360,13 @@ def print_table(r: dict) -> None:
                 meds.append(fig["median"] if fig else None)
             ratio = f"{meds[0] / meds[1]:.2f}x" if all(meds) else "—"
             print(f"{scen + ' ' + key:16}{cells[0]:>22}{cells[1]:>22}{ratio:>8}  {_target(scen, key, meds)}")
+        bare = r["figures"].get("gongkai", {}).get("cold_nocache") if scen == "cold" else None
+        hugo = r["figures"].get("hugo", {}).get("cold")
+        if bare:
+            ratio = f"; {bare['wall']['median'] / hugo['wall']['median']:.2f}x hugo wall" if hugo else ""
+            print(f"  gongkai --no-cache (writes no build cache for the next build; context, not the target): "
+                  f"wall {bare['wall']['min']:.2f} / {bare['wall']['median']:.2f} s, CPU {bare['cpu']['min']:.2f} / "
+                  f"{bare['cpu']['median']:.2f} s, sys {bare['sys']['min']:.2f} / {bare['sys']['median']:.2f} s{ratio}")
         both = with_search(r) if scen == "cold" else None
         if both:
             print(f"  Hugo + Pagefind (every site's item pages indexed; context, not the target): wall "
