@@ -464,6 +464,40 @@ def test_an_item_changed_after_its_unit_tree_was_taken_is_read_again_next_build(
     assert "文件a1x" in [i.title for i in third.items] and "文件a1EDITED" not in [i.title for i in third.items]
 
 
+def test_a_unit_read_whole_signs_its_item_files_by_their_reads(make_tree, tmp_path, monkeypatch):
+    """A unit with nothing kept (a cold build) is read whole and its tree is taken after the
+    reads: each item file is signed by the bytes it was read from, never read a second time
+    to be hashed. A file changed after its read and before the tree is kept with what was
+    read, in the items file and in the tree: the next build reads it again."""
+    from gongkai.incremental import store, validate
+    content = _content(make_tree)
+    output = tmp_path / "output"
+    hashed = []
+    real_hash = store.sha256_file
+    monkeypatch.setattr(store, "sha256_file", lambda path: hashed.append(str(path)) or real_hash(path))
+    target = content / "a" / "qtwj" / "f1.md"
+    real = validate._UnitItems.tree
+
+    def edited_first(self):
+        if self.unit.id == "a" and "EDITED" not in target.read_text(encoding="utf-8"):
+            target.write_text(ITEM.format(n="a1EDITED", no=NO.format(1), d=2, extra=""), encoding="utf-8")
+        return real(self)
+
+    monkeypatch.setattr(validate._UnitItems, "tree", edited_first)
+    first, cache = _cached_scan(content, output)
+    monkeypatch.setattr(validate._UnitItems, "tree", real)
+    read = [i.source for i in first.items]
+    # No item file is read a second time to be hashed, but the one edited after its read.
+    assert len(read) > 3 and set(read) & set(hashed) == {str(target)}
+    assert hashed                                          # the files that are not items are hashed
+    assert "正文ZQXa1BODY" in [i.body.strip() for i in first.full_items("a")]   # read before the edit
+    entry = next(e for e in first.trees["a"] if e[0].endswith("f1.md"))
+    assert entry[1:] != cache.cache.hashes.signature(target)    # the tree says what was read, not the edit
+    second, _ = _cached_scan(content, output)
+    assert "正文ZQXa1EDITEDBODY" in [i.body.strip() for i in second.full_items("a")]
+    assert "文件a1EDITED" in [i.title for i in second.items]
+
+
 def test_the_items_file_keeps_the_packed_slim_items_and_the_bodies_and_a_damaged_one_is_read_again(
         make_tree, tmp_path, monkeypatch):
     """A unit's items file in the build cache holds the slim items the pre-pass packed for the

@@ -206,7 +206,7 @@ class TooLarge(ValueError):
 
 
 def read_regular(path: str | os.PathLike, limit: int, *, truncate: bool = False,
-                 same_path: str | None = None, owner: int | None = None) -> bytes:
+                 same_path: str | None = None, owner: int | None = None, stat_out: list | None = None) -> bytes:
     """The bytes of the regular file at ``path``, at most ``limit`` of them: the one safe
     read of a file that may have been swapped for something else (content, the build
     cache, the pages a build wrote). The last component is opened without following a
@@ -216,12 +216,16 @@ def read_regular(path: str | os.PathLike, limit: int, *, truncate: bool = False,
     read instead); ``same_path``: its real path, the kernel's (``/proc/self/fd``), is that
     one, so no folder on the way was a link (``NotRegular`` when it is not, or without
     ``/proc``); ``owner``: it belongs to that user id (``NotRegular`` otherwise). Bounded
-    also when the file grows while it is read."""
+    also when the file grows while it is read. ``stat_out``: the open file's ``fstat``, taken
+    before the read, is appended to it (what the bytes were read under: the build cache's
+    content hashes, incremental/store.py ``Hashes.took``)."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise NotRegular("not a regular file")
+        if stat_out is not None:
+            stat_out.append(st)
         if owner is not None and st.st_uid != owner:
             raise NotRegular("not a regular file of this user")
         if same_path is not None and os.readlink(f"/proc/self/fd/{fd}") != same_path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from . import fiscal, images, paths, yamlsrc
@@ -77,11 +78,14 @@ PELICAN_LINK = re.compile(r"\{(static|attach|filename|index|tag|category|author)
 ONLY_FOR_TYPE = {"interprets": "interpretation", "form": "interpretation", "publicity_until": "notice"}
 
 
-def read_item(path: Path, unit: Unit, catalogs: Catalogs, *, walked: bool = False) -> tuple[Item | None, list[Problem]]:
+def read_item(path: Path, unit: Unit, catalogs: Catalogs, *, walked: bool = False,
+              on_read: Callable[[os.stat_result, bytes], None] | None = None) -> tuple[Item | None, list[Problem]]:
     """``walked``: the caller found ``path`` with ``paths.walk_kinds`` from the unit folder,
     listed as a regular file or a link (``site.item_files``): its folders were entered as
     real folders, so the file is opened without following a link and checked open
-    (``source.read_walked``), and vetted part by part only when that fails."""
+    (``source.read_walked``), and vetted part by part only when that fails. ``on_read(st,
+    data)``: called with the bytes read that way and the open file's ``fstat`` (not when the
+    file was vetted and read otherwise)."""
     # The absolute path, made once for the shown path, the name rule and vet (each made its
     # own: four per item, ~10 % of the pre-pass's path work).
     full = os.path.abspath(path)
@@ -95,7 +99,10 @@ def read_item(path: Path, unit: Unit, catalogs: Catalogs, *, walked: bool = Fals
 
     try:
         paths.check_names(path, unit.folder, full=full)
-        data = read_walked(full, str(root), paths.MAX_TEXT_BYTES) if walked else None
+        taken: list = []
+        data = read_walked(full, str(root), paths.MAX_TEXT_BYTES, taken) if walked else None
+        if data is not None and on_read is not None:
+            on_read(taken[0], data)
         if data is None:
             path = paths.vet(path, root, max_bytes=paths.MAX_TEXT_BYTES, full=full)
         elif not (isinstance(path, Path) and str(path) == full):

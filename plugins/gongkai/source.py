@@ -44,7 +44,7 @@ def read_sized(fd: int, size: int) -> bytes:
     return b"".join(parts)
 
 
-def read_walked(full: str, root: str, max_bytes: int) -> bytes | None:
+def read_walked(full: str, root: str, max_bytes: int, stat_out: list | None = None) -> bytes | None:
     """The bytes of ``full`` (absolute, normal), a file below the content folder ``root``
     that the caller's ``paths.walk_kinds`` listed as a regular file (or as a link), reached
     through real folders: then ``paths.vet`` would lstat each part again only to see what
@@ -54,14 +54,19 @@ def read_walked(full: str, root: str, max_bytes: int) -> bytes | None:
     when it was opened (a folder swapped for a link after the walk included). None when
     anything is not so (a link, a FIFO, gone, too large, unreadable, no ``/proc``):
     nothing is read, and the caller vets the path as before, which names what is wrong.
-    Three system calls and no Python loop where vet makes three lstats."""
+    Three system calls and no Python loop where vet makes three lstats. ``stat_out``: see
+    ``paths.read_regular`` (appended to only when the bytes are returned)."""
     parts = parts_below(full, root)
     if not parts:
         return None
+    taken: list = []
     try:
-        return read_regular(full, max_bytes, same_path=full)
+        data = read_regular(full, max_bytes, same_path=full, stat_out=taken)
     except (OSError, ValueError):
         return None
+    if stat_out is not None:
+        stat_out += taken
+    return data
 
 
 def read_text(path: Path, data: bytes | None = None) -> str:

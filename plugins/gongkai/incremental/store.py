@@ -103,6 +103,19 @@ class Hashes:
             return ["o", stat.S_IFMT(st.st_mode)]
         return ["f", self.of(p, st)]
 
+    def took(self, path: str, st: os.stat_result, data: bytes) -> list:
+        """The signature of the regular file at ``path`` as read: its ``data``, read from an
+        open file whose ``fstat`` (before the read) was ``st``. Recorded as the file's hash for
+        that stat, so that its next signature (``signature``, ``of``) is this one while the
+        file stays as it was, without reading it again; a file changed since has another stat
+        and is hashed again."""
+        value = hashlib.sha256(data).digest()
+        try:
+            self.seen[path] = self.PROBE.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev) + value
+        except struct.error:     # a number out of range (``of`` hashes such a file every time)
+            pass
+        return ["f", value.hex()]
+
     def of(self, path: str, st: os.stat_result) -> str:
         try:
             probe = self.PROBE.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)

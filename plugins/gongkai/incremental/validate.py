@@ -240,6 +240,7 @@ class _UnitItems:
         self._signed: dict[str, list] = {}
         self.new: dict = {}
         self.changed = False
+        self._record: dict | None | object = _UNREAD   # the slim record (``_slim_record``), loaded once
 
     @property
     def old(self) -> dict:
@@ -265,8 +266,10 @@ class _UnitItems:
 
     def tree(self) -> list:
         """Every file of the unit's folder with its signature (``tree_signature``), taken
-        once, before any file is read: kept with the slim items, a file changed while the
-        unit was read makes the next build read it again."""
+        once: before any file is read when the unit may be reused (site.py), else after the
+        reads, when the files read are signed as they were read (``read``, ``Hashes.took``).
+        Kept with the slim items, each item's entry as its read signed it (``_tree_as_read``):
+        a file changed while the unit was read makes the next build read it again."""
         if self._tree is None:
             self._tree = tree_signature(self.owner.cache, self.unit.folder, self._signed)
         return self._tree
@@ -279,10 +282,11 @@ class _UnitItems:
 
     def _tree_as_read(self) -> None:
         """The tree's entry of each item read as the signature it was read under. An item is
-        kept with its file's signature taken right before it is read, not with the tree's,
-        taken before the whole unit was read: a file changed in between (and changed back
-        later) would otherwise be kept, and its unit's output reused, for content it no
-        longer has. The tree then says what was read, and the next build sees the change."""
+        kept with the signature of the bytes it was read from (or taken right before it was
+        read), not with the tree's, taken before or after the whole unit was read: a file
+        changed in between (and changed back later) would otherwise be kept, and its unit's
+        output reused, for content it no longer has. The tree then says what was read, and
+        the next build sees the change."""
         signed = self._signed
         for key, entry in self.new.items():
             found = signed.get(key)
@@ -328,7 +332,16 @@ class _UnitItems:
                                                                         "tree_key": digest(tree)})
         return record["slim"], record["notes"]
 
+    def kept_before(self) -> bool:
+        """Whether the unit's slim record is there to answer ``reuse`` (else its items are all read)."""
+        return self._slim_record() is not None
+
     def _slim_record(self) -> dict | None:
+        if self._record is _UNREAD:
+            self._record = self._load_slim_record()
+        return self._record
+
+    def _load_slim_record(self) -> dict | None:
         """The unit's slim record, when it is kept under this unit key and whole: ``files``
         [(path, signature, [(read path, signature)])] beside ``slim``, the slim items pickled
         as one blob (the build's parent keeps them so, spool.UnitItems, and need not pickle
@@ -363,25 +376,38 @@ class _UnitItems:
         return str(self.owner.cache.folder / _name(self.unit.id)), self.unit_key, files
 
     def read(self, path: Path, cats, walked: bool = False) -> tuple[Item | None, list]:
+        """The item of ``path``: kept, when the file and what it read are as they were when
+        it was kept, else read and kept under the signature of the very bytes it was read
+        from (``Hashes.took``: the file is not read a second time to sign it)."""
         if not self.enabled:
             return read_item(path, self.unit, cats, walked=walked)
         hashes = self.owner.cache.hashes
-        own = hashes.signature(path)   # right before the read, not the tree's (``_tree_as_read``)
-        if own[0] != "f":   # links, and anything odd: read_item names it, every time
-            return read_item(path, self.unit, cats, walked=walked)
         key = str(path)
         found = self.old.get(key)
-        # The shown path is a function of the path and the working folder (in the read key).
-        if isinstance(found, tuple) and len(found) == 4 and found[0] == own and isinstance(found[2], list) \
-                and all(hashes.signature(p) == sig for p, sig in found[2]):
-            item = self._old_item(found[3])
-            if item is not None:
-                self.new[key] = (own, found[1], found[2], item)
-                self.owner.hits += 1
-                return item, []
+        own = None
+        if isinstance(found, tuple) and len(found) == 4 and isinstance(found[2], list):
+            own = hashes.signature(path)   # right before the read, not the tree's (``_tree_as_read``)
+            if own[0] != "f":   # links, and anything odd: read_item names it, every time
+                return read_item(path, self.unit, cats, walked=walked)
+            # The shown path is a function of the path and the working folder (in the read key).
+            if found[0] == own and all(hashes.signature(p) == sig for p, sig in found[2]):
+                item = self._old_item(found[3])
+                if item is not None:
+                    self.new[key] = (own, found[1], found[2], item)
+                    self.owner.hits += 1
+                    return item, []
         self.owner.misses += 1
-        item, problems = read_item(path, self.unit, cats, walked=walked)
-        if item is not None and not problems:
+        took: list = []
+        item, problems = read_item(path, self.unit, cats, walked=walked,
+                                   on_read=lambda st, data: took.append(hashes.took(key, st, data)))
+        if took:
+            own = took[0]
+        elif own is None:
+            # Not read through an open checked file (a link, no /proc): its bytes were not
+            # seen, so nothing says which version of the file the item is. Not kept: read
+            # again next build, as a link always was.
+            own = ["?"]
+        if item is not None and not problems and own[0] == "f":
             self.new[key] = (own, item.source, [(p, hashes.signature(p)) for p in _deps(item)], item)
         self.changed = True
         return item, problems
@@ -409,6 +435,9 @@ class _UnitItems:
             return True
         self.owner.cache.remove(_name(self.unit.id, ".slim"))
         return False
+
+
+_UNREAD = object()
 
 
 def _blobs_digest(slim: bytes, notes: bytes) -> str:
