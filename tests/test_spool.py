@@ -498,6 +498,29 @@ def test_a_unit_read_whole_signs_its_item_files_by_their_reads(make_tree, tmp_pa
     assert "文件a1EDITED" in [i.title for i in second.items]
 
 
+def test_items_read_without_a_checked_open_file_are_kept_too(tmp_path, monkeypatch):
+    """Where a file cannot be read through a checked open file (no /proc: ``read_walked``
+    gives None and the path is vetted instead), its bytes are not seen by the cache: it is
+    signed, then read again, and kept under that signature. The next build takes from the
+    cache what it takes where the reads are signed."""
+    from conftest import write_tree
+    from gongkai import schema
+
+    def edit_and_rescan(where: str):
+        content = _content(lambda files: write_tree(tmp_path / where / "content", files))
+        output = tmp_path / where / "output"
+        _cached_scan(content, output)
+        (content / "a" / "qtwj" / "f1.md").write_text(ITEM.format(n="a1x", no=NO.format(1), d=2, extra=""),
+                                                      encoding="utf-8")
+        second, cache = _cached_scan(content, output)
+        assert "正文ZQXa1xBODY" in [i.body.strip() for i in second.full_items("a")]
+        return cache.hits, cache.misses
+
+    signed = edit_and_rescan("signed")
+    monkeypatch.setattr(schema, "read_walked", lambda *a, **k: None)
+    assert edit_and_rescan("vetted") == signed and signed[0] > 0
+
+
 def test_the_items_file_keeps_the_packed_slim_items_and_the_bodies_and_a_damaged_one_is_read_again(
         make_tree, tmp_path, monkeypatch):
     """A unit's items file in the build cache holds the slim items the pre-pass packed for the

@@ -396,18 +396,21 @@ class _UnitItems:
                     self.new[key] = (own, found[1], found[2], item)
                     self.owner.hits += 1
                     return item, []
-        self.owner.misses += 1
         took: list = []
         item, problems = read_item(path, self.unit, cats, walked=walked,
                                    on_read=lambda st, data: took.append(hashes.took(key, st, data)))
         if took:
             own = took[0]
         elif own is None:
-            # Not read through an open checked file (a link, no /proc): its bytes were not
-            # seen, so nothing says which version of the file the item is. Not kept: read
-            # again next build, as a link always was.
-            own = ["?"]
-        if item is not None and not problems and own[0] == "f":
+            # Not read through an open checked file (a link; a system without /proc): its
+            # bytes were not seen. Signed now, and a plain file read again after that, as
+            # before the reads were signed: the item kept is then no older than its signature.
+            own = hashes.signature(path)
+            if own[0] != "f":   # links, and anything odd: read_item names it, every time
+                return item, problems
+            item, problems = read_item(path, self.unit, cats, walked=walked)
+        self.owner.misses += 1
+        if item is not None and not problems:
             self.new[key] = (own, item.source, [(p, hashes.signature(p)) for p in _deps(item)], item)
         self.changed = True
         return item, problems
