@@ -498,6 +498,44 @@ def test_a_unit_read_whole_signs_its_item_files_by_their_reads(make_tree, tmp_pa
     assert "文件a1EDITED" in [i.title for i in second.items]
 
 
+def test_an_attachment_changed_after_its_item_was_read_makes_the_next_build_build_the_unit(make_tree, tmp_path,
+                                                                                              monkeypatch):
+    """The tree of a unit read whole is taken after the reads. An attachment changed after its
+    item was read (the item, and its page, show the old size) is in the tree as the read saw
+    it: the next build's tree differs, so the unit's output is not reused, and the item is
+    read again with the new size."""
+    from gongkai.incremental import validate
+    from gongkai.incremental.store import digest
+    files = {"a/_unit.yaml": UNIT_YAML, "a/qtwj/x.pdf": b"%PDF-1.4\n" + b"A" * 100}
+    for n in range(3):
+        files[f"a/qtwj/f{n}.md"] = ITEM.format(n=f"a{n}", no=NO.format(n), d=n + 1,
+                                               extra="attachments: [x.pdf]\n" if n == 0 else "")
+    content = make_tree(files)
+    output = tmp_path / "output"
+    att = content / "a" / "qtwj" / "x.pdf"
+    real = validate._UnitItems.read
+
+    def read_then_edit(self, path, cats, walked=False):
+        got = real(self, path, cats, walked)
+        if path.name == "f0.md" and att.stat().st_size < 1000:
+            att.write_bytes(b"%PDF-1.4\n" + b"B" * 5000)   # while the unit's other items are read
+        return got
+
+    monkeypatch.setattr(validate._UnitItems, "read", read_then_edit)
+    first, _ = _cached_scan(content, output)
+    monkeypatch.setattr(validate._UnitItems, "read", real)
+
+    def size(site):
+        return next(i for i in site.full_items("a") if i.attachments).attachments[0].size
+
+    assert size(first) == 109
+    second, cache = _cached_scan(content, output)
+    assert size(second) == 5009
+    entry = next(e for e in first.trees["a"] if e[0].endswith("x.pdf"))
+    assert entry[1:] != cache.cache.hashes.signature(att)       # the version the item was read with
+    assert digest(first.trees["a"]) != digest(second.trees["a"])  # the unit's output key changes
+
+
 def test_items_read_without_a_checked_open_file_are_kept_too(tmp_path, monkeypatch):
     """Where a file cannot be read through a checked open file (no /proc: ``read_walked``
     gives None and the path is vetted instead), its bytes are not seen by the cache: it is

@@ -110,10 +110,12 @@ class Hashes:
         file stays as it was, without reading it again; a file changed since has another stat
         and is hashed again."""
         value = hashlib.sha256(data).digest()
-        try:
-            self.seen[path] = self.PROBE.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev) + value
-        except struct.error:     # a number out of range (``of`` hashes such a file every time)
-            pass
+        if len(data) == st.st_size:   # else written while read: not recorded, ``of`` hashes it again
+            try:
+                self.seen[path] = self.PROBE.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino,
+                                                  st.st_dev) + value
+            except struct.error:     # a number out of range (``of`` hashes such a file every time)
+                pass
         return ["f", value.hex()]
 
     def of(self, path: str, st: os.stat_result) -> str:

@@ -286,12 +286,25 @@ class _UnitItems:
         read), not with the tree's, taken before or after the whole unit was read: a file
         changed in between (and changed back later) would otherwise be kept, and its unit's
         output reused, for content it no longer has. The tree then says what was read, and
-        the next build sees the change."""
+        the next build sees the change. So for the files the items read beside their own."""
         signed = self._signed
+        deps: dict[str, list] = {}
         for key, entry in self.new.items():
             found = signed.get(key)
             if found is not None and found[1:] != entry[0]:
                 found[1:] = entry[0]
+            for path, sig in entry[2]:
+                deps.setdefault(os.path.normpath(path), []).append(sig)
+        # The files the items read beside their own (attachments, images) likewise, as each
+        # item's read signed them: the tree may be taken after the reads (``tree``). One
+        # read under two versions of a file: an entry no file has, so the next build's tree
+        # differs and the unit is built again.
+        for path, sigs in deps.items():
+            found = signed.get(path)
+            if found is not None:
+                want = sigs[0] if all(sig == sigs[0] for sig in sigs) else ["?"]
+                if found[1:] != want:
+                    found[1:] = want
 
     def unchanged(self) -> tuple[list, bytes, tuple[str, str, list], bytes, str | None] | None:
         """(tree, notes, spool refs, the slim items pickled, the tree's digest or None) of a
