@@ -8,7 +8,8 @@ user gets:
 - ``cold``: no output folder and no build cache (``.<output>.cache`` beside it is
   deleted), every unit built; for context, right after it, gongkai's same cold build with
   ``--no-cache`` into another folder (``cold_nocache``: it writes no cache for the next
-  build, so the difference is what keeping one costs a cold build);
+  build, so the difference is what keeping one costs a cold build; ``--no-nocache`` leaves
+  it out, and its output's disk space);
 - ``edit``: one item's body changed, rebuilt into the SAME output folder right after
   the cold build (whatever cache the build keeps beside its output is kept; Hugo: the
   one site of that unit, which is what a one-site-per-unit Hugo setup rebuilds);
@@ -278,8 +279,9 @@ def bench_corpus(content: Path, label: dict, args, tmp: Path, trash: Path) -> di
         cache = tree_size(gk_cache) if gk_cache.is_dir() else None
         # The same cold build with --no-cache (context): it writes no build cache, which is
         # what the cache costs a cold build; the output is the same, set aside unread.
-        set_aside(gk_bare, trash)
-        results["gongkai"]["cold_nocache"].append(measure(gk_bare_cmd, env0))
+        if not args.no_nocache:
+            set_aside(gk_bare, trash)
+            results["gongkai"]["cold_nocache"].append(measure(gk_bare_cmd, env0))
         if not args.no_hugo:
             set_aside(hugo_out, trash)
             results["hugo"]["cold"].append(measure(hugo_cmd(day0, unit_ids)))
@@ -401,6 +403,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=None, help="parallel unit builds, both tools (default: all cores)")
     ap.add_argument("--no-hugo", action="store_true", help="gongkai only")
     ap.add_argument("--no-pagefind", action="store_true", help="do not index Hugo's sites with Pagefind")
+    ap.add_argument("--no-nocache", action="store_true",
+                    help="do not time the --no-cache cold build (context row; its output takes disk until the end)")
     ap.add_argument("--results", type=Path, default=ROOT / "bench" / "results")
     ap.add_argument("--tmp", type=Path, default=None, help="scratch folder (default: the system's temp folder)")
     ap.add_argument("--hugo-sites", nargs=3, metavar=("SITES", "OUT", "UNITS"), help=argparse.SUPPRESS)
