@@ -288,18 +288,16 @@ class _UnitItems:
         output reused, for content it no longer has. The tree then says what was read, and
         the next build sees the change. So for the files the items read beside their own."""
         signed = self._signed
-        deps: dict[str, list] = {}
-        for key, entry in self.new.items():
-            found = signed.get(key)
-            if found is not None and found[1:] != entry[0]:
-                found[1:] = entry[0]
-            for path, sig in entry[2]:
-                deps.setdefault(os.path.normpath(path), []).append(sig)
         # The files the items read beside their own (attachments, images) likewise, as each
-        # item's read signed them: the tree may be taken after the reads (``tree``). One
-        # read under two versions of a file: an entry no file has, so the next build's tree
-        # differs and the unit is built again.
-        for path, sigs in deps.items():
+        # item's read signed them: the tree may be taken after the reads (``tree``). A file
+        # read under two versions: an entry no file has, so the next build's tree differs
+        # and the unit is built again.
+        read: dict[str, list] = {}
+        for key, entry in self.new.items():
+            read.setdefault(os.path.normpath(key), []).append(entry[0])
+            for path, sig in entry[2]:
+                read.setdefault(os.path.normpath(path), []).append(sig)
+        for path, sigs in read.items():
             found = signed.get(path)
             if found is not None:
                 want = sigs[0] if all(sig == sigs[0] for sig in sigs) else ["?"]
