@@ -216,16 +216,14 @@ def read_regular(path: str | os.PathLike, limit: int, *, truncate: bool = False,
     read instead); ``same_path``: its real path, the kernel's (``/proc/self/fd``), is that
     one, so no folder on the way was a link (``NotRegular`` when it is not, or without
     ``/proc``); ``owner``: it belongs to that user id (``NotRegular`` otherwise). Bounded
-    also when the file grows while it is read. ``stat_out``: the open file's ``fstat``, taken
-    before the read, is appended to it (what the bytes were read under: the build cache's
+    also when the file grows while it is read. ``stat_out``: with the bytes returned, the open file's
+    ``fstat``, taken before the read, is appended to it (what the bytes were read under: the build cache's
     content hashes, incremental/store.py ``Hashes.took``)."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise NotRegular("not a regular file")
-        if stat_out is not None:
-            stat_out.append(st)
         if owner is not None and st.st_uid != owner:
             raise NotRegular("not a regular file of this user")
         if same_path is not None and os.readlink(f"/proc/self/fd/{fd}") != same_path:
@@ -234,17 +232,18 @@ def read_regular(path: str | os.PathLike, limit: int, *, truncate: bool = False,
             raise TooLarge("too large")
         want = min(st.st_size, limit)
         data = os.read(fd, want + 1)   # one read when fstat told the truth, and one to see the end
-        if len(data) == want and want == st.st_size:
-            return data
-        parts, got = [data], len(data)
-        while got <= limit and (chunk := os.read(fd, min(1 << 20, limit + 1 - got))):
-            parts.append(chunk)
-            got += len(chunk)
-        data = b"".join(parts)
-        if len(data) > limit:
-            if not truncate:
-                raise TooLarge("too large")
-            data = data[:limit]
+        if not (len(data) == want and want == st.st_size):
+            parts, got = [data], len(data)
+            while got <= limit and (chunk := os.read(fd, min(1 << 20, limit + 1 - got))):
+                parts.append(chunk)
+                got += len(chunk)
+            data = b"".join(parts)
+            if len(data) > limit:
+                if not truncate:
+                    raise TooLarge("too large")
+                data = data[:limit]
+        if stat_out is not None:
+            stat_out.append(st)
         return data
     finally:
         os.close(fd)

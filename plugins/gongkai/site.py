@@ -367,7 +367,8 @@ class _Validate:
         # reads when the unit may be answered from its slim record (``reuse`` compares the
         # files with it), else after them, when each item file read is signed by its read
         # (``_UnitItems.read``) and is not read again to be signed.
-        signed_first = kept is not None and kept.enabled and self.slim and kept.kept_before()
+        signing = kept is not None and kept.enabled
+        signed_first = signing and self.slim and kept.kept_before()
         tree = {"tree": kept.tree()} if signed_first else {}
         paths = item_files(unit, problems)
         reused = kept.reuse(paths) if kept is not None and self.slim and not problems else None
@@ -385,7 +386,7 @@ class _Validate:
                 items.append(item)
             else:
                 unread.update(declared_index_nos(path))
-        if kept is not None and kept.enabled and not signed_first:
+        if signing and not signed_first:
             tree = {"tree": kept.tree()}
         slim = [spool_mod.slim(i) for i in items] if self.slim else None
         # Pickled once: for the parent's store (spool.UnitItems) and the cache's slim record.

@@ -55,18 +55,14 @@ def read_walked(full: str, root: str, max_bytes: int, stat_out: list | None = No
     anything is not so (a link, a FIFO, gone, too large, unreadable, no ``/proc``):
     nothing is read, and the caller vets the path as before, which names what is wrong.
     Three system calls and no Python loop where vet makes three lstats. ``stat_out``: see
-    ``paths.read_regular`` (appended to only when the bytes are returned)."""
+    ``paths.read_regular``."""
     parts = parts_below(full, root)
     if not parts:
         return None
-    taken: list = []
     try:
-        data = read_regular(full, max_bytes, same_path=full, stat_out=taken)
+        return read_regular(full, max_bytes, same_path=full, stat_out=stat_out)
     except (OSError, ValueError):
         return None
-    if stat_out is not None:
-        stat_out += taken
-    return data
 
 
 def read_text(path: Path, data: bytes | None = None) -> str:

@@ -31,6 +31,7 @@ import pickle
 import weakref
 from pathlib import Path
 
+from ..facts import REF_KEYS
 from ..items import as_list
 from ..lifecycle import State
 from ..paths import read_regular
@@ -43,8 +44,7 @@ SETTING = "GK_PAGE_REUSE"   # set per unit job by the parent (units.Reuse.page_j
 # (annual/plugin.py): rendered every time, a page or two a unit.
 REUSABLE_TEMPLATES = ("article",)
 SHOWN = 10   # rendered pages named in the build's line, at most
-PAGES_KEY = 3   # bump when what a page key holds, or how it is made, changes
-REF_KEYS = ("interprets", "repealed_by", "replaced_by")   # the keys of the reverse links (GK.reverse)
+PAGES_KEY = 4   # bump when what a page key holds, or how it is made, changes
 MAX_OLD_PAGE = 64 * 1024 * 1024   # a previous page read to be copied or patched; larger: rendered again
 
 

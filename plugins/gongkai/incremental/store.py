@@ -110,18 +110,23 @@ class Hashes:
         file stays as it was, without reading it again; a file changed since has another stat
         and is hashed again."""
         value = hashlib.sha256(data).digest()
-        if len(data) == st.st_size:   # else written while read: not recorded, ``of`` hashes it again
-            try:
-                self.seen[path] = self.PROBE.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino,
-                                                  st.st_dev) + value
-            except struct.error:     # a number out of range (``of`` hashes such a file every time)
-                pass
+        probe = self._probe(st)
+        if probe is not None and len(data) == st.st_size:   # else written while read: ``of`` hashes it again
+            self.seen[path] = probe + value
         return ["f", value.hex()]
 
-    def of(self, path: str, st: os.stat_result) -> str:
+    @classmethod
+    def _probe(cls, st: os.stat_result) -> bytes | None:
+        """What says a file is as it was, packed; None for a number out of range on some
+        file system (such a file is hashed every time)."""
         try:
-            probe = self.PROBE.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
-        except struct.error:     # a number out of range on some file system: hash it every time
+            return cls.PROBE.pack(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+        except struct.error:
+            return None
+
+    def of(self, path: str, st: os.stat_result) -> str:
+        probe = self._probe(st)
+        if probe is None:
             return sha256_file(path)
         known = self.seen.get(path) or self.memo.get(path)   # hashed earlier in this build, or in the last
         if type(known) is bytes and len(known) == self.SIZE and known.startswith(probe):
