@@ -382,6 +382,36 @@ def test_body_edit_renders_exactly_that_page(site, tmp_path):
     check_uncached(content, out, tmp_path)
 
 
+def test_a_body_a_plugin_changed_is_keyed_by_what_it_shows(site, tmp_path):
+    """A page whose body is still the reader's is keyed by its files, not by the body's bytes
+    (pages.py); a body the build changed afterwards (a link to an item made a draft is unlinked)
+    is keyed by what it shows. The target is another unit's, so the linking unit's column tree
+    keeps its counts: its linking page, whose file did not change, is the one page rendered
+    again, both ways, and the output equals an uncached build each time."""
+    content, out = site
+    target = content / "shili-city" / "gsgg" / "2026-dongji-gongre-tongzhi.md"
+    href = "../../../shili-city/art/gsgg/2026-dongji-gongre-tongzhi.html"
+    notice_no = re.search(r"^index_no: (\S+)", text(content / UNIT / "gsgg" / "2026-zqx-gongshi.md"), re.M)[1]
+    (content / UNIT / "gsgg" / "2026-zqx-link.md").write_text(
+        f"---\ntitle: 示例镇转发市供热通知\ncolumn: gsgg\nindex_no: {notice_no[:-5]}09998\n"
+        "published: 2026-11-12\n---\n\n"
+        f"详见[市供热通知LINKMARK]({href})。\n", encoding="utf-8")
+    rebuild(content, out)
+    page = f"{UNIT}/art/gsgg/2026-zqx-link.html"
+    live = f'href="{href}"'    # only the body links to that page
+    assert live in text(out / page)
+    source = text(target)
+    for edited, shown in ((source.replace("\n---\n", "\ndraft: true\n---\n", 1), False), (source, True)):
+        target.write_text(edited, encoding="utf-8")
+        result = rebuild(content, out)
+        assert rebuilt_units(result.stdout) == {"shili-city", UNIT}, result.stdout
+        rendered, copied, names = page_counts(result.stdout)
+        town = {n for n in names if n.startswith(f"{UNIT}/")}
+        assert town == {page} | annual_pages(out, UNIT), result.stdout
+        assert (live in text(out / page)) is shown and "市供热通知LINKMARK" in text(out / page)
+        check_uncached(content, out, tmp_path)
+
+
 def test_title_edit_renders_the_pages_that_show_it(site, tmp_path):
     """A policy's title is shown by its page, its listings, its neighbours' 上一篇/下一篇,
     and the interpretations of it (their 解读对象 link, in its unit and in another)."""

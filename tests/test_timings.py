@@ -216,13 +216,64 @@ def test_bench_sizes_carry_their_own_runs_and_bad_ones_are_named():
 
 
 def test_bench_skips_a_corpus_the_scratch_folder_cannot_hold(tmp_path, monkeypatch):
+    """On disk, by its free space; in memory (tmpfs), also by the memory left beside the builds."""
     free = {"bytes": 10**12}
     monkeypatch.setattr(build_bench.shutil, "disk_usage",
                         lambda path: types.SimpleNamespace(total=2 * 10**12, used=0, free=free["bytes"]))
+    monkeypatch.setattr(build_bench, "in_memory", lambda folder: False)
+    monkeypatch.setattr(build_bench, "memory_available", lambda: 5 * 10**9)
     assert build_bench.scratch_short(tmp_path, 100_000) is None
     free["bytes"] = 2 * 10**9
     why = build_bench.scratch_short(tmp_path, 100_000)
     assert why.startswith("需要约 10.0 GB 空闲空间") and f"{tmp_path} 只有 2.0 GB" in why and "--tmp" in why
+    free["bytes"] = 10**12
+    monkeypatch.setattr(build_bench, "in_memory", lambda folder: True)
+    why = build_bench.scratch_short(tmp_path, 100_000)
+    assert why.startswith(f"{tmp_path} 在内存中（tmpfs），需要约 12.0 GB 可用内存，只有 5.0 GB")
+    assert "a folder on disk" in why
+    assert build_bench.scratch_short(tmp_path, 20_000) is None      # 2 GB + 2 GB aside of 5
+    monkeypatch.setattr(build_bench, "memory_available", lambda: None)   # not said: the disk's answer
+    assert build_bench.scratch_short(tmp_path, 100_000) is None
+
+
+def test_bench_knows_a_folder_in_memory_by_its_mount(tmp_path):
+    mounts = tmp_path / "mounts"
+    mounts.write_text("/dev/vda / ext4 rw 0 0\ntmpfs /dev/shm tmpfs rw 0 0\n"
+                      f"tmpfs {tmp_path}/ram\\040disk tmpfs rw 0 0\n/dev/vdb {tmp_path}/ram\\040disk/hd ext4 rw 0 0\n",
+                      encoding="utf-8")
+    for sub in ("ram disk", "ram disk/x", "ram disk/hd", "ram disk/hd/y", "other"):
+        (tmp_path / sub).mkdir(parents=True, exist_ok=True)
+    assert build_bench.in_memory(tmp_path / "ram disk", str(mounts))
+    assert build_bench.in_memory(tmp_path / "ram disk" / "x", str(mounts))
+    assert not build_bench.in_memory(tmp_path / "ram disk" / "hd" / "y", str(mounts))   # the longest mount point
+    assert not build_bench.in_memory(tmp_path / "other", str(mounts))
+    assert not build_bench.in_memory(tmp_path, str(tmp_path / "no-such-file"))
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal: 24000000 kB\nMemAvailable: 5000000 kB\n", encoding="utf-8")
+    assert build_bench.memory_available(str(meminfo)) == 5_120_000_000
+    meminfo.write_text("MemTotal: 24000000 kB\n", encoding="utf-8")
+    assert build_bench.memory_available(str(meminfo)) is None
+
+
+def test_bench_a_failed_build_takes_its_workers_with_it(tmp_path):
+    """A timed build that fails (or is killed) is reported, and what it started is gone before
+    the bench removes its output: no worker writes on into it."""
+    pid_file = tmp_path / "worker.pid"
+    script = ("import os, subprocess, sys, time; "
+              "w = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+              f"open({str(pid_file)!r}, 'w').write(str(w.pid)); sys.stderr.write('失败 failed'); sys.exit(3)")
+    with pytest.raises(build_bench.BenchFailed, match="failed \\(3\\):\n失败 failed"):
+        build_bench.measure([sys.executable, "-c", script])
+    worker = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the failed build's worker outlived it")
 
 
 def _corpus(items, units, runs, cold, rss, hugo=None):

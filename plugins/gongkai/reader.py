@@ -21,7 +21,7 @@ from . import gongwen, images, items, paths
 from .columns import PageDate
 from .errors import ContentError, Problem
 from .items import Item
-from .render import Renderer, RenderTimeout, share_environment
+from .render import READ_BODY, Renderer, RenderTimeout, share_environment
 from .schema import read_item
 from .spool import Spool
 from .units import Unit
@@ -79,6 +79,7 @@ class _ItemReader(BaseReader):
         if item is None:
             path = Path(source_path)
             item = self._known.pop(str(path), None)
+        spooled = item is not None
         if item is None:
             if not paths.is_regular(path):
                 # Pelican lists FIFOs and sockets named *.md too; the scan warned about them
@@ -117,6 +118,11 @@ class _ItemReader(BaseReader):
             "template": "article",
             "gk": item,
         }
+        if spooled:
+            # The body as read: a function of the files the pre-pass read the item from, at
+            # the signatures the unit's tree holds, and of the code. A page whose body is still
+            # this very object is keyed by those (incremental/pages.py), not by its bytes.
+            metadata[READ_BODY] = content
         return content, metadata
 
 

@@ -37,6 +37,9 @@ URL_SCHEMES = {"http", "https", "mailto", "tel"}
 # when they arrive encoded (&#123;filename&#125;, %7Bfilename%7D), so no source path is left.
 PELICAN_LINK = re.compile(r"\{(static|attach|filename|index|tag|category|author)\}")
 ANCHOR = re.compile(r"<a\b([^>]*)>(.*?)</a>", re.S)
+# An item page's metadata: the body exactly as the reader made it of an item the pre-pass
+# read (reader.py); the page key stands for a body still that object by its files (pages.py).
+READ_BODY = "gk_read_body"
 HREF = re.compile(r'\shref="([^"]*)"')
 
 

@@ -65,6 +65,7 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -106,19 +107,49 @@ def measure(cmd: list[str], env: dict | None = None, timings: Path | None = None
     os.sync()
     with tempfile.TemporaryFile() as log:  # a file, not a pipe: a chatty build cannot block on it
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
-        _, status, usage = os.wait4(proc.pid, 0)
+        # In a process group of its own: a build that is killed (the kernel's OOM killer, a
+        # Ctrl-C of the bench) takes its workers with it, so none writes on into an output
+        # the bench is about to remove.
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
+                                start_new_session=True)
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:
+            _end_group(proc.pid)
+            raise
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            _end_group(proc.pid)
         log.seek(0)
         err = log.read().decode("utf-8", "replace")
     if proc.returncode:
-        raise SystemExit(f"bench: {' '.join(cmd[:4])} … failed ({proc.returncode}):\n{err[-2000:]}")
+        why = " (killed: out of memory?)" if proc.returncode == -signal.SIGKILL else ""
+        raise BenchFailed(f"bench: {' '.join(cmd[:4])} … failed ({proc.returncode}){why}:\n{err[-2000:]}")
     sample = {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "sys": usage.ru_stime,
               "rss_mib": usage.ru_maxrss / 1024}
     if timings is not None and timings.is_file():
         sample["stages"] = json.loads(timings.read_text(encoding="utf-8"))
     return sample
+
+
+class BenchFailed(Exception):
+    """A timed build failed: its corpus has no figures; the bench goes on with the next."""
+
+
+def _end_group(pid: int) -> None:
+    """Kill what is left of the process group ``pid`` leads, and give it a moment to go."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.05)
 
 
 def hugo_binary() -> str:
@@ -227,13 +258,52 @@ def parse_sizes(text: str, runs: int) -> list[tuple[int, int, int]]:
 
 def scratch_short(folder: Path, items: int) -> str | None:
     """Why ``folder`` cannot hold a corpus of ``items`` generated items and the runs' outputs
-    (``SCRATCH_BYTES_PER_ITEM``), or None when it can."""
+    (``SCRATCH_BYTES_PER_ITEM``), or None when it can. A folder in memory (tmpfs, ramfs)
+    also needs that much memory left beside the builds (``MEMORY_ASIDE``): a 100k corpus
+    in /dev/shm after the smaller ones once had the kernel kill the build for memory."""
     need = items * SCRATCH_BYTES_PER_ITEM
     free = shutil.disk_usage(folder).free
-    if free >= need:
+    if free < need:
+        return (f"需要约 {need / 1e9:.1f} GB 空闲空间，{folder} 只有 {free / 1e9:.1f} GB "
+                f"(needs ~{need / 1e9:.1f} GB free, {free / 1e9:.1f} GB there; --tmp names another folder)")
+    if in_memory(folder):
+        available = memory_available()
+        if available is not None and available - MEMORY_ASIDE < need:
+            return (f"{folder} 在内存中（tmpfs），需要约 {(need + MEMORY_ASIDE) / 1e9:.1f} GB 可用内存，只有 "
+                    f"{available / 1e9:.1f} GB (in memory: needs ~{(need + MEMORY_ASIDE) / 1e9:.1f} GB available, "
+                    f"{available / 1e9:.1f} GB there; --tmp names a folder on disk)")
+    return None
+
+
+MEMORY_ASIDE = 2_000_000_000   # what the builds themselves may take while the scratch fills
+
+
+def in_memory(folder: Path, mounts: str = "/proc/mounts") -> bool:
+    """Whether ``folder`` is on a file system kept in memory (the longest mount point above it)."""
+    try:
+        text = Path(mounts).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    real, best, kind = os.path.realpath(folder), "", ""
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ")
+        if (real == point or real.startswith(point.rstrip("/") + "/")) and len(point) >= len(best):
+            best, kind = point, fields[2]
+    return kind in ("tmpfs", "ramfs")
+
+
+def memory_available(meminfo: str = "/proc/meminfo") -> int | None:
+    """MemAvailable in bytes, or None where the system does not say."""
+    try:
+        for line in Path(meminfo).read_text(encoding="utf-8").splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
         return None
-    return (f"需要约 {need / 1e9:.1f} GB 空闲空间，{folder} 只有 {free / 1e9:.1f} GB "
-            f"(needs ~{need / 1e9:.1f} GB free, {free / 1e9:.1f} GB there; --tmp names another folder)")
+    return None
 
 
 def bench_corpus(content: Path, label: dict, args, tmp: Path, trash: Path, runs: int | None = None) -> dict:
@@ -547,7 +617,8 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"bench: --tmp {args.tmp}: 无法创建 (cannot create: {exc.strerror})") from None
     # One scratch folder for the whole bench, emptied at its end: no mass deletion between
     # timed builds, not even between corpora (module docstring).
-    with tempfile.TemporaryDirectory(prefix="gongkai-bench-", dir=args.tmp) as scratch:
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="gongkai-bench-", dir=args.tmp, ignore_cleanup_errors=True) as scratch:
         trash = Path(scratch) / "trash"
         done = []
         for n, (kind, size) in enumerate(corpora):
@@ -569,7 +640,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{items} items / {units} units …", file=sys.stderr, flush=True)
                 subprocess.run([sys.executable, str(gen), str(content), "--items", str(items), "--units", str(units)],
                                check=True, stdout=subprocess.DEVNULL)
-            r = bench_corpus(content, label, args, tmp, trash, size[2])
+            try:
+                r = bench_corpus(content, label, args, tmp, trash, size[2])
+            except BenchFailed as exc:
+                print(f"{exc}\nbench: {' / '.join(f'{v} {k}' for k, v in label.items())}: no figures")
+                failed += 1
+                continue
             path.write_text(json.dumps(r, ensure_ascii=False, sort_keys=True, indent=1) + "\n", encoding="utf-8")
             print_table(r)
             print(f"-> {shown(path)}")
@@ -581,7 +657,9 @@ def main(argv: list[str] | None = None) -> int:
             print_curve(curve)
             print(f"-> {shown(path)}")
         print("bench: deleting the runs' outputs and corpora …", file=sys.stderr, flush=True)
-    return 0
+    if Path(scratch).exists():
+        print(f"bench: could not delete all of {scratch}; delete it by hand", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

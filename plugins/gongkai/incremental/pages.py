@@ -35,7 +35,7 @@ from ..facts import REF_KEYS
 from ..items import as_list
 from ..lifecycle import State
 from ..paths import read_regular
-from ..render import PELICAN_LINK
+from ..render import PELICAN_LINK, READ_BODY
 from .store import _write_atomic, digest, plain_digest
 from .validate import _deps
 
@@ -44,7 +44,7 @@ SETTING = "GK_PAGE_REUSE"   # set per unit job by the parent (units.Reuse.page_j
 # (annual/plugin.py): rendered every time, a page or two a unit.
 REUSABLE_TEMPLATES = ("article",)
 SHOWN = 10   # rendered pages named in the build's line, at most
-PAGES_KEY = 4   # bump when what a page key holds, or how it is made, changes
+PAGES_KEY = 5   # bump when what a page key holds, or how it is made, changes
 MAX_OLD_PAGE = 64 * 1024 * 1024   # a previous page read to be copied or patched; larger: rendered again
 
 
@@ -148,6 +148,13 @@ class Pages:
         content = getattr(article, "_content", None) or ""
         if PELICAN_LINK.search(content):
             return None   # a link Pelican would rewrite from other pages' paths: rendered
+        # A body no plugin replaced is the reader's of the item's files (signed above) and of
+        # the code (in the base): keyed by them, not hashed again (~9 KB a page). Only that
+        # very object counts: an item the pre-pass did not read (no READ_BODY) was read by
+        # the worker from its file as it is now, which the tree's signature may not be, so
+        # its body goes in whole (a file changed and changed back must not match its key).
+        read = getattr(article, READ_BODY, None)
+        body = 0 if read is not None and content is read else content
         index_no = item.index_no
         refs = (item.interprets, item.repealed_by, item.replaced_by)
         # Most items name no other: their one registry entry is their own (~20k pages a province).
@@ -176,7 +183,7 @@ class Pages:
         # True, which no summary is, where they are the same).
         parts = (PAGES_KEY, self.base, name, template.name, files, st.code, st.since, st.by, st.reason,
                  article.title, article.url, summary, True if item.summary == summary else item.summary,
-                 repr(item.qa) if item.qa else None, item.column, content,
+                 repr(item.qa) if item.qa else None, item.column, body,
                  repr(fiscal) if fiscal is not None else None, repr(annual) if annual is not None else None,
                  [(n, registry.get(n), public_on.get(n)) for n in named], referring, neighbours,
                  retired.id if retired is not None else None)
