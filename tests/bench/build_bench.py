@@ -530,8 +530,8 @@ def the_curve(results: list[dict]) -> dict | None:
         return None
     out = {"cores": os.cpu_count(), "corpora": rows, "rss_target_mib": round(TARGETS["rss_mib"], 1),
            "rss_flat_max": RSS_FLAT}
-    # Flat in the units at the same items (the items' own facts grow with the items: the
-    # parent keeps the cross-unit facts of every item, DESIGN §4).
+    # Flat in the units at the same items: what grows with the items is the parent's
+    # cross-unit facts (registry, states: one entry an item), which issue 15 lets it keep.
     out["rss_flat"] = []
     for items in sorted({row["items"] for row in rows}):
         same = [row for row in rows if row["items"] == items and row["peak_rss_mib"]]
