@@ -2,6 +2,7 @@
 import importlib.util
 import json
 import os
+import subprocess
 import sys
 import time
 import types
@@ -104,6 +105,32 @@ def test_bench_measure_reads_the_stages_the_build_wrote(tmp_path):
     sample = build_bench.measure([sys.executable, "-c", script], timings=tmp_path / "s.json")
     assert sample["stages"] == {"cpu": {"render": 1.0}} and sample["wall"] > 0 and sample["rss_mib"] > 0
     assert 0 <= sample["sys"] <= sample["cpu"]      # system time on its own: file creation shows there
+
+
+# A process that peaked at 300 MiB, freed it, then started what is measured.
+_BIG_THEN_SMALL = ("import sys; big = bytearray(300 * 2**20); big[::4096] = bytes(len(big[::4096])); "
+                   "del big; ")
+
+
+def test_peak_rss_is_the_build_own_not_that_of_what_started_it(tmp_path):
+    """Linux keeps the starter's peak in ``ru_maxrss`` across exec; the build reports its own."""
+    child = "from gongkai import timings; print(timings.peak_rss_mib())"
+    script = _BIG_THEN_SMALL + ("import subprocess; print(subprocess.run([sys.executable, '-c', "
+                                f"{child!r}], capture_output=True, text=True, check=True).stdout)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "plugins")}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    assert 1 < float(out.stdout) < 150
+
+
+def test_bench_measure_reports_the_command_peak_not_the_bench_one(tmp_path):
+    """The bench after a large corpus is a large process; what it times is measured as itself."""
+    load = (f"import importlib.util; spec = importlib.util.spec_from_file_location('bb', "
+            f"{str(ROOT / 'tests/bench/build_bench.py')!r}); bb = importlib.util.module_from_spec(spec); "
+            "spec.loader.exec_module(bb); ")
+    measured = "x = bytearray(60 * 2**20); x[::4096] = bytes(len(x[::4096]))"
+    script = load + _BIG_THEN_SMALL + f"print(bb.measure([sys.executable, '-c', {measured!r}])['rss_mib'])"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert 60 < float(out.stdout) < 150
 
 
 def test_bench_sets_replaced_outputs_aside_and_deletes_nothing(tmp_path):

@@ -34,8 +34,18 @@ ENV = "GK_TIMINGS"
 
 
 def peak_rss_mib() -> float:
-    """This process's peak resident set so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident set so far, MiB: its own memory's high-water mark
+    (VmHWM). Not ``ru_maxrss`` where /proc has it: Linux carries that across ``exec``, so a
+    build started by a large process (a bench, an editor's tool) would report that
+    process's peak as its own."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) / 1024          # KiB
+    except (OSError, ValueError, IndexError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # KiB on Linux
 
 
 def deciles(values: list[float]) -> list[float]:

@@ -105,29 +105,39 @@ def measure(cmd: list[str], env: dict | None = None, timings: Path | None = None
     # The build before this one (the other tool's, hundreds of MB) may still be in the page
     # cache, waiting to be written: written now, untimed, it is not charged to this build.
     os.sync()
-    with tempfile.TemporaryFile() as log:  # a file, not a pipe: a chatty build cannot block on it
-        started = time.perf_counter()
-        # In a process group of its own: a build that is killed (the kernel's OOM killer, a
-        # Ctrl-C of the bench) takes its workers with it, so none writes on into an output
-        # the bench is about to remove.
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
-                                start_new_session=True)
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        except BaseException:
-            _end_group(proc.pid)
-            raise
-        wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode:
-            _end_group(proc.pid)
-        log.seek(0)
-        err = log.read().decode("utf-8", "replace")
-    if proc.returncode:
-        why = " (killed: out of memory?)" if proc.returncode == -signal.SIGKILL else ""
-        raise BenchFailed(f"bench: {' '.join(cmd[:4])} … failed ({proc.returncode}){why}:\n{err[-2000:]}")
-    sample = {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "sys": usage.ru_stime,
-              "rss_mib": usage.ru_maxrss / 1024}
+    # Through rusage.py, not started here: a command started by this process would report
+    # this process's own peak RSS as its floor (Linux keeps it across exec; rusage.py says more).
+    fd, name = tempfile.mkstemp(prefix="gk-measure-", suffix=".json")
+    os.close(fd)
+    report = Path(name)
+    try:
+        with tempfile.TemporaryFile() as log:  # a file, not a pipe: a chatty build cannot block on it
+            # In a process group of its own: a build that is killed (the kernel's OOM killer, a
+            # Ctrl-C of the bench) takes its workers with it, so none writes on into an output
+            # the bench is about to remove.
+            proc = subprocess.Popen([sys.executable, str(HERE / "rusage.py"), str(report), *cmd], env=env,
+                                    cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+            try:
+                _, status, _ = os.wait4(proc.pid, 0)
+            except BaseException:
+                _end_group(proc.pid)
+                raise
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            if proc.returncode:
+                _end_group(proc.pid)
+            log.seek(0)
+            err = log.read().decode("utf-8", "replace")
+        usage = json.loads(report.read_text(encoding="utf-8") or "{}")
+    except (OSError, ValueError) as exc:
+        raise BenchFailed(f"bench: {' '.join(cmd[:4])} … not measured: {exc}") from None
+    finally:
+        report.unlink(missing_ok=True)
+    code = usage.get("exit", proc.returncode)
+    if code or "wall" not in usage:
+        why = " (killed: out of memory?)" if code == -signal.SIGKILL else ""
+        raise BenchFailed(f"bench: {' '.join(cmd[:4])} … failed ({code}){why}:\n{err[-2000:]}")
+    sample = {"wall": usage["wall"], "cpu": usage["user"] + usage["sys"], "sys": usage["sys"],
+              "rss_mib": usage["maxrss_kib"] / 1024}
     if timings is not None and timings.is_file():
         sample["stages"] = json.loads(timings.read_text(encoding="utf-8"))
     return sample
