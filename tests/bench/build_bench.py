@@ -19,7 +19,8 @@ measures what a user gets:
 
 each as wall time, CPU time (user + system of every process of the build) and peak
 RSS of the largest process (``os.wait4`` of the build's process, which covers the
-workers it waited for), with gongkai's own per-stage figures (``GK_TIMINGS``: CPU per
+workers it waited for, in rusage.py: a small process between the bench and the build, so
+that the bench's own peak is not the build's floor), with gongkai's own per-stage figures (``GK_TIMINGS``: CPU per
 stage summed over workers, parent wall per stage, peak RSS of the parent and of the
 largest worker). It prints min/median per figure beside Hugo's and the issue's targets,
 and writes everything to ``bench/results/build-<items>x<units>.json`` (or

@@ -23,6 +23,8 @@ def main(argv: list[str]) -> int:
     if pid == 0:
         try:
             os.execvp(cmd[0], cmd)
+        except OSError as exc:
+            os.write(2, f"rusage.py: {cmd[0]}: {exc.strerror}\n".encode())
         finally:
             os._exit(127)
     _, status, usage = os.wait4(pid, 0)
