@@ -273,7 +273,7 @@ def test_a_cache_file_changed_after_the_scan_is_refused_and_the_sources_read(mak
     _cached_scan(content, output)
     site, _ = _cached_scan(content, output)
     # The spool points at the cache's file for unit b; overwrite that file with other items.
-    ref = pickle.loads(site.spool.path("b").read_bytes())
+    ref = pickle.loads(site.spool.held("b"))
     assert "cache" in ref
     stored = pickle.loads(Path(ref["cache"]).read_bytes())
     for key, entry in stored["index"].items():
@@ -282,6 +282,39 @@ def test_a_cache_file_changed_after_the_scan_is_refused_and_the_sources_read(mak
     assert site.spool.load("b") is None
     assert "spool" in capsys.readouterr().err
     assert sorted(i.body.strip() for i in site.full_items("b"))[-1] == "正文ZQXdupBODY"
+
+
+def test_an_unchanged_unit_is_referred_in_memory_and_its_worker_gets_the_reference(make_tree, tmp_path, capsys):
+    """No spool file a unit whose folder did not change (1,300 files an edit build): the parent
+    holds the reference, and the worker that builds the unit gets it with its job."""
+    content = _content(make_tree)
+    output = tmp_path / "output"
+    _cached_scan(content, output)
+    site, _ = _cached_scan(content, output)
+    assert site.from_cache == {"a", "b"}
+    assert sorted(p.name for p in site.spool.folder.iterdir()) == sorted(site.spool.path(u).name for u in ("c", "d"))
+    bodies = sorted(i.body.strip() for i in site.spool.load("a"))
+    assert bodies == ["正文ZQXa0BODY", "正文ZQXa1BODY", "正文ZQXa2BODY"]
+    worker = spool_mod.Spool.attach(site.spool.folder, site.spool.token)
+    worker.hold("a", site.spool.held("a"))
+    assert sorted(i.body.strip() for i in worker.load("a")) == bodies
+    worker.hold("a", None)
+    assert worker.held("a") is None and worker.load("a") is None     # no file: the sources are read again
+    assert "spool" in capsys.readouterr().err
+
+
+def test_units_rebuilt_from_unchanged_folders_render_from_the_held_references(tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    first = build(content, tmp_path / "output", "--jobs", "2")
+    assert first.returncode == 0, first.stderr
+    # A later day: a unit rebuilt whose folder did not change; its worker loads the unit's
+    # items by the reference its job carried (a missing one would be said, and the sources read).
+    again = build(content, tmp_path / "output", "--jobs", "2", env={"BUILD_DATE": "2026-12-31"})
+    assert again.returncode == 0, again.stderr
+    said = again.stdout + again.stderr
+    assert "rebuilt 1 of 5 units (shili-county: registry,states)" in said
+    assert "暂存文件" not in said
 
 
 def test_a_build_spools_beside_its_output_and_leaves_nothing_there(tmp_path):

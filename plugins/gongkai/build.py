@@ -268,7 +268,9 @@ def _build(content: Path, output: Path, partial: Path, settings_file: Path, cata
                     sent.append(job["unit"])
                     if check_ahead is not None:
                         check_ahead.add(job["unit"])
-                    yield {**job, "shared": slices, "override": _handed_over(job["override"])}
+                    held = site.spool.held(job["unit"]) if site.spool is not None else None
+                    yield {**job, "shared": slices, "override": _handed_over(job["override"]),
+                           **({"spooled": held} if held is not None else {})}
         reuse.trees.clear()
 
     # Past the units read again, one more worker for a unit whose key changed without its
@@ -849,6 +851,10 @@ def build_unit(job: dict) -> dict:
     root = logging.getLogger()
     root.addHandler(handler)
     cpu, wall = time.process_time(), time.perf_counter()
+    from . import reader
+    spool = reader.SPOOL[0] if reader.SPOOL else None
+    if spool is not None and "spooled" in job:
+        spool.hold(job["unit"], job["spooled"])   # the unit's items by the parent's reference (Spool.refer)
     # The pages' texts as the writer wrote them, for the link scan below (not read back).
     texts = None
     if job.get("check_scan"):
@@ -876,6 +882,8 @@ def build_unit(job: dict) -> dict:
         stages["check"] = scan_unit_job(job, texts)
     if texts is not None:
         texts.clear()   # a unit's pages, not held while the worker builds its next unit
+    if spool is not None and "spooled" in job:
+        spool.hold(job["unit"], None)
     return {"unit": job["unit"], "errors": handler.errors, "code": code, "stages": stages,
             "rss_mib": timings.peak_rss_mib()}
 

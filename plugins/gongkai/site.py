@@ -350,7 +350,7 @@ class _Validate:
             self.cache.end()
             return None
         tree, notes, refs, pickled, tree_key = found
-        self.spool.refer(uid, *refs)
+        self.spool.refer(uid, *refs, held=True)   # the parent's: no file a unit (Spool.refer)
         return {"unit": uid, "problems": [], "unread": set(), "items": None, "pickled": pickled, "notes": notes,
                 "cache": self.cache.end(), "tree": tree, "tree_key": tree_key}
 
