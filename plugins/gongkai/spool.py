@@ -5,6 +5,9 @@ unit's full items (bodies, answers, line maps) here and hands the parent a slim 
 of each (``slim``): what the cross-unit facts, the registry, the checker's metadata
 rules and the 年报/三公 series read. Whoever needs a unit's bodies (the render worker
 that builds it, the checker's body rules) loads that unit's file and drops it after.
+A unit whose folder did not change since the build cache kept its items has no file:
+the parent holds a reference into the cache (``refer(held=True)``), and the worker
+that builds the unit gets it with its job.
 
 The folder is private to this build: made by ``tempfile.mkdtemp`` (mode 0700, a fresh
 random name; beside the output, ``.<output>.spool-XXXX``, for a build, so that a tmpfs
