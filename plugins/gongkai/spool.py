@@ -125,7 +125,11 @@ class Spool:
         self.token = secrets.token_hex(16)
         self.warned = False
         self._last: tuple[str, list[Item]] | None = None
-        self._held: dict[str, bytes] = {}   # unit -> its pickled reference (``refer(held=True)``)
+        # ``refer(held=True)``: unit -> where its reference is in ``_spill`` (this process's);
+        # ``hold``: unit -> the reference a job brought (a worker's)
+        self._held_at: dict[str, tuple[int, int]] = {}
+        self._held: dict[str, dict] = {}
+        self._spill: Spill | None = None
         self._final = weakref.finalize(self, _remove, str(self.folder), os.getpid())
 
     @classmethod
@@ -134,7 +138,7 @@ class Spool:
         to load from: the folder stays its maker's to remove."""
         self = object.__new__(cls)
         self.folder, self.token, self.warned, self._last = Path(folder), token, False, None
-        self._held = {}
+        self._held_at, self._held, self._spill = {}, {}, None
         self._final = None
         return self
 
@@ -179,22 +183,36 @@ class Spool:
         """``uid``'s full items are those of the build cache's file for the unit
         (incremental/validate.py): the spool keeps where, and which file versions.
 
-        ``held``: kept in this process's memory, pickled (a few hundred bytes to a few KB),
-        not as a file: the parent refers every unit whose folder did not change, and a file
-        each cost an edit build at 1,300 units 0.9 s on an ext4 that had just deleted files
-        (its inode allocator's ``recently_deleted``). A unit worker that builds the unit gets
-        the reference with its job (``held`` / ``hold``)."""
+        ``held``: kept by this process in one unnamed file (a ``Spill``), not a file each:
+        the parent refers every unit whose folder did not change, and a file each cost an
+        edit build at 1,300 units 0.9 s on an ext4 that had just deleted files (its inode
+        allocator's ``recently_deleted``); held in memory instead, they took the parent's
+        peak up 16 MiB at 100k items. A unit worker that builds the unit gets the reference
+        with its job (``held`` / ``hold``)."""
         value = {"token": self.token, "unit": uid, "cache": cache_file, "unit_key": unit_key, "refs": refs}
         if held:
-            self._held[uid] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        else:
-            self._write(uid, value)
+            try:
+                if self._spill is None:
+                    self._spill = Spill(self.folder)
+                self._held_at[uid] = self._spill.put(value)
+                return
+            except OSError:
+                pass   # a full disk: the file of its own below (which may fail too: sources read again)
+        self._write(uid, value)
 
-    def held(self, uid: str) -> bytes | None:
-        """``uid``'s reference if it is held in memory (for the job of the worker building it)."""
-        return self._held.get(uid)
+    def held(self, uid: str) -> dict | None:
+        """``uid``'s reference if this process holds it (for the job of the worker building it)."""
+        if uid in self._held:
+            return self._held[uid]
+        at = self._held_at.get(uid)
+        if at is None or self._spill is None:
+            return None
+        try:
+            return self._spill.get(at)
+        except OSError:
+            return None
 
-    def hold(self, uid: str, reference: bytes | None) -> None:
+    def hold(self, uid: str, reference: dict | None) -> None:
         """Take ``uid``'s reference held by the spool's maker (a job's ``held``), or drop it (None)."""
         if self._last is not None and self._last[0] == uid:
             self._last = None
@@ -211,7 +229,9 @@ class Spool:
         path = self.path(uid)
         try:
             held = self._held.get(uid)
-            data = _read_pickle(path) if held is None else pickle.loads(held)  # noqa: S301 - our own
+            if held is None and uid in self._held_at and self._spill is not None:
+                held = self._spill.get(self._held_at[uid])
+            data = _read_pickle(path) if held is None else held
             if not isinstance(data, dict) or data.get("token") != self.token or data.get("unit") != uid:
                 raise ValueError("not written by this build")
             items = _from_cache(data) if "cache" in data else _unslim(data) if "taken" in data else data.get("items")
@@ -229,6 +249,9 @@ class Spool:
 
     def close(self) -> None:
         self._last = None
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
         if self._final is not None:
             self._final()
 
