@@ -284,9 +284,10 @@ def test_a_cache_file_changed_after_the_scan_is_refused_and_the_sources_read(mak
     assert sorted(i.body.strip() for i in site.full_items("b"))[-1] == "正文ZQXdupBODY"
 
 
-def test_an_unchanged_unit_is_referred_in_memory_and_its_worker_gets_the_reference(make_tree, tmp_path, capsys):
+def test_an_unchanged_unit_has_no_spool_file_and_its_worker_gets_the_reference(make_tree, tmp_path, capsys):
     """No spool file a unit whose folder did not change (1,300 files an edit build): the parent
-    holds the reference, and the worker that builds the unit gets it with its job."""
+    holds the reference (in its one unnamed spill file), and the worker that builds the unit
+    gets it with its job."""
     content = _content(make_tree)
     output = tmp_path / "output"
     _cached_scan(content, output)
