@@ -201,7 +201,9 @@ class Spool:
         self._write(uid, value)
 
     def held(self, uid: str) -> dict | None:
-        """``uid``'s reference if this process holds it (for the job of the worker building it)."""
+        """``uid``'s reference if this process holds it (``load``'s, and the job's of the worker
+        building it); None when it does not, or its spill file was cut short (then the unit's
+        file is looked for, which no held unit has: its sources are read again)."""
         if uid in self._held:
             return self._held[uid]
         at = self._held_at.get(uid)
@@ -228,9 +230,7 @@ class Spool:
         self._last = None   # the previous unit's bodies go before the next unit's come in
         path = self.path(uid)
         try:
-            held = self._held.get(uid)
-            if held is None and uid in self._held_at and self._spill is not None:
-                held = self._spill.get(self._held_at[uid])
+            held = self.held(uid)
             data = _read_pickle(path) if held is None else held
             if not isinstance(data, dict) or data.get("token") != self.token or data.get("unit") != uid:
                 raise ValueError("not written by this build")
