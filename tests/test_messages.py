@@ -116,3 +116,20 @@ def test_items_of_a_unit_with_a_bad_unit_file_give_no_follow_on_errors(make_tree
                          "b/_unit.yaml": UNIT_YAML.replace("level: county", "level: nowhere"),
                          "b/qtwj/x.md": ITEM.format(column="qtwj", no=NO.format(1), published="2026-01-02", extra="")})
     assert [(path, line) for path, line, _ in problems(content)] == [("b/_unit.yaml", 2)]
+
+
+def test_files_that_are_not_items_are_named_in_chinese_first(make_tree):
+    """An empty file, one without its closing line, UTF-16 and NUL bytes: each one message, Chinese first."""
+    content = make_tree({"a/_unit.yaml": UNIT_YAML,
+                         "a/qtwj/empty.md": "",
+                         "a/qtwj/open.md": "---\ntitle: 文件\n",
+                         "a/qtwj/nul.md": "---\ntitle: 文\x00件\n---\n"})
+    (content / "a" / "qtwj" / "utf16.md").write_bytes("---\ntitle: 文件\n---\n".encode("utf-16"))
+    assert sorted(problems(content)) == [
+        ("a/qtwj/empty.md", 1, "缺少文件头：文件第一行须为 ---，其后是 YAML 字段，再以一行 --- 结束 (missing front matter: the "
+                               "file must start with a '---' line, then YAML fields, then a closing '---' line)"),
+        ("a/qtwj/nul.md", 2, "文件含有 NUL 字节，不是文本文件 (file contains NUL bytes; expected UTF-8 text)"),
+        ("a/qtwj/open.md", 1, "文件头未结束：字段之后须有一行 --- (front matter is not closed: expected a '---' line after "
+                              "the fields)"),
+        ("a/qtwj/utf16.md", 1, "文件是 UTF-16 编码，请另存为 UTF-8 (file is encoded as UTF-16, expected UTF-8: save it as UTF-8)"),
+    ]

@@ -211,9 +211,8 @@ def test_front_matter_is_split_as_by_lines():
 def _split_by_lines(text: str):
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
-        return ("missing front matter: the file must start with a '---' line, then YAML fields, then a closing "
-                "'---' line", 1)
+        return source.NO_FRONT_MATTER, 1
     for i in range(1, len(lines)):
         if lines[i].strip() in ("---", "..."):
             return "\n".join(lines[1:i]), "\n".join(lines[i + 1:]), 2, i + 2
-    return "front matter is not closed: expected a '---' line after the fields", 1
+    return source.OPEN_FRONT_MATTER, 1

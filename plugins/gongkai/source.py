@@ -75,7 +75,7 @@ def read_text(path: Path, data: bytes | None = None) -> str:
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise SourceError("file is encoded as UTF-16, expected UTF-8 (save it as UTF-8)", 1)
+        raise SourceError("文件是 UTF-16 编码，请另存为 UTF-8 (file is encoded as UTF-16, expected UTF-8: save it as UTF-8)", 1)
     utf16 = _utf16_without_bom(data)
     if utf16:
         raise SourceError(f"文件是 {utf16} 编码（没有 BOM）(file is encoded as {utf16} without a BOM, expected UTF-8; "
@@ -89,7 +89,7 @@ def read_text(path: Path, data: bytes | None = None) -> str:
         line = next(i for i, ln in enumerate(text.split("\n"), 1) if any("\x80" <= ch < "\u0800" for ch in ln))
         raise SourceError(encoding_message("GBK/GB18030 (Chinese Windows encoding)", path), line)
     if "\x00" in text:
-        raise SourceError("file contains NUL bytes; expected UTF-8 text", data.count(b"\n", 0, data.index(b"\x00")) + 1)
+        raise SourceError("文件含有 NUL 字节，不是文本文件 (file contains NUL bytes; expected UTF-8 text)", data.count(b"\n", 0, data.index(b"\x00")) + 1)
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
@@ -161,6 +161,13 @@ def _guess(data: bytes) -> str:
     return "an unknown encoding"
 
 
+# What an editor reads when the front matter is missing or left open (DESIGN §9: Chinese first).
+NO_FRONT_MATTER = ("缺少文件头：文件第一行须为 ---，其后是 YAML 字段，再以一行 --- 结束 (missing front matter: the "
+                   "file must start with a '---' line, then YAML fields, then a closing '---' line)")
+OPEN_FRONT_MATTER = ("文件头未结束：字段之后须有一行 --- (front matter is not closed: expected a '---' line after "
+                     "the fields)")
+
+
 @dataclass
 class Split:
     front: str
@@ -174,8 +181,7 @@ def split_front_matter(text: str) -> Split:
     # into lines and joined again (the same strings as ``text.split("\n")`` gave).
     end = text.find("\n")
     if (text if end < 0 else text[:end]).strip() != "---":
-        raise SourceError("missing front matter: the file must start with a '---' line, "
-                          "then YAML fields, then a closing '---' line", 1)
+        raise SourceError(NO_FRONT_MATTER, 1)
     first = start = end + 1   # where line 1 starts; the line found is line i
     i = 1
     while end >= 0:
@@ -183,4 +189,4 @@ def split_front_matter(text: str) -> Split:
         if (text[start:] if end < 0 else text[start:end]).strip() in ("---", "..."):
             return Split(text[first:start - 1], "" if end < 0 else text[end + 1:], 2, i + 2)
         start, i = end + 1, i + 1
-    raise SourceError("front matter is not closed: expected a '---' line after the fields", 1)
+    raise SourceError(OPEN_FRONT_MATTER, 1)
